@@ -1,0 +1,49 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11, pip, gcc):
+#   make run    # venv + torch (CPU) + project + CmdStan, then the main job
+#   make test   # the same set-up, then the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# torch must be pinned and installed first: an unpinned torch pulls a multi-GB CUDA build.
+# Elsewhere, e.g.: make TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" run
+TORCH_SPEC     ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+RUN_ARGS       ?=
+PYTEST_ARGS    ?=
+
+.PHONY: setup cmdstan run run-fast test test-slow lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -e ".[all]"
+	touch $(STAMP)
+
+cmdstan: $(STAMP)
+	$(BIN)/python -m backends.stan.install
+
+setup: $(STAMP) cmdstan
+
+run: setup
+	$(BIN)/ppl-compare $(RUN_ARGS)
+
+run-fast: setup
+	$(BIN)/ppl-compare debug=fast $(RUN_ARGS)
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-slow: setup
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
