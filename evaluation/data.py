@@ -189,6 +189,10 @@ def _sites_raw(rng: np.random.Generator, sizes: np.ndarray) -> dict[str, np.ndar
         "n_discovered": sizes,
         "n_edges": n_edges,
         "mean_degree": 2.0 * n_edges / sizes,
+        # Not a column: spread of log centrality (sparser networks are more unequal).
+        "centrality_spread": 0.7
+        * (n_edges / sizes / 2.0) ** -0.3
+        * np.exp(0.25 * rng.normal(size=j)),
     }
 
 
@@ -198,7 +202,7 @@ def _workers_raw(
     """Worker-level raw quantities given each worker's site index and the site table."""
     n = site.size
     latent_c = rng.normal(size=n)  # drives centrality, contact order and notes
-    raw_c = np.exp(0.6 * latent_c)
+    raw_c = np.exp(sites["centrality_spread"][site] * latent_c)
     norm = np.sqrt(np.bincount(site, weights=raw_c**2))
     eigen = raw_c / norm[site]  # unit L2 norm per site, as eigenvector centrality
     contacted = _rank_within(site, latent_c + rng.normal(size=n)) < sites["n_contacted"][site]
