@@ -326,6 +326,7 @@ def _simulate(k: Mapping[str, Any]) -> tuple[PaperTwinTables, HierData]:
                            "one-hot columns kept 0/1",
         "cluster_features": list(CLUSTER_FEATURES) if labels is not None else [],
         "cluster_labels": None if labels is None else labels.tolist(),
+        "beta_worker_empirical_sd": float(beta_worker.std()),
     }  # fmt: skip
     data = HierData(
         y=y,
@@ -344,9 +345,15 @@ def _simulate(k: Mapping[str, Any]) -> tuple[PaperTwinTables, HierData]:
 
 
 def _knobs(**kwargs: Any) -> dict[str, Any]:
+    """The knobs with the real-valued ones as floats (``ValueError`` naming a bad one)."""
     out = dict(kwargs)
-    for key in ("sigma_worker", "prevalence", "cluster_separation"):
-        out[key] = float(out[key])
+    for key in ("sigma_worker", "sigma_site", "prevalence", "cluster_separation"):
+        if key == "sigma_site" and out[key] is None:
+            continue
+        try:
+            out[key] = float(out[key])
+        except (TypeError, ValueError):
+            raise ValueError(f"data.{key} must be a number, got {out[key]!r}") from None
     return out
 
 
@@ -376,7 +383,9 @@ def make_paper_twin(
         ``>= 2`` plants that many worksite clusters by size: cluster ``c`` (0 = smallest
         sites) shifts the ``first_convo_q1`` and ``n_notes`` effects by
         ``(c - (n_clusters - 1) / 2) * cluster_separation * sigma_worker`` (larger sites, more
-        positive effects, as the paper found).  0 or 1: no clusters.
+        positive effects, as the paper found).  0 or 1: no clusters.  With clusters the
+        ``beta_worker`` are a mixture (the fitted model is then misspecified on purpose) and
+        ``truth["sigma_worker"]`` is the within-cluster sd.
     prevalence : float
         Target positive rate; ``alpha`` is recalibrated so that the expected prevalence given
         the features and coefficients equals it (``truth["alpha"]`` is that value).
@@ -421,6 +430,19 @@ def paper_twin_tables(
 # ------------------------------------------------------------------------------------------
 # Held-out split
 # ------------------------------------------------------------------------------------------
+def _per_site_test_counts(
+    sizes: np.ndarray, test_fraction: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Held-out count per site: floor or ceil of ``test_fraction * n_j`` (largest remainders,
+    random tie-break) so the total is ``round(test_fraction * N)``; at most ``n_j - 1``."""
+    share = test_fraction * sizes
+    counts = np.floor(share).astype(np.int64)
+    extra = round(float(test_fraction * sizes.sum())) - int(counts.sum())
+    order = np.lexsort((rng.random(sizes.size), counts - share))  # largest remainder first
+    counts[order[: max(extra, 0)]] += 1
+    return np.minimum(counts, sizes - 1)
+
+
 def split_rows(
     data: HierData, test_fraction: float = 0.2, by: str = "workers", seed: int = 0
 ) -> SplitRows:
@@ -434,8 +456,8 @@ def split_rows(
         return SplitRows(train=rows, test=rows[:0])
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5E17]))
     if by == "workers":
-        sizes = np.bincount(data.site, minlength=data.n_worksites)
-        n_test = np.minimum(np.rint(test_fraction * sizes).astype(np.int64), sizes - 1)
+        n_test = _per_site_test_counts(np.bincount(data.site, minlength=data.n_worksites),
+                                       test_fraction, rng)  # fmt: skip
         is_test = _rank_within(data.site, rng.random(data.n_workers)) < n_test[data.site]
     else:
         j = data.n_worksites
@@ -456,8 +478,9 @@ def split_data(
     test_fraction : float
         In [0, 1).  0 returns ``(data, None)``: fit on everything, score in-sample.
     by : {"workers", "worksites"}
-        ``"workers"``: stratified by worksite, each worksite holds out
-        ``round(test_fraction * n_j)`` of its workers but keeps at least one in train.
+        ``"workers"``: stratified by worksite, each worksite holds out the floor or ceiling of
+        ``test_fraction * n_j`` of its workers (total ``round(test_fraction * N)``) but keeps
+        at least one in train.
         ``"worksites"``: ``round(test_fraction * J)`` whole worksites are held out (at least
         one, never all).  Both parts keep every worksite coordinate (``HierData.subset``), so
         a held-out worksite's ``beta_worker`` comes from its prior — the right predictive.
@@ -471,11 +494,17 @@ def split_data(
     Raises
     ------
     ValueError
-        ``test_fraction`` outside [0, 1), unknown ``by``, or a part left with one class only.
+        ``test_fraction`` outside [0, 1), unknown ``by``, nothing held out, or a part left
+        with one class only.
     """
     idx = split_rows(data, test_fraction, by, seed)
-    if idx.test.size == 0:
+    if test_fraction == 0:
         return data, None
+    if idx.test.size == 0:
+        raise ValueError(
+            f"data.test_fraction={test_fraction} holds out no worker of {data.n_workers} "
+            "(each worksite keeps one in train); raise it, or use 0 to score in-sample"
+        )
     parts = []
     for part, rows in (("train", idx.train), ("test", idx.test)):
         missing = sorted({0, 1} - set(np.unique(data.y[rows]).tolist()))
@@ -526,7 +555,9 @@ def load_data(cfg: Mapping) -> HierData:
         if unknown:
             raise ValueError(f"data: unknown keys {unknown} for kind 'paper'; "
                              f"knobs are {sorted(allowed)}")  # fmt: skip
-        return make_paper_twin(**knobs)
+        data = make_paper_twin(**knobs)
+        name = str(_plain(cfg).get("name", data.name))
+        return data if name == data.name else dataclasses.replace(data, name=name)
     if kind in ("tables", "paper_tables"):
         from evaluation.tables import load_tables
 
