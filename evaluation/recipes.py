@@ -146,7 +146,7 @@ def _parse_entry(label: str, value: Any, key: str) -> FeatureSpec:
         value = {"recipe": value}
     if not isinstance(value, Mapping):
         raise _fail(where, f"expected a recipe name, a list of steps or a mapping, got {value!r}")
-    options = dict(value)
+    options = {k: v for k, v in value.items() if v is not None or k == "recipe"}  # null = unset
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise _fail(where, f"unknown option(s) {unknown}; allowed: {sorted(OPTIONS)}")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -211,7 +211,7 @@ def parse_outcome(series: pd.Series, column: str, source: str) -> tuple[np.ndarr
     return y, "/".join(sorted(set(tokens)))
 
 
-def _group_index(units, groups, gid: str, units_src: str, groups_src: str) -> pd.Series:
+def _group_index(units, groups, gid: str, units_src: str, groups_src: str) -> None:
     ids = groups[gid]
     if ids.isna().any():
         raise DataValidationError(
@@ -231,7 +231,6 @@ def _group_index(units, groups, gid: str, units_src: str, groups_src: str) -> pd
             f"{units_src}: {int(unknown.sum())} unit(s) have group ids not in {groups_src} "
             f"(e.g. {shown}) in column {gid!r}; add those groups or drop those units"
         )
-    return units[gid]
 
 
 def _blocks(specs, frame: pd.DataFrame, source: str, key: str) -> list[FeatureBlock]:
@@ -251,6 +250,54 @@ def _matrix(blocks: list[FeatureBlock], n: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ loading
+class _Inputs(NamedTuple):
+    """The two tables after reading and column checks, with their display names."""
+
+    units: pd.DataFrame
+    groups: pd.DataFrame
+    units_src: str
+    groups_src: str
+
+
+def _read_inputs(s: Mapping[str, Any], unit_specs, group_specs) -> _Inputs:
+    gid, outcome = str(s["group_id"]), str(s["outcome"])
+    upath, gpath = _resolve(s["units_path"]), _resolve(s["groups_path"])
+    fmt = str(s.get("format") or "auto")
+    units = read_table(upath, "units_path", fmt, id_column=gid)
+    groups = read_table(gpath, "groups_path", fmt, id_column=gid)
+    usrc, gsrc = upath.name, gpath.name if gpath.name != upath.name else str(gpath)
+    _require_columns(units, [outcome, gid], usrc, "data.outcome / data.group_id")
+    _require_columns(groups, [gid], gsrc, "data.group_id")
+    _require_columns(units, [u.column for u in unit_specs], usrc, "data.unit_features")
+    _require_columns(groups, [g.column for g in group_specs], gsrc, "data.group_features")
+    for role in (outcome, gid):
+        if role in [u.column for u in unit_specs]:
+            raise DataValidationError(
+                f"{usrc}: column {role!r} is the outcome or group id and cannot also be a "
+                "unit feature; remove it from data.unit_features"
+            )
+    return _Inputs(units, groups, usrc, gsrc)
+
+
+def _drop_empty_groups(t: _Inputs, gid: str) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Groups that have units (table order), the dropped ids, and the warning text."""
+    has_units = t.groups[gid].isin(t.units[gid].unique())
+    dropped = t.groups.loc[~has_units, gid].tolist()
+    notes = []
+    if dropped:
+        more = " ..." if len(dropped) > 10 else ""
+        notes.append(f"{len(dropped)} group(s) in {t.groups_src} have no units and were "
+                     f"dropped: {dropped[:10]}{more}")  # fmt: skip
+        log.warning("%s", notes[-1])
+    kept = t.groups.loc[has_units].reset_index(drop=True)
+    if len(kept) < 2:
+        raise DataValidationError(
+            f"{t.groups_src}: only {len(kept)} group(s) with units; the hierarchical model "
+            f"needs at least 2 — check data.group_id ({gid!r}) and the files"
+        )
+    return kept, dropped, notes
+
+
 def load_tables(cfg: Mapping[str, Any]) -> HierData:
     """Load a units table and a groups table as configured by a ``tables`` data config.
 
@@ -277,48 +324,23 @@ def load_tables(cfg: Mapping[str, Any]) -> HierData:
     kind, gid, outcome = str(s.get("kind", "tables")), str(s["group_id"]), str(s["outcome"])
     unit_specs = parse_features(s.get("unit_features"), "unit_features")
     group_specs = parse_features(s.get("group_features"), "group_features")
-    upath, gpath = _resolve(s["units_path"]), _resolve(s["groups_path"])
-    fmt = str(s.get("format") or "auto")
-    units = read_table(upath, "units_path", fmt, id_column=gid)
-    groups = read_table(gpath, "groups_path", fmt, id_column=gid)
-    usrc, gsrc = upath.name, gpath.name if gpath.name != upath.name else str(gpath)
-    _require_columns(units, [outcome, gid], usrc, "data.outcome / data.group_id")
-    _require_columns(groups, [gid], gsrc, "data.group_id")
-    _require_columns(units, [u.column for u in unit_specs], usrc, "data.unit_features")
-    _require_columns(groups, [g.column for g in group_specs], gsrc, "data.group_features")
-    for role in (outcome, gid):
-        if role in [u.column for u in unit_specs]:
-            raise DataValidationError(
-                f"{usrc}: column {role!r} is the outcome or group id and cannot also be a "
-                "unit feature; remove it from data.unit_features"
-            )
-    _check_finite(units, [outcome, gid, *(u.column for u in unit_specs)], usrc)
-    site_ids = _group_index(units, groups, gid, usrc, gsrc)
-    has_units = groups[gid].isin(site_ids.unique())
-    dropped = groups.loc[~has_units, gid].tolist()
-    notes: list[str] = []
-    if dropped:
-        notes.append(f"{len(dropped)} group(s) in {gsrc} have no units and were dropped: "
-                     f"{dropped[:10]}{' ...' if len(dropped) > 10 else ''}")  # fmt: skip
-        log.warning("%s", notes[-1])
-    groups = groups.loc[has_units].reset_index(drop=True)
-    if len(groups) < 2:
-        raise DataValidationError(
-            f"{gsrc}: only {len(groups)} group(s) with units; the hierarchical model needs at "
-            f"least 2 — check data.group_id ({gid!r}) and the files"
-        )
-    _check_finite(groups, [g.column for g in group_specs], gsrc)
-    y, coding = parse_outcome(units[outcome], outcome, usrc)
+    t = _read_inputs(s, unit_specs, group_specs)
+    _check_finite(t.units, [outcome, gid, *(u.column for u in unit_specs)], t.units_src)
+    _group_index(t.units, t.groups, gid, t.units_src, t.groups_src)
+    groups, dropped, notes = _drop_empty_groups(t, gid)
+    _check_finite(groups, [g.column for g in group_specs], t.groups_src)
+    y, coding = parse_outcome(t.units[outcome], outcome, t.units_src)
     ids = tuple(groups[gid].astype(str))
-    site = pd.Index(ids).get_indexer(site_ids.astype(str))
-    unit_blocks = _blocks(unit_specs, units, usrc, "unit_features")
-    group_blocks = _blocks(group_specs, groups, gsrc, "group_features")
+    site = pd.Index(ids).get_indexer(t.units[gid].astype(str))
+    unit_blocks = _blocks(unit_specs, t.units, t.units_src, "unit_features")
+    group_blocks = _blocks(group_specs, groups, t.groups_src, "group_features")
     site_names = tuple(n for b in group_blocks for n in b.names)
     worker_names = tuple(n for b in unit_blocks for n in b.names)
     if kind == "paper_tables":
         _check_paper_names(site_names, worker_names)
     design = {
-        "kind": kind, "units_path": str(upath), "groups_path": str(gpath),
+        "kind": kind, "units_path": str(_resolve(s["units_path"])),
+        "groups_path": str(_resolve(s["groups_path"])), "format": str(s.get("format") or "auto"),
         "outcome": outcome, "outcome_coding": coding, "group_id": gid,
         "n_units": int(y.size), "n_groups": len(ids), "n_groups_read": len(ids) + len(dropped),
         "site_features": list(site_names), "worker_features": list(worker_names),
