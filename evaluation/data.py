@@ -223,7 +223,14 @@ def _workers_raw(
 def _raw_tables(
     streams: Mapping[str, np.random.Generator], n_worksites: int, n_workers: int
 ) -> PaperTwinTables:
-    """Raw groups and units tables (without the outcome)."""
+    """Raw groups and units tables (``signed`` still 0).
+
+    A site's workers are its discovered workers (``n_discovered`` = rows in ``units``);
+    ``n_contacted`` of them (the most central, with noise) were contacted and have a
+    first-conversation quartile; conversations >= contacted; edges grow faster than nodes
+    (``mean_degree = 2 * n_edges / n_discovered``); eigenvector centralities have unit L2 norm
+    per site, so ``centrality_mean`` and ``centrality_var`` fall with size.
+    """
     sizes = _site_sizes(streams["sizes"], n_worksites, n_workers)
     site = np.repeat(np.arange(n_worksites), sizes)
     sites = _sites_raw(streams["sites"], sizes)
@@ -406,7 +413,7 @@ def make_paper_twin(
     ValueError
         A knob out of range (the message names it).
     """
-    return _simulate(_knobs(**{k: v for k, v in locals().items()}))[1]
+    return _simulate(_knobs(**locals()))[1]
 
 
 def paper_twin_tables(
@@ -424,7 +431,7 @@ def paper_twin_tables(
     ``paper_site_features(groups)`` and ``paper_worker_features(units)`` reproduce the twin's
     ``X_site`` and ``X_worker`` exactly; ``units["signed"]`` is its ``y``.
     """
-    return _simulate(_knobs(**{k: v for k, v in locals().items()}))[0]
+    return _simulate(_knobs(**locals()))[0]
 
 
 # ------------------------------------------------------------------------------------------
