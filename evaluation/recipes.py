@@ -301,6 +301,9 @@ def _numeric_steps(x: np.ndarray, spec: FeatureSpec, where: str, record: dict) -
             x = _log(x, step, where, record["notes"])
         elif step == "standardize":
             stats = {"mean": float(x.mean()), "sd": float(x.std())}
+            if stats["sd"] == 0:
+                raise _fail(where, f"is constant ({x[0]:g}) before standardize; remove it from "
+                            "the features or change its recipe")  # fmt: skip
             record.setdefault("standardize", []).append(stats)
             x = standardize(x)
         elif step == "quantile_bin":
