@@ -75,8 +75,8 @@ def export_twin(
     paths = ExportedTables(units=out / f"units.{fmt}", groups=out / f"groups.{fmt}")
     for frame, path in ((tables.units, paths.units), (tables.groups, paths.groups)):
         if fmt == "csv":
-            # repr-exact floats, so the loader reproduces the twin's arrays bit for bit
-            frame.to_csv(path, index=False, float_format="%.17g")
+            # shortest round-trip float repr: the loader reproduces the twin's arrays exactly
+            frame.to_csv(path, index=False)
         else:
             frame.to_parquet(path, index=False)
     return paths

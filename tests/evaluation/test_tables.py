@@ -36,8 +36,8 @@ def preset(name: str, **overrides) -> dict:
 
 
 def assert_same_data(got, want) -> None:
-    # the loader must run the twin's own feature code on the same raw numbers (CSV written
-    # with 17 significant digits), so equality is exact up to 1e-12 round-off
+    # the loader runs the twin's own feature code on the same raw numbers (CSV floats in
+    # shortest round-trip form), so the arrays agree exactly; 1e-12 leaves room for round-off
     for field in ("X_site", "X_worker"):
         np.testing.assert_allclose(getattr(got, field), getattr(want, field), rtol=0, atol=1e-12)
     np.testing.assert_array_equal(got.y, want.y)
