@@ -324,6 +324,13 @@ def load_tables(cfg: Mapping[str, Any]) -> HierData:
     kind, gid, outcome = str(s.get("kind", "tables")), str(s["group_id"]), str(s["outcome"])
     unit_specs = parse_features(s.get("unit_features"), "unit_features")
     group_specs = parse_features(s.get("group_features"), "group_features")
+    for specs, key, where in ((unit_specs, "unit_features", "unit"),
+                              (group_specs, "group_features", "group")):  # fmt: skip
+        if not specs:
+            raise DataValidationError(
+                f"data config: data.{key} is empty; list at least one {where} column, e.g. "
+                f"'+data.{key}.COLUMN=standardize'"
+            )
     t = _read_inputs(s, unit_specs, group_specs)
     _check_finite(t.units, [outcome, gid, *(u.column for u in unit_specs)], t.units_src)
     _group_index(t.units, t.groups, gid, t.units_src, t.groups_src)

@@ -282,6 +282,9 @@ CASES = {
                          r"option 'k' does not apply to recipe \['standardize'\]; remove it"),
     "outcome as feature": (lambda t, u, g: write(t, u, g, unit_features={"y": "as_is"}),
                            r"column 'y' is the outcome or group id .*remove it"),
+    "no features": (lambda t, u, g: write(t, u, g, group_features={}),
+                    r"data\.group_features is empty; list at least one group column, e\.g\. "
+                    r"'\+data\.group_features\.COLUMN=standardize'"),
     "unset path": (lambda t, u, g: write(t, u, g, units_path="???"),
                    r"data\.units_path not set; pass e\.g\. data\.units_path=VALUE"),
     "paper design changed": (lambda t, u, g: write(t, u, g, kind="paper_tables"),
@@ -308,3 +311,20 @@ def test_split_leaving_a_class_empty_is_a_clear_error(tmp_path):
     data = load_tables(write(tmp_path, units, groups))
     with pytest.raises(ValueError, match=r"leaves the (train|test) set without class 1"):
         split_data(data, test_fraction=0.5, by="workers", seed=0)
+
+
+def test_tables_config_from_the_command_line(tmp_path):
+    units, groups = small()
+    write(tmp_path, units, groups)
+    overrides = [
+        "+data=tables", "+seed=0", f"data.units_path={tmp_path / 'units.csv'}",
+        f"data.groups_path={tmp_path / 'groups.csv'}", "data.outcome=y", "data.group_id=g",
+        "+data.unit_features.x=standardize", "+data.unit_features.k=[log1p,standardize]",
+        "+data.group_features.size={recipe: [log, standardize], name: log_size}",
+    ]  # fmt: skip
+    with initialize_config_dir(config_dir=str(CONF), version_base=None):
+        cfg = compose(overrides=overrides)
+    data = load_data(cfg.data)
+    assert data.worker_features == ("x", "log1p_k")
+    assert data.site_features == ("log_size",)
+    assert data.meta["design"]["group_recipes"][0]["recipe"] == ["log", "standardize"]
