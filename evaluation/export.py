@@ -14,6 +14,7 @@ columns).  Loading them with ``data=paper_tables`` gives the same arrays as the 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -126,8 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                             n_workers=args.n_workers, sigma_worker=args.sigma_worker,
                             seed=args.seed, fmt=args.format,
                             prevalence=args.prevalence)  # fmt: skip
-    except ValueError as exc:
-        print(f"ppl-compare-export: error: {exc}", file=sys.stderr)
+    except ValueError as exc:  # the twin names its knobs data.<knob>: show the option instead
+        message = re.sub(r"data\.(\w+)", lambda m: "--" + m[1].replace("_", "-"), str(exc))
+        print(f"ppl-compare-export: error: {message}", file=sys.stderr)
         return 2
     print(f"wrote {paths.units} and {paths.groups}")
     print(f"load with: ppl-compare data=paper_tables data.units_path={paths.units} "

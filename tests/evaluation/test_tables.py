@@ -81,6 +81,7 @@ def test_exporter_cli(tmp_path, capsys):
     assert {"signed", "worksite_id", "first_convo_quartile"} <= set(units.columns)
     assert "data=paper_tables" in capsys.readouterr().out
     assert main([str(tmp_path / "bad"), "--n-worksites", "1"]) == 2
+    assert "--n-worksites must be at least 2" in capsys.readouterr().err
 
 
 def test_raw_time_column_override_via_hydra(tmp_path):
