@@ -67,3 +67,24 @@ def point(data: HierData, alpha=0.0, scale=1.0, seed=0) -> dict:
         "sigma_worker": np.asarray(0.5),
         "beta_worker": scale * rng.normal(size=(data.n_worksites, len(data.worker_features))),
     }
+
+
+class IidNormalBackend:
+    """A stand-in 'sampler' drawing iid Normal draws around a fixed point (no PPL).
+
+    Only for the reference cache's plumbing: ``calls`` counts fits.
+    """
+
+    calls = 0
+
+    def __init__(self, model, chains=4, draws=500, name="iid_nuts", progress=False):
+        self.model, self.chains, self.draws, self.name = model, chains, draws, name
+
+    def fit(self, data, seed):
+        from backends.base import FitResult
+
+        type(self).calls += 1
+        d = normal_draws(data, point(data), 0.3, self.chains, self.draws, seed)
+        ss = {"diverging": np.zeros((self.chains, self.draws), bool)}
+        idata = make_idata(d, data, sample_stats=ss, backend=self.name, seed=seed)
+        return FitResult(idata, None, {"fit_s": 0.1}, {"n_divergent": 0})
