@@ -137,7 +137,8 @@ def _mcmc_idata(shift=0.0, n_div=0, seed=0):
 def test_mcmc_diagnostics_of_iid_draws_pass():
     data, idata = _mcmc_idata()
     out = mcmc_diagnostics(idata, wall_s=2.0)
-    # iid draws: rank R-hat of 4 x 500 draws has sd ~0.002; ESS ~ 2000 +- a few hundred
+    # iid draws, fixed seed: split rank R-hat of 4 x 500 draws is within ~0.005 of 1 per element
+    # (max over 11 elements measured 1.004); ESS ~ 2000 +- a few hundred
     assert out["max_rhat"] < 1.01 and out["min_ess_bulk"] > 1000 and out["min_ess_tail"] > 1000
     assert out["n_divergent"] == 0 and out["frac_max_tree_depth"] == pytest.approx(0.1)
     assert out["min_ebfmi"] > 1.5  # iid energies: E-BFMI ~ 2

@@ -20,7 +20,7 @@ def _idata(chains=4, draws=500, n_div=0, seed=0):
 
 
 def test_iid_draws_from_four_chains_pass():
-    # iid: R-hat ~ 1 +- 0.002, ESS ~ 2000 >> 400
+    # iid, fixed seed: R-hat within ~0.005 of 1 (measured max < 1.01), ESS ~ 2000 >> 400
     check = check_reference(_idata()[1])
     assert check.passed
     assert set(check.criteria) == {
