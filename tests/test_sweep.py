@@ -1,0 +1,249 @@
+"""Sweep aggregation and the comparison report: on fabricated sweep dirs (fast), through a real
+debug multirun of the app (fast enough), and every experiment file (slow)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaluation import sweep
+from evaluation.run import CONF_DIR
+
+APP = str(Path(sys.executable).parent / "ppl-compare")
+REPORT = str(Path(sys.executable).parent / "ppl-compare-report")
+WORKSITES = [f"ws{j:03d}" for j in range(12)]
+
+
+# ----------------------------------------------------------------------------- fabricated runs
+def fake_metrics(backend: str, seed: int, sigma_worker: float = 0.5) -> dict:
+    """A metrics.json in the layout evaluation.run writes (values made up, seed-dependent)."""
+    rng = np.random.default_rng([seed, len(backend)])
+    nuts = backend.endswith("nuts")
+    shrink = 1.0 if nuts else 0.4  # a mean-field fit that shrinks sigma_worker
+
+    def scale(truth: float, factor: float) -> dict:
+        med = truth * factor * (1 + 0.05 * rng.standard_normal())
+        return {
+            "mean": med,
+            "sd": 0.1 * med,
+            "median": med,
+            "q05": 0.7 * med,
+            "q95": 1.3 * med,
+            "truth": truth,
+        }
+
+    def cov(nominal: float) -> float:
+        return nominal - (0 if nuts else 0.3) + 0.02 * rng.standard_normal()
+
+    block = {
+        "sme_mean_abs": 0.1 if nuts else 0.6,
+        "sd_ratio_median": 1.0 if nuts else 0.35,
+        "sd_ratio_min": 0.2,
+        "sd_ratio_max": 1.2,
+        "wasserstein_mean": 0.1,
+        "wasserstein_std_mean": 0.2,
+    }
+    language, method = backend.split("_", 1)
+    return {
+        "status": "complete", "config_hash": f"h{seed}{backend}", "backend": backend,
+        "language": language, "method": method, "seed": seed, "parameterization": "noncentered",
+        "data": {"name": "paper", "kind": "paper", "seed": seed, "n_worksites": 12,
+                 "n_workers": 600, "n_train": 480, "n_test": 120, "prevalence": 0.17,
+                 "split": "workers", "test_fraction": 0.2, "sigma_worker_truth": sigma_worker,
+                 "planted_clusters": True, "site_features": ["a"], "worker_features": ["b"],
+                 "meta": {"knobs": {"n_worksites": 12, "sigma_site": None, "n_clusters": 2}}},
+        "timing": {"fit_s": 2.0 if nuts else 0.5, "sampling_s": 1.5 if nuts else None,
+                   "optimisation_s": None if nuts else 0.5, "total_s": 3.0},
+        "fit": {"num_steps": None if nuts else 1000, "n_divergent": 0 if nuts else None},
+        "predictive": {"accuracy": 0.85, "baseline_accuracy": 0.83, "auc": 0.7 + 0.01 * seed,
+                       "lpd": -0.4, "brier": 0.12, "ece": 0.02, "in_sample": False,
+                       "calibration": {"count": [1, 2, 3]}},
+        "posterior": {
+            "summary": {"alpha": scale(-1.8, 1.0), "sigma_site": scale(2.14, 1.0),
+                        "sigma_worker": scale(sigma_worker, shrink)},
+            "beta_site": {"a": {"mean": 0.3, "truth": 0.29}},
+            "recovery": {"beta_worker": {"coverage50": cov(0.5), "coverage90": cov(0.9),
+                                         "mean_abs_z": 0.8},
+                         "beta_site": {"coverage50": cov(0.5), "coverage90": cov(0.9)}},
+            "beta_site_coverage90": cov(0.9), "beta_worker_coverage90": cov(0.9),
+            "sigma_collapse": {"sigma_worker": {
+                "method": {"median": sigma_worker * shrink, "q05": 0.5 * sigma_worker * shrink,
+                           "q95": 1.5 * sigma_worker * shrink, "p_below_eps": 0.0},
+                "reference": {"median": sigma_worker, "q05": 0.6 * sigma_worker,
+                              "q95": 1.4 * sigma_worker, "p_below_eps": 0.0},
+                "ratio_median": shrink, "truth": sigma_worker, "eps": 0.01}},
+        },
+        "reference": {"blocks": {"beta_worker": block, "beta_site": block},
+                      "all": block, "criteria": {"passed": True}},
+        "diagnostics": {"vi": {"khat": 0.9 + 0.05 * seed, "n_steps": 1000}} if not nuts
+        else {"mcmc": {"max_rhat": 1.003, "min_ess_bulk": 400.0 + seed, "n_divergent": 0}},
+        "clustering": {"k": 2, "chosen_k": 2, "ari_seeds": {"mean": 0.9, "sd": 0.1, "min": 0.7,
+                       "n": 10}, "ari_draws": {"mean": 0.5 if nuts else 0.95},
+                       "ari_truth": 0.6 if nuts else 0.2},
+    }  # fmt: skip
+
+
+def write_clusters(run_dir: Path, labels: np.ndarray, order: np.ndarray) -> None:
+    """A clusters.nc with labels over worksite ids, stored in the given worksite order."""
+    import xarray as xr
+
+    ws = [WORKSITES[i] for i in order]
+    ds = xr.Dataset({"labels": (("worksite",), np.asarray(labels)[order])}, coords={"worksite": ws})
+    ds.to_netcdf(run_dir / "clusters.nc")
+
+
+def make_fake_sweep(root: Path) -> Path:
+    """4 complete runs (2 methods x 2 seeds), one failed run, one interrupted run."""
+    root.mkdir(parents=True, exist_ok=True)
+    truth_labels = np.array([0] * 6 + [1] * 6)
+    job = 0
+    for seed in (0, 1):
+        for backend in ("pyro_meanfield", "pymc_nuts"):
+            d = root / f"{job}_{backend}_s{seed}"
+            d.mkdir()
+            (d / "metrics.json").write_text(json.dumps(fake_metrics(backend, seed)))
+            # the NUTS run clusters like the truth; mean-field swaps two worksites; the files
+            # store worksites in different orders, so only label alignment gives these ARIs
+            labels = truth_labels.copy()
+            if backend == "pyro_meanfield":
+                labels[[0, 11]] = labels[[11, 0]]
+            order = np.arange(12) if seed == 0 else np.arange(12)[::-1]
+            write_clusters(d, labels, order if backend == "pymc_nuts" else np.roll(order, 5))
+            job += 1
+    bad = root / f"{job}_stan_nuts_s0"
+    bad.mkdir()
+    (bad / "failed.json").write_text(json.dumps({
+        "status": "failed", "error": "BackendError: CmdStan not found; run make stan",
+        "overrides": ["backend=stan_nuts", "seed=0"]}))  # fmt: skip
+    (root / f"{job + 1}_stan_nuts_s1" / ".hydra").mkdir(parents=True)
+    return root
+
+
+@pytest.fixture
+def fake_sweep(tmp_path):
+    return make_fake_sweep(tmp_path / "sweep")
+
+
+def test_collect_runs_statuses_in_job_order(fake_sweep):
+    records = sweep.collect_runs(fake_sweep)
+    assert [r.status for r in records] == ["complete"] * 4 + ["failed", "incomplete"]
+    assert records[4].error.startswith("BackendError: CmdStan not found")
+    assert records[4].overrides == ["backend=stan_nuts", "seed=0"]
+
+
+def test_flatten_keeps_scalars_and_drops_lists():
+    flat = sweep.flatten(
+        {"a": {"b": 1.0, "c": [1, 2], "d": None, "e": {"f": "x"}}, "g": float("nan")}
+    )
+    assert flat == {"a.b": 1.0, "a.e.f": "x"}
+
+
+def test_report_files_csv_rows_and_failure_listed(fake_sweep):
+    import pandas as pd
+
+    out = sweep.build_report(fake_sweep)
+    assert (out.n_complete, out.n_failed) == (4, 2)
+    df = pd.read_csv(out.csv)
+    assert len(df) == 6
+    assert list(df.columns[:3]) == ["run", "status", "error"]
+    assert {
+        "posterior.recovery.beta_worker.coverage90",
+        "timing.fit_s",
+        "predictive.auc",
+        "cross.ari_vs_nuts",
+        "cost.ms_per_step",
+    } <= set(df.columns)
+    mf = df[df.backend == "pyro_meanfield"]
+    # fabricated labels: mean-field differs from NUTS by swapping two of 12 worksites, so the
+    # aligned ARI is well below 1 but far above 0; misalignment by position would give ~0 or 1
+    ari = mf["cross.ari_vs_nuts"].to_numpy()
+    assert np.allclose(ari, ari[0]) and 0.2 < ari[0] < 0.9
+    assert (df[df.backend == "pymc_nuts"]["cross.ari_vs_nuts"].isna()).all()
+    assert np.allclose(mf["cost.ms_per_step"], 0.5)  # 0.5 s / 1000 steps
+    md = out.markdown.read_text()
+    assert "CmdStan not found" in md and "4_stan_nuts_s0" in md
+    assert "interrupted" in md
+    for title in (
+        "## Coverage",
+        "## Variance components",
+        "## Cluster stability",
+        "## Held-out prediction",
+        "## Cost",
+        "## Runs",
+    ):
+        assert title in md
+    # coverage and the other headline themes come before held-out prediction
+    assert md.index("## Coverage") < md.index("## Held-out prediction")
+    assert "±" in md  # spreads across the two seeds, not only means
+
+
+def test_html_is_self_contained_and_figures_are_valid_pngs(fake_sweep):
+    import re
+
+    import matplotlib.image as mpimg
+
+    out = sweep.build_report(fake_sweep)
+    html = out.html.read_text()
+    srcs = re.findall(r'src="([^"]*)"', html)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "<link" not in html and "<script" not in html
+    assert len(srcs) == len(out.figures) >= 5
+    for path in out.figures:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert mpimg.imread(path).ndim == 3
+    assert "CmdStan not found" in html
+
+
+def test_cli_rebuilds_the_report(fake_sweep):
+    for name in (sweep.CSV_NAME, sweep.MD_NAME, sweep.HTML_NAME):
+        (fake_sweep / name).unlink(missing_ok=True)
+    assert sweep.cli([str(fake_sweep), "--title", "rebuilt"]) == 0
+    assert (fake_sweep / sweep.MD_NAME).read_text().startswith("# Comparison report — rebuilt")
+    assert (fake_sweep / sweep.HTML_NAME).exists() and (fake_sweep / sweep.CSV_NAME).exists()
+
+
+def test_cli_missing_dir_is_an_error(tmp_path, capsys):
+    assert sweep.cli([str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_empty_sweep_still_writes_a_report(tmp_path):
+    out = sweep.build_report(tmp_path)
+    assert out.n_complete == 0 and "0 runs" in out.markdown.read_text()
+
+
+def test_newer_failure_overrides_an_older_complete_run(fake_sweep):
+    import os
+
+    run = fake_sweep / "0_pyro_meanfield_s0"
+    (run / "failed.json").write_text(json.dumps({"status": "failed", "error": "E: later"}))
+    old = (run / "metrics.json").stat().st_mtime
+    os.utime(run / "failed.json", (old + 10, old + 10))
+    rec = sweep.read_run(fake_sweep, run)
+    assert rec.status == "failed" and rec.error == "E: later"
+
+
+def test_paper_section_shows_published_values(tmp_path):
+    root = tmp_path / "paper"
+    root.mkdir()
+    for backend in ("pyro_meanfield", "pymc_nuts"):
+        metrics = fake_metrics(backend, 0, sigma_worker=0.006294)
+        metrics["data"]["n_worksites"] = 120
+        d = root / f"0_{backend}"
+        d.mkdir()
+        (d / "metrics.json").write_text(json.dumps(metrics))
+    md = sweep.build_report(root).markdown.read_text()
+    assert "## Paper replication" in md
+    assert "2.141032" in md and "0.006294" in md and "0.7688" in md
+    assert "Percent Latino in ZIP" in md and "-1.89009" in md
+    assert "No. Notes" in md  # the worker-coefficient table, published columns at least
+
+
+# ----------------------------------------------------------------------------- configs
+def launcher_options() -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / "hydra" / "launcher").glob("*.yaml"))
