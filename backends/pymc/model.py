@@ -1,0 +1,88 @@
+"""The model of :mod:`backends.spec` as a vectorised ``pm.Model`` with the canonical names.
+
+Only this package imports PyMC; :func:`build_model` is the one place the model is written.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from backends.spec import VAR_DIMS, Z_WORKER_DIMS, HierData, ModelSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pymc as pm
+
+
+def build_model(data: HierData, spec: ModelSpec) -> pm.Model:
+    """Build the hierarchical logistic regression for ``data`` as a PyMC model.
+
+    Parameters
+    ----------
+    data : HierData
+        Its :meth:`HierData.coords` become the model's coordinates, so every variable comes
+        out of PyMC with the canonical names, dims and coordinates (nothing renamed later).
+    spec : ModelSpec
+        Parameterisation (``centered`` or ``noncentered``) and prior scales.
+
+    Returns
+    -------
+    pymc.Model
+        Free variables ``alpha, beta_site, sigma_site, sigma_worker`` and ``beta_worker``
+        (centred) or ``z_worker`` with ``beta_worker`` a Deterministic (non-centred); data as
+        ``pm.Data`` named ``X_site, X_worker, site``; observed ``y`` with dims ``obs``.
+    """
+    import pymc as pm
+
+    p = spec.priors
+    with pm.Model(coords=data.coords()) as model:
+        x_site = pm.Data("X_site", data.X_site, dims=("worksite", "site_feature"))
+        x_worker = pm.Data("X_worker", data.X_worker, dims=("obs", "worker_feature"))
+        site = pm.Data("site", data.site, dims="obs")
+
+        alpha = pm.Normal("alpha", mu=0.0, sigma=p.alpha_scale)
+        sigma_site = pm.HalfCauchy("sigma_site", beta=p.sigma_site_scale)
+        sigma_worker = pm.HalfCauchy("sigma_worker", beta=p.sigma_worker_scale)
+        beta_site = pm.Normal("beta_site", mu=0.0, sigma=sigma_site, dims=VAR_DIMS["beta_site"])
+        if spec.parameterization == "centered":
+            beta_worker = pm.Normal(
+                "beta_worker", mu=0.0, sigma=sigma_worker, dims=VAR_DIMS["beta_worker"]
+            )
+        else:
+            z_worker = pm.Normal("z_worker", mu=0.0, sigma=1.0, dims=Z_WORKER_DIMS)
+            beta_worker = pm.Deterministic(
+                "beta_worker", sigma_worker * z_worker, dims=VAR_DIMS["beta_worker"]
+            )
+        site_eta = pm.math.dot(x_site, beta_site)  # (worksite,)
+        worker_eta = (x_worker * beta_worker[site]).sum(axis=-1)  # (obs,)
+        eta = alpha + site_eta[site] + worker_eta
+        pm.Bernoulli("y", logit_p=eta, observed=data.y, dims="obs")
+    return model
+
+
+def latent_names(spec: ModelSpec) -> tuple[str, ...]:
+    """Free (latent) variables of the parameterisation, in the order of :data:`VAR_DIMS`."""
+    block = "beta_worker" if spec.parameterization == "centered" else "z_worker"
+    return ("alpha", "beta_site", "sigma_site", "sigma_worker", block)
+
+
+def posterior_names(spec: ModelSpec) -> tuple[str, ...]:
+    """Variables the posterior group keeps: the canonical ones (+ ``z_worker`` if non-centred)."""
+    extra = ("z_worker",) if spec.parameterization == "noncentered" else ()
+    return (*VAR_DIMS, *extra)
+
+
+@contextmanager
+def quiet_pytensor() -> Iterator[None]:
+    """Silence PyTensor's one-time "could not link to a BLAS installation" UserWarning.
+
+    It is advice about pip-installed PyTensor (slower matrix products), not a problem with a
+    fit; tests run with warnings as errors.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="PyTensor could not link to a BLAS", category=UserWarning
+        )
+        yield

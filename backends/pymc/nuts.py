@@ -1,0 +1,257 @@
+"""NUTS for the PyMC model, with nutpie (default) or PyMC's own sampler."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from backends.base import (
+    BackendError,
+    FitResult,
+    build_inference_data,
+    check_inference_data,
+    library_version,
+    require,
+)
+from backends.pymc.convert import (
+    json_safe,
+    posterior_arrays,
+    sample_stats_arrays,
+    split_sampling_time,
+)
+from backends.pymc.model import build_model, quiet_pytensor
+from backends.spec import HierData, ModelSpec
+
+logger = logging.getLogger(__name__)
+
+#: NUTS implementations this backend can drive.
+SAMPLERS: tuple[str, ...] = ("nutpie", "pymc")
+#: What to install when a sampler's package is missing.
+INSTALL_HINTS: dict[str, str] = {
+    "pymc": "pip install 'ppl-compare[pymc]'  (or: pip install pymc)",
+    "nutpie": "pip install 'ppl-compare[pymc]'  (or: pip install nutpie)",
+}
+#: nutpie.sample keywords that choose the mass-matrix adaptation rather than a setting.
+_NUTPIE_MODES: tuple[str, ...] = ("low_rank_modified_mass_matrix", "transform_adapt")
+TIMING_RULE = (
+    "compile_s: model compilation (+ PyMC's initialisation for sampler=pymc); warmup_s and "
+    "sampling_s split the sampler's wall time in proportion to leapfrog steps"
+)
+
+
+class PyMCNUTS:
+    """No-U-Turn sampling of the PyMC model (``pymc_nuts``).
+
+    Parameters
+    ----------
+    model : ModelSpec
+        Parameterisation and priors.
+    name : str
+        Backend name written into the results.
+    chains, tune, draws : int
+        Number of chains, warm-up iterations and kept draws per chain.
+    target_accept : float
+        Target mean acceptance probability of the step-size adaptation.
+    cores : int or None
+        Chains run in parallel; ``None`` = min(chains, CPUs).
+    sampler : {"nutpie", "pymc"}
+        ``nutpie`` compiles the model with numba and samples with nutpie (default: fastest
+        in ``benchmarks/nuts_samplers.py``); ``pymc`` uses ``pm.sample``'s own NUTS.
+    nutpie : mapping, optional
+        Passed to ``nutpie.sample`` when ``sampler="nutpie"``:
+        ``low_rank_modified_mass_matrix`` / ``transform_adapt`` and any nutpie setting
+        (``mass_matrix_eigval_cutoff``, ``mass_matrix_gamma``, ``use_grad_based_mass_matrix``,
+        ...).  Ignored by ``sampler="pymc"``.
+    max_treedepth : int
+        Maximum tree depth (both samplers).
+    max_divergence_fraction : float
+        Above this fraction of divergent draws a warning is logged and
+        ``info["divergence_warning"]`` is True (0 = any divergence).
+    init : str
+        ``pm.sample`` initialisation (``sampler="pymc"`` only).
+    progress : bool
+        Show the sampler's progress bar.
+    """
+
+    def __init__(
+        self,
+        model: ModelSpec,
+        name: str = "pymc_nuts",
+        chains: int = 4,
+        tune: int = 1000,
+        draws: int = 1000,
+        target_accept: float = 0.8,
+        cores: int | None = None,
+        sampler: str = "nutpie",
+        nutpie: Mapping[str, Any] | None = None,
+        max_treedepth: int = 10,
+        max_divergence_fraction: float = 0.0,
+        init: str = "jitter+adapt_diag",
+        progress: bool = False,
+    ) -> None:
+        if sampler not in SAMPLERS:
+            raise BackendError(
+                f"{name}: unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}"
+            )
+        if min(chains, tune + 1, draws) < 1 or not 0 < target_accept < 1:
+            raise BackendError(
+                f"{name}: need chains >= 1, tune >= 0, draws >= 1 and 0 < target_accept < 1"
+            )
+        self.model, self.name, self.sampler = model, name, sampler
+        self.chains, self.tune, self.draws = int(chains), int(tune), int(draws)
+        self.target_accept, self.max_treedepth = float(target_accept), int(max_treedepth)
+        self.cores = int(cores) if cores else min(self.chains, os.cpu_count() or 1)
+        self.nutpie = json_safe(nutpie or {})
+        self.max_divergence_fraction = float(max_divergence_fraction)
+        self.init, self.progress = init, bool(progress)
+
+    def fit(self, data: HierData, seed: int) -> FitResult:
+        """Sample the posterior of the model given ``data``.
+
+        Returns
+        -------
+        FitResult
+            ``idata`` with the canonical posterior (+ ``z_worker`` if non-centred) and the
+            sampler's statistics under ArviZ names; ``info`` with divergences and steps.
+        """
+        start = time.perf_counter()
+        require("pymc", INSTALL_HINTS["pymc"])
+        with quiet_pytensor():
+            if self.sampler == "nutpie":
+                raw, timing, library = self._sample_nutpie(data, seed)
+            else:
+                raw, timing, library = self._sample_pymc(data, seed)
+        stats = sample_stats_arrays(raw.sample_stats)
+        info = self._info(stats)
+        timing["fit_s"] = time.perf_counter() - start
+        idata = build_inference_data(
+            posterior_arrays(raw.posterior, data, self.model),
+            data,
+            backend=self.name,
+            library=library,
+            library_version=library_version(library),
+            seed=seed,
+            model=self.model,
+            sample_stats=stats,
+            timing=timing,
+            extra_attrs={
+                "sampler": self.sampler,
+                "chains": self.chains,
+                "tune": self.tune,
+                "draws": self.draws,
+                "target_accept": self.target_accept,
+            },
+        )
+        check_inference_data(idata, data)
+        return FitResult(idata=idata, loss=None, timing=timing, info=info)
+
+    def _sample_nutpie(self, data: HierData, seed: int) -> tuple[Any, dict[str, float], str]:
+        nutpie = require("nutpie", INSTALL_HINTS["nutpie"])
+        options = self._nutpie_options(nutpie)
+        t0 = time.perf_counter()
+        compiled = nutpie.compile_pymc_model(build_model(data, self.model))
+        t1 = time.perf_counter()
+        try:
+            raw = nutpie.sample(
+                compiled,
+                draws=self.draws,
+                tune=self.tune,
+                chains=self.chains,
+                cores=self.cores,
+                seed=int(seed),
+                save_warmup=True,
+                progress_bar=self.progress,
+                target_accept=self.target_accept,
+                maxdepth=self.max_treedepth,
+                **options,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise BackendError(f"{self.name}: nutpie failed: {exc}") from exc
+        sampling = time.perf_counter() - t1
+        warm = float(raw.warmup_sample_stats["n_steps"].sum()) if self.tune else 0.0
+        warmup_s, sampling_s = split_sampling_time(
+            sampling, warm, float(raw.sample_stats["n_steps"].sum())
+        )
+        timing = {"compile_s": t1 - t0, "warmup_s": warmup_s, "sampling_s": sampling_s}
+        return raw, timing, "nutpie"
+
+    def _nutpie_options(self, nutpie: Any) -> dict[str, Any]:
+        """The ``nutpie`` config mapping, checked against nutpie's own settings."""
+        from nutpie import _lib
+
+        known = set(_NUTPIE_MODES) | {
+            a for a in dir(_lib.PyNutsSettings.Diag(0)) if not a.startswith("_")
+        }
+        unknown = sorted(set(self.nutpie) - known)
+        if unknown:
+            raise BackendError(
+                f"{self.name}: unknown nutpie option(s) {unknown} for nutpie "
+                f"{library_version('nutpie')}; known: {', '.join(sorted(known))}"
+            )
+        return dict(self.nutpie)
+
+    def _sample_pymc(self, data: HierData, seed: int) -> tuple[Any, dict[str, float], str]:
+        import pymc as pm
+
+        t0 = time.perf_counter()
+        try:
+            raw = pm.sample(
+                draws=self.draws,
+                tune=self.tune,
+                chains=self.chains,
+                cores=self.cores,
+                random_seed=int(seed),
+                init=self.init,
+                progressbar=self.progress,
+                discard_tuned_samples=False,
+                compute_convergence_checks=False,
+                model=build_model(data, self.model),
+                nuts={"target_accept": self.target_accept, "max_treedepth": self.max_treedepth},
+            )
+        except (RuntimeError, ValueError, FloatingPointError) as exc:
+            raise BackendError(f"{self.name}: pm.sample failed: {exc}") from exc
+        wall = time.perf_counter() - t0
+        sampling = float(raw.posterior.attrs.get("sampling_time", wall))
+        warm = float(raw.warmup_sample_stats["n_steps"].sum()) if self.tune else 0.0
+        warmup_s, sampling_s = split_sampling_time(
+            sampling, warm, float(raw.sample_stats["n_steps"].sum())
+        )
+        timing = {"compile_s": wall - sampling, "warmup_s": warmup_s, "sampling_s": sampling_s}
+        return raw, timing, "pymc"
+
+    def _info(self, stats: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        n_div = int(np.sum(stats["diverging"]))
+        fraction = n_div / float(self.chains * self.draws)
+        warn = fraction > self.max_divergence_fraction
+        if warn:
+            logger.warning(
+                "%s: %d divergent transitions (%.2f%% of draws) exceed max_divergence_fraction"
+                " = %g; the posterior may be biased (try model.parameterization=noncentered or"
+                " a higher target_accept)",
+                self.name,
+                n_div,
+                100 * fraction,
+                self.max_divergence_fraction,
+            )
+        return {
+            "sampler": self.sampler,
+            "nutpie": dict(self.nutpie) if self.sampler == "nutpie" else None,
+            "chains": self.chains,
+            "tune": self.tune,
+            "draws": self.draws,
+            "target_accept": self.target_accept,
+            "max_treedepth": self.max_treedepth,
+            "n_divergent": n_div,
+            "divergence_fraction": fraction,
+            "max_divergence_fraction": self.max_divergence_fraction,
+            "divergence_warning": bool(warn),
+            "mean_n_steps": float(np.mean(stats["n_steps"])),
+            "mean_tree_depth": float(np.mean(stats["tree_depth"])),
+            "mean_step_size": float(np.mean(stats["step_size"])),
+            "timing_rule": TIMING_RULE,
+        }
