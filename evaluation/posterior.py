@@ -214,10 +214,22 @@ def paired_draws(data1: Any, data2: Any, var_names: Sequence[str] | None = None
     return out
 
 
-def _w1(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    from scipy.stats import wasserstein_distance
+def wasserstein_1d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Exact 1-D Wasserstein-1 distance of each column of ``a`` (n, E) and ``b`` (m, E).
 
-    return np.array([wasserstein_distance(a[:, e], b[:, e]) for e in range(a.shape[1])])
+    W1 = integral over u in (0, 1) of |F_a^-1(u) - F_b^-1(u)| for the empirical quantile
+    functions; both are constant between the breakpoints i/n and j/m, so the integral is an
+    exact sum over the merged breakpoints, vectorised over columns (equal to
+    ``scipy.stats.wasserstein_distance`` column by column, much faster).
+    """
+    a, b = np.sort(np.asarray(a, float), axis=0), np.sort(np.asarray(b, float), axis=0)
+    n, m = a.shape[0], b.shape[0]
+    u = np.union1d(np.arange(1, n + 1) / n, np.arange(1, m + 1) / m)
+    lower = np.concatenate([[0.0], u[:-1]])
+    mid = 0.5 * (lower + u)
+    ia = np.minimum((mid * n).astype(np.int64), n - 1)
+    ib = np.minimum((mid * m).astype(np.int64), m - 1)
+    return ((u - lower)[:, None] * np.abs(a[ia] - b[ib])).sum(axis=0)
 
 
 def wasserstein(data1: Any, data2: Any, var_names: Sequence[str] | None = None, *,
@@ -239,7 +251,7 @@ def wasserstein(data1: Any, data2: Any, var_names: Sequence[str] | None = None, 
     """
     per_var = {}
     for v, pair in paired_draws(data1, data2, var_names).items():
-        w = _w1(pair.method, pair.reference)
+        w = wasserstein_1d(pair.method, pair.reference)
         if scale:
             with np.errstate(divide="ignore", invalid="ignore"):
                 w = w / pair.reference.std(axis=0, ddof=1)
@@ -280,7 +292,7 @@ def element_errors(pair: Paired) -> tuple[np.ndarray, np.ndarray]:
 
 def _block_stats(pair: Paired) -> dict[str, Any]:
     sme, ratio = element_errors(pair)
-    w = _w1(pair.method, pair.reference)
+    w = wasserstein_1d(pair.method, pair.reference)
     with np.errstate(divide="ignore", invalid="ignore"):
         w_std = w / pair.reference.std(axis=0, ddof=1)
     return {

@@ -154,3 +154,15 @@ def test_yao_scatter_writes_a_png(tmp_path):
     narrow = make_idata(normal_draws(data, point(data), 0.1, 2, 100, seed=2), data)
     path = yao_scatter(narrow, ref, tmp_path / "yao.png")
     assert path.exists() and path.stat().st_size > 1000
+
+
+def test_vectorised_wasserstein_equals_scipy():
+    from scipy.stats import wasserstein_distance
+
+    from evaluation.posterior import wasserstein_1d
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(37, 4)), rng.standard_t(3, size=(50, 4))
+    expected = [wasserstein_distance(a[:, e], b[:, e]) for e in range(4)]
+    np.testing.assert_allclose(wasserstein_1d(a, b), expected, rtol=1e-10)
+    np.testing.assert_allclose(wasserstein_1d(a, a[::-1]), 0.0, atol=1e-15)
