@@ -297,14 +297,37 @@ class SweepReportCallback(_Callback):  # type: ignore[misc]
           sweep_report:
             _target_: evaluation.sweep.SweepReportCallback
 
+    The app records a run's user errors in ``failed.json`` itself.  A job that raises anything
+    else (a bug, an unexpected library error) would make Hydra abort the sweep after the
+    current batch, with no report; with ``record_crashes`` the callback writes that job's
+    ``failed.json`` (message + ``crash.txt`` traceback) and lets the sweep go on.
+
     Parameters
     ----------
     enabled : bool
         ``hydra.callbacks.sweep_report.enabled=false`` turns the report off.
+    record_crashes : bool
+        Record an unexpected job exception as a failed run instead of aborting the sweep.
     """
 
-    def __init__(self, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True, record_crashes: bool = True) -> None:
         self.enabled = bool(enabled)
+        self.record_crashes = bool(record_crashes)
+
+    def on_job_end(self, config: Any, job_return: Any, **kwargs: Any) -> None:
+        """In a multirun, turn an uncaught job exception into a recorded failed run."""
+        from hydra.core.utils import JobStatus
+        from hydra.types import RunMode
+
+        if not self.record_crashes or job_return.status != JobStatus.FAILED:
+            return
+        if config.hydra.mode != RunMode.MULTIRUN:
+            return
+        exc = job_return._return_value
+        record_crash(Path(str(config.hydra.runtime.output_dir)), exc,
+                     list(config.hydra.overrides.task))  # fmt: skip
+        job_return.status = JobStatus.COMPLETED
+        job_return.return_value = None
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         """Build the report in ``hydra.sweep.dir``; a report error is logged, never raised."""
@@ -326,6 +349,19 @@ class SweepReportCallback(_Callback):  # type: ignore[misc]
             f"sweep report: {out.n_complete} complete, {out.n_failed} failed or "
             f"incomplete -> {out.markdown} (also {out.html.name}, {out.csv.name})"
         )
+
+
+def record_crash(run_dir: Path, exc: BaseException, overrides: list[str]) -> Path:
+    """Write ``failed.json`` (one-line error) and ``crash.txt`` (traceback) for a crashed job."""
+    import traceback
+
+    message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    write_text(Path(run_dir) / "crash.txt", trace)
+    log.error("run crashed (recorded in failed.json, traceback in crash.txt): %s", message)
+    return io.write_json(Path(run_dir) / "failed.json",
+                         {"status": "failed", "error": f"crash: {message}",
+                          "overrides": overrides})  # fmt: skip
 
 
 def cli(argv: Sequence[str] | None = None) -> int:

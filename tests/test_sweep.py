@@ -247,3 +247,172 @@ def test_paper_section_shows_published_values(tmp_path):
 # ----------------------------------------------------------------------------- configs
 def launcher_options() -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / "hydra" / "launcher").glob("*.yaml"))
+
+
+#: The Hydra plugin whose config each of our launcher files extends (extras `launchers`, `ray`).
+LAUNCHER_PLUGINS = {
+    "local_parallel": ("hydra_plugins.hydra_joblib_launcher", "JoblibLauncher"),
+    "slurm": ("hydra_plugins.hydra_submitit_launcher", "SlurmLauncher"),
+    "submitit_debug": ("hydra_plugins.hydra_submitit_launcher", "LocalLauncher"),
+    "ray_cluster": ("hydra_plugins.hydra_ray_launcher", "RayLauncher"),
+}
+
+
+def test_every_launcher_file_names_its_plugin():
+    assert set(launcher_options()) == set(LAUNCHER_PLUGINS)
+
+
+@pytest.mark.parametrize("name", sorted(LAUNCHER_PLUGINS))
+def test_launcher_config_composes_where_its_plugin_is_installed(name):
+    """Composes with the plugin installed; without it (ray here) the file must name the extra
+    that installs it and composing must fail on that missing plugin config, nothing else."""
+    import importlib.util
+
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import MissingConfigException
+    from omegaconf import OmegaConf
+
+    module, target = LAUNCHER_PLUGINS[name]
+    installed = importlib.util.find_spec(module) is not None
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        if not installed:
+            text = (CONF_DIR / "hydra" / "launcher" / f"{name}.yaml").read_text()
+            assert "pip install -e '.[ray]'" in text
+            with pytest.raises(MissingConfigException, match="hydra/launcher/ray"):
+                compose("config", overrides=[f"hydra/launcher={name}"], return_hydra_config=True)
+            return
+        cfg = compose("config", overrides=[f"hydra/launcher={name}"], return_hydra_config=True)
+    launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=False)
+    assert launcher["_target_"].endswith(target)
+    if name == "local_parallel":
+        assert OmegaConf.select(cfg, "hydra.launcher.n_jobs") == 2  # PPL_COMPARE_JOBS unset
+
+
+def test_callback_is_registered():
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", return_hydra_config=True)
+    assert cfg.hydra.callbacks.sweep_report._target_ == "evaluation.sweep.SweepReportCallback"
+
+
+# ----------------------------------------------------------------------------- real multiruns
+def run_app(*overrides: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    full_env = {**os.environ, "PPL_COMPARE_CACHE": str(cwd / "cache"), **(env or {})}
+    return subprocess.run([APP, *overrides], cwd=cwd, capture_output=True, text=True,
+                          timeout=900, check=False, env=full_env)  # fmt: skip
+
+
+def test_debug_multirun_lists_a_failed_run_and_a_rerun_skips_completed(tmp_path):
+    import pandas as pd
+
+    sweep_dir = tmp_path / "sweep"
+    args = ("-m", "debug=fast", "evaluation.figures=false", "data.test_fraction=0.2,1.5",
+            f"hydra.sweep.dir={sweep_dir}")  # fmt: skip
+    proc = run_app(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    df = pd.read_csv(sweep_dir / sweep.CSV_NAME)
+    assert sorted(df["status"]) == ["complete", "failed"]
+    failed = df[df.status == "failed"].iloc[0]
+    assert "test_fraction" in failed["error"] and "1.5" in failed["overrides"]
+    md = (sweep_dir / sweep.MD_NAME).read_text()
+    assert "test_fraction" in md and "did not complete" in md
+    assert (sweep_dir / sweep.HTML_NAME).exists()
+    done = sweep_dir / df[df.status == "complete"].iloc[0]["run"] / "metrics.json"
+    stamp = done.stat().st_mtime_ns
+    again = run_app(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "skipping" in again.stdout + again.stderr
+    assert done.stat().st_mtime_ns == stamp  # the complete run was not redone
+    assert len(pd.read_csv(sweep_dir / sweep.CSV_NAME)) == 2
+
+
+def test_callback_records_a_crashed_job_and_lets_the_sweep_go_on(tmp_path):
+    from hydra.core.utils import JobReturn, JobStatus
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    config = OmegaConf.create({"hydra": {"mode": RunMode.MULTIRUN,
+                                         "runtime": {"output_dir": str(tmp_path / "0_x")},
+                                         "overrides": {"task": ["backend=x"]}}})  # fmt: skip
+    try:
+        raise RuntimeError("boom\nsecond line")
+    except RuntimeError as exc:
+        job = JobReturn(status=JobStatus.FAILED, _return_value=exc)
+    sweep.SweepReportCallback().on_job_end(config, job)
+    assert job.status == JobStatus.COMPLETED and job.return_value is None
+    failed = json.loads((tmp_path / "0_x" / "failed.json").read_text())
+    assert failed == {"status": "failed", "error": "crash: RuntimeError: boom",
+                      "overrides": ["backend=x"]}  # fmt: skip
+    assert "Traceback" in (tmp_path / "0_x" / "crash.txt").read_text()
+    rec = sweep.read_run(tmp_path, tmp_path / "0_x")
+    assert rec.status == "failed" and rec.error.startswith("crash: RuntimeError")
+
+
+@pytest.mark.parametrize("launcher", ["local_parallel", "submitit_debug"])
+def test_sweep_through_joblib_and_submitit_launchers_writes_the_report(tmp_path, launcher):
+    """The launcher path (jobs in worker processes / submitit's local executor, the callback's
+    report in the submitting process); the jobs are two quick user errors, so no fit runs."""
+    import pandas as pd
+
+    sweep_dir = tmp_path / "sweep"
+    proc = run_app("-m", "debug=fast", f"hydra/launcher={launcher}",
+                   "data.test_fraction=1.5,2.0", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path,
+                   env={"PPL_COMPARE_JOBS": "2"})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    df = pd.read_csv(sweep_dir / sweep.CSV_NAME)
+    assert list(df["status"]) == ["failed", "failed"]
+    assert df["error"].str.contains("test_fraction").all()
+    assert "did not complete" in (sweep_dir / sweep.MD_NAME).read_text()
+
+
+# ----------------------------------------------------------------------------- experiments (slow)
+#: Command-line sweep overrides that narrow an experiment's own hydra.sweeper.params for the
+#: smoke run (a command-line value replaces the experiment's value of the same key).
+EXPERIMENT_SMOKE = {
+    "main": [],
+    "paper_replication": ["seed=0"],
+    "meanfield_study": ["data.sigma_worker=0.5", "seed=0", "backend=pymc_nuts,pyro_meanfield"],
+    "calibration": ["backend=pymc_nuts,pyro_meanfield", "seed=range(0,5)"],
+    "benchmark": [],
+}
+#: A heading each experiment's report must contain beyond the common ones.
+EXPERIMENT_SECTION = {
+    "main": "## Cluster stability",
+    "paper_replication": "## Paper replication",
+    "meanfield_study": "## Interval width against the reference posterior",
+    "calibration": "## Calibration across replications",
+    "benchmark": "## Cost",
+}
+
+
+def experiment_options() -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
+
+
+def test_every_experiment_has_a_smoke_setting_and_a_command_line_header():
+    assert set(experiment_options()) == set(EXPERIMENT_SMOKE)
+    for name in experiment_options():
+        text = (CONF_DIR / "experiment" / f"{name}.yaml").read_text()
+        assert text.startswith("# @package _global_")
+        assert f"ppl-compare experiment={name}" in text
+        assert "mode: MULTIRUN" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EXPERIMENT_SMOKE))
+def test_experiment_runs_with_debug_fast_and_writes_its_report(tmp_path, name):
+    import pandas as pd
+
+    sweep_dir = tmp_path / "sweep"
+    proc = run_app(f"experiment={name}", "debug=fast", *EXPERIMENT_SMOKE[name],
+                   f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    df = pd.read_csv(sweep_dir / sweep.CSV_NAME)
+    failed = df[df.status != "complete"]
+    assert failed.empty, failed[["run", "error"]].to_string()
+    md = (sweep_dir / sweep.MD_NAME).read_text()
+    assert EXPERIMENT_SECTION[name] in md
+    assert (sweep_dir / sweep.HTML_NAME).stat().st_size > 10_000  # figures embedded
