@@ -277,7 +277,11 @@ def diagnostics_section(
     is_vi = "log_q" in stats
     if "diverging" in stats or (idata.posterior.sizes["chain"] > 1 and not is_vi):
         wall = (timing.get("warmup_s") or 0.0) + (timing.get("sampling_s") or 0.0)
-        out["mcmc"] = mcmc_diagnostics(idata, wall_s=wall or timing.get("fit_s"))
+        info = fit_info or {}
+        depth = next((info[k] for k in ("max_tree_depth", "max_treedepth") if k in info), None)
+        out["mcmc"] = mcmc_diagnostics(
+            idata, wall_s=wall or timing.get("fit_s"), max_tree_depth=depth
+        )
     if is_vi:
         out["vi"] = vi_diagnostics(idata, data, model_spec, loss, fit_info)
     if not out:

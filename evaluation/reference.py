@@ -145,7 +145,8 @@ def cached_reference(
     ----------
     backend_cfg : DictConfig or mapping
         Backend config with ``_target_`` (e.g. ``conf/backend/stan_nuts.yaml`` plus longer
-        chains); instantiated as ``hydra.utils.instantiate(backend_cfg, model=model_spec)``.
+        chains); instantiated with ``_partial_=True`` and then called with
+        ``model=model_spec`` (so the ModelSpec reaches the backend as a ModelSpec, not a dict).
     data : HierData
         The data the method was fitted to (same rows).
     model_spec : ModelSpec
@@ -171,7 +172,8 @@ def cached_reference(
         from hydra.utils import instantiate
 
         log.info("computing reference posterior %s (cache %s)", name, path)
-        backend = instantiate(settings, model=model_spec)
+        # _partial_ then call: Hydra would turn a dataclass kwarg (ModelSpec) into a dict
+        backend = instantiate(settings, _partial_=True, _convert_="all")(model=model_spec)
         fit = backend.fit(data, seed=int(seed))
         write_netcdf(path, fit.idata)
         check = check_reference(fit.idata)
