@@ -7,16 +7,19 @@ K by the elbow of the log joint over ``k_range`` (with scikit-learn's BIC alongs
 measures stability by the adjusted Rand index (ARI):
 
 * across ``n_seeds`` Gibbs seeds on the same input (all pairs: mean, sd, min);
-* across ``n_draws`` posterior draws, each clustered on its own, against the posterior-mean
-  clustering (mean, sd, min), plus the worksite x worksite co-clustering matrix (fraction of
-  draws in which two worksites share a cluster; label-switching invariant);
+* across ``n_draws`` posterior draws, each clustered on its own (best of ``draw_restarts``
+  chains, so that a chain stuck in a local optimum is not mistaken for posterior uncertainty),
+  against the posterior-mean clustering (mean, sd, min), plus the worksite x worksite
+  co-clustering matrix (fraction of draws in which two worksites share a cluster;
+  label-switching invariant);
 * against the planted labels (``HierData.cluster_labels``) when the data have them;
 * across runs (backends) with :func:`cross_run_ari` / :func:`cross_run_ari_files`, which match
   worksites by label.
 
 The verdict is "stable" when the mean ARI across draws and the minimum ARI across seeds both
-reach ``stability_threshold`` (default 0.8), else "unstable"; "degenerate" when every worksite
-has the same posterior-mean coefficients (nothing to cluster; no sampler is run).
+reach ``stability_threshold`` (default 0.8), else "unstable"; "trivial" for K = 1;
+"degenerate" when every worksite has the same posterior-mean coefficients (nothing to cluster;
+no sampler is run) or when all worksites land in one cluster.
 
 Outputs: ``clusters.nc`` (written atomically), the ``clustering`` section of metrics.json (the
 return value) and figures ``cluster_*.png`` (:mod:`evaluation.clustering_figures`).
@@ -132,8 +135,9 @@ def cluster_posterior(coef: Coefficients, s: Mapping[str, Any]) -> ClusteringRes
     pick = np.sort(pick)
     draws = None
     if pick.size:
-        xd = _prepare(coef.draws[pick], s)[0]
+        xd = np.repeat(_prepare(coef.draws[pick], s)[0], s["draw_restarts"], axis=0)
         draws = gmm.gibbs_gmm(xd, k, seed=seed, stream=1, **kw)
+        draws = gmm.best_of(draws, s["draw_restarts"])
     return ClusteringResult(k, labels, seeds, pick, draws, ksel, const_names, None)
 
 
@@ -156,6 +160,18 @@ def _num(v: Any) -> float | None:
     return float(v) if v is not None and np.isfinite(v) else None
 
 
+def _sigma_over_spread(coef: Coefficients, s: Mapping[str, Any]) -> float | None:
+    """``sigma`` over the median sd across worksites of the non-constant clustered features.
+
+    Much below 1 (the paper's regime): assignments are the nearest-mean rule.  Near or above 1
+    (e.g. a collapsed ``sigma_worker`` shrinking every coefficient to ~0): the likelihood no
+    longer separates worksites and the clusters are mostly noise.
+    """
+    x, constant = _prepare(coef.mean, s)
+    sd = x.std(axis=0)[~constant]
+    return float(s["sigma"] / np.median(sd)) if sd.size else None
+
+
 def metrics_section(
     res: ClusteringResult,
     coef: Coefficients,
@@ -170,8 +186,17 @@ def metrics_section(
     draw_aris = [ari(lab, res.labels) for lab in res.draws.labels] if res.draws else []
     draws = summarise(draw_aris)
     verdict, reason = _verdict(seeds, draws, s["stability_threshold"])
+    n_used = np.unique(res.labels).size
     if res.degenerate_reason:
         verdict, reason = "degenerate", res.degenerate_reason
+    elif res.k == 1:
+        verdict, reason = "trivial", "K = 1: a single cluster, nothing to compare"
+    elif n_used < 2:
+        verdict = "degenerate"
+        reason = (
+            f"every worksite fell into one of the K = {res.k} clusters (sigma / spread = "
+            f"{_sigma_over_spread(coef, s):.3g}; sigma may be too large for this scale)"
+        )
     cc = coclustering(res.draws.labels) if res.draws else None
     iu = np.triu_indices(len(res.labels), 1)
     return {
@@ -206,6 +231,7 @@ def metrics_section(
         "separating_site_features": []
         if table is None
         else [f for f, p in zip(table.features, table.kruskal_p, strict=True) if p < 0.05],
+        "sigma_over_spread": _sigma_over_spread(coef, s),
         "settings": dict(s),
     }
 

@@ -71,6 +71,8 @@ def fig6_coefficients(coef: Coefficients, labels: np.ndarray) -> Any:
 
 def fig7_site_features(x_site: np.ndarray, labels: np.ndarray, table: FeatureTable) -> Any:
     """Box plots of every worksite feature by cluster, side by side on one axis."""
+    from matplotlib.patches import Patch
+
     plt = _plt()
     n, clusters = len(table.features), table.clusters
     width = 0.8 / len(clusters)
@@ -88,13 +90,12 @@ def fig7_site_features(x_site: np.ndarray, labels: np.ndarray, table: FeatureTab
             boxprops={"facecolor": f"C{int(c) % 10}", "alpha": 0.6},
             medianprops={"color": "k"},
         )
-        ax.barh(
-            [],
-            [],
-            color=f"C{int(c) % 10}",
-            alpha=0.6,
-            label=f"cluster {c} (n={int(np.sum(labels == c))})",
+    handles = [
+        Patch(
+            facecolor=f"C{int(c) % 10}", alpha=0.6, label=f"cluster {c} (n={np.sum(labels == c)})"
         )
+        for c in clusters
+    ]
     names = [
         f"{f}  (p={p:.2g})" if np.isfinite(p) else f
         for f, p in zip(table.features, table.kruskal_p, strict=True)
@@ -105,7 +106,7 @@ def fig7_site_features(x_site: np.ndarray, labels: np.ndarray, table: FeatureTab
         xlabel="worksite feature value (as fed to the model)",
         title="Worksite features by cluster (Kruskal-Wallis p, unadjusted)",
     )
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(handles=handles, fontsize=8, loc="lower right")
     return fig
 
 
@@ -152,7 +153,7 @@ def log_joint_figure(res: ClusteringResult) -> Any:
         ax = axes[0, 1]
         ax.plot(ks.ks, ks.score, "o-", label="log joint (best chain, post burn-in mean)")
         ax.axvline(ks.chosen_k, color="k", ls=":", label=f"elbow K = {ks.chosen_k}")
-        ax.set(xlabel="K", ylabel="log joint", title="Choosing K")
+        ax.set(xlabel="K", ylabel="log joint", title="Choosing K", xticks=ks.ks)
         if ks.bic is not None:
             ax2 = ax.twinx()
             ax2.plot(ks.ks, ks.bic, "s--", color="C1", label="sklearn BIC")

@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "standardize": False,
     "n_seeds": 5,
     "n_draws": 50,
+    "draw_restarts": 3,
     "k_range": [1, 5],
     "k_chains": 3,
     "stability_threshold": 0.8,
@@ -266,7 +267,7 @@ def settings(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
             f"clustering: unknown config keys {sorted(unknown)}; known: {sorted(DEFAULTS)}"
         )
     s = {**DEFAULTS, **{k: v for k, v in cfg.items() if k in DEFAULTS}}
-    for key in ("n_iter", "burn_in", "n_seeds", "n_draws", "k_chains", "seed"):
+    for key in ("n_iter", "burn_in", "n_seeds", "n_draws", "draw_restarts", "k_chains", "seed"):
         s[key] = int(s[key])
     for key in ("sigma", "alpha0", "eta", "stability_threshold"):
         s[key] = float(s[key])
@@ -277,8 +278,8 @@ def settings(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
         gmm.check_settings(s["k"], s["sigma"], s["alpha0"], s["eta"], s["n_iter"], s["burn_in"])
     elif s["k_range"] is None:
         raise ValueError("clustering: k = 'auto' needs a k_range")
-    if s["n_seeds"] < 1 or s["n_draws"] < 0 or s["k_chains"] < 1:
-        raise ValueError("clustering: need n_seeds >= 1, k_chains >= 1 and n_draws >= 0")
+    if min(s["n_seeds"], s["k_chains"], s["draw_restarts"]) < 1 or s["n_draws"] < 0:
+        raise ValueError("clustering: need n_seeds, k_chains, draw_restarts >= 1 and n_draws >= 0")
     return s
 
 

@@ -294,6 +294,20 @@ def gibbs_gmm(
     return GibbsResult(labels, z.astype(np.int64), best_mu, np.exp(best_log_pi), trace, best_iter)
 
 
+def best_of(res: GibbsResult, restarts: int) -> GibbsResult:
+    """Keep, of each consecutive group of ``restarts`` chains, the one with the best log joint.
+
+    Chains ``g * restarts .. (g + 1) * restarts - 1`` must be restarts on the same input; the
+    score of a chain is the log joint of its reported (best post-burn-in) state.
+    """
+    c = res.labels.shape[0]
+    if restarts < 1 or c % restarts:
+        raise ValueError(f"best_of: {c} chains are not groups of {restarts} restarts")
+    score = res.log_joint[np.arange(c), res.best_iter].reshape(-1, restarts)
+    pick = np.arange(score.shape[0]) * restarts + score.argmax(axis=1)
+    return GibbsResult(*(np.asarray(a)[pick] for a in res))
+
+
 def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
     """Canonical labels: 0 = largest cluster (ties by first appearance), per row."""
     labels = np.atleast_2d(labels)
@@ -420,6 +434,7 @@ def select_k(
 __all__ = [
     "GibbsResult",
     "KSelection",
+    "best_of",
     "canonical_labels",
     "check_matrix",
     "check_settings",

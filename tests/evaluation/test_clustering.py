@@ -157,7 +157,7 @@ def test_recovers_planted_clusters(tmp_path):
     assert m["ari_draws"]["mean"] > 0.8 and m["stability"]["verdict"] == "stable"
     assert m["chosen_k"] == 2 and sum(m["n_per_cluster"]) == len(means)
     assert "size" in m["separating_site_features"]  # the planted site-level difference
-    assert not m["degenerate"]
+    assert not m["degenerate"] and m["sigma_over_spread"] < 1e-3  # the paper's tiny-sigma regime
     ds = load_clusters(tmp_path / "clusters.nc")
     assert ds["labels"].dims == ("worksite",) and ds.attrs["k"] == 2
     assert ds["coclustering"].shape == (len(means), len(means))
@@ -233,6 +233,7 @@ def test_all_equal_coefficients_are_degenerate(tmp_path):
     assert m["degenerate"] and "nothing to cluster" in m["degenerate_reason"]
     assert m["stability"]["verdict"] == "degenerate" and m["ari_seeds"]["mean"] is None
     assert m["figures"] == [] and m["n_per_cluster"] == [10, 0]
+    assert m["sigma_over_spread"] is None
     assert load_clusters(tmp_path / "clusters.nc").attrs["degenerate"] == 1
     json.dumps(m, allow_nan=False)
 
@@ -259,3 +260,25 @@ def test_defaults_file_matches_code():
 
     path = Path(__file__).parents[2] / "conf" / "evaluation" / "clustering_defaults.yaml"
     assert OmegaConf.to_container(OmegaConf.load(path)) == DEFAULTS
+
+
+def test_collapsed_and_trivial_verdicts(tmp_path):
+    means, labels = planted(j=12)
+    data = make_data(12, labels=labels)
+    post = fake_posterior(means, data, noise=0.1)
+    # sigma far above the spread of the coefficients: one cluster takes every worksite.
+    m = run_clustering(post, data, {**FAST, "sigma": 100.0}, tmp_path, None)
+    assert m["stability"]["verdict"] == "degenerate" and m["empty_clusters"] == 1
+    assert m["sigma_over_spread"] > 10
+    m = run_clustering(post, data, {**FAST, "k": 1}, tmp_path, None)
+    assert m["stability"]["verdict"] == "trivial"
+
+
+def test_best_of_keeps_highest_log_joint_restart():
+    x = planted()[0]
+    res = gmm.gibbs_gmm(np.repeat(x[None], 6, 0), 3, n_iter=40, burn_in=10, seed=2)
+    best = gmm.best_of(res, 3)
+    score = res.log_joint[np.arange(6), res.best_iter].reshape(2, 3)
+    np.testing.assert_array_equal(best.log_joint[np.arange(2), best.best_iter], score.max(1))
+    with pytest.raises(ValueError, match="groups"):
+        gmm.best_of(res, 4)
