@@ -90,7 +90,8 @@ def build_data(cfg_data: DictConfig) -> tuple[HierData, HierData, HierData | Non
 def fit_backend(cfg: DictConfig, train: HierData, spec: ModelSpec) -> tuple[Any, FitResult]:
     """Instantiate the configured backend and fit it; contract-check the result."""
     bcfg = backend_config(cfg)
-    backend = hydra.utils.instantiate(bcfg, model=spec, _convert_="all")
+    # ModelSpec goes in on the call: Hydra would turn a dataclass kwarg into a DictConfig.
+    backend = hydra.utils.instantiate(bcfg, _partial_=True, _convert_="all")(model=spec)
     log.info("fitting %s on %d workers x %d worksites (seed %d)", backend.name,
              train.n_workers, train.n_worksites, cfg.seed)
     fit = backend.fit(train, seed=int(cfg.seed))
@@ -235,7 +236,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> float | None:
     """Entry point of ``ppl-compare``; returns held-out AUC (for Hydra sweepers)."""
     from hydra.core.hydra_config import HydraConfig
