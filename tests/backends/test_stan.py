@@ -1,0 +1,227 @@
+"""Stan backends (CmdStanPy): real CmdStan fits on small synthetic twins.
+
+The program is compiled once per machine (cached in ~/.cache/ppl-compare/stan); the PyStan
+build used for the log-density check is cached by httpstan.  Whole file: about 1.5 minutes
+with both caches warm (2 cores), plus ~45 s + ~2 min the first time (compiles).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backends.base import BackendError, BackendUnavailable, check_inference_data
+from backends.spec import VAR_NAMES, ModelSpec, log_joint, random_params
+
+NONCENTERED = ModelSpec(parameterization="noncentered")
+
+
+@pytest.fixture(scope="session")
+def compiled():
+    """The program, compiled once per session (a cache hit after the first session)."""
+    from backends.stan import compile_program
+
+    return compile_program()
+
+
+@pytest.fixture(scope="session")
+def nuts_fit(compiled, small_twin):
+    """2 chains x (600 warm-up + 1,000 draws), non-centred, on the 20 x 2,000 twin (~30 s)."""
+    from backends.stan import StanNUTS
+
+    backend = StanNUTS(model=NONCENTERED, chains=2, tune=600, draws=1000, progress=False)
+    return backend.fit(small_twin, seed=11)
+
+
+@pytest.fixture(scope="session", params=["meanfield", "fullrank"])
+def vi_fit(request, compiled, small_twin):
+    from backends.stan import make_backend
+
+    backend = make_backend(request.param, model=NONCENTERED, num_draws=300, num_steps=3000)
+    return backend, backend.fit(small_twin, seed=5)
+
+
+# ------------------------------------------------------------------------------- NUTS
+def test_nuts_contract_and_sample_stats(nuts_fit, small_twin):
+    idata = nuts_fit.idata
+    check_inference_data(idata, small_twin)
+    assert idata.posterior["z_worker"].dims == ("chain", "draw", "worksite", "worker_feature")
+    stats = idata.sample_stats
+    for name in (
+        "lp",
+        "acceptance_rate",
+        "step_size",
+        "tree_depth",
+        "n_steps",
+        "diverging",
+        "energy",
+    ):
+        assert stats[name].shape == (2, 1000), name
+    assert stats["diverging"].dtype == bool
+    assert nuts_fit.loss is None
+    assert set(nuts_fit.timing) <= {
+        "compile_s",
+        "warmup_s",
+        "sampling_s",
+        "optimisation_s",
+        "fit_s",
+    }
+    assert nuts_fit.timing["warmup_s"] > 0 and nuts_fit.timing["sampling_s"] > 0
+    assert nuts_fit.info["n_divergent"] == int(stats["diverging"].sum())
+    # the transformed parameter is exactly sigma_worker * z_worker, draw by draw
+    post = idata.posterior
+    np.testing.assert_allclose(
+        post["beta_worker"], post["sigma_worker"] * post["z_worker"], rtol=1e-6, atol=1e-9
+    )
+
+
+def test_nuts_converges_and_recovers_truth(nuts_fit, small_twin):
+    import arviz as az
+
+    idata, truth = nuts_fit.idata, small_twin.truth
+    assert nuts_fit.info["n_divergent"] == 0
+    names = ["alpha", "beta_site", "sigma_site", "sigma_worker"]
+    rhat = az.rhat(idata, var_names=names)
+    worst = max(float(rhat[v].max()) for v in names)
+    assert worst < 1.01, f"max R-hat {worst:.4f}"
+    summary = az.summary(idata, var_names=["alpha", "sigma_worker", "beta_site"])
+    # Tolerance: |posterior mean - truth| < 4 posterior sd + 3 MCSE.  For a calibrated
+    # posterior the truth is within 4 sd with probability 1 - 6e-5 per quantity (about 1e-3
+    # over these 20 checks); 3 MCSE (mcse_mean ~ sd / sqrt(ESS), ESS > 400 here) covers the
+    # Monte Carlo error of the mean.  sigma_worker's posterior is skewed and its sd wide
+    # (0.1-0.2 at J=20), so the same rule is a meaningful, not a loose, check.
+    expected = np.concatenate(
+        [np.atleast_1d(truth["alpha"]), np.atleast_1d(truth["sigma_worker"]), truth["beta_site"]]
+    )
+    err = np.abs(summary["mean"].to_numpy() - expected)
+    bound = 4 * summary["sd"].to_numpy() + 3 * summary["mcse_mean"].to_numpy()
+    bad = summary.index[err > bound].tolist()
+    assert not bad, f"outside 4 sd + 3 MCSE of the truth: {bad}"
+
+
+def test_beta_worker_element_order(compiled, tiny_twin):
+    """posterior beta_worker[chain, draw, j, k] is CmdStan's column beta_worker[j+1, k+1]."""
+    from backends.stan.convert import canonical_posterior, stan_data
+
+    fit = compiled.model.sample(
+        data=stan_data(tiny_twin, NONCENTERED),
+        chains=2,
+        iter_warmup=30,
+        iter_sampling=4,
+        seed=3,
+        show_progress=False,
+    )
+    post = canonical_posterior(fit.stan_variable, NONCENTERED, n_chains=2, n_draws=4)
+    frame = fit.draws_pd()
+    n_sites, n_feat = post["beta_worker"].shape[2:]
+    assert (n_sites, n_feat) == (tiny_twin.n_worksites, len(tiny_twin.worker_features))
+    for chain in range(2):
+        rows = frame[frame["chain__"] == chain + 1]
+        for draw in range(4):
+            for j in range(n_sites):
+                for k in range(n_feat):
+                    column = f"beta_worker[{j + 1},{k + 1}]"
+                    assert post["beta_worker"][chain, draw, j, k] == rows[column].iloc[draw]
+            assert post["alpha"][chain, draw] == rows["alpha"].iloc[draw]
+
+
+# --------------------------------------------------------------------------------- VI
+def test_vi_draws_and_log_densities(vi_fit, small_twin):
+    backend, fit = vi_fit
+    check_inference_data(fit.idata, small_twin)
+    stats, post = fit.idata.sample_stats, fit.idata.posterior
+    for name in ("log_p", "log_g", "log_q", "lp"):
+        assert stats[name].shape == (1, 300), name
+        assert np.isfinite(stats[name]).all(), name
+    for name in VAR_NAMES:
+        assert np.isfinite(post[name]).all(), name
+    # log_q is log_g moved to the constrained space (log-transformed scales)
+    jac = np.log(post["sigma_site"]) + np.log(post["sigma_worker"])
+    np.testing.assert_allclose(stats["log_q"], stats["log_g"] - jac, rtol=1e-12)
+    # lp (= CmdStan's log_p__ minus the Jacobian) is spec.log_joint of the same draw: the
+    # program keeps every constant, so the difference is 0 up to the 9 significant digits
+    # CmdStan writes (|lp| ~ 600 -> ~1e-6; draws rounded too -> allow 1e-3).
+    draws = {name: post[name].values[0] for name in (*VAR_NAMES, "z_worker")}
+    reference = log_joint(draws, small_twin, NONCENTERED)
+    np.testing.assert_allclose(stats["lp"].values[0], reference, atol=1e-3, rtol=0)
+    # the loss trace: -ELBO every eval_elbo iterations
+    steps = np.asarray(fit.info["loss_steps"])
+    assert fit.loss is not None and len(fit.loss) == len(steps) > 0
+    assert np.isfinite(fit.loss).all()
+    np.testing.assert_array_equal(np.diff(steps), backend.eval_elbo)
+    assert fit.timing["optimisation_s"] > 0
+
+
+def test_cache_reuse(compiled):
+    """A second backend construction takes the executable from the cache."""
+    from backends.stan import StanMeanField
+
+    first = StanMeanField(model=NONCENTERED)
+    second = StanMeanField(model=ModelSpec(parameterization="centered"))
+    for backend in (first, second):
+        assert backend.compiled.compiled is False and backend.compiled.compile_s == 0.0
+        assert backend.compiled.exe_file == compiled.exe_file
+        assert backend._compile_timing() == (0.0, False)
+
+
+# ---------------------------------------------------------------- same model as spec.py
+@pytest.mark.parametrize("parameterization", ["noncentered", "centered"])
+def test_log_density_matches_spec(tiny_twin, parameterization):
+    from backends.stan.logprob import stan_log_density
+
+    spec = ModelSpec(parameterization=parameterization)
+    rng = np.random.default_rng(42)
+    points = [random_params(tiny_twin, rng) for _ in range(6)]
+    stan_lp, _route = stan_log_density(points, tiny_twin, spec)
+    reference = np.array([log_joint(p, tiny_twin, spec) for p in points])
+    diff = stan_lp - reference
+    # same density up to one constant (relative 1e-6 of the log density's size) ...
+    assert np.ptp(diff) <= 1e-6 * np.abs(reference).max()
+    # ... and that constant is 0: every normalising constant is kept on both sides
+    assert abs(diff.mean()) <= 1e-6 * np.abs(reference).max()
+
+
+# ------------------------------------------------------------------------------ errors
+def test_unknown_method_lists_supported():
+    from backends.stan import make_backend
+
+    with pytest.raises(BackendError, match=r"unknown Stan method 'laplace'.*nuts, meanfield"):
+        make_backend("laplace", model=NONCENTERED)
+
+
+def test_pathfinder_needs_newer_cmdstan(compiled):
+    from backends.stan import StanPathfinder
+
+    if compiled.cmdstan.version >= (2, 33):
+        pytest.fail("this check is for CmdStan < 2.33; with a newer one, fit stan_pathfinder")
+    with pytest.raises(BackendUnavailable, match=r"CmdStan >= 2\.33"):
+        StanPathfinder(model=NONCENTERED)
+
+
+def test_lr_decay_is_refused():
+    from backends.stan import StanMeanField
+
+    with pytest.raises(BackendError, match="lr_decay=null"):
+        StanMeanField(model=NONCENTERED, lr_decay=0.999)
+
+
+def test_compile_error_surfaces_stanc_message(tmp_path):
+    from backends.stan import compile_program
+
+    broken = tmp_path / "broken.stan"
+    broken.write_text(
+        "parameters { real a; }\nmodel { target += normal_lpdf(a | 0, undefined_scale); }\n"
+    )
+    with pytest.raises(BackendError, match="undefined_scale") as err:
+        compile_program(broken, cache=tmp_path / "cache")
+    assert "does not compile" in str(err.value)
+    assert not list((tmp_path / "cache").glob("broken-*/broken"))  # nothing cached
+
+
+def test_missing_cmdstan_says_how_to_install(monkeypatch, tmp_path):
+    from backends.stan import find_cmdstan
+
+    monkeypatch.setenv("CMDSTAN", str(tmp_path / "no-cmdstan-here"))
+    with pytest.raises(BackendUnavailable, match=r"python -m backends\.stan\.install") as err:
+        find_cmdstan()
+    assert "\n" not in str(err.value)
