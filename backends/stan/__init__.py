@@ -7,24 +7,18 @@ finds CmdStan (``python -m backends.stan.install`` installs one) and compiles th
 into a cache shared by every run.
 """
 
-from backends.stan.backend import (
-    BACKENDS,
-    StanFullRank,
-    StanMeanField,
-    StanNUTS,
-    StanPathfinder,
-    make_backend,
-    supported_methods,
-)
+from backends.stan.backend import StanNUTS, backend_classes, make_backend, supported_methods
 from backends.stan.cmdstan import PROGRAM_FILE, compile_program, find_cmdstan
+from backends.stan.vi import StanFullRank, StanMeanField, StanPathfinder, StanVI
 
 __all__ = [
-    "BACKENDS",
     "PROGRAM_FILE",
     "StanFullRank",
     "StanMeanField",
     "StanNUTS",
     "StanPathfinder",
+    "StanVI",
+    "backend_classes",
     "compile_program",
     "find_cmdstan",
     "make_backend",
