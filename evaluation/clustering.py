@@ -172,6 +172,49 @@ def _sigma_over_spread(coef: Coefficients, s: Mapping[str, Any]) -> float | None
     return float(s["sigma"] / np.median(sd)) if sd.size else None
 
 
+def _k_section(ks: gmm.KSelection | None) -> dict[str, Any]:
+    if ks is None:
+        return dict.fromkeys(("chosen_k", "chosen_k_rule", "k_scores", "bic", "chosen_k_bic"))
+    keys = [str(k) for k in ks.ks]
+    return {
+        "chosen_k": ks.chosen_k,
+        "chosen_k_rule": ks.rule,
+        "k_scores": dict(zip(keys, map(_num, ks.score), strict=True)),
+        "bic": None if ks.bic is None else dict(zip(keys, map(_num, ks.bic), strict=True)),
+        "chosen_k_bic": ks.chosen_k_bic,
+    }
+
+
+def stability_verdict(
+    res: ClusteringResult,
+    coef: Coefficients,
+    s: Mapping[str, Any],
+    seeds: AriSummary,
+    draws: AriSummary,
+) -> dict[str, Any]:
+    """``{"verdict", "threshold", "reason"}`` (see the module docstring for the rule)."""
+    verdict, reason = _verdict(seeds, draws, s["stability_threshold"])
+    if res.degenerate_reason:
+        verdict, reason = "degenerate", res.degenerate_reason
+    elif res.k == 1:
+        verdict, reason = "trivial", "K = 1: a single cluster, nothing to compare"
+    elif np.unique(res.labels).size < 2:
+        verdict = "degenerate"
+        reason = (
+            f"every worksite fell into one of the K = {res.k} clusters (sigma / spread = "
+            f"{_sigma_over_spread(coef, s):.3g}; sigma may be too large for this scale)"
+        )
+    return {"verdict": verdict, "threshold": s["stability_threshold"], "reason": reason}
+
+
+def _uncertain_pairs(res: ClusteringResult) -> float | None:
+    """Fraction of worksite pairs together in more than 10% but less than 90% of the draws."""
+    if res.draws is None or len(res.labels) < 2:
+        return None
+    cc = coclustering(res.draws.labels)[np.triu_indices(len(res.labels), 1)]
+    return float(((cc > 0.1) & (cc < 0.9)).mean())
+
+
 def metrics_section(
     res: ClusteringResult,
     coef: Coefficients,
@@ -180,49 +223,22 @@ def metrics_section(
     s: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The JSON-serialisable ``clustering`` section of metrics.json."""
-    truth = data.cluster_labels
-    ks = res.k_selection
+    truth = None if res.degenerate_reason else data.cluster_labels
     seeds = summarise(pairwise_ari(res.seeds.labels) if res.seeds is not None else [])
-    draw_aris = [ari(lab, res.labels) for lab in res.draws.labels] if res.draws else []
-    draws = summarise(draw_aris)
-    verdict, reason = _verdict(seeds, draws, s["stability_threshold"])
-    n_used = np.unique(res.labels).size
-    if res.degenerate_reason:
-        verdict, reason = "degenerate", res.degenerate_reason
-    elif res.k == 1:
-        verdict, reason = "trivial", "K = 1: a single cluster, nothing to compare"
-    elif n_used < 2:
-        verdict = "degenerate"
-        reason = (
-            f"every worksite fell into one of the K = {res.k} clusters (sigma / spread = "
-            f"{_sigma_over_spread(coef, s):.3g}; sigma may be too large for this scale)"
-        )
-    cc = coclustering(res.draws.labels) if res.draws else None
-    iu = np.triu_indices(len(res.labels), 1)
+    draw_labels = res.draws.labels if res.draws is not None else []
+    draws = summarise([ari(lab, res.labels) for lab in draw_labels])
     return {
         "k": res.k,
-        "chosen_k": None if ks is None else ks.chosen_k,
-        "chosen_k_rule": None if ks is None else ks.rule,
-        "k_scores": None
-        if ks is None
-        else dict(zip(map(str, ks.ks), map(_num, ks.score), strict=True)),
-        "bic": None
-        if ks is None or ks.bic is None
-        else dict(zip(map(str, ks.ks), map(_num, ks.bic), strict=True)),
-        "chosen_k_bic": None if ks is None else ks.chosen_k_bic,
+        **_k_section(res.k_selection),
         "ari_seeds": seeds.as_dict(),
         "ari_draws": draws.as_dict(),
-        "ari_truth": None if truth is None or res.degenerate_reason else ari(res.labels, truth),
+        "ari_truth": None if truth is None else ari(res.labels, truth),
         "ari_truth_draws": None
-        if truth is None or not draw_aris
-        else summarise([ari(lab, truth) for lab in res.draws.labels]).as_dict(),
+        if truth is None or not len(draw_labels)
+        else summarise([ari(lab, truth) for lab in draw_labels]).as_dict(),
         "n_per_cluster": np.bincount(res.labels, minlength=res.k).tolist(),
-        "stability": {"verdict": verdict, "threshold": s["stability_threshold"], "reason": reason},
-        "coclustering_uncertain_pairs": None
-        if cc is None
-        else float(((cc[iu] > 0.1) & (cc[iu] < 0.9)).mean())
-        if iu[0].size
-        else 0.0,
+        "stability": stability_verdict(res, coef, s, seeds, draws),
+        "coclustering_uncertain_pairs": _uncertain_pairs(res),
         "degenerate": res.degenerate_reason is not None,
         "degenerate_reason": res.degenerate_reason,
         "empty_clusters": int(res.k - np.unique(res.labels).size),
@@ -243,7 +259,18 @@ def to_dataset(
     table: FeatureTable | None,
     s: Mapping[str, Any],
 ) -> Any:
-    """``clusters.nc`` as an xarray Dataset (see the README of this module's outputs)."""
+    """``clusters.nc`` as an xarray Dataset.
+
+    Variables (present when computed): ``labels`` (worksite; posterior-mean clustering),
+    ``truth_labels``, ``labels_seed`` (gibbs_seed, worksite), ``labels_draw`` (draw_sample,
+    worksite) with ``draw_chain``/``draw_draw`` (which posterior draw), ``coclustering``
+    (worksite, worksite_other), ``log_joint_seed``/``log_joint_draw`` (.., iteration),
+    ``log_joint_k`` (k_candidate, k_chain, iteration), ``k_score``, ``bic``, ``cluster_means``
+    (cluster, worker_feature; input units), ``n_per_cluster``, ``site_feature_mean``
+    (site_feature, cluster_present), ``welch_t``, ``welch_p``, ``kruskal_p``.  Attributes:
+    ``k``, ``chosen_k`` (-1 if not selected), ``degenerate``, ``degenerate_reason`` and every
+    setting as ``setting_<key>``.  All label arrays are canonical (0 = largest cluster).
+    """
     import xarray as xr
 
     ws = list(coef.worksites)
@@ -266,16 +293,8 @@ def to_dataset(
         v["draw_chain"] = (("draw_sample",), coef.chain_draw[res.draw_index, 0])
         v["draw_draw"] = (("draw_sample",), coef.chain_draw[res.draw_index, 1])
         v["coclustering"] = (("worksite", "worksite_other"), coclustering(res.draws.labels))
+    v.update(_selection_vars(res.k_selection, table))
     ks = res.k_selection
-    if ks is not None:
-        v["k_score"] = (("k_candidate",), ks.score)
-        v["log_joint_k"] = (("k_candidate", "k_chain", "iteration"), ks.traces)
-        if ks.bic is not None:
-            v["bic"] = (("k_candidate",), ks.bic)
-    if table is not None:
-        v["site_feature_mean"] = (("site_feature", "cluster_present"), table.means)
-        for name in ("welch_t", "welch_p", "kruskal_p"):
-            v[name] = (("site_feature",), getattr(table, name))
     coords = {
         "worksite": ws,
         "worksite_other": ws,
@@ -292,6 +311,21 @@ def to_dataset(
     )
     ds.attrs.update(_attrs(res, s))
     return ds
+
+
+def _selection_vars(ks: gmm.KSelection | None, table: FeatureTable | None) -> dict[str, Any]:
+    """Dataset variables of the K selection and of the Fig. 7 table."""
+    v: dict[str, Any] = {}
+    if ks is not None:
+        v["k_score"] = (("k_candidate",), ks.score)
+        v["log_joint_k"] = (("k_candidate", "k_chain", "iteration"), ks.traces)
+        if ks.bic is not None:
+            v["bic"] = (("k_candidate",), ks.bic)
+    if table is not None:
+        v["site_feature_mean"] = (("site_feature", "cluster_present"), table.means)
+        for name in ("welch_t", "welch_p", "kruskal_p"):
+            v[name] = (("site_feature",), getattr(table, name))
+    return v
 
 
 def _attrs(res: ClusteringResult, s: Mapping[str, Any]) -> dict[str, Any]:
