@@ -154,7 +154,7 @@ def rank_histograms(ranks: dict[tuple, list[dict]]) -> Any:
         squeeze=False,
         figsize=(2.6 * len(VAR_NAMES), 1.9 * len(keys) + 0.6),
     )
-    for row, key in zip(axes, keys, strict=True):
+    for i, (row, key) in enumerate(zip(axes, keys, strict=True)):
         for ax, block in zip(row, VAR_NAMES, strict=True):
             us = [r[block] for r in ranks[key] if block in r]
             pooled = np.concatenate(us) if us else np.zeros(0)
@@ -166,7 +166,7 @@ def rank_histograms(ranks: dict[tuple, list[dict]]) -> Any:
                 ax.hist(pooled, bins=N_BINS, range=(0, 1), color="C0", alpha=0.8)
             ax.set_xticks([0, 0.5, 1])
             ax.tick_params(labelsize=7)
-            if row is axes[0]:
+            if i == 0:
                 ax.set_title(block, fontsize=9)
         row[0].set_ylabel(f"{key[1]}\n{key[0]}", fontsize=7)
     fig.tight_layout()

@@ -244,7 +244,9 @@ def ari_plot(df: pd.DataFrame, pairwise: dict[str, Any]) -> Any:
         ax.set_xticks(
             range(len(groups)), [g for g, _ in groups], fontsize=7, rotation=30, ha="right"
         )
-        ax.set(ylim=(-0.1, 1.05), ylabel="adjusted Rand index", title="cluster agreement")
+        low = min([-0.1] + [float(numeric(done, c).min()) - 0.05 for _, c in cols])
+        ax.set(ylim=(low, 1.05), ylabel="adjusted Rand index", title="cluster agreement")
+        ax.axhline(0.0, color="0.6", lw=0.8)
         ax.legend(fontsize=7, loc="lower left")
     for ax, (scenario, (methods, mat)) in zip(axes, shown, strict=True):
         im = ax.imshow(mat, vmin=0, vmax=1, cmap="viridis")
