@@ -147,7 +147,8 @@ def evaluate(cfg: DictConfig, fit: FitResult, train: HierData, test: HierData | 
     sections["posterior"]["sigma_collapse"] = posterior.sigma_collapse(
         fit.idata, reference=ref_idata, truth=train.truth, eps=float(ecfg.sigma_eps))
     if ref_idata is not None:
-        sections["reference"] = posterior.compare_to_reference(fit.idata, ref_idata)
+        sections["reference"] = posterior.compare_to_reference(fit.idata, ref_idata,
+                                                               check=ref_check)
         sections["reference"]["criteria"] = ref_check._asdict()
         if ecfg.figures:
             figures.append(posterior.yao_scatter(fit.idata, ref_idata, fig_dir / "yao.png"))
