@@ -110,8 +110,9 @@ class StanVI(_StanBackend):
             "elbo_samples": self.elbo_samples,
             "loss_every": self.eval_elbo,
             "loss_steps": trace.steps.tolist(),
+            "converged": trace.converged_step is not None,
             "converged_step": trace.converged_step,
-            "converged_rule": (
+            "convergence_rule": (
                 f"CmdStan: mean or median relative ELBO change over the last "
                 f"evaluations < tol_rel_obj={self.tol_rel_obj}, checked every "
                 f"eval_elbo={self.eval_elbo} iterations"

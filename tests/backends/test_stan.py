@@ -150,6 +150,7 @@ def test_vi_draws_and_log_densities(vi_fit, small_twin):
     assert np.isfinite(fit.loss).all()
     np.testing.assert_array_equal(np.diff(steps), backend.eval_elbo)
     assert fit.timing["optimisation_s"] > 0
+    assert isinstance(fit.info["converged"], bool)
 
 
 def test_cache_reuse(compiled):
