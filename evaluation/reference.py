@@ -169,11 +169,10 @@ def cached_reference(
         if path.is_file():
             log.info("reference posterior from cache: %s", path)
             return load_reference(path)
-        from hydra.utils import instantiate
+        from evaluation.run import instantiate_backend
 
         log.info("computing reference posterior %s (cache %s)", name, path)
-        # _partial_ then call: Hydra would turn a dataclass kwarg (ModelSpec) into a dict
-        backend = instantiate(settings, _partial_=True, _convert_="all")(model=model_spec)
+        backend = instantiate_backend(settings, model_spec)
         fit = backend.fit(data, seed=int(seed))
         write_netcdf(path, fit.idata)
         check = check_reference(fit.idata)

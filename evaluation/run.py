@@ -87,11 +87,15 @@ def build_data(cfg_data: DictConfig) -> tuple[HierData, HierData, HierData | Non
     return data, train, test
 
 
+def instantiate_backend(backend_cfg: Any, spec: ModelSpec) -> Any:
+    """Build a backend from its config (``_target_`` + settings) for model ``spec``."""
+    # ModelSpec goes in on the call: Hydra would turn a dataclass kwarg into a DictConfig.
+    return hydra.utils.instantiate(backend_cfg, _partial_=True, _convert_="all")(model=spec)
+
+
 def fit_backend(cfg: DictConfig, train: HierData, spec: ModelSpec) -> tuple[Any, FitResult]:
     """Instantiate the configured backend and fit it; contract-check the result."""
-    bcfg = backend_config(cfg)
-    # ModelSpec goes in on the call: Hydra would turn a dataclass kwarg into a DictConfig.
-    backend = hydra.utils.instantiate(bcfg, _partial_=True, _convert_="all")(model=spec)
+    backend = instantiate_backend(backend_config(cfg), spec)
     log.info("fitting %s on %d workers x %d worksites (seed %d)", backend.name,
              train.n_workers, train.n_worksites, cfg.seed)
     fit = backend.fit(train, seed=int(cfg.seed))
