@@ -90,7 +90,7 @@ class KSelection(NamedTuple):
     bic : ndarray or None
         scikit-learn ``GaussianMixture(covariance_type="diag")`` BIC per K.
     chosen_k_bic : int or None
-        K with the lowest BIC.
+        K with the lowest BIC (None when no K has a BIC).
     """
 
     ks: np.ndarray
@@ -344,16 +344,25 @@ def sklearn_bic(x: np.ndarray, ks: Sequence[int], seed: int = 0) -> np.ndarray:
     unequal spreads across features, and a spherical model then buys extra components to mimic
     that (BIC over-selecting K).
 
-    Convergence warnings of scikit-learn are silenced here (the BIC is reported as is).
+    The points are divided by their overall sd first (one scalar: the geometry is unchanged and
+    every K's BIC shifts by the same constant), so ``reg_covar`` is relative to the data's
+    scale.  K whose mixture has at least as many free parameters as points (``2 K D + K - 1 >=
+    J``) get NaN: their BIC is meaningless.  Convergence warnings of scikit-learn are silenced
+    here (the BIC is reported as is).
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import GaussianMixture
 
     x = np.asarray(x, dtype=float)
+    scale = x.std()
+    x = x / scale if scale > 0 else x
+    j, d = x.shape
     out = np.full(len(ks), np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for i, k in enumerate(ks):
+            if 2 * k * d + k - 1 >= j:
+                continue
             gm = GaussianMixture(
                 n_components=int(k),
                 covariance_type="diag",
@@ -427,7 +436,8 @@ def select_k(
     score = traces[:, :, burn_in:].mean(axis=2).max(axis=1)
     chosen, rule = elbow(ks, score)
     bics = sklearn_bic(x, ks, seed) if bic else None
-    chosen_bic = int(ks[np.nanargmin(bics)]) if bics is not None else None
+    ok = bics is not None and np.isfinite(bics).any()
+    chosen_bic = int(ks[np.nanargmin(bics)]) if ok else None
     return KSelection(ks, score, traces, chosen, rule, bics, chosen_bic)
 
 

@@ -306,3 +306,10 @@ def test_accepts_contract_inference_data(tmp_path):
     m = run_clustering(idata, data, {**FAST, "k_range": None}, tmp_path, None)
     m2 = run_clustering(idata.posterior, data, {**FAST, "k_range": None}, tmp_path, None)
     assert m["ari_truth"] > 0.8 and m2["ari_draws"] == m["ari_draws"]
+
+
+def test_bic_only_where_identifiable():
+    x = planted(j=12)[0]  # D = 4: K = 1 has 8 free parameters (< 12), K = 2 has 17 (>= 12)
+    bic = gmm.sklearn_bic(x * 1e-5, [1, 2])  # tiny scale: reg_covar is relative to the data
+    assert np.isfinite(bic[0]) and np.isnan(bic[1])
+    np.testing.assert_allclose(bic[0], gmm.sklearn_bic(x, [1])[0])  # scale-free by design
