@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -205,6 +206,44 @@ def _compile_into(stan_file: Path, target_dir: Path, cmdstan: CmdStanInfo) -> Pa
     return exe
 
 
+def cached_build(
+    stan_file: Path,
+    cmdstan: CmdStanInfo,
+    cache: Path,
+    build: Callable[[Path, Path, CmdStanInfo], Path],
+) -> tuple[Path, bool, float]:
+    """The cached executable of ``stan_file``, calling ``build`` once if it is missing.
+
+    ``build(stan_file, target_dir, cmdstan)`` must leave the executable at its returned path
+    only when complete (atomic rename).  Concurrent callers, threads or processes, serialise on
+    an exclusive lock per cache key and re-check after acquiring it, so one of them builds.
+
+    Returns
+    -------
+    exe : pathlib.Path
+    compiled : bool
+        True when this call built it.
+    seconds : float
+        Build time (0.0 from the cache).
+    """
+    key = f"{stan_file.stem}-{program_hash(stan_file)}-cmdstan-{cmdstan.version_string}"
+    target_dir = cache / key
+    exe = target_dir / stan_file.stem
+    if exe.exists():
+        return exe, False, 0.0
+    with _exclusive_lock(cache / f"{key}.lock"):
+        if exe.exists():  # another process finished while we waited
+            return exe, False, 0.0
+        start = time.perf_counter()
+        exe = build(stan_file, target_dir, cmdstan)
+        return exe, True, time.perf_counter() - start
+
+
+def _check_and_compile(stan_file: Path, target_dir: Path, cmdstan: CmdStanInfo) -> Path:
+    check_syntax(stan_file, cmdstan)
+    return _compile_into(stan_file, target_dir, cmdstan)
+
+
 def compile_program(
     stan_file: Path = PROGRAM_FILE,
     *,
@@ -234,16 +273,6 @@ def compile_program(
     stan_file = Path(stan_file).resolve()
     cmdstan = cmdstan or find_cmdstan()
     cache = Path(cache) if cache is not None else cache_dir()
-    key = f"{stan_file.stem}-{program_hash(stan_file)}-cmdstan-{cmdstan.version_string}"
-    target_dir = cache / key
-    exe = target_dir / stan_file.stem
-    compiled, compile_s = False, 0.0
-    if not exe.exists():
-        with _exclusive_lock(cache / f"{key}.lock"):
-            if not exe.exists():  # another process may have finished while we waited
-                check_syntax(stan_file, cmdstan)
-                start = time.perf_counter()
-                exe = _compile_into(stan_file, target_dir, cmdstan)
-                compiled, compile_s = True, time.perf_counter() - start
+    exe, compiled, compile_s = cached_build(stan_file, cmdstan, cache, _check_and_compile)
     model = cmdstanpy.CmdStanModel(exe_file=str(exe))
     return CompiledModel(model, exe, compiled, compile_s, cmdstan)

@@ -226,3 +226,39 @@ def test_missing_cmdstan_says_how_to_install(monkeypatch, tmp_path):
     with pytest.raises(BackendUnavailable, match=r"python -m backends\.stan\.install") as err:
         find_cmdstan()
     assert "\n" not in str(err.value)
+
+
+def test_concurrent_builds_compile_once(tmp_path):
+    """Two callers racing for the same program: one builds, the other waits and reuses it."""
+    import threading
+    import time
+
+    from backends.stan.cmdstan import PROGRAM_FILE, CmdStanInfo, cached_build
+
+    calls = []
+
+    def slow_build(stan_file, target_dir, cmdstan):
+        calls.append(stan_file)
+        time.sleep(0.5)  # long enough for the other thread to reach the lock
+        target_dir.mkdir(parents=True)
+        exe = target_dir / stan_file.stem
+        tmp = target_dir / ".partial"
+        tmp.write_text("exe")
+        tmp.replace(exe)
+        return exe
+
+    info = CmdStanInfo(tmp_path, (2, 27), "2.27.0")
+    results = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(cached_build(PROGRAM_FILE, info, tmp_path, slow_build))
+        )
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert sorted(r[1] for r in results) == [False, True]
+    assert results[0][0] == results[1][0] and results[0][0].read_text() == "exe"
