@@ -57,8 +57,10 @@ def log_density_cmdstan(
     sdata = convert.stan_data(data, spec)
     out = []
     for point in points:
-        frame = model.log_prob(_json_ready(stan_params(point, spec)), data=sdata, jacobian=False)
-        out.append(float(frame["lp"].iloc[0]))
+        frame = model.log_prob(
+            _json_ready(stan_params(point, spec)), data=sdata, jacobian=False, sig_figs=15
+        )
+        out.append(float(frame["lp__"].iloc[0]))
     return np.asarray(out)
 
 
