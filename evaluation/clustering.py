@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from backends.spec import HierData
-from evaluation import gmm
+from evaluation import gmm, gmm_select
 from evaluation.clustering_utils import (
     DEFAULTS,
     AriSummary,
@@ -85,7 +85,7 @@ class ClusteringResult(NamedTuple):
     seeds: gmm.GibbsResult | None
     draw_index: np.ndarray
     draws: gmm.GibbsResult | None
-    k_selection: gmm.KSelection | None
+    k_selection: gmm_select.KSelection | None
     constant_features: tuple[str, ...]
     degenerate_reason: str | None
 
@@ -123,7 +123,9 @@ def cluster_posterior(coef: Coefficients, s: Mapping[str, Any]) -> ClusteringRes
     kw, seed = _gibbs_kw(s), s["seed"]
     ksel = None
     if s["k_range"] is not None:
-        ksel = gmm.select_k(x, s["k_range"], n_chains=s["k_chains"], seed=seed, bic=s["bic"], **kw)
+        ksel = gmm_select.select_k(
+            x, s["k_range"], n_chains=s["k_chains"], seed=seed, bic=s["bic"], **kw
+        )
     k = ksel.chosen_k if s["k"] == "auto" else s["k"]
     seeds = gmm.gibbs_gmm(np.repeat(x[None], s["n_seeds"], 0), k, seed=seed, stream=0, **kw)
     best = int(np.argmax(seeds.log_joint[:, s["burn_in"] :].max(axis=1)))
@@ -172,7 +174,7 @@ def _sigma_over_spread(coef: Coefficients, s: Mapping[str, Any]) -> float | None
     return float(s["sigma"] / np.median(sd)) if sd.size else None
 
 
-def _k_section(ks: gmm.KSelection | None) -> dict[str, Any]:
+def _k_section(ks: gmm_select.KSelection | None) -> dict[str, Any]:
     if ks is None:
         return dict.fromkeys(("chosen_k", "chosen_k_rule", "k_scores", "bic", "chosen_k_bic"))
     keys = [str(k) for k in ks.ks]
@@ -313,7 +315,7 @@ def to_dataset(
     return ds
 
 
-def _selection_vars(ks: gmm.KSelection | None, table: FeatureTable | None) -> dict[str, Any]:
+def _selection_vars(ks: gmm_select.KSelection | None, table: FeatureTable | None) -> dict[str, Any]:
     """Dataset variables of the K selection and of the Fig. 7 table."""
     v: dict[str, Any] = {}
     if ks is not None:

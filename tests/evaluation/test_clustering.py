@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 from backends.spec import HierData
-from evaluation import gmm
+from evaluation import gmm, gmm_select
 from evaluation.clustering import (
     cross_run_ari,
     cross_run_ari_files,
@@ -129,7 +129,7 @@ def test_chain_does_not_depend_on_batch():
 
 def test_select_k_finds_planted_two():
     means, _ = planted(j=60, sep=6.0)
-    sel = gmm.select_k(standardize(means)[0], (1, 5), n_chains=2, n_iter=150, burn_in=50)
+    sel = gmm_select.select_k(standardize(means)[0], (1, 5), n_chains=2, n_iter=150, burn_in=50)
     assert sel.chosen_k == 2 and sel.chosen_k_bic == 2
     assert np.all(np.diff(sel.score) > 0)  # tiny sigma: the log joint always rises with K
     assert sel.traces.shape == (5, 2, 150)
@@ -310,6 +310,6 @@ def test_accepts_contract_inference_data(tmp_path):
 
 def test_bic_only_where_identifiable():
     x = planted(j=12)[0]  # D = 4: K = 1 has 8 free parameters (< 12), K = 2 has 17 (>= 12)
-    bic = gmm.sklearn_bic(x * 1e-5, [1, 2])  # tiny scale: reg_covar is relative to the data
+    bic = gmm_select.sklearn_bic(x * 1e-5, [1, 2])  # tiny scale: reg_covar is relative to the data
     assert np.isfinite(bic[0]) and np.isnan(bic[1])
-    np.testing.assert_allclose(bic[0], gmm.sklearn_bic(x, [1])[0])  # scale-free by design
+    np.testing.assert_allclose(bic[0], gmm_select.sklearn_bic(x, [1])[0])  # scale-free by design
