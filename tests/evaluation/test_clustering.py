@@ -258,8 +258,10 @@ def test_defaults_file_matches_code():
 
     from evaluation.clustering import DEFAULTS
 
-    path = Path(__file__).parents[2] / "conf" / "evaluation" / "clustering_defaults.yaml"
-    assert OmegaConf.to_container(OmegaConf.load(path)) == DEFAULTS
+    path = Path(__file__).parents[2] / "conf" / "evaluation" / "default.yaml"
+    block = OmegaConf.to_container(OmegaConf.load(path).clustering)
+    assert block.pop("enabled") is True
+    assert block == DEFAULTS
 
 
 def test_collapsed_and_trivial_verdicts(tmp_path):
