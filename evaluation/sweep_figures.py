@@ -35,7 +35,7 @@ def _done(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _jitter(n: int, width: float = 0.25) -> np.ndarray:
-    return np.linspace(-width, width, n) if n > 1 else np.zeros(1)
+    return np.linspace(-width, width, n) if n > 1 else np.zeros(n)
 
 
 def _cols(df: pd.DataFrame, scale: str, stat: str) -> pd.Series:
@@ -155,6 +155,24 @@ def coverage_plot(df: pd.DataFrame) -> Any:
     return fig
 
 
+def ref_stat(df: pd.DataFrame, block: str, stat: str) -> pd.Series:
+    """A block statistic against the configured reference, else against the sweep's NUTS run."""
+    return numeric(df, f"reference.blocks.{block}.{stat}").fillna(
+        numeric(df, f"vs_nuts.blocks.{block}.{stat}")
+    )
+
+
+def _box_panel(ax: Any, done: pd.DataFrame, values: pd.Series, methods: list[str]) -> None:
+    data = [values[done.method_label == mth].dropna().to_numpy() for mth in methods]
+    ax.boxplot([d if d.size else [np.nan] for d in data], widths=0.5, showfliers=False)
+    for s, scenario in enumerate(dict.fromkeys(done["scenario"])):
+        for x, mth in enumerate(methods):
+            v = values[(done.method_label == mth) & (done.scenario == scenario)].dropna()
+            ax.plot(x + 1 + _jitter(v.size, 0.15), v.to_numpy(), "o", ms=3,
+                    color=f"C{s % 10}", label=scenario if x == 0 else None)  # fmt: skip
+    ax.set_xticks(range(1, len(methods) + 1), methods, rotation=35, ha="right", fontsize=7)
+
+
 def block_distributions(df: pd.DataFrame) -> Any:
     """Per block: sd ratio (log scale) and |standardised mean error| vs the reference, by method.
 
@@ -163,41 +181,25 @@ def block_distributions(df: pd.DataFrame) -> Any:
     done = _done(df)
     stats = [("sd_ratio_median", "sd ratio (median over elements)", True),
              ("sme_mean_abs", "|standardised mean error| (mean)", False)]  # fmt: skip
-    blocks = [b for b in BLOCKS if numeric(done, f"reference.blocks.{b}.sd_ratio_median")
-              .notna().any()]  # fmt: skip
+    blocks = [b for b in BLOCKS if ref_stat(done, b, "sd_ratio_median").notna().any()]
     if done.empty or not blocks:
         return None
     plt = _plt()
     methods = list(dict.fromkeys(done["method_label"]))
-    scenarios = list(dict.fromkeys(done["scenario"]))
     fig, axes = plt.subplots(
         2, len(blocks), squeeze=False, figsize=(2.2 + 0.55 * len(methods) * len(blocks), 7)
     )
     for row, (stat, ylabel, log) in zip(axes, stats, strict=True):
-        for ax, block in zip(row, blocks, strict=True):
-            col = f"reference.blocks.{block}.{stat}"
-            data = [numeric(done[done.method_label == mth], col).dropna().to_numpy()
-                    for mth in methods]  # fmt: skip
-            ax.boxplot([d if d.size else [np.nan] for d in data], widths=0.5, showfliers=False)
-            for s, scenario in enumerate(scenarios):
-                for x, mth in enumerate(methods):
-                    sel = (done.method_label == mth) & (done.scenario == scenario)
-                    v = numeric(done[sel], col).dropna().to_numpy()
-                    ax.plot(
-                        x + 1 + _jitter(v.size, 0.15),
-                        v,
-                        "o",
-                        ms=3,
-                        color=f"C{s % 10}",
-                        label=scenario if x == 0 else None,
-                    )
+        for k, (ax, block) in enumerate(zip(row, blocks, strict=True)):
+            _box_panel(ax, done, ref_stat(done, block, stat), methods)
             if log:
                 ax.set_yscale("log")
                 ax.axhline(1.0, color="k", ls="--", lw=1)
-            ax.set_xticks(range(1, len(methods) + 1), methods, rotation=35, ha="right", fontsize=7)
+            else:
+                ax.set_ylim(bottom=0)
             ax.set_title(block, fontsize=9)
-            ax.set_ylabel(ylabel if ax is row[0] else "", fontsize=8)
-    if len(scenarios) > 1:
+            ax.set_ylabel(ylabel if k == 0 else "", fontsize=8)
+    if done["scenario"].nunique() > 1:
         axes[0, -1].legend(fontsize=6, loc="best")
     fig.tight_layout()
     return fig

@@ -2,8 +2,8 @@
 
 Shown when the sweep holds runs on the paper twin at the paper's coefficients
 (sigma_worker = 0.006294 and the paper's beta_site; any size, so a ``debug=fast`` run shows it
-too, though only the 120-worksite twin is comparable with the paper).  The published numbers are those of
-``paper-report.md`` (its regression tables and its held-out accuracy / AUC).
+too, though only the 120-worksite twin is comparable with the paper).  The published numbers
+are those of ``paper-report.md`` (its regression tables and its held-out accuracy / AUC).
 """
 
 from __future__ import annotations

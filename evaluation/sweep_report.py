@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from evaluation import io
 from evaluation import sweep_figures as figs
+from evaluation.sweep_cross import pairwise_method_ari
 from evaluation.sweep_tables import (
     THEMES,
     failures_table,
-    pairwise_method_ari,
     status_table,
     theme_table,
 )
@@ -162,7 +162,9 @@ def build_sections(
         keys[1],
         "Interval width against the reference posterior",
         "sd ratio = posterior sd / reference sd per element (median over the "
-        "block); |SME| = |mean − reference mean| / reference sd.",
+        "block); |SME| = |mean − reference mean| / reference sd. The reference is the run's "
+        "configured reference posterior (evaluation.reference) or, without one, the NUTS run "
+        "of the same data in this sweep (comparison.csv: cross.nuts_partner, vs_nuts.*).",
     )
     width.blocks.extend(
         _figure_block(

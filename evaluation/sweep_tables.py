@@ -11,7 +11,6 @@ import logging
 import math
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -38,8 +37,6 @@ SCENARIO_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
 REPLICATE_KEYS: tuple[str, ...] = ("data.seed", "config.data.seed", "seed")
 #: Override keys that never label a method (data and seeds label scenarios and replicates).
 _NOT_METHOD = re.compile(r"^(\+*)(backend|seed|force|data(\..*)?|hydra\..*|experiment|debug)$")
-#: NUTS backends preferred as the same-data comparison for cross-run cluster ARI.
-NUTS_PREFERENCE: tuple[str, ...] = ("pymc_nuts", "stan_nuts")
 
 
 class Metric(NamedTuple):
@@ -65,6 +62,7 @@ def m(
 
 _REC = "posterior.recovery"
 _REF = "reference.blocks"
+_VS = "vs_nuts.blocks"
 _COL = "posterior.sigma_collapse"
 THEMES: dict[str, list[Metric]] = {
     "Interval coverage against the truth (nominal 0.5 / 0.9)": [
@@ -85,12 +83,27 @@ THEMES: dict[str, list[Metric]] = {
         m("β_worker mean|z|", f"{_REC}.beta_worker.mean_abs_z"),
     ],
     "Interval width and error against the reference posterior (sd ratio 1 = same width)": [
-        m("sd ratio β_worker", f"{_REF}.beta_worker.sd_ratio_median", target=1.0),
-        m("sd ratio β_site", f"{_REF}.beta_site.sd_ratio_median", target=1.0),
-        m("sd ratio σ_worker", f"{_REF}.sigma_worker.sd_ratio_median", target=1.0),
-        m("|SME| β_worker", f"{_REF}.beta_worker.sme_mean_abs"),
-        m("|SME| β_site", f"{_REF}.beta_site.sme_mean_abs"),
-        m("W1/sd all", "reference.all.wasserstein_std_mean"),
+        m(
+            "sd ratio β_worker",
+            f"{_REF}.beta_worker.sd_ratio_median",
+            f"{_VS}.beta_worker.sd_ratio_median",
+            target=1.0,
+        ),
+        m(
+            "sd ratio β_site",
+            f"{_REF}.beta_site.sd_ratio_median",
+            f"{_VS}.beta_site.sd_ratio_median",
+            target=1.0,
+        ),
+        m(
+            "sd ratio σ_worker",
+            f"{_REF}.sigma_worker.sd_ratio_median",
+            f"{_VS}.sigma_worker.sd_ratio_median",
+            target=1.0,
+        ),
+        m("|SME| β_worker", f"{_REF}.beta_worker.sme_mean_abs", f"{_VS}.beta_worker.sme_mean_abs"),
+        m("|SME| β_site", f"{_REF}.beta_site.sme_mean_abs", f"{_VS}.beta_site.sme_mean_abs"),
+        m("W1/sd all", "reference.all.wasserstein_std_mean", "vs_nuts.all.wasserstein_std_mean"),
     ],
     "Variance components (posterior median; σ-collapse)": [
         m(
@@ -105,7 +118,12 @@ THEMES: dict[str, list[Metric]] = {
             "data.sigma_worker_truth",
             digits=4,
         ),
-        m("σ_worker / ref", f"{_COL}.sigma_worker.ratio_median", target=1.0),
+        m(
+            "σ_worker / ref",
+            f"{_COL}.sigma_worker.ratio_median",
+            "cross.sigma_worker_ratio",
+            target=1.0,
+        ),
         m("P(σ_worker<ε)", f"{_COL}.sigma_worker.method.p_below_eps"),
         m(
             "σ_site median",
@@ -258,7 +276,8 @@ def _steps(df: pd.DataFrame) -> pd.Series:
 
 
 def add_derived(df: pd.DataFrame, records: Sequence[RunRecord]) -> pd.DataFrame:
-    """Add ``cost.ms_per_step`` (VI), ``cost.ess_per_s`` and cross-run cluster ARI columns."""
+    """Add ``cost.ms_per_step`` (VI), ``cost.ess_per_s`` and the cross-run columns of
+    :func:`evaluation.sweep_cross.add_cross_run` (each run against the NUTS run of its data)."""
     df = df.copy()
     method = first_of(df, ["method"]).map(_text)
     opt = numeric(df, "timing.optimisation_s").fillna(numeric(df, "timing.fit_s"))
@@ -267,89 +286,9 @@ def add_derived(df: pd.DataFrame, records: Sequence[RunRecord]) -> pd.DataFrame:
     wall = numeric(df, "timing.warmup_s").fillna(0.0) + numeric(df, "timing.sampling_s")
     own = numeric(df, "diagnostics.mcmc.min_ess_bulk") / wall.fillna(numeric(df, "timing.fit_s"))
     df["cost.ess_per_s"] = numeric(df, "diagnostics.mcmc.ess_bulk_per_s").fillna(own).where(~is_vi)
-    return add_cross_ari(df, records)
+    from evaluation.sweep_cross import add_cross_run
 
-
-def _cluster_file(rec: RunRecord | None) -> Path | None:
-    if rec is None or rec.status != "complete":
-        return None
-    path = rec.path / "clusters.nc"
-    return path if path.exists() else None
-
-
-def cross_ari(path_a: Path, path_b: Path) -> float | None:
-    """ARI of two runs' posterior-mean clusterings, worksites matched by label (or None)."""
-    try:
-        from evaluation.clustering_utils import cross_run_ari_files
-    except ImportError:  # pragma: no cover - clustering is part of the package
-        return None
-    try:
-        return float(cross_run_ari_files(path_a, path_b))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("cross-run ARI %s vs %s: %s", path_a.parent.name, path_b.parent.name, exc)
-        return None
-
-
-def _nuts_partner(group: pd.DataFrame, idx: Any) -> Any:
-    others = group.drop(index=idx)
-    backends = others["backend"].map(_text) if "backend" in others else None
-    if backends is None:
-        return None
-    for name in (*NUTS_PREFERENCE, None):
-        hit = others[backends == name] if name else others[backends.str.contains("nuts")]
-        if len(hit):
-            return hit.index[0]
-    return None
-
-
-def add_cross_ari(df: pd.DataFrame, records: Sequence[RunRecord]) -> pd.DataFrame:
-    """``cross.ari_vs_nuts``: each run's clusters vs the NUTS run of the same data and seed."""
-    by_name = {r.name: r for r in records}
-    files = {i: _cluster_file(by_name.get(df.at[i, "run"])) for i in df.index}
-    df["cross.ari_vs_nuts"] = np.nan
-    df["cross.nuts_partner"] = ""
-    ok = df[[files[i] is not None for i in df.index]]
-    for _, group in ok.groupby(["scenario", "replicate"], sort=False):
-        for idx in group.index:
-            partner = _nuts_partner(group, idx)
-            if partner is None:
-                continue
-            value = cross_ari(files[idx], files[partner])
-            if value is not None:
-                df.at[idx, "cross.ari_vs_nuts"] = value
-                df.at[idx, "cross.nuts_partner"] = str(df.at[partner, "backend"])
-    return df
-
-
-def pairwise_method_ari(df: pd.DataFrame, records: Sequence[RunRecord]) -> dict[str, Any]:
-    """Per scenario: (methods, matrix of mean ARI over the shared seeds) of every method pair."""
-    by_name = {r.name: r for r in records}
-    out: dict[str, Any] = {}
-    done = df[df["status"] == "complete"]
-    for scenario, sdf in done.groupby("scenario", sort=False):
-        methods = list(dict.fromkeys(sdf["method_label"]))
-        if len(methods) < 2:
-            continue
-        mat = np.full((len(methods), len(methods)), np.nan)
-        for i, a in enumerate(methods):
-            for j, b in enumerate(methods):
-                if i >= j:
-                    continue
-                vals = []
-                for _, rep in sdf.groupby("replicate"):
-                    ra, rb = rep[rep.method_label == a], rep[rep.method_label == b]
-                    if len(ra) and len(rb):
-                        fa = _cluster_file(by_name.get(ra["run"].iloc[0]))
-                        fb = _cluster_file(by_name.get(rb["run"].iloc[0]))
-                        v = cross_ari(fa, fb) if fa and fb else None
-                        if v is not None:
-                            vals.append(v)
-                if vals:
-                    mat[i, j] = mat[j, i] = float(np.mean(vals))
-            mat[i, i] = 1.0
-        if np.isfinite(mat[~np.eye(len(methods), dtype=bool)]).any():
-            out[str(scenario)] = (methods, mat)
-    return out
+    return add_cross_run(df, records)
 
 
 # ----------------------------------------------------------------------------- summaries

@@ -244,6 +244,47 @@ def test_paper_section_shows_published_values(tmp_path):
     assert "No. Notes" in md  # the worker-coefficient table, published columns at least
 
 
+def write_posterior(run_dir: Path, scale: float, order: np.ndarray, seed: int) -> None:
+    """A posterior.nc with the canonical variables; every element's draws ~ Normal(0, scale)."""
+    import xarray as xr
+
+    rng = np.random.default_rng(seed)
+    shape = (2, 500)
+    dims = {"alpha": (), "beta_site": ("site_feature",), "sigma_site": (),
+            "sigma_worker": (), "beta_worker": ("worksite", "worker_feature")}  # fmt: skip
+    coords = {"site_feature": ["a", "b"], "worker_feature": ["c", "d"],
+              "worksite": [WORKSITES[i] for i in order]}  # fmt: skip
+    data = {}
+    for name, d in dims.items():
+        size = tuple(len(coords[k]) for k in d)
+        draws = scale * rng.standard_normal(shape + size) + (1.0 if "sigma" in name else 0.0)
+        data[name] = (("chain", "draw", *d), draws)
+    xr.Dataset(data, coords=coords).to_netcdf(run_dir / "posterior.nc", group="posterior")
+
+
+def test_runs_without_a_reference_are_compared_with_the_nuts_run_of_their_data(fake_sweep):
+    import pandas as pd
+
+    for run in sorted(fake_sweep.glob("[0-3]_*")):
+        metrics = json.loads((run / "metrics.json").read_text())
+        del metrics["reference"]  # as with evaluation.reference=null
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        nuts = "nuts" in run.name
+        # mean-field draws half as wide; stored in a different worksite order than NUTS's
+        order = np.arange(12) if nuts else np.arange(12)[::-1]
+        write_posterior(run, 1.0 if nuts else 0.5, order, seed=len(run.name))
+    df = pd.read_csv(sweep.build_report(fake_sweep).csv)
+    mf = df[df.backend == "pyro_meanfield"]
+    assert (mf["cross.nuts_partner"] == "pymc_nuts").all()
+    # 1000 draws per element: the sd of a sample sd is ~2.2% of it, so a ratio of two is
+    # within ~3% (1 sigma) of 0.5; the median over 24 elements is tighter still -> 0.05 is wide
+    assert np.allclose(mf["vs_nuts.blocks.beta_worker.sd_ratio_median"], 0.5, atol=0.05)
+    assert df[df.backend == "pymc_nuts"]["vs_nuts.blocks.beta_worker.n"].isna().all()
+    width = (fake_sweep / sweep.MD_NAME).read_text().split("## Interval width")[1]
+    row = next(line for line in width.splitlines() if "| pyro_meanfield |" in line)
+    assert abs(float(row.split("|")[4].split()[0]) - 0.5) < 0.05  # the sd ratio column
+
+
 # ----------------------------------------------------------------------------- configs
 def launcher_options() -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / "hydra" / "launcher").glob("*.yaml"))
