@@ -176,7 +176,13 @@ def paper_section(df: pd.DataFrame, records: Sequence[RunRecord]) -> Any:
     runs = paper_runs(df)
     if runs.empty:
         return None
+    sizes = sorted({int(j) for j in numeric(runs, "data.n_worksites").dropna()})
+    caution = [] if sizes in ([], [120]) else [
+        ("p", f"Caution: these runs use {', '.join(map(str, sizes))} worksites, not the "
+              f"paper's 120 (a debug-size twin): the comparison below is a smoke check only."),
+    ]  # fmt: skip
     blocks: list[tuple[str, Any]] = [
+        *caution,
         ("p", "The paper's two coefficient tables and its held-out accuracy / AUC beside this "
               "sweep's estimates on the paper twin (whose truth is the paper's table, α "
               "recalibrated to the twin's prevalence). Scales: posterior median; α and β: "
