@@ -1,0 +1,178 @@
+"""The hierarchical logistic regression of :mod:`backends.spec` as a Pyro model, and its guides.
+
+The model is vectorised: plates ``site_feature`` (dim -1), ``worksite`` (dim -2) x
+``worker_feature`` (dim -1) and ``obs`` (dim -1), no Python loop over workers or worksites.
+The site-level part of the logit is computed once per worksite and gathered,
+``(X_site @ beta_site)[site]``, instead of ``X_site[site] @ beta_site``.  All data enter as
+tensor arguments (:class:`ModelTensors`), which is what :class:`pyro.infer.JitTrace_ELBO` needs.
+
+The model also runs under an outer vectorised plate at dim ``-3`` (:data:`DRAW_DIM`), which is how
+posterior draws and their densities are computed in batches (see :mod:`backends.pyro.svi`).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pyro
+import pyro.distributions as dist
+import torch
+from pyro.infer import autoguide
+
+from backends.spec import HierData, ModelSpec
+
+#: Plates nested inside the model (worksite x worker_feature).
+MAX_PLATE_NESTING = 2
+#: Dim of the outer plate over posterior draws.
+DRAW_DIM = -MAX_PLATE_NESTING - 1
+#: Guide names accepted by :func:`make_guide`.
+GUIDES: tuple[str, ...] = ("meanfield", "lowrank", "fullrank")
+#: Latent sample sites of each parameterisation (the guide's sites).
+LATENT_SITES: dict[str, tuple[str, ...]] = {
+    "centered": ("alpha", "sigma_site", "sigma_worker", "beta_site", "beta_worker"),
+    "noncentered": ("alpha", "sigma_site", "sigma_worker", "beta_site", "z_worker"),
+}
+
+
+class ModelTensors(NamedTuple):
+    """The data of a :class:`~backends.spec.HierData` as tensors (model arguments, in order).
+
+    The worker block is stored feature-major, which makes the gather of the per-worksite
+    coefficients and its gradient (an ``index_add``) cheap: one 1-D gather with a precomputed
+    flat index instead of a row gather plus a reduction over the short last axis.
+
+    Attributes
+    ----------
+    X_site : Tensor, shape (J, K_s)
+    X_worker_t : Tensor, shape (K_w, N)
+        ``X_worker`` transposed (contiguous).
+    site : LongTensor, shape (N,)
+    worker_index : LongTensor, shape (K_w * N,)
+        ``site[n] * K_w + k`` at position ``k * N + n``: where ``beta_worker[site[n], k]`` sits
+        in the flattened ``beta_worker``.
+    y : Tensor, shape (N,)
+        Outcomes as floats (0./1.), the dtype of the features.
+    """
+
+    X_site: torch.Tensor
+    X_worker_t: torch.Tensor
+    site: torch.Tensor
+    worker_index: torch.Tensor
+    y: torch.Tensor
+
+
+def to_tensors(data: HierData, dtype: torch.dtype = torch.float32) -> ModelTensors:
+    """Copy ``data`` into tensors of floating type ``dtype`` (HierData arrays are read-only)."""
+    site = torch.tensor(np.array(data.site), dtype=torch.long)
+    k_w = data.X_worker.shape[1]
+    worker_index = (site[None, :] * k_w + torch.arange(k_w)[:, None]).reshape(-1)
+    return ModelTensors(
+        X_site=torch.tensor(np.array(data.X_site), dtype=dtype),
+        X_worker_t=torch.tensor(np.array(data.X_worker).T.copy(), dtype=dtype),
+        site=site,
+        worker_index=worker_index.contiguous(),
+        y=torch.tensor(np.array(data.y), dtype=dtype),
+    )
+
+
+def logits(
+    alpha: torch.Tensor,
+    beta_site: torch.Tensor,
+    beta_worker: torch.Tensor,
+    data: ModelTensors,
+) -> torch.Tensor:
+    """``alpha + X_site[site] . beta_site + X_worker . beta_worker[site]``, batch-aware.
+
+    Unbatched shapes are ``()``, ``(K_s,)``, ``(J, K_w)`` -> ``(N,)``; under the draws plate
+    ``(D, 1, 1)``, ``(D, 1, K_s)``, ``(D, J, K_w)`` -> ``(D, 1, N)``.  The site part is
+    computed per worksite and then gathered: ``(X_site @ beta_site)[site]``.
+    """
+    k_w, n = data.X_worker_t.shape
+    site_eta = torch.matmul(beta_site, data.X_site.transpose(0, 1))  # (..., J)
+    site_eta = torch.index_select(site_eta, -1, data.site)  # (..., N)
+    flat = beta_worker.reshape(*beta_worker.shape[:-2], -1)  # (..., J * K_w)
+    coef = torch.index_select(flat, -1, data.worker_index)  # (..., K_w * N)
+    coef = coef.reshape(*beta_worker.shape[:-2], k_w, n)
+    worker_eta = (coef * data.X_worker_t).sum(-2)  # (..., N)
+    if worker_eta.dim() > 1:  # batched: (D, N) -> (D, 1, N) to line up with the obs plate
+        worker_eta = worker_eta.unsqueeze(-2)
+    return alpha + site_eta + worker_eta
+
+
+def make_model(spec: ModelSpec):
+    """The Pyro model of ``spec`` (parameterisation and priors), taking :class:`ModelTensors`.
+
+    Returns
+    -------
+    callable
+        ``model(*ModelTensors)``; sample sites ``alpha``, ``sigma_site``,
+        ``sigma_worker``, ``beta_site``, ``beta_worker`` (centred) or ``z_worker`` (non-centred,
+        with ``beta_worker`` a deterministic site), and the observed ``y``.
+    """
+    priors = spec.priors
+    centered = spec.parameterization == "centered"
+
+    def model(X_site, X_worker_t, site, worker_index, y):
+        data = ModelTensors(X_site, X_worker_t, site, worker_index, y)
+        # Prior constants as 0-d tensors of the data's dtype.
+        one = X_site.new_ones(())
+        zero = 0.0 * one
+        alpha_scale, site_scale, worker_scale = (
+            v * one
+            for v in (priors.alpha_scale, priors.sigma_site_scale, priors.sigma_worker_scale)
+        )
+        alpha = pyro.sample("alpha", dist.Normal(zero, alpha_scale))
+        sigma_site = pyro.sample("sigma_site", dist.HalfCauchy(site_scale))
+        sigma_worker = pyro.sample("sigma_worker", dist.HalfCauchy(worker_scale))
+        with pyro.plate("site_feature", X_site.shape[-1], dim=-1):
+            beta_site = pyro.sample("beta_site", dist.Normal(zero, sigma_site))
+        with (
+            pyro.plate("worksite", X_site.shape[0], dim=-2),
+            pyro.plate("worker_feature", X_worker_t.shape[0], dim=-1),
+        ):
+            if centered:
+                beta_worker = pyro.sample("beta_worker", dist.Normal(zero, sigma_worker))
+            else:
+                z_worker = pyro.sample("z_worker", dist.Normal(zero, one))
+                beta_worker = pyro.deterministic("beta_worker", sigma_worker * z_worker)
+        eta = logits(alpha, beta_site, beta_worker, data)
+        with pyro.plate("obs", y.shape[0], dim=-1):
+            pyro.sample("y", dist.Bernoulli(logits=eta), obs=y)
+
+    return model
+
+
+def make_guide(model, guide: str, *, init_scale: float = 0.1, rank: int | None = None):
+    """An autoguide for ``model``.
+
+    Parameters
+    ----------
+    model : callable
+    guide : {"meanfield", "lowrank", "fullrank"}
+        ``AutoNormal`` (the paper's), ``AutoLowRankMultivariateNormal`` (``rank``; Pyro's default
+        rank is about sqrt of the latent dimension when None) or ``AutoMultivariateNormal``.
+    init_scale : float
+        Initial scale of the guide on the unconstrained space.  Every guide starts at
+        ``init_to_feasible`` (unconstrained zeros: alpha = beta = 0, sigma = 1), as
+        ``AutoNormal`` does by default, so the start does not depend on the seed.
+    rank : int, optional
+        Rank of the low-rank covariance factor (``lowrank`` only).
+    """
+    init_scale = float(init_scale)
+    if guide == "meanfield":
+        return autoguide.AutoNormal(
+            model, init_loc_fn=autoguide.init_to_feasible, init_scale=init_scale
+        )
+    if guide == "lowrank":
+        return autoguide.AutoLowRankMultivariateNormal(
+            model,
+            init_loc_fn=autoguide.init_to_feasible,
+            init_scale=init_scale,
+            rank=None if rank is None else int(rank),
+        )
+    if guide == "fullrank":
+        return autoguide.AutoMultivariateNormal(
+            model, init_loc_fn=autoguide.init_to_feasible, init_scale=init_scale
+        )
+    raise ValueError(f"guide must be one of {GUIDES}, got {guide!r}")

@@ -1,0 +1,444 @@
+"""Stochastic variational inference in Pyro: the fit loop, posterior draws and their densities.
+
+:class:`PyroSVI` is the backend behind ``pyro_meanfield`` (``AutoNormal``, the paper's setup),
+``pyro_lowrank`` and ``pyro_fullrank``.  torch and pyro are imported only when a fit runs, so
+importing this module (e.g. by Hydra) never needs them.
+
+The optimiser is the paper's: Adam at ``lr`` with the learning rate multiplied by ``lr_decay``
+after every step (``torch.optim.lr_scheduler.ExponentialLR``; what ``pyro.optim.ExponentialLR``
+wraps), or ``ClippedAdam`` with ``lrd = lr_decay``.  Adam is elementwise, so one torch optimiser
+over all guide parameters is the same update as Pyro's one-optimiser-per-parameter wrapper, at a
+fraction of its Python overhead.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from backends.base import BackendError, FitResult, build_inference_data, library_version, require
+from backends.pyro.convergence import CONVERGENCE_RULE, converged_step
+from backends.spec import HierData, ModelSpec
+
+OPTIMIZERS: tuple[str, ...] = ("adam", "clipped_adam")
+DTYPES: tuple[str, ...] = ("float32", "float64")
+_INSTALL = "pip install -e '.[pyro]' (torch==2.13.0 CPU wheel first)"
+
+
+class Draws(NamedTuple):
+    """Posterior draws from a fitted guide.
+
+    Attributes
+    ----------
+    posterior : dict of str to ndarray
+        Canonical variables (plus ``z_worker`` when non-centred), each shaped (draw, ...).
+    log_q : ndarray, shape (draw,)
+        Guide log density of each draw on the constrained space of the model's latent sites.
+    lp : ndarray, shape (draw,)
+        Model log joint (priors + likelihood, no Jacobian) of each draw.
+    """
+
+    posterior: dict[str, np.ndarray]
+    log_q: np.ndarray
+    lp: np.ndarray
+
+
+class PyroSVI:
+    """Pyro SVI backend (one class for the mean-field, low-rank and full-rank guides).
+
+    Parameters
+    ----------
+    model : ModelSpec
+        Parameterisation and priors.
+    name : str
+        Backend name, e.g. ``"pyro_meanfield"``.
+    guide : {"meanfield", "lowrank", "fullrank"}
+        ``AutoNormal``, ``AutoLowRankMultivariateNormal`` (``rank``) or ``AutoMultivariateNormal``.
+    num_steps : int
+        Optimisation steps (paper: 18,000).
+    lr, lr_decay : float
+        Initial learning rate and its per-step multiplicative decay (paper: 0.015, 0.9995).
+    optimizer : {"adam", "clipped_adam"}
+        Adam with an exponential learning-rate schedule, or Pyro's ClippedAdam (``lrd``).
+    clip_norm : float
+        Elementwise gradient clip of ClippedAdam (ignored by Adam).
+    num_draws : int
+        Posterior draws returned (one chain).
+    num_particles : int
+        Monte Carlo samples per ELBO estimate (vectorised).
+    jit : bool
+        Use ``JitTrace_ELBO`` (same loss, traced once).
+    progress : bool
+        tqdm progress bar with the loss.
+    rank : int, optional
+        Rank of the low-rank guide (Pyro default about sqrt(latent dim) when None).
+    init_scale : float
+        Initial guide scale on the unconstrained space.
+    log_every : int
+        Steps between progress-bar loss updates.
+    convergence_window, convergence_rtol : int, float
+        Rolling-mean window and relative tolerance of the convergence rule
+        (:data:`backends.pyro.convergence.CONVERGENCE_RULE`).
+    dtype : {"float32", "float64"}
+        Floating type of the model tensors and guide parameters.
+    num_threads : int, optional
+        torch intra-op threads during the fit (restored afterwards); None leaves torch's
+        setting.  Default 1: a step is ~1,000 small ops, which threads only slow down (and a
+        sweep runs fits side by side).
+    draw_batch : int
+        Draws computed per vectorised batch (bounds memory: batch x N x K_w floats).
+    """
+
+    def __init__(
+        self,
+        model: ModelSpec | None = None,
+        name: str = "pyro_meanfield",
+        guide: str = "meanfield",
+        num_steps: int = 18000,
+        lr: float = 0.015,
+        lr_decay: float = 0.9995,
+        optimizer: str = "adam",
+        clip_norm: float = 10.0,
+        num_draws: int = 1000,
+        num_particles: int = 1,
+        jit: bool = True,
+        progress: bool = True,
+        rank: int | None = None,
+        init_scale: float = 0.1,
+        log_every: int = 100,
+        convergence_window: int = 1000,
+        convergence_rtol: float = 1e-3,
+        dtype: str = "float32",
+        num_threads: int | None = 1,
+        draw_batch: int = 100,
+    ) -> None:
+        from backends.pyro.model import GUIDES
+
+        self.model = model if model is not None else ModelSpec()
+        checks = [
+            (guide in GUIDES, f"guide must be one of {GUIDES}, got {guide!r}"),
+            (optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}"),
+            (dtype in DTYPES, f"dtype must be one of {DTYPES}, got {dtype!r}"),
+            (
+                int(num_steps) >= 1 and int(num_draws) >= 1 and int(num_particles) >= 1,
+                "num_steps, num_draws and num_particles must be >= 1",
+            ),
+            (lr > 0 and 0 < lr_decay <= 1, "need lr > 0 and 0 < lr_decay <= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"{name}: {message}")
+        self.name, self.guide = name, guide
+        self.num_steps, self.num_draws = int(num_steps), int(num_draws)
+        self.num_particles = int(num_particles)
+        self.lr, self.lr_decay, self.optimizer = float(lr), float(lr_decay), optimizer
+        self.clip_norm, self.jit, self.progress = float(clip_norm), bool(jit), bool(progress)
+        self.rank = None if rank is None else int(rank)
+        self.init_scale, self.log_every = float(init_scale), max(int(log_every), 1)
+        self.convergence_window, self.convergence_rtol = (
+            int(convergence_window),
+            float(convergence_rtol),
+        )
+        self.dtype, self.draw_batch = dtype, max(int(draw_batch), 1)
+        self.num_threads = None if num_threads is None else int(num_threads)
+
+    def __repr__(self) -> str:
+        return (
+            f"PyroSVI(name={self.name!r}, guide={self.guide!r}, num_steps={self.num_steps}, "
+            f"lr={self.lr}, lr_decay={self.lr_decay}, optimizer={self.optimizer!r}, "
+            f"parameterization={self.model.parameterization!r})"
+        )
+
+    # ------------------------------------------------------------------------------------------
+    def fit(self, data: HierData, seed: int) -> FitResult:
+        """Fit the guide to ``data`` and return ``num_draws`` draws from it as one chain.
+
+        Raises
+        ------
+        BackendError
+            If the loss becomes NaN/inf (naming the step), or the draws are not finite.
+        BackendUnavailable
+            If torch or pyro is not installed.
+        """
+        require("torch", _INSTALL)
+        pyro = require("pyro", _INSTALL)
+        from backends.pyro.model import make_guide, make_model, to_tensors
+
+        t_start = time.perf_counter()
+        with _torch_threads(self.num_threads), pyro.validation_enabled(False):
+            pyro.clear_param_store()
+            pyro.set_rng_seed(int(seed))
+            tensors = to_tensors(data, _torch_dtype(self.dtype))
+            model = make_model(self.model)
+            guide = make_guide(model, self.guide, init_scale=self.init_scale, rank=self.rank)
+            loss, timing = self._optimise(model, guide, tensors)
+            t0 = time.perf_counter()
+            draws = draw_posterior(model, guide, tensors, self.num_draws, self.draw_batch)
+            timing["sampling_s"] = time.perf_counter() - t0
+        self._check_draws(draws)
+        timing["fit_s"] = time.perf_counter() - t_start
+        info = self._info(loss, timing, guide)
+        idata = build_inference_data(
+            {k: v[None] for k, v in draws.posterior.items()},
+            data,
+            backend=self.name,
+            library="pyro-ppl",
+            library_version=library_version("pyro-ppl"),
+            seed=seed,
+            model=self.model,
+            sample_stats={"log_q": draws.log_q[None], "lp": draws.lp[None]},
+            timing=timing,
+            extra_attrs=self._attrs(info),
+        )
+        return FitResult(idata=idata, loss=loss, timing=timing, info=info)
+
+    # ------------------------------------------------------------------------------------------
+    def _optimise(self, model, guide, tensors) -> tuple[np.ndarray, dict[str, float]]:
+        """Run ``num_steps`` SVI steps; the loss at every step and the timing breakdown."""
+        import torch
+        from pyro.infer import JitTrace_ELBO, Trace_ELBO
+
+        from backends.pyro.model import MAX_PLATE_NESTING
+
+        elbo_cls = JitTrace_ELBO if self.jit else Trace_ELBO
+        kwargs: dict[str, Any] = {"ignore_jit_warnings": True} if self.jit else {}
+        elbo = elbo_cls(
+            num_particles=self.num_particles,
+            vectorize_particles=True,
+            max_plate_nesting=MAX_PLATE_NESTING,
+            **kwargs,
+        )
+        with torch.no_grad():
+            guide(*tensors)  # creates the guide's parameters
+        params = list(guide.parameters())
+        optim, scheduler = _make_optimizer(
+            params, self.optimizer, self.lr, self.lr_decay, self.clip_norm
+        )
+
+        def step_fn(step: int) -> float:
+            value = _loss_and_grads(elbo, model, guide, tensors, self.name, step)
+            if not math.isfinite(value):
+                raise BackendError(self._nan_message(value, step))
+            optim.step()
+            optim.zero_grad(set_to_none=True)
+            if scheduler is not None:
+                scheduler.step()
+            return value
+
+        loss, step_s, loop_s = self._loop(step_fn)
+        if not all(bool(torch.isfinite(p).all()) for p in params):
+            raise BackendError(self._nan_message(float("nan"), self.num_steps - 1, params=True))
+        if not (self.jit and self.num_steps > 1):
+            return loss, {"optimisation_s": loop_s}
+        # The first step also traces (compiles) the model and guide.
+        compile_s = max(step_s[0] - float(np.median(step_s[1:])), 0.0)
+        return loss, {"compile_s": compile_s, "optimisation_s": loop_s - compile_s}
+
+    def _loop(self, step_fn) -> tuple[np.ndarray, np.ndarray, float]:
+        """Call ``step_fn(step)`` ``num_steps`` times: losses, per-step seconds, total seconds."""
+        loss = np.empty(self.num_steps, dtype=np.float64)
+        step_s = np.empty(self.num_steps, dtype=np.float64)
+        bar = _progress(self.num_steps, self.name, enabled=self.progress)
+        t_loop = time.perf_counter()
+        try:
+            with _quiet_jit():
+                for step in range(self.num_steps):
+                    t0 = time.perf_counter()
+                    loss[step] = step_fn(step)
+                    step_s[step] = time.perf_counter() - t0
+                    if bar is not None and (step + 1) % self.log_every == 0:
+                        bar.set_postfix_str(f"loss {loss[step]:.4g}", refresh=False)
+                        bar.update(self.log_every)
+        finally:
+            if bar is not None:
+                bar.update(bar.total - bar.n)
+                bar.close()
+        return loss, step_s, time.perf_counter() - t_loop
+
+    def _nan_message(self, value: float, step: int, params: bool = False) -> str:
+        what = "guide parameters became non-finite after" if params else f"loss became {value} at"
+        hint = (
+            "lower backend.lr"
+            if self.optimizer == "clipped_adam"
+            else "lower backend.lr or try backend.optimizer=clipped_adam"
+        )
+        return (
+            f"{self.name}: {what} step {step} (lr={self.lr:g}); {hint}, or standardise "
+            "extreme features"
+        )
+
+    def _check_draws(self, draws: Draws) -> None:
+        bad = [k for k, v in draws.posterior.items() if not np.isfinite(v).all()]
+        if bad or not np.isfinite(draws.log_q).all():
+            raise BackendError(
+                f"{self.name}: posterior draws are not finite ({bad or 'log_q'}); "
+                "lower backend.lr or raise backend.num_steps"
+            )
+
+    def _info(self, loss: np.ndarray, timing: dict[str, float], guide) -> dict[str, Any]:
+        import torch
+
+        step = converged_step(loss, self.convergence_window, self.convergence_rtol)
+        tail = loss[-min(self.convergence_window, loss.size) :]
+        info: dict[str, Any] = {
+            "guide": self.guide,
+            "guide_class": type(guide).__name__,
+            "converged": step is not None,
+            "converged_step": step,
+            "convergence_rule": CONVERGENCE_RULE,
+            "convergence_window": self.convergence_window,
+            "convergence_rtol": self.convergence_rtol,
+            "num_steps": self.num_steps,
+            "lr": self.lr,
+            "lr_decay": self.lr_decay,
+            "optimizer": self.optimizer,
+            "num_particles": self.num_particles,
+            "jit": self.jit,
+            "dtype": self.dtype,
+            "torch_threads": self.num_threads or torch.get_num_threads(),
+            "final_loss_mean": float(tail.mean()),
+            "final_loss_sd": float(tail.std()),
+            "ms_per_step": 1e3 * timing["optimisation_s"] / self.num_steps,
+            "num_guide_params": int(sum(p.numel() for p in guide.parameters())),
+        }
+        if self.guide == "lowrank":
+            info["rank"] = int(guide.rank)
+        return info
+
+    def _attrs(self, info: dict[str, Any]) -> dict[str, Any]:
+        keys = ("guide", "num_steps", "lr", "lr_decay", "optimizer", "num_particles", "dtype")
+        attrs = {f"vi_{k}": info[k] for k in keys}
+        attrs["vi_converged_step"] = (
+            -1 if info["converged_step"] is None else info["converged_step"]
+        )
+        return attrs
+
+
+# ----------------------------------------------------------------------------------------------
+def draw_posterior(model, guide, tensors, num_draws: int, batch: int = 100) -> Draws:
+    """``num_draws`` draws from ``guide`` with their guide and model log densities.
+
+    Draws are vectorised with an outer ``pyro.plate`` at dim -3 in batches of ``batch``; the
+    guide trace's log densities include the ``Delta(log_density=...)`` terms of the
+    autoguides, so their sum is the guide density on the constrained space of the model's
+    latent sites; the model is replayed on the guide trace for the log joint.
+    """
+    import pyro
+    import torch
+    from pyro import poutine
+
+    from backends.pyro.model import DRAW_DIM
+
+    parts: list[dict[str, np.ndarray]] = []
+    with torch.no_grad():
+        for start in range(0, num_draws, batch):
+            size = min(batch, num_draws - start)
+            with pyro.plate("_draws", size, dim=DRAW_DIM):
+                guide_tr = poutine.trace(guide).get_trace(*tensors)
+                model_tr = poutine.trace(poutine.replay(model, trace=guide_tr)).get_trace(*tensors)
+            parts.append(_trace_summary(guide_tr, model_tr, size))
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    log_q, lp = merged.pop("__log_q"), merged.pop("__lp")
+    return Draws(posterior=merged, log_q=log_q, lp=lp)
+
+
+def _trace_summary(guide_tr, model_tr, size: int) -> dict[str, np.ndarray]:
+    """Values of the canonical sites (shaped (draw, ...)) and the per-draw log densities."""
+    shapes = {
+        "alpha": (),
+        "sigma_site": (),
+        "sigma_worker": (),
+        "beta_site": (-1,),
+        "beta_worker": (-1, -1),
+        "z_worker": (-1, -1),
+    }
+    out = {}
+    for name, shape in shapes.items():
+        if name in model_tr.nodes:
+            value = model_tr.nodes[name]["value"]
+            tail = value.shape[value.dim() - len(shape) :] if shape else ()
+            out[name] = value.reshape(size, *tail).double().numpy()
+    out["__log_q"] = _log_prob_per_draw(guide_tr, size)
+    out["__lp"] = _log_prob_per_draw(model_tr, size)
+    return out
+
+
+def _log_prob_per_draw(trace, size: int) -> np.ndarray:
+    """Sum of every sample site's log_prob over all dims but the draws dim (-3)."""
+    import torch
+
+    trace.compute_log_prob()
+    total = torch.zeros(size, dtype=torch.float64)
+    for site in trace.nodes.values():
+        if site["type"] != "sample":
+            continue
+        lp = site["log_prob"]
+        while lp.dim() < 3:
+            lp = lp.unsqueeze(0)
+        total = total + lp.sum((-2, -1)).reshape(-1).double()
+    return total.numpy()
+
+
+def _loss_and_grads(elbo, model, guide, tensors, name: str, step: int) -> float:
+    """One ELBO evaluation with gradients; a deep PPL error becomes a one-line BackendError."""
+    try:
+        return float(elbo.loss_and_grads(model, guide, *tensors))
+    except (RuntimeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BackendError(f"{name}: Pyro failed at step {step}: {first}") from exc
+
+
+def _make_optimizer(params, optimizer: str, lr: float, lr_decay: float, clip_norm: float):
+    """Adam + per-step ExponentialLR, or ClippedAdam with ``lrd``; returns (optim, scheduler)."""
+    import torch
+
+    if optimizer == "adam":
+        optim = torch.optim.Adam(params, lr=lr, fused=True)
+        return optim, torch.optim.lr_scheduler.ExponentialLR(optim, gamma=lr_decay)
+    from pyro.optim.clipped_adam import ClippedAdam
+
+    return ClippedAdam(params, lr=lr, lrd=lr_decay, clip_norm=clip_norm), None
+
+
+def _torch_dtype(name: str):
+    import torch
+
+    return {"float32": torch.float32, "float64": torch.float64}[name]
+
+
+@contextmanager
+def _quiet_jit():
+    """Silence torch's deprecation notice for ``torch.jit.trace`` (used by JitTrace_ELBO)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r".*torch\.jit\.\w+` is deprecated", category=DeprecationWarning
+        )
+        yield
+
+
+@contextmanager
+def _torch_threads(n: int | None):
+    import torch
+
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _progress(total: int, name: str, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tqdm.auto may warn about missing ipywidgets
+        return tqdm(total=total, desc=name, unit="step", mininterval=1.0)
