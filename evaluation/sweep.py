@@ -204,11 +204,25 @@ def _backend_settings(config: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in backend.items() if not str(k).startswith("_")}
 
 
+def steps_run(metrics: Mapping[str, Any]) -> int | None:
+    """Optimisation steps a VI run actually took: the last step with a recorded loss when the
+    backend records the loss sparsely (``fit.loss_steps``, CmdStan), else the loss length."""
+    fit = metrics.get("fit") or {}
+    loss_steps = fit.get("loss_steps")
+    if isinstance(loss_steps, list) and loss_steps:
+        return int(loss_steps[-1])
+    vi = (metrics.get("diagnostics") or {}).get("vi") or {}
+    value = vi.get("n_steps") or fit.get("num_steps")
+    return int(value) if value else None
+
+
 def run_row(rec: RunRecord) -> dict[str, Any]:
     """One flat row of comparison.csv for a run (identity columns are added later)."""
     row: dict[str, Any] = {"run": rec.name, "status": rec.status, "error": rec.error or "",
                            "overrides": " ".join(rec.overrides)}  # fmt: skip
     row.update(flatten(rec.metrics))
+    if rec.metrics:
+        row["cost.steps"] = steps_run(rec.metrics)
     row.update(flatten(_backend_settings(rec.config), "config.backend."))
     for key in ("model", "data"):
         row.update(flatten(rec.config.get(key) or {}, f"config.{key}."))

@@ -268,7 +268,8 @@ def add_labels(df: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- derived columns
 def _steps(df: pd.DataFrame) -> pd.Series:
     return (
-        numeric(df, "diagnostics.vi.n_steps")
+        numeric(df, "cost.steps")
+        .fillna(numeric(df, "diagnostics.vi.n_steps"))
         .fillna(numeric(df, "fit.num_steps"))
         .fillna(numeric(df, "fit.n_steps"))
         .fillna(numeric(df, "config.backend.num_steps"))

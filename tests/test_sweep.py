@@ -143,6 +143,16 @@ def test_flatten_keeps_scalars_and_drops_lists():
     assert flat == {"a.b": 1.0, "a.e.f": "x"}
 
 
+def test_steps_run_uses_the_last_recorded_loss_step_of_a_sparse_trace():
+    # CmdStan ADVI records -ELBO every eval_elbo iterations and may stop before num_steps
+    sparse = {"fit": {"num_steps": 10000, "loss_steps": [100, 200, 300]},
+              "diagnostics": {"vi": {"n_steps": 3}}}  # fmt: skip
+    assert sweep.steps_run(sparse) == 300
+    assert sweep.steps_run({"diagnostics": {"vi": {"n_steps": 400}}}) == 400
+    assert sweep.steps_run({"fit": {"num_steps": 50}}) == 50
+    assert sweep.steps_run({}) is None
+
+
 def test_report_files_csv_rows_and_failure_listed(fake_sweep):
     import pandas as pd
 
