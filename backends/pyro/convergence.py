@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Width of the noise floor of the band, in sds of the rolling mean: the range of a rolling
+#: mean of pure noise over tens of windows is about 5-6 of its sds.
+NOISE_BANDS = 6.0
 #: Human-readable statement of :func:`converged_step`'s rule (stored in FitResult.info).
 CONVERGENCE_RULE = (
-    "first step t (0-based, t >= window-1) such that the trailing rolling mean of the loss over "
-    "`window` steps stays, for every step s >= t to the end of the run, within a band of width "
-    "rtol * max(|m_T|, 1) (max(m_s) - min(m_s) over s >= t), where m_T is the rolling mean at the "
-    "last step; None if that first holds only within the last `window` steps (no evidence left)"
+    "first step t (0-based, t >= window-1) such that the trailing rolling mean m of the loss over "
+    "`window` steps stays, for every step s >= t to the end of the run, within a band "
+    "(max - min of m_s over s >= t) of width max(rtol * max(|m_T|, 1), "
+    f"{NOISE_BANDS:g} * noise_sd / sqrt(window)), where m_T is the last rolling mean and noise_sd "
+    "the loss's Monte Carlo sd over the last window (sd of first differences / sqrt 2); None if "
+    "that first holds only within the last `window` steps (no evidence left)"
 )
 
 
@@ -39,6 +44,8 @@ def converged_step(loss: np.ndarray, window: int = 1000, rtol: float = 1e-3) -> 
         one-particle ELBO; its sd shrinks by ``sqrt(window)``).
     rtol : float
         Relative tolerance on the band the rolling mean must stay in for the rest of the run.
+        The band is never narrower than the rolling mean's own Monte Carlo noise allows
+        (:data:`NOISE_BANDS` of its sds), so a noisy but flat loss counts as converged.
 
     Returns
     -------
@@ -46,10 +53,12 @@ def converged_step(loss: np.ndarray, window: int = 1000, rtol: float = 1e-3) -> 
         0-based step index, or ``None`` when the rolling mean is still moving by more than the
         tolerance within the last ``window`` steps (not converged).
     """
+    loss = np.asarray(loss, dtype=np.float64)
     m = rolling_mean(loss, window)
     if m.size == 0 or not np.isfinite(m).all():
         return None
-    tol = rtol * max(abs(m[-1]), 1.0)
+    noise_sd = np.diff(loss[-window:]).std() / np.sqrt(2.0) if window > 2 else 0.0
+    tol = max(rtol * max(abs(m[-1]), 1.0), NOISE_BANDS * noise_sd / np.sqrt(window))
     # Range of m over the suffix s >= t, for every t.
     suffix_max = np.maximum.accumulate(m[::-1])[::-1]
     suffix_min = np.minimum.accumulate(m[::-1])[::-1]

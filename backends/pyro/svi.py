@@ -176,7 +176,7 @@ class PyroSVI:
             tensors = to_tensors(data, _torch_dtype(self.dtype))
             model = make_model(self.model)
             guide = make_guide(model, self.guide, init_scale=self.init_scale, rank=self.rank)
-            loss, timing = self._optimise(model, guide, tensors)
+            loss, timing = self._optimise(model, guide, tensors, int(seed))
             t0 = time.perf_counter()
             draws = draw_posterior(model, guide, tensors, self.num_draws, self.draw_batch)
             timing["sampling_s"] = time.perf_counter() - t0
@@ -198,27 +198,31 @@ class PyroSVI:
         return FitResult(idata=idata, loss=loss, timing=timing, info=info)
 
     # ------------------------------------------------------------------------------------------
-    def _optimise(self, model, guide, tensors) -> tuple[np.ndarray, dict[str, float]]:
-        """Run ``num_steps`` SVI steps; the loss at every step and the timing breakdown."""
+    def _optimise(self, model, guide, tensors, seed: int) -> tuple[np.ndarray, dict[str, float]]:
+        """Run ``num_steps`` SVI steps; the loss at every step and the timing breakdown.
+
+        One warm-up evaluation (which traces the JIT) comes first and its gradients are
+        dropped; the RNG is then re-seeded, so JIT and plain ELBO see the same random numbers
+        and give the same losses up to round-off.
+        """
+        import pyro
         import torch
-        from pyro.infer import JitTrace_ELBO, Trace_ELBO
 
         from backends.pyro.model import MAX_PLATE_NESTING
 
-        elbo_cls = JitTrace_ELBO if self.jit else Trace_ELBO
-        kwargs: dict[str, Any] = {"ignore_jit_warnings": True} if self.jit else {}
-        elbo = elbo_cls(
-            num_particles=self.num_particles,
-            vectorize_particles=True,
-            max_plate_nesting=MAX_PLATE_NESTING,
-            **kwargs,
-        )
+        elbo = _make_elbo(self.jit, self.num_particles, MAX_PLATE_NESTING)
         with torch.no_grad():
             guide(*tensors)  # creates the guide's parameters
         params = list(guide.parameters())
         optim, scheduler = _make_optimizer(
             params, self.optimizer, self.lr, self.lr_decay, self.clip_norm
         )
+        t0 = time.perf_counter()
+        with _quiet_pyro():
+            _loss_and_grads(elbo, model, guide, tensors, self.name, 0)
+        optim.zero_grad(set_to_none=True)
+        warmup_s = time.perf_counter() - t0
+        pyro.set_rng_seed(seed)
 
         def step_fn(step: int) -> float:
             value = _loss_and_grads(elbo, model, guide, tensors, self.name, step)
@@ -230,27 +234,22 @@ class PyroSVI:
                 scheduler.step()
             return value
 
-        loss, step_s, loop_s = self._loop(step_fn)
+        loss, loop_s = self._loop(step_fn)
         if not all(bool(torch.isfinite(p).all()) for p in params):
             raise BackendError(self._nan_message(float("nan"), self.num_steps - 1, params=True))
-        if not (self.jit and self.num_steps > 1):
-            return loss, {"optimisation_s": loop_s}
-        # The first step also traces (compiles) the model and guide.
-        compile_s = max(step_s[0] - float(np.median(step_s[1:])), 0.0)
-        return loss, {"compile_s": compile_s, "optimisation_s": loop_s - compile_s}
+        if self.jit:  # the warm-up traced (compiled) the model and guide
+            return loss, {"compile_s": warmup_s, "optimisation_s": loop_s}
+        return loss, {"optimisation_s": loop_s + warmup_s}
 
-    def _loop(self, step_fn) -> tuple[np.ndarray, np.ndarray, float]:
-        """Call ``step_fn(step)`` ``num_steps`` times: losses, per-step seconds, total seconds."""
+    def _loop(self, step_fn) -> tuple[np.ndarray, float]:
+        """Call ``step_fn(step)`` ``num_steps`` times: the losses and the total seconds."""
         loss = np.empty(self.num_steps, dtype=np.float64)
-        step_s = np.empty(self.num_steps, dtype=np.float64)
         bar = _progress(self.num_steps, self.name, enabled=self.progress)
         t_loop = time.perf_counter()
         try:
-            with _quiet_jit():
+            with _quiet_pyro():
                 for step in range(self.num_steps):
-                    t0 = time.perf_counter()
                     loss[step] = step_fn(step)
-                    step_s[step] = time.perf_counter() - t0
                     if bar is not None and (step + 1) % self.log_every == 0:
                         bar.set_postfix_str(f"loss {loss[step]:.4g}", refresh=False)
                         bar.update(self.log_every)
@@ -258,18 +257,14 @@ class PyroSVI:
             if bar is not None:
                 bar.update(bar.total - bar.n)
                 bar.close()
-        return loss, step_s, time.perf_counter() - t_loop
+        return loss, time.perf_counter() - t_loop
 
     def _nan_message(self, value: float, step: int, params: bool = False) -> str:
         what = "guide parameters became non-finite after" if params else f"loss became {value} at"
-        hint = (
-            "lower backend.lr"
-            if self.optimizer == "clipped_adam"
-            else "lower backend.lr or try backend.optimizer=clipped_adam"
-        )
+        hint = "" if self.optimizer == "clipped_adam" else ", try backend.optimizer=clipped_adam"
         return (
-            f"{self.name}: {what} step {step} (lr={self.lr:g}); {hint}, or standardise "
-            "extreme features"
+            f"{self.name}: {what} step {step}; lower backend.lr (now {self.lr:g}){hint} "
+            "or standardise extreme features"
         )
 
     def _check_draws(self, draws: Draws) -> None:
@@ -393,6 +388,19 @@ def _loss_and_grads(elbo, model, guide, tensors, name: str, step: int) -> float:
         raise BackendError(f"{name}: Pyro failed at step {step}: {first}") from exc
 
 
+def _make_elbo(jit: bool, num_particles: int, max_plate_nesting: int):
+    """``JitTrace_ELBO`` or ``Trace_ELBO`` (vectorised particles when ``num_particles > 1``)."""
+    from pyro.infer import JitTrace_ELBO, Trace_ELBO
+
+    kwargs: dict[str, Any] = {"ignore_jit_warnings": True} if jit else {}
+    return (JitTrace_ELBO if jit else Trace_ELBO)(
+        num_particles=num_particles,
+        vectorize_particles=True,
+        max_plate_nesting=max_plate_nesting,
+        **kwargs,
+    )
+
+
 def _make_optimizer(params, optimizer: str, lr: float, lr_decay: float, clip_norm: float):
     """Adam + per-step ExponentialLR, or ClippedAdam with ``lrd``; returns (optim, scheduler)."""
     import torch
@@ -412,12 +420,14 @@ def _torch_dtype(name: str):
 
 
 @contextmanager
-def _quiet_jit():
-    """Silence torch's deprecation notice for ``torch.jit.trace`` (used by JitTrace_ELBO)."""
+def _quiet_pyro():
+    """Silence torch's deprecation notice for ``torch.jit.trace`` (used by JitTrace_ELBO) and
+    Pyro's "Encountered NaN: loss" warning (the fit loop raises BackendError on it instead)."""
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message=r".*torch\.jit\.\w+` is deprecated", category=DeprecationWarning
         )
+        warnings.filterwarnings("ignore", message=r"Encountered NaN", category=UserWarning)
         yield
 
 
