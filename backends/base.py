@@ -22,7 +22,11 @@ if TYPE_CHECKING:  # pragma: no cover
 TIMING_KEYS: tuple[str, ...] = ("compile_s", "warmup_s", "sampling_s", "optimisation_s", "fit_s")
 #: Attributes every posterior carries.
 REQUIRED_ATTRS: tuple[str, ...] = (
-    "backend", "method", "inference_library", "inference_library_version", "seed",
+    "backend",
+    "method",
+    "inference_library",
+    "inference_library_version",
+    "seed",
     "parameterization",
 )
 
@@ -115,8 +119,14 @@ def build_inference_data(
         raise BackendError(f"{backend}: posterior lacks canonical variables {missing}")
     dims = {name: list(d) for name, d in VAR_DIMS.items()}
     dims["z_worker"] = ["worksite", "worker_feature"]
-    dims.update({"y": ["obs"], "X_worker": ["obs", "worker_feature"], "site": ["obs"],
-                 "X_site": ["worksite", "site_feature"]})
+    dims.update(
+        {
+            "y": ["obs"],
+            "X_worker": ["obs", "worker_feature"],
+            "site": ["obs"],
+            "X_site": ["worksite", "site_feature"],
+        }
+    )
     attrs: dict[str, Any] = {
         "backend": backend,
         "method": split_name(backend)[1],
@@ -134,8 +144,11 @@ def build_inference_data(
         posterior={k: np.asarray(v) for k, v in posterior.items()},
         sample_stats={k: np.asarray(v) for k, v in (sample_stats or {}).items()} or None,
         observed_data={"y": np.asarray(data.y)},
-        constant_data={"X_site": np.asarray(data.X_site), "X_worker": np.asarray(data.X_worker),
-                       "site": np.asarray(data.site)},
+        constant_data={
+            "X_site": np.asarray(data.X_site),
+            "X_worker": np.asarray(data.X_worker),
+            "site": np.asarray(data.site),
+        },
         coords=data.coords(),
         dims=dims,
     )

@@ -165,19 +165,29 @@ class HierData:
             (self.y.ndim == 1, f"y must be 1-D, got shape {self.y.shape}"),
             (np.isin(self.y, (0, 1)).all(), "y must contain only 0 and 1"),
             (self.site.shape == (n,), f"site must have shape ({n},), got {self.site.shape}"),
-            (self.X_site.shape == (j, len(self.site_features)),
-             f"X_site must have shape ({j}, {len(self.site_features)}), got {self.X_site.shape}"),
-            (self.X_worker.shape == (n, len(self.worker_features)),
-             f"X_worker must have shape ({n}, {len(self.worker_features)}), "
-             f"got {self.X_worker.shape}"),
-            (n == 0 or (self.site.min() >= 0 and self.site.max() < j),
-             f"site indices must lie in 0..{j - 1}"),
-            (np.isfinite(self.X_site).all() and np.isfinite(self.X_worker).all(),
-             "X_site and X_worker must be finite"),
+            (
+                self.X_site.shape == (j, len(self.site_features)),
+                f"X_site must have shape ({j}, {len(self.site_features)}), got {self.X_site.shape}",
+            ),
+            (
+                self.X_worker.shape == (n, len(self.worker_features)),
+                f"X_worker must have shape ({n}, {len(self.worker_features)}), "
+                f"got {self.X_worker.shape}",
+            ),
+            (
+                n == 0 or (self.site.min() >= 0 and self.site.max() < j),
+                f"site indices must lie in 0..{j - 1}",
+            ),
+            (
+                np.isfinite(self.X_site).all() and np.isfinite(self.X_worker).all(),
+                "X_site and X_worker must be finite",
+            ),
             (len(set(self.worksite_ids)) == j, "worksite_ids must be unique"),
             (len(set(self.site_features)) == len(self.site_features), "duplicate site feature"),
-            (len(set(self.worker_features)) == len(self.worker_features),
-             "duplicate worker feature"),
+            (
+                len(set(self.worker_features)) == len(self.worker_features),
+                "duplicate worker feature",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -211,11 +221,17 @@ class HierData:
         """Rows ``rows`` of the worker-level arrays; all worksites are kept (same coordinates)."""
         rows = np.asarray(rows, dtype=np.int64)
         return HierData(
-            y=self.y[rows], site=self.site[rows], X_site=self.X_site,
-            X_worker=self.X_worker[rows], site_features=self.site_features,
-            worker_features=self.worker_features, worksite_ids=self.worksite_ids,
-            truth=self.truth, cluster_labels=self.cluster_labels,
-            name=name or self.name, meta=self.meta,
+            y=self.y[rows],
+            site=self.site[rows],
+            X_site=self.X_site,
+            X_worker=self.X_worker[rows],
+            site_features=self.site_features,
+            worker_features=self.worker_features,
+            worksite_ids=self.worksite_ids,
+            truth=self.truth,
+            cluster_labels=self.cluster_labels,
+            name=name or self.name,
+            meta=self.meta,
         )
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from backends.spec import HierData
 from evaluation import gmm
 
-#: Defaults of the ``clustering`` config block (also the ``clustering:`` block of conf/evaluation/default.yaml).
+#: Defaults of the ``clustering`` block of conf/evaluation/default.yaml.
 DEFAULTS: dict[str, Any] = {
     "k": 2,
     "sigma": 1e-4,

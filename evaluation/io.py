@@ -73,8 +73,9 @@ def save_figure(fig: Any, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     try:
-        return _atomic(Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=110,
-                                                           bbox_inches="tight"))
+        return _atomic(
+            Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        )
     finally:
         plt.close(fig)
 
@@ -94,8 +95,13 @@ def plot_loss(loss: np.ndarray, path: Path, *, title: str, converged_step: int |
         pad = 0.05 * max(hi - lo, 1e-9)
         ax.set_ylim(lo - pad, hi + pad)
     if converged_step is not None:
-        ax.axvline(converged_step, color="tab:red", ls="--", lw=1,
-                   label=f"converged at step {converged_step}")
+        ax.axvline(
+            converged_step,
+            color="tab:red",
+            ls="--",
+            lw=1,
+            label=f"converged at step {converged_step}",
+        )
         ax.legend(loc="upper right")
     ax.set(xlabel="step", ylabel="loss (negative ELBO)", title=title)
     return save_figure(fig, path)

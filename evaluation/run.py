@@ -96,8 +96,13 @@ def instantiate_backend(backend_cfg: Any, spec: ModelSpec) -> Any:
 def fit_backend(cfg: DictConfig, train: HierData, spec: ModelSpec) -> tuple[Any, FitResult]:
     """Instantiate the configured backend and fit it; contract-check the result."""
     backend = instantiate_backend(backend_config(cfg), spec)
-    log.info("fitting %s on %d workers x %d worksites (seed %d)", backend.name,
-             train.n_workers, train.n_worksites, cfg.seed)
+    log.info(
+        "fitting %s on %d workers x %d worksites (seed %d)",
+        backend.name,
+        train.n_workers,
+        train.n_worksites,
+        cfg.seed,
+    )
     fit = backend.fit(train, seed=int(cfg.seed))
     check_inference_data(fit.idata, train)
     return backend, fit
@@ -108,8 +113,10 @@ def reference_backend_config(name: str, overrides: dict[str, Any]) -> DictConfig
     path = CONF_DIR / "backend" / f"{name}.yaml"
     if not path.exists():
         options = sorted(p.stem for p in (CONF_DIR / "backend").glob("*.yaml"))
-        raise RunFailed(f"evaluation.reference={name!r} is neither a posterior.nc path nor a "
-                        f"backend; backends: {', '.join(options)}")
+        raise RunFailed(
+            f"evaluation.reference={name!r} is neither a posterior.nc path nor a "
+            f"backend; backends: {', '.join(options)}"
+        )
     base = OmegaConf.load(path)
     return OmegaConf.merge(base, overrides or {})
 
@@ -123,16 +130,23 @@ def reference_posterior(cfg: DictConfig, train: HierData, spec: ModelSpec):
 
     if str(ref).endswith(".nc"):
         return reference.load_reference(Path(str(ref)))
-    overrides = OmegaConf.to_container(cfg.evaluation.get("reference_overrides") or {},
-                                       resolve=True)
+    overrides = OmegaConf.to_container(
+        cfg.evaluation.get("reference_overrides") or {}, resolve=True
+    )
     bcfg = reference_backend_config(str(ref), overrides)
     cache = Path(cfg.paths.cache_dir) / "reference"
     log.info("reference posterior: %s (cache %s)", ref, cache)
     return reference.cached_reference(bcfg, train, spec, int(cfg.seed), cache)
 
 
-def evaluate(cfg: DictConfig, fit: FitResult, train: HierData, test: HierData | None,
-             spec: ModelSpec, run_dir: Path) -> tuple[dict[str, Any], list[Path]]:
+def evaluate(
+    cfg: DictConfig,
+    fit: FitResult,
+    train: HierData,
+    test: HierData | None,
+    spec: ModelSpec,
+    run_dir: Path,
+) -> tuple[dict[str, Any], list[Path]]:
     """Every metrics section and figure, computed from the posterior alone."""
     from evaluation import diagnostics, posterior, predictive
 
@@ -142,38 +156,49 @@ def evaluate(cfg: DictConfig, fit: FitResult, train: HierData, test: HierData | 
     scored = test if test is not None else train
     sections: dict[str, Any] = {
         "predictive": predictive.predictive_metrics(
-            fit.idata, scored, in_sample=test is None, n_bins=int(ecfg.calibration_bins)),
+            fit.idata, scored, in_sample=test is None, n_bins=int(ecfg.calibration_bins)
+        ),
         "posterior": posterior.posterior_section(fit.idata, train),
         "diagnostics": diagnostics.diagnostics_section(
-            fit.idata, train, spec, fit.info, fit.loss, fit.timing),
+            fit.idata, train, spec, fit.info, fit.loss, fit.timing
+        ),
     }
     ref_idata, ref_check = reference_posterior(cfg, train, spec)
     sections["posterior"]["sigma_collapse"] = posterior.sigma_collapse(
-        fit.idata, reference=ref_idata, truth=train.truth, eps=float(ecfg.sigma_eps))
+        fit.idata, reference=ref_idata, truth=train.truth, eps=float(ecfg.sigma_eps)
+    )
     if ref_idata is not None:
-        sections["reference"] = posterior.compare_to_reference(fit.idata, ref_idata,
-                                                               check=ref_check)
+        sections["reference"] = posterior.compare_to_reference(
+            fit.idata, ref_idata, check=ref_check
+        )
         sections["reference"]["criteria"] = ref_check._asdict()
         if ecfg.figures:
             figures.append(posterior.yao_scatter(fit.idata, ref_idata, fig_dir / "yao.png"))
     if ecfg.figures:
         figures += predictive.predictive_figures(fit.idata, scored, fig_dir)
         if fit.loss is not None and len(fit.loss):
-            figures.append(io.plot_loss(fit.loss, run_dir / "loss.png",
-                                        title=cfg.backend.name,
-                                        converged_step=fit.info.get("converged_step")))
+            figures.append(
+                io.plot_loss(
+                    fit.loss,
+                    run_dir / "loss.png",
+                    title=cfg.backend.name,
+                    converged_step=fit.info.get("converged_step"),
+                )
+            )
     if ecfg.clustering.get("enabled", True):
         from evaluation.clustering import run_clustering
 
         ccfg = OmegaConf.to_container(ecfg.clustering, resolve=True)
         sections["clustering"] = run_clustering(
-            fit.idata.posterior, train, ccfg, run_dir, fig_dir if ecfg.figures else None)
+            fit.idata.posterior, train, ccfg, run_dir, fig_dir if ecfg.figures else None
+        )
         figures += sorted(fig_dir.glob("cluster*.png")) if ecfg.figures else []
     return sections, figures
 
 
-def data_section(cfg: DictConfig, data: HierData, train: HierData,
-                 test: HierData | None) -> dict[str, Any]:
+def data_section(
+    cfg: DictConfig, data: HierData, train: HierData, test: HierData | None
+) -> dict[str, Any]:
     """The ``data`` section of metrics.json."""
     return {
         "name": data.name,
@@ -186,8 +211,7 @@ def data_section(cfg: DictConfig, data: HierData, train: HierData,
         "prevalence": data.prevalence,
         "split": cfg.data.get("split", "workers"),
         "test_fraction": cfg.data.get("test_fraction", 0.2),
-        "sigma_worker_truth": None if data.truth is None
-        else float(data.truth["sigma_worker"]),
+        "sigma_worker_truth": None if data.truth is None else float(data.truth["sigma_worker"]),
         "planted_clusters": data.cluster_labels is not None,
         "site_features": list(data.site_features),
         "worker_features": list(data.worker_features),
@@ -256,8 +280,10 @@ def main(cfg: DictConfig) -> float | None:
         log.debug("run failed", exc_info=True)
         log.error("run failed: %s", message)
         if hc.mode == RunMode.MULTIRUN:
-            io.write_json(run_dir / "failed.json", {"status": "failed", "error": message,
-                                                    "overrides": list(hc.overrides.task)})
+            io.write_json(
+                run_dir / "failed.json",
+                {"status": "failed", "error": message, "overrides": list(hc.overrides.task)},
+            )
             return None
         print(f"ppl-compare: error: {message}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -54,8 +54,11 @@ def hand_log_joint(point: dict, data: HierData, priors: Priors, centered: bool) 
         total += stats.norm(0, 1).logpdf(point["beta_worker"] / point["sigma_worker"]).sum()
     for i in range(data.n_workers):
         j = data.site[i]
-        eta = (point["alpha"] + data.X_site[j] @ point["beta_site"]
-               + data.X_worker[i] @ point["beta_worker"][j])
+        eta = (
+            point["alpha"]
+            + data.X_site[j] @ point["beta_site"]
+            + data.X_worker[i] @ point["beta_worker"][j]
+        )
         total += stats.bernoulli(1 / (1 + math.exp(-eta))).logpmf(data.y[i])
     return float(total)
 
@@ -113,14 +116,35 @@ def test_hierdata_is_immutable_and_validated():
     with pytest.raises(AttributeError):
         data.name = "other"
     with pytest.raises(ValueError, match="only 0 and 1"):
-        HierData(y=[2], site=[0], X_site=[[1.0]], X_worker=[[1.0]], site_features=["a"],
-                 worker_features=["b"], worksite_ids=["A"])
+        HierData(
+            y=[2],
+            site=[0],
+            X_site=[[1.0]],
+            X_worker=[[1.0]],
+            site_features=["a"],
+            worker_features=["b"],
+            worksite_ids=["A"],
+        )
     with pytest.raises(ValueError, match="site indices"):
-        HierData(y=[1], site=[3], X_site=[[1.0]], X_worker=[[1.0]], site_features=["a"],
-                 worker_features=["b"], worksite_ids=["A"])
+        HierData(
+            y=[1],
+            site=[3],
+            X_site=[[1.0]],
+            X_worker=[[1.0]],
+            site_features=["a"],
+            worker_features=["b"],
+            worksite_ids=["A"],
+        )
     with pytest.raises(ValueError, match="finite"):
-        HierData(y=[1], site=[0], X_site=[[np.nan]], X_worker=[[1.0]], site_features=["a"],
-                 worker_features=["b"], worksite_ids=["A"])
+        HierData(
+            y=[1],
+            site=[0],
+            X_site=[[np.nan]],
+            X_worker=[[1.0]],
+            site_features=["a"],
+            worker_features=["b"],
+            worksite_ids=["A"],
+        )
 
 
 def test_subset_keeps_every_worksite():
