@@ -80,8 +80,19 @@ def save_figure(fig: Any, path: Path) -> Path:
         plt.close(fig)
 
 
-def plot_loss(loss: np.ndarray, path: Path, *, title: str, converged_step: int | None) -> Path:
-    """The VI loss trace (negative ELBO) on a symlog axis, with the convergence step marked."""
+def plot_loss(
+    loss: np.ndarray,
+    path: Path,
+    *,
+    title: str,
+    converged_step: int | None,
+    steps: np.ndarray | None = None,
+) -> Path:
+    """The VI loss trace (negative ELBO), with the convergence step marked.
+
+    ``steps`` are the iteration numbers of the recorded losses (CmdStan records one every
+    ``eval_elbo`` iterations); by default one loss per step, numbered from 1.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -89,7 +100,8 @@ def plot_loss(loss: np.ndarray, path: Path, *, title: str, converged_step: int |
 
     loss = np.asarray(loss, dtype=float)
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.plot(np.arange(1, loss.size + 1), loss, lw=0.6, color="tab:blue")
+    x = np.arange(1, loss.size + 1) if steps is None else np.asarray(steps, dtype=float)
+    ax.plot(x, loss, lw=0.6, color="tab:blue", marker="." if loss.size < 200 else None)
     if loss.size and np.isfinite(loss).all():
         lo, hi = np.percentile(loss, [0.5, 99.5]) if loss.size > 200 else (loss.min(), loss.max())
         pad = 0.05 * max(hi - lo, 1e-9)

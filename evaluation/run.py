@@ -183,6 +183,7 @@ def evaluate(
                     run_dir / "loss.png",
                     title=cfg.backend.name,
                     converged_step=fit.info.get("converged_step"),
+                    steps=fit.info.get("loss_steps"),
                 )
             )
     if ecfg.clustering.get("enabled", True):
