@@ -14,7 +14,7 @@ Columns: guide, JIT, wall ms/step and process-CPU ms/step of the optimisation lo
 compile (warm-up) seconds, seconds to draw 1,000 posterior draws with log_q and lp, and the
 mean loss of the last 50 steps.  ``--naive`` adds the textbook version (row gather
 ``X_site[site] @ beta_site``, ``beta_worker[site]``, ``SVI`` + ``pyro.optim.ExponentialLR``
-with one optimiser per parameter, plain ``Trace_ELBO``, torch's default threads).
+with one optimiser per parameter, plain ``Trace_ELBO``), at torch's default threads and at 1.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ def fit_row(data, guide: str, jit: bool, steps: int, draws: int, spec: ModelSpec
             f"{t['sampling_s']:>9.2f} {fit.loss[-50:].mean():>11.1f}")  # fmt: skip
 
 
-def naive_row(data, steps: int, spec: ModelSpec) -> str:
-    """The straightforward Pyro version of the same model, for scale."""
+def naive_row(data, steps: int, spec: ModelSpec, threads: int | None) -> str:
+    """The straightforward Pyro version of the same model, for scale (``threads``: torch
+    intra-op threads; None leaves torch's default)."""
     import pyro
     import pyro.distributions as dist
     import torch
@@ -70,6 +71,9 @@ def naive_row(data, steps: int, spec: ModelSpec) -> str:
         with pyro.plate("obs", len(y)):
             pyro.sample("y", dist.Bernoulli(logits=eta), obs=y)
 
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
     pyro.clear_param_store()
     pyro.set_rng_seed(0)
     optim = pyro.optim.ExponentialLR(
@@ -83,7 +87,9 @@ def naive_row(data, steps: int, spec: ModelSpec) -> str:
         losses.append(svi.step())
         optim.step()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return (f"{'naive':<10} {'off':<4} {1e3 * wall / steps:>9.2f} {1e3 * cpu / steps:>9.2f} "
+    torch.set_num_threads(before)
+    label = f"naive/{threads or before}t"
+    return (f"{label:<10} {'off':<4} {1e3 * wall / steps:>9.2f} {1e3 * cpu / steps:>9.2f} "
             f"{'':>9} {'':>9} {np.mean(losses[-50:]):>11.1f}")  # fmt: skip
 
 
@@ -136,7 +142,8 @@ def main(argv: list[str] | None = None) -> None:
         for jit in (True,) if args.no_jit_off else (True, False):
             print(fit_row(data, guide, jit, args.steps, args.draws, spec), flush=True)
     if args.naive:
-        print(naive_row(data, args.steps, spec), flush=True)
+        for threads in (None, 1):
+            print(naive_row(data, args.steps, spec, threads), flush=True)
     if args.full:
         full_run(data, spec)
 

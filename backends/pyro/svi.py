@@ -17,35 +17,18 @@ import math
 import time
 import warnings
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from backends.base import BackendError, FitResult, build_inference_data, library_version, require
 from backends.pyro.convergence import CONVERGENCE_RULE, converged_step
+from backends.pyro.draws import Draws, draw_posterior
 from backends.spec import HierData, ModelSpec
 
 OPTIMIZERS: tuple[str, ...] = ("adam", "clipped_adam")
 DTYPES: tuple[str, ...] = ("float32", "float64")
 _INSTALL = "pip install -e '.[pyro]' (torch==2.13.0 CPU wheel first)"
-
-
-class Draws(NamedTuple):
-    """Posterior draws from a fitted guide.
-
-    Attributes
-    ----------
-    posterior : dict of str to ndarray
-        Canonical variables (plus ``z_worker`` when non-centred), each shaped (draw, ...).
-    log_q : ndarray, shape (draw,)
-        Guide log density of each draw on the constrained space of the model's latent sites.
-    lp : ndarray, shape (draw,)
-        Model log joint (priors + likelihood, no Jacobian) of each draw.
-    """
-
-    posterior: dict[str, np.ndarray]
-    log_q: np.ndarray
-    lp: np.ndarray
 
 
 class PyroSVI:
@@ -319,70 +302,6 @@ class PyroSVI:
 
 
 # ----------------------------------------------------------------------------------------------
-def draw_posterior(model, guide, tensors, num_draws: int, batch: int = 100) -> Draws:
-    """``num_draws`` draws from ``guide`` with their guide and model log densities.
-
-    Draws are vectorised with an outer ``pyro.plate`` at dim -3 in batches of ``batch``; the
-    guide trace's log densities include the ``Delta(log_density=...)`` terms of the
-    autoguides, so their sum is the guide density on the constrained space of the model's
-    latent sites; the model is replayed on the guide trace for the log joint.
-    """
-    import pyro
-    import torch
-    from pyro import poutine
-
-    from backends.pyro.model import DRAW_DIM
-
-    parts: list[dict[str, np.ndarray]] = []
-    with torch.no_grad():
-        for start in range(0, num_draws, batch):
-            size = min(batch, num_draws - start)
-            with pyro.plate("_draws", size, dim=DRAW_DIM):
-                guide_tr = poutine.trace(guide).get_trace(*tensors)
-                model_tr = poutine.trace(poutine.replay(model, trace=guide_tr)).get_trace(*tensors)
-            parts.append(_trace_summary(guide_tr, model_tr, size))
-    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    log_q, lp = merged.pop("__log_q"), merged.pop("__lp")
-    return Draws(posterior=merged, log_q=log_q, lp=lp)
-
-
-def _trace_summary(guide_tr, model_tr, size: int) -> dict[str, np.ndarray]:
-    """Values of the canonical sites (shaped (draw, ...)) and the per-draw log densities."""
-    shapes = {
-        "alpha": (),
-        "sigma_site": (),
-        "sigma_worker": (),
-        "beta_site": (-1,),
-        "beta_worker": (-1, -1),
-        "z_worker": (-1, -1),
-    }
-    out = {}
-    for name, shape in shapes.items():
-        if name in model_tr.nodes:
-            value = model_tr.nodes[name]["value"]
-            tail = value.shape[value.dim() - len(shape) :] if shape else ()
-            out[name] = value.reshape(size, *tail).double().numpy()
-    out["__log_q"] = _log_prob_per_draw(guide_tr, size)
-    out["__lp"] = _log_prob_per_draw(model_tr, size)
-    return out
-
-
-def _log_prob_per_draw(trace, size: int) -> np.ndarray:
-    """Sum of every sample site's log_prob over all dims but the draws dim (-3)."""
-    import torch
-
-    trace.compute_log_prob()
-    total = torch.zeros(size, dtype=torch.float64)
-    for site in trace.nodes.values():
-        if site["type"] != "sample":
-            continue
-        lp = site["log_prob"]
-        while lp.dim() < 3:
-            lp = lp.unsqueeze(0)
-        total = total + lp.sum((-2, -1)).reshape(-1).double()
-    return total.numpy()
-
-
 def _loss_and_grads(elbo, model, guide, tensors, name: str, step: int) -> float:
     """One ELBO evaluation with gradients; a deep PPL error becomes a one-line BackendError."""
     try:

@@ -44,8 +44,8 @@ def backend(spec: ModelSpec = NONCENTERED, guide: str = "meanfield", **kw) -> Py
 def test_model_log_joint_matches_spec_up_to_a_constant(tiny_twin, spec):
     from pyro import poutine
 
+    from backends.pyro.draws import log_prob_per_draw
     from backends.pyro.model import DRAW_DIM, make_model, to_tensors
-    from backends.pyro.svi import _log_prob_per_draw
 
     tensors, model = to_tensors(tiny_twin, torch.float64), make_model(spec)
     rng = np.random.default_rng(0)
@@ -66,7 +66,7 @@ def test_model_log_joint_matches_spec_up_to_a_constant(tiny_twin, spec):
     batch = {k: v.reshape(shapes[k]) if k in shapes else v for k, v in batch.items()}
     with pyro.plate("_draws", len(points), dim=DRAW_DIM):
         trace = poutine.trace(poutine.condition(model, data=batch)).get_trace(*tensors)
-    np.testing.assert_allclose(_log_prob_per_draw(trace, len(points)), ours, rtol=1e-10)
+    np.testing.assert_allclose(log_prob_per_draw(trace, len(points)), ours, rtol=1e-10)
 
 
 # ------------------------------------------------------------------------------------------
@@ -79,7 +79,7 @@ def test_log_q_of_a_half_cauchy_site_is_the_change_of_variables_by_hand():
     from pyro.infer.autoguide import AutoNormal
     from torch.distributions import biject_to
 
-    from backends.pyro.svi import draw_posterior
+    from backends.pyro.draws import draw_posterior
 
     def model():
         pyro.sample("sigma_site", dist.HalfCauchy(torch.tensor(5.0, dtype=torch.float64)))
