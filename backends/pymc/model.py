@@ -43,8 +43,11 @@ def build_model(data: HierData, spec: ModelSpec) -> pm.Model:
         site = pm.Data("site", data.site, dims="obs")
 
         alpha = pm.Normal("alpha", mu=0.0, sigma=p.alpha_scale)
-        sigma_site = pm.HalfCauchy("sigma_site", beta=p.sigma_site_scale)
-        sigma_worker = pm.HalfCauchy("sigma_worker", beta=p.sigma_worker_scale)
+        # Start both scales at 1 (PyMC's default start is the prior's support point, the
+        # HalfCauchy scale 5: jittered, sigma_worker ~ 12 and |beta_worker| ~ 12 make the
+        # likelihood so peaked that a pm.sample chain can stick with step size -> 0).
+        sigma_site = pm.HalfCauchy("sigma_site", beta=p.sigma_site_scale, initval=1.0)
+        sigma_worker = pm.HalfCauchy("sigma_worker", beta=p.sigma_worker_scale, initval=1.0)
         beta_site = pm.Normal("beta_site", mu=0.0, sigma=sigma_site, dims=VAR_DIMS["beta_site"])
         if spec.parameterization == "centered":
             beta_worker = pm.Normal(

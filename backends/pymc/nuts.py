@@ -152,7 +152,7 @@ class PyMCNUTS:
 
     def _sample_nutpie(self, data: HierData, seed: int) -> tuple[Any, dict[str, float], str]:
         nutpie = require("nutpie", INSTALL_HINTS["nutpie"])
-        options = self._nutpie_options(nutpie)
+        options = self._nutpie_options()
         t0 = time.perf_counter()
         compiled = nutpie.compile_pymc_model(build_model(data, self.model))
         t1 = time.perf_counter()
@@ -180,13 +180,24 @@ class PyMCNUTS:
         timing = {"compile_s": t1 - t0, "warmup_s": warmup_s, "sampling_s": sampling_s}
         return raw, timing, "nutpie"
 
-    def _nutpie_options(self, nutpie: Any) -> dict[str, Any]:
+    def _nutpie_options(self) -> dict[str, Any]:
         """The ``nutpie`` config mapping, checked against nutpie's own settings."""
         from nutpie import _lib
 
+        # setting names (constructors are capitalised, methods start with set_)
         known = set(_NUTPIE_MODES) | {
-            a for a in dir(_lib.PyNutsSettings.Diag(0)) if not a.startswith("_")
+            a
+            for a in dir(_lib.PyNutsSettings)
+            if not a.startswith(("_", "set_")) and not a[0].isupper()
         }
+        owned = {"num_chains": "chains", "num_draws": "draws", "num_tune": "tune",
+                 "target_accept": "target_accept", "maxdepth": "max_treedepth"}  # fmt: skip
+        clash = sorted(set(self.nutpie) & set(owned))
+        if clash:
+            raise BackendError(
+                f"{self.name}: set {', '.join('backend.' + owned[c] for c in clash)} instead "
+                f"of backend.nutpie.{', backend.nutpie.'.join(clash)}"
+            )
         unknown = sorted(set(self.nutpie) - known)
         if unknown:
             raise BackendError(
@@ -229,15 +240,16 @@ class PyMCNUTS:
         fraction = n_div / float(self.chains * self.draws)
         warn = fraction > self.max_divergence_fraction
         if warn:
-            logger.warning(
-                "%s: %d divergent transitions (%.2f%% of draws) exceed max_divergence_fraction"
-                " = %g; the posterior may be biased (try model.parameterization=noncentered or"
-                " a higher target_accept)",
-                self.name,
-                n_div,
-                100 * fraction,
-                self.max_divergence_fraction,
+            hint = (
+                "try model.parameterization=noncentered or a higher backend.target_accept"
+                if self.model.parameterization == "centered"
+                else "try a higher backend.target_accept or longer backend.tune"
             )
+            logger.warning(
+                "%s: %d divergent transitions (%.2f%% of draws) exceed "
+                "max_divergence_fraction = %g; the posterior may be biased (%s)",
+                self.name, n_div, 100 * fraction, self.max_divergence_fraction, hint,
+            )  # fmt: skip
         return {
             "sampler": self.sampler,
             "nutpie": dict(self.nutpie) if self.sampler == "nutpie" else None,

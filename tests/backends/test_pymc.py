@@ -1,0 +1,395 @@
+"""PyMC backends: same model as spec.log_joint, NUTS (nutpie and PyMC) recovery, ADVI, errors.
+
+Real PyMC / nutpie fits on the small twin (20 worksites x 2,000 workers, sigma_worker 0.5).
+Runtime on a shared 2-core machine: about 3-4 minutes with a warm ~/.pytensor cache (the
+first run compiles C and numba code for several minutes more).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.special import expit
+
+from backends.base import BackendError, BackendUnavailable, check_inference_data
+from backends.pymc import PyMCADVI, PyMCNUTS
+from backends.spec import (
+    VAR_NAMES,
+    ModelSpec,
+    linear_predictor,
+    log_jacobian_unconstrained,
+    log_joint,
+    random_params,
+)
+
+CONF = Path(__file__).resolve().parents[2] / "conf" / "backend"
+NONCENTERED, CENTERED = ModelSpec("noncentered"), ModelSpec("centered")
+# Bonferroni z for a family-wise two-sided error of 1% over the ~20 scalar parameters checked
+# at once (alpha, sigma_worker, 18 beta_site): Phi^-1(1 - 0.01 / 40) = 3.48.
+Z_FAMILY = 3.5
+
+
+def scalars(idata) -> dict[str, np.ndarray]:
+    """alpha, sigma_site, sigma_worker and each beta_site[k] as (chain, draw) arrays."""
+    post = idata.posterior
+    out = {v: post[v].values for v in ("alpha", "sigma_site", "sigma_worker")}
+    for k, feature in enumerate(post.site_feature.values):
+        out[f"beta_site[{feature}]"] = post["beta_site"].values[..., k]
+    return out
+
+
+def mcse_mean(draws: np.ndarray) -> float:
+    """Monte Carlo standard error of the posterior mean (ArviZ, bulk-ESS based)."""
+    import arviz as az
+
+    return float(az.mcse(az.convert_to_dataset({"x": draws}), method="mean")["x"])
+
+
+# ------------------------------------------------------------------------------------------
+# Same model: PyMC's log density and gradient against the NumPy reference
+# ------------------------------------------------------------------------------------------
+def value_point(model, params: dict, spec: ModelSpec) -> dict[str, np.ndarray]:
+    """PyMC value-variable point (log-transformed scales) of a constrained parameter point."""
+    block = "beta_worker" if spec.parameterization == "centered" else "z_worker"
+    point = {
+        "alpha": params["alpha"], "beta_site": params["beta_site"], block: params[block],
+        "sigma_site_log__": np.log(params["sigma_site"]),
+        "sigma_worker_log__": np.log(params["sigma_worker"]),
+    }  # fmt: skip
+    assert set(point) == {v.name for v in model.value_vars}
+    return point
+
+
+def own_params(params: dict, spec: ModelSpec) -> dict:
+    """The parameterisation's own latents (non-centred: z_worker, beta_worker derived)."""
+    drop = "z_worker" if spec.parameterization == "centered" else "beta_worker"
+    return {k: v for k, v in params.items() if k != drop}
+
+
+@pytest.mark.parametrize("spec", [CENTERED, NONCENTERED], ids=["centered", "noncentered"])
+def test_log_density_matches_spec_up_to_a_constant(tiny_twin, spec):
+    from backends.pymc.model import build_model, quiet_pytensor
+
+    with quiet_pytensor():
+        model = build_model(tiny_twin, spec)
+        logp = model.compile_logp(jacobian=False)  # density on the constrained space
+    rng = np.random.default_rng(0)
+    points = [own_params(random_params(tiny_twin, rng), spec) for _ in range(6)]
+    ref = np.array([float(log_joint(p, tiny_twin, spec)) for p in points])
+    pymc = np.array([float(logp(value_point(model, p, spec))) for p in points])
+    # The difference must be the same constant at every point (here it is ~0: PyMC keeps
+    # every normalising constant); 1e-6 relative to the log density's size covers rounding.
+    diff = pymc - ref
+    assert np.ptp(diff) < 1e-6 * np.max(np.abs(ref)), diff
+
+
+@pytest.mark.parametrize("spec", [CENTERED, NONCENTERED], ids=["centered", "noncentered"])
+def test_gradient_matches_finite_differences_of_spec(tiny_twin, spec):
+    from backends.pymc.model import build_model, quiet_pytensor
+
+    block = "beta_worker" if spec.parameterization == "centered" else "z_worker"
+    with quiet_pytensor():
+        model = build_model(tiny_twin, spec)
+        # gradients w.r.t. each variable's value variable (sigma_worker: u = log sigma_worker)
+        names = ["alpha", "beta_site", "sigma_worker", block]
+        grads = {n: model.compile_dlogp(vars=[model[n]], jacobian=False) for n in names}
+    params = own_params(random_params(tiny_twin, np.random.default_rng(1)), spec)
+    point = value_point(model, params, spec)
+
+    def fd(name: str, index: tuple, log_scale: bool = False) -> float:
+        """Central difference of spec.log_joint in one coordinate (h = 1e-5)."""
+        h, vals = 1e-5, []
+        for sign in (1, -1):
+            p = {k: np.array(v, dtype=float) for k, v in params.items()}
+            if log_scale:  # d/du with sigma = exp(u): move u, not sigma
+                p[name] = np.exp(np.log(p[name]) + sign * h)
+            else:
+                p[name][index] += sign * h
+            vals.append(float(log_joint(p, tiny_twin, spec)))
+        return (vals[0] - vals[1]) / (2 * h)
+
+    checks = [
+        (grads["alpha"](point), fd("alpha", ())),
+        (grads["beta_site"](point)[3], fd("beta_site", (3,))),
+        (grads["sigma_worker"](point), fd("sigma_worker", (), log_scale=True)),
+        (grads[block](point).reshape(params[block].shape)[2, 1], fd(block, (2, 1))),
+    ]
+    for got, expected in checks:
+        # central differences in float64 with h = 1e-5: error ~1e-8 relative; allow 1e-5.
+        assert got == pytest.approx(expected, rel=1e-5, abs=1e-5)
+
+
+# ------------------------------------------------------------------------------------------
+# NUTS
+# ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def nuts_default(small_twin):
+    """The default sampler path (nutpie, low-rank mass matrix), as the config ships it."""
+    backend = PyMCNUTS(
+        model=NONCENTERED,
+        chains=4,
+        tune=600,
+        draws=1000,  # R-hat < 1.01 over ~300 parameters needs bulk ESS well above 1,000
+        cores=2,
+        nutpie={"low_rank_modified_mass_matrix": True},
+        progress=False,
+    )
+    return backend.fit(small_twin, seed=1)
+
+
+@pytest.fixture(scope="module")
+def nuts_pair(tiny_twin):
+    """Both sampler paths on the tiny twin (PyMC's diagonal mass matrix needs ~8x nutpie's
+    leapfrog steps per draw on these collinear one-hot features, so the small twin would
+    cost minutes)."""
+    fits = {}
+    for sampler in ("nutpie", "pymc"):
+        backend = PyMCNUTS(model=NONCENTERED, chains=2, tune=300, draws=300, cores=2,
+                           sampler=sampler, progress=False)  # fmt: skip
+        fits[sampler] = backend.fit(tiny_twin, seed=2)
+    return fits
+
+
+def test_nuts_default_is_nutpie_low_rank_and_follows_the_contract(nuts_default, small_twin):
+    idata = nuts_default.idata
+    check_inference_data(idata, small_twin)
+    assert set(idata.posterior.data_vars) == {*VAR_NAMES, "z_worker"}
+    assert idata.posterior.attrs["inference_library"] == "nutpie"
+    assert idata.posterior.attrs["parameterization"] == "noncentered"
+    for key in ("compile_s", "warmup_s", "sampling_s", "fit_s"):
+        assert nuts_default.timing[key] > 0 and idata.posterior.attrs[key] > 0
+    stats_ = idata.sample_stats
+    for name in ("diverging", "tree_depth", "energy", "lp", "n_steps", "step_size",
+                 "acceptance_rate"):  # fmt: skip
+        assert stats_[name].dims == ("chain", "draw")
+    assert {"observed_data", "constant_data"} <= set(idata.groups())
+    np.testing.assert_allclose(
+        idata.posterior.beta_worker, idata.posterior.sigma_worker * idata.posterior.z_worker
+    )
+    defaults = PyMCNUTS(model=NONCENTERED)
+    assert defaults.sampler == "nutpie"
+
+
+def test_nuts_default_converges_and_recovers_truth(nuts_default, small_twin):
+    import arviz as az
+
+    idata, truth = nuts_default.idata, small_twin.truth
+    summary = az.summary(idata, var_names=list(VAR_NAMES), kind="diagnostics", round_to="none")
+    assert summary["r_hat"].max() < 1.01, summary.sort_values("r_hat").tail(3)
+    assert nuts_default.info["n_divergent"] == 0 == int(idata.sample_stats.diverging.sum())
+    truth_scalars = {"alpha": truth["alpha"], "sigma_worker": truth["sigma_worker"]}
+    truth_scalars.update(
+        {
+            f"beta_site[{f}]": b
+            for f, b in zip(small_twin.site_features, truth["beta_site"], strict=True)
+        }
+    )
+    draws = scalars(idata)
+    for name, true in truth_scalars.items():
+        # Coverage-style check: the posterior mean sits within posterior-sd scale of the truth
+        # (not MCSE scale); the MCSE adds the Monte Carlo error of the mean itself.  z = 3.5 is
+        # Bonferroni over these ~20 parameters (family-wise error 1% if calibrated).
+        x = draws[name]
+        tol = Z_FAMILY * np.sqrt(x.var() + mcse_mean(x) ** 2)
+        assert abs(x.mean() - float(true)) < tol, (name, x.mean(), float(true), tol)
+
+
+def test_pymc_sampler_gives_the_same_posterior(nuts_pair, tiny_twin):
+    pymc_fit, nutpie_fit = nuts_pair["pymc"], nuts_pair["nutpie"]
+    check_inference_data(pymc_fit.idata, tiny_twin)
+    assert pymc_fit.idata.posterior.attrs["inference_library"] == "pymc"
+    assert pymc_fit.info["n_divergent"] == 0 == nutpie_fit.info["n_divergent"]
+    a, b = scalars(nutpie_fit.idata), scalars(pymc_fit.idata)
+    for name in a:
+        # Two independent MCMC estimates of the same posterior mean differ by Monte Carlo
+        # error only: |m1 - m2| < z sqrt(mcse1^2 + mcse2^2), z = 3.5 Bonferroni over ~21.
+        tol = Z_FAMILY * np.hypot(mcse_mean(a[name]), mcse_mean(b[name]))
+        assert abs(a[name].mean() - b[name].mean()) < tol, (name, tol)
+
+
+def test_centered_runs_and_counts_divergences(tiny_twin, caplog):
+    backend = PyMCNUTS(
+        model=CENTERED,
+        chains=2,
+        tune=200,
+        draws=200,
+        cores=2,
+        max_divergence_fraction=0.0,
+        progress=False,
+    )
+    with caplog.at_level(logging.WARNING, logger="backends.pymc.nuts"):
+        fit = backend.fit(tiny_twin, seed=3)
+    check_inference_data(fit.idata, tiny_twin)
+    assert "z_worker" not in fit.idata.posterior
+    assert fit.idata.posterior.attrs["parameterization"] == "centered"
+    n_div = int(fit.idata.sample_stats.diverging.sum())
+    assert fit.info["n_divergent"] == n_div
+    assert fit.info["divergence_warning"] == (n_div > 0)
+    assert any("divergent" in r.message for r in caplog.records) == (n_div > 0)
+
+
+def test_divergences_above_threshold_warn(caplog):
+    backend = PyMCNUTS(model=NONCENTERED, chains=2, draws=100, max_divergence_fraction=0.01)
+    diverging = np.zeros((2, 100), dtype=bool)
+    base = {"n_steps": np.ones((2, 100)), "tree_depth": np.ones((2, 100)),
+            "step_size": np.ones((2, 100))}  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="backends.pymc.nuts"):
+        diverging[0, :2] = True  # 1% of draws: at the threshold, no warning
+        assert backend._info({**base, "diverging": diverging})["divergence_warning"] is False
+        diverging[1, :3] = True  # 2.5%
+        info = backend._info({**base, "diverging": diverging})
+    assert info["divergence_warning"] is True and info["n_divergent"] == 5
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+
+
+def test_unknown_sampler_and_option_are_clear_errors(tiny_twin):
+    with pytest.raises(BackendError, match=r"unknown sampler 'numpyro'.*nutpie, pymc"):
+        PyMCNUTS(model=NONCENTERED, sampler="numpyro")
+    backend = PyMCNUTS(model=NONCENTERED, nutpie={"low_rank": True})
+    with pytest.raises(BackendError, match=r"unknown nutpie option\(s\) \['low_rank'\]"):
+        backend.fit(tiny_twin, seed=0)
+    backend = PyMCNUTS(model=NONCENTERED, nutpie={"maxdepth": 5})
+    with pytest.raises(BackendError, match=r"set backend.max_treedepth instead"):
+        backend.fit(tiny_twin, seed=0)
+
+
+def test_missing_sampler_is_backend_unavailable(tiny_twin, monkeypatch):
+    # Glue only: make `import nutpie` fail the way a missing package does.
+    monkeypatch.setitem(sys.modules, "nutpie", None)
+    with pytest.raises(BackendUnavailable, match=r"pip install .*nutpie"):
+        PyMCNUTS(model=NONCENTERED).fit(tiny_twin, seed=0)
+
+
+# ------------------------------------------------------------------------------------------
+# ADVI
+# ------------------------------------------------------------------------------------------
+def held_out_accuracy(idata, test) -> tuple[float, float]:
+    """Accuracy of posterior-mean probabilities > 0.5 on ``test``, and the majority baseline."""
+    post = idata.posterior
+    params = {v: post[v].values.reshape(-1, *post[v].shape[2:])
+              for v in ("alpha", "beta_site", "beta_worker")}  # fmt: skip
+    prob = expit(linear_predictor(params, test)).mean(axis=0)
+    accuracy = float(np.mean((prob > 0.5) == (test.y == 1)))
+    return accuracy, max(test.prevalence, 1 - test.prevalence)
+
+
+@pytest.mark.parametrize(("method", "num_steps"), [("meanfield", 4000), ("fullrank", 6000)])
+def test_advi_fits_predicts_and_records_loss_log_q_and_lp(small_twin, method, num_steps):
+    from evaluation.data import split_data
+
+    train, test = split_data(small_twin, test_fraction=0.2, by="workers", seed=0)
+    backend = PyMCADVI(
+        model=NONCENTERED,
+        name=f"pymc_{method}",
+        method=method,
+        num_steps=num_steps,
+        lr=0.01,
+        lr_decay=0.9997,
+        num_draws=300,
+    )
+    fit = backend.fit(train, seed=0)
+    check_inference_data(fit.idata, train)
+    post, stats_ = fit.idata.posterior, fit.idata.sample_stats
+    assert post.sizes["chain"] == 1 and post.sizes["draw"] == 300
+    assert set(post.data_vars) == {*VAR_NAMES, "z_worker"}
+    assert fit.loss.shape == (num_steps,) and np.isfinite(fit.loss).all()
+    assert fit.loss[-200:].mean() < fit.loss[:200].mean()
+    assert fit.info["convergence_rule"] and "converged_step" in fit.info
+    assert fit.timing["optimisation_s"] > 0 and fit.timing["compile_s"] > 0
+    # lp is PyMC's own log joint of each draw: equal to spec.log_joint up to one constant.
+    draws = {v: post[v].values[0] for v in post.data_vars}
+    ref = log_joint(draws, train, NONCENTERED)
+    assert np.ptp(stats_["lp"].values[0] - ref) < 1e-6 * np.abs(ref).max()
+    assert np.isfinite(stats_["log_q"].values).all()
+    accuracy, baseline = held_out_accuracy(fit.idata, test)
+    assert accuracy > baseline, (accuracy, baseline)
+
+
+@pytest.fixture(scope="module")
+def short_approx(tiny_twin):
+    """Short (unconverged) fits: log_q must be right for any Gaussian, converged or not."""
+    import pymc as pm
+
+    from backends.pymc.convert import posterior_arrays
+    from backends.pymc.model import build_model, quiet_pytensor
+
+    out = {}
+    with quiet_pytensor():
+        for method in ("advi", "fullrank_advi"):
+            model = build_model(tiny_twin, NONCENTERED)
+            with model:
+                approx = pm.fit(300, method=method, random_seed=0, progressbar=False)
+            raw = approx.sample(50, random_seed=0, return_inferencedata=True)
+            draws = {
+                k: v[0] for k, v in posterior_arrays(raw.posterior, tiny_twin, NONCENTERED).items()
+            }
+            out[method] = (approx, draws)
+    return out
+
+
+def test_meanfield_log_q_matches_independent_scipy_density(short_approx):
+    from backends.pymc.advi import constrained_log_q
+
+    approx, draws = short_approx["advi"]
+    group = approx.groups[0]
+    mean, std = group.mean_data, group.std_data  # labelled by PyMC's value-variable names
+    expected = np.zeros(len(draws["alpha"]))
+    for name in ("alpha", "beta_site", "z_worker"):
+        dens = stats.norm(mean[name].values, std[name].values).logpdf(draws[name])
+        expected += dens.reshape(len(expected), -1).sum(axis=1)
+    for name in ("sigma_site", "sigma_worker"):
+        # exp of a normal is lognormal: its density on the constrained scale, Jacobian built in
+        m, s = float(mean[f"{name}_log__"]), float(std[f"{name}_log__"])
+        expected += stats.lognorm(s=s, scale=np.exp(m)).logpdf(draws[name])
+    np.testing.assert_allclose(constrained_log_q(approx, draws), expected, rtol=1e-10)
+
+
+def test_fullrank_log_q_matches_independent_scipy_density(short_approx):
+    from backends.pymc.advi import constrained_log_q
+
+    approx, draws = short_approx["fullrank_advi"]
+    group = approx.groups[0]
+    n = len(draws["alpha"])
+    blocks = {"alpha": draws["alpha"], "beta_site": draws["beta_site"],
+              "sigma_site_log__": np.log(draws["sigma_site"]),
+              "sigma_worker_log__": np.log(draws["sigma_worker"]),
+              "z_worker": draws["z_worker"]}  # fmt: skip
+    u = np.concatenate([blocks[name].reshape(n, -1) for name in group.ordering], axis=1)
+    gaussian = stats.multivariate_normal(group.mean.eval(), group.cov.eval())
+    expected = gaussian.logpdf(u) - log_jacobian_unconstrained(draws)
+    np.testing.assert_allclose(constrained_log_q(approx, draws), expected, rtol=1e-8)
+
+
+def test_converged_step_rule():
+    from backends.pymc.advi import converged_step
+
+    rng = np.random.default_rng(0)
+    steps = np.arange(5000)
+    loss = 1000 + 5000 * np.exp(-steps / 300) + rng.normal(0, 0.1, steps.size)
+    step = converged_step(loss, window=100, rtol=1e-3)
+    # window means change by < 1 (= 1e-3 x 1000) once 5000/300 exp(-t/300) x 100 < 1: t ~ 2300
+    assert step is not None and 2000 <= step <= 2700
+    assert converged_step(np.linspace(1e4, 1e3, 1000), window=100, rtol=1e-3) is None
+
+
+# ------------------------------------------------------------------------------------------
+# Hydra configs
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["pymc_nuts", "pymc_meanfield", "pymc_fullrank"])
+def test_configs_instantiate(name):
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(CONF / f"{name}.yaml")
+    backend = instantiate(cfg, model=NONCENTERED)
+    assert backend.name == name == cfg.name
+    if name == "pymc_nuts":
+        assert backend.sampler == "nutpie"
+        assert backend.nutpie == {"low_rank_modified_mass_matrix": True}
+    else:
+        assert backend.method == name.removeprefix("pymc_")
