@@ -250,9 +250,10 @@ def test_recovers_the_identified_site_level_truth_on_120_worksites():
     err = eta.mean(axis=0) - eta_true
     # Tolerance: a worksite mean of ~140 workers at ~17% prevalence pins its logit to
     # ~1/sqrt(140 * 0.17 * 0.83) = 0.19; the 19-coefficient regression over 120 worksites
-    # averages that to ~0.19 * sqrt(19 / 120) = 0.08 rms.  Mean-field sds are too small to be
-    # the yardstick (they are conditional sds), so the bound is stated on the truth scale:
-    # rms error < 0.25 (3x the expected) and no worksite off by more than 0.75.
+    # averages that to ~0.19 * sqrt(19 / 120) = 0.08 rms, plus prior shrinkage and the
+    # unfinished optimisation (observed: rms 0.15 / 0.13, max 0.45 / 0.35 for seeds 0 / 1).
+    # Mean-field sds are too small to be the yardstick (they are conditional sds), so the bound
+    # is stated on the truth scale: rms error < 0.25 and no worksite off by more than 0.75.
     assert np.sqrt(np.mean(err**2)) < 0.25, np.sqrt(np.mean(err**2))
     assert np.abs(err).max() < 0.75, np.abs(err).max()
     # The variance components are identified: within a factor 1.6 of the truth (0.5, 0.5).
