@@ -462,8 +462,13 @@ def test_experiment_runs_with_debug_fast_and_writes_its_report(tmp_path, name):
                    f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     df = pd.read_csv(sweep_dir / sweep.CSV_NAME)
-    failed = df[df.status != "complete"]
-    assert failed.empty, failed[["run", "error"]].to_string()
     md = (sweep_dir / sweep.MD_NAME).read_text()
+    # a backend this machine cannot run (e.g. stan_pathfinder needs CmdStan >= 2.33) is a
+    # recorded, listed failure; anything else failing is a bug
+    failed = df[df.status != "complete"]
+    unavailable = failed["error"].astype(str).str.startswith("BackendUnavailable")
+    assert unavailable.all(), failed[["run", "error"]].to_string()
+    assert all(run in md for run in failed["run"])
+    assert (df.status == "complete").sum() >= 2
     assert EXPERIMENT_SECTION[name] in md
     assert (sweep_dir / sweep.HTML_NAME).stat().st_size > 10_000  # figures embedded
