@@ -27,11 +27,13 @@ cmdstan: $(STAMP)
 
 setup: $(STAMP) cmdstan
 
+# The main job: pyro_meanfield, pymc_nuts and stan_nuts on the same paper twin, then the
+# comparison report (conf/experiment/main.yaml).
 run: setup
-	$(BIN)/ppl-compare $(RUN_ARGS)
+	$(BIN)/ppl-compare experiment=main $(RUN_ARGS)
 
 run-fast: setup
-	$(BIN)/ppl-compare debug=fast $(RUN_ARGS)
+	$(BIN)/ppl-compare experiment=main debug=fast $(RUN_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
