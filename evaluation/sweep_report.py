@@ -131,6 +131,69 @@ def _optional(make: Callable[[], Section | None], name: str) -> list[Section]:
     return [section] if section is not None else []
 
 
+class ThemeSpec(NamedTuple):
+    """One theme section: its THEMES key index, title, intro and optional figure."""
+
+    key: int
+    title: str
+    intro: str
+    figure: str | None = None
+    caption: str = ""
+
+
+SPECS: tuple[ThemeSpec, ...] = (
+    ThemeSpec(0, "Coverage",
+              "Fraction of the true coefficients inside the run's central 90% / 50% "
+              "posterior intervals (synthetic data only).",
+              "coverage", "Coverage by method; one point per run, bar = mean."),
+    ThemeSpec(1, "Interval width against the reference posterior",
+              "sd ratio = posterior sd / reference sd per element (median over the block); "
+              "|SME| = |mean − reference mean| / reference sd. The reference is the run's "
+              "configured reference posterior (evaluation.reference) or, without one, the "
+              "NUTS run of the same data in this sweep (comparison.csv: cross.nuts_partner, "
+              "vs_nuts.*).",
+              "sd_ratio_sme",
+              "sd ratio (top, log scale) and |standardised mean error| (bottom) per block."),
+    ThemeSpec(2, "Variance components",
+              "σ-collapse: a mean-field fit may shrink σ_worker towards 0; the ratio is the "
+              "run's posterior median over the reference's. 'Truth' is the generator's knob: "
+              "with planted clusters the realised spread of β_worker is wider (the cluster "
+              "shifts add to σ_worker in the clustered features), and with the paper's fixed "
+              "β_site the realised sd of the 18 values is about 1.2, not σ_site = 2.14 — "
+              "compare methods with each other and with the reference first.",
+              "sigmas", "σ_worker and σ_site: 90% intervals by method vs truth."),
+    ThemeSpec(3, "Cluster stability",
+              "The paper's Gaussian-mixture clustering of per-worksite coefficients: ARI "
+              "across Gibbs seeds and posterior draws (within a run), against the NUTS run on "
+              "the same data (worksites matched by id; a NUTS run is compared with the other "
+              "NUTS run, the NUTS-vs-NUTS baseline) and against planted labels.",
+              "clusters_ari",
+              "Cluster agreement by method, and mean cross-method ARI per scenario."),
+    ThemeSpec(4, "Diagnostics",
+              "NUTS: R-hat, bulk ESS, divergences; VI: PSIS k̂ of the draws' importance "
+              "weights (above 0.7 the approximation is not trustworthy as a proposal).",
+              "psis_khat", "PSIS k̂ by method."),
+    ThemeSpec(5, "Held-out prediction",
+              "Accuracy, majority-class baseline, AUC, mean log predictive density, Brier "
+              "score and calibration error on held-out workers."),
+    ThemeSpec(6, "Cost",
+              "Wall times (s) of the fit; ms per optimisation step for VI, ESS (min bulk) per "
+              "second of sampling for NUTS.",
+              "cost", "Fit cost by method (mean, min–max)."),
+)  # fmt: skip
+
+
+def _figure_makers(df: pd.DataFrame, records: Sequence[RunRecord]) -> dict[str, Callable]:
+    return {
+        "coverage": lambda: figs.coverage_plot(df),
+        "sd_ratio_sme": lambda: figs.block_distributions(df),
+        "sigmas": lambda: figs.sigma_intervals(df),
+        "clusters_ari": lambda: figs.ari_plot(df, pairwise_method_ari(df, records)),
+        "psis_khat": lambda: figs.khat_plot(df),
+        "cost": lambda: figs.cost_plot(df),
+    }
+
+
 def build_sections(
     df: pd.DataFrame, records: Sequence[RunRecord], sweep_dir: Path
 ) -> list[Section]:
@@ -138,116 +201,20 @@ def build_sections(
     from evaluation.sweep_calibration import calibration_section
     from evaluation.sweep_paper import paper_section
 
-    keys = list(THEMES)
+    keys, makers = list(THEMES), _figure_makers(df, records)
     sections = [overview(df, sweep_dir)]
     sections += _optional(lambda: paper_section(df, records), "Paper replication")
-    cov = _theme(
-        df,
-        keys[0],
-        "Coverage",
-        "Fraction of the true coefficients inside the "
-        "run's central 90% / 50% posterior intervals (synthetic data only).",
-    )
-    cov.blocks.extend(
-        _figure_block(
-            lambda: figs.coverage_plot(df),
-            sweep_dir,
-            "coverage",
-            "Coverage by method; one point per run, bar = mean.",
-        )
-    )
-    sections.append(cov)
-    width = _theme(
-        df,
-        keys[1],
-        "Interval width against the reference posterior",
-        "sd ratio = posterior sd / reference sd per element (median over the "
-        "block); |SME| = |mean − reference mean| / reference sd. The reference is the run's "
-        "configured reference posterior (evaluation.reference) or, without one, the NUTS run "
-        "of the same data in this sweep (comparison.csv: cross.nuts_partner, vs_nuts.*).",
-    )
-    width.blocks.extend(
-        _figure_block(
-            lambda: figs.block_distributions(df),
-            sweep_dir,
-            "sd_ratio_sme",
-            "sd ratio (top, log scale) and |standardised mean error| (bottom) per block.",
-        )
-    )
-    sections.append(width)
-    var = _theme(
-        df,
-        keys[2],
-        "Variance components",
-        "σ-collapse: a mean-field fit may shrink σ_worker towards 0; the ratio is "
-        "the run's posterior median over the reference's. 'Truth' is the generator's knob: "
-        "with planted clusters the realised spread of β_worker is wider (the cluster shifts "
-        "add to σ_worker in the clustered features), and with the paper's fixed β_site the "
-        "realised sd of the 18 values is about 1.2, not σ_site = 2.14 — compare methods with "
-        "each other and with the reference first.",
-    )
-    var.blocks.extend(
-        _figure_block(
-            lambda: figs.sigma_intervals(df),
-            sweep_dir,
-            "sigmas",
-            "σ_worker and σ_site: 90% intervals by method vs truth.",
-        )
-    )
-    sections.append(var)
-    clu = _theme(
-        df,
-        keys[3],
-        "Cluster stability",
-        "The paper's Gaussian-mixture clustering of per-worksite coefficients: ARI "
-        "across Gibbs seeds and posterior draws (within a run), against the NUTS "
-        "run on the same data (worksites matched by id; a NUTS run is compared with the other "
-        "NUTS run, the NUTS-vs-NUTS baseline) and against planted labels.",
-    )
-    clu.blocks.extend(
-        _figure_block(
-            lambda: figs.ari_plot(df, pairwise_method_ari(df, records)),
-            sweep_dir,
-            "clusters_ari",
-            "Cluster agreement by method, and mean cross-method ARI per scenario.",
-        )
-    )
-    sections.append(clu)
-    sections += _optional(lambda: calibration_section(df, records, sweep_dir), "Calibration")
-    diag = _theme(
-        df,
-        keys[4],
-        "Diagnostics",
-        "NUTS: R-hat, bulk ESS, divergences; VI: PSIS "
-        "k̂ of the draws' importance weights (above 0.7 the approximation is not "
-        "trustworthy as a proposal).",
-    )
-    diag.blocks.extend(
-        _figure_block(lambda: figs.khat_plot(df), sweep_dir, "psis_khat", "PSIS k̂ by method.")
-    )
-    sections.append(diag)
-    sections.append(
-        _theme(
-            df,
-            keys[5],
-            "Held-out prediction",
-            "Accuracy, majority-class baseline, AUC, mean log predictive "
-            "density, Brier score and calibration error on held-out workers.",
-        )
-    )
-    cost = _theme(
-        df,
-        keys[6],
-        "Cost",
-        "Wall times (s) of the fit; ms per optimisation step "
-        "for VI, ESS (min bulk) per second of sampling for NUTS.",
-    )
-    cost.blocks.extend(
-        _figure_block(
-            lambda: figs.cost_plot(df), sweep_dir, "cost", "Fit cost by method (mean, min–max)."
-        )
-    )
-    sections.append(cost)
+    for spec in SPECS:
+        if spec.title == "Diagnostics":  # calibration belongs with the headline themes
+            sections += _optional(
+                lambda: calibration_section(df, records, sweep_dir), "Calibration"
+            )
+        section = _theme(df, keys[spec.key], spec.title, spec.intro)
+        if spec.figure:
+            section.blocks.extend(
+                _figure_block(makers[spec.figure], sweep_dir, spec.figure, spec.caption)
+            )
+        sections.append(section)
     sections.append(runs_section(df))
     return sections
 
