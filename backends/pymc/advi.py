@@ -19,14 +19,11 @@ from backends.base import (
 from backends.pymc.convert import posterior_arrays
 from backends.pymc.model import build_model, quiet_pytensor
 from backends.pymc.nuts import INSTALL_HINTS
+from backends.pyro.convergence import CONVERGENCE_RULE, converged_step  # shared rule; no torch
 from backends.spec import HierData, ModelSpec
 
 #: ADVI families, by backend method name.
 METHODS: dict[str, str] = {"meanfield": "ADVI", "fullrank": "FullRankADVI"}
-CONVERGENCE_RULE = (
-    "first step t (a multiple of the window w) at which the mean loss over steps (t-w, t] "
-    "differs from the mean over (t-2w, t-w] by less than rtol x |mean loss|"
-)
 
 
 class Unconstrained(NamedTuple):
@@ -119,22 +116,6 @@ def model_log_density(model: Any, approx: Any, draws: Mapping[str, np.ndarray]) 
     return out
 
 
-def converged_step(loss: np.ndarray, window: int, rtol: float) -> int | None:
-    """Step at which the windowed mean loss stopped changing (rule: :data:`CONVERGENCE_RULE`).
-
-    Returns ``None`` if it never did within the trace.
-    """
-    loss = np.asarray(loss, dtype=float)
-    n_windows = len(loss) // window
-    if n_windows < 2:
-        return None
-    means = loss[: n_windows * window].reshape(n_windows, window).mean(axis=1)
-    for k in range(1, n_windows):
-        if abs(means[k] - means[k - 1]) < rtol * abs(means[k]):
-            return int((k + 1) * window)
-    return None
-
-
 class PyMCADVI:
     """Automatic differentiation VI of the PyMC model with a Gaussian on the log-scale space.
 
@@ -157,10 +138,9 @@ class PyMCADVI:
         Draws from the fitted approximation (one chain).
     obj_n_mc : int
         Monte Carlo samples per gradient estimate of the ELBO.
-    convergence_window : int or None
-        Window of :func:`converged_step`; ``None`` = max(100, num_steps // 100).
-    convergence_rtol : float
-        Relative tolerance of :func:`converged_step`.
+    convergence_window, convergence_rtol : int, float
+        Rolling-mean window and relative tolerance of the convergence rule, the same as the
+        Pyro backend's (:data:`backends.pyro.convergence.CONVERGENCE_RULE`).
     progress : bool
         Show PyMC's progress bar.
     """
@@ -170,12 +150,12 @@ class PyMCADVI:
         model: ModelSpec,
         name: str = "pymc_meanfield",
         method: str = "meanfield",
-        num_steps: int = 20000,
-        lr: float = 0.01,
-        lr_decay: float = 1.0,
+        num_steps: int = 18000,
+        lr: float = 0.015,
+        lr_decay: float = 0.9995,
         num_draws: int = 1000,
         obj_n_mc: int = 1,
-        convergence_window: int | None = None,
+        convergence_window: int = 1000,
         convergence_rtol: float = 1e-3,
         progress: bool = False,
     ) -> None:
@@ -188,7 +168,7 @@ class PyMCADVI:
         self.model, self.name, self.method = model, name, method
         self.num_steps, self.num_draws = int(num_steps), int(num_draws)
         self.lr, self.lr_decay, self.obj_n_mc = float(lr), float(lr_decay), int(obj_n_mc)
-        self.window = int(convergence_window or max(100, self.num_steps // 100))
+        self.window = int(convergence_window)
         self.rtol, self.progress = float(convergence_rtol), bool(progress)
 
     def fit(self, data: HierData, seed: int) -> FitResult:
