@@ -43,10 +43,19 @@ def model_spec(cfg_model: DictConfig) -> ModelSpec:
     return ModelSpec(parameterization=cfg_model.parameterization, priors=Priors(**priors))
 
 
+def _container(node: Any) -> dict[str, Any]:
+    """A config node (possibly None or empty) as a plain, resolved dict."""
+    if node is None:
+        return {}
+    if not OmegaConf.is_config(node):
+        node = OmegaConf.create(node)
+    return OmegaConf.to_container(node, resolve=True)
+
+
 def backend_config(cfg: DictConfig) -> DictConfig:
     """``cfg.backend`` with ``cfg.backend_overrides`` applied to the keys the backend has."""
     backend = OmegaConf.to_container(cfg.backend, resolve=True)
-    overrides = OmegaConf.to_container(cfg.get("backend_overrides") or {}, resolve=True)
+    overrides = _container(cfg.get("backend_overrides"))
     backend.update({k: v for k, v in overrides.items() if k in backend})
     return OmegaConf.create(backend)
 
@@ -130,9 +139,7 @@ def reference_posterior(cfg: DictConfig, train: HierData, spec: ModelSpec):
 
     if str(ref).endswith(".nc"):
         return reference.load_reference(Path(str(ref)))
-    overrides = OmegaConf.to_container(
-        cfg.evaluation.get("reference_overrides") or {}, resolve=True
-    )
+    overrides = _container(cfg.evaluation.get("reference_overrides"))
     bcfg = reference_backend_config(str(ref), overrides)
     cache = Path(cfg.paths.cache_dir) / "reference"
     log.info("reference posterior: %s (cache %s)", ref, cache)
