@@ -126,3 +126,12 @@ def test_bad_tables_stop_with_one_line_and_write_nothing(tmp_path):
     assert proc.returncode == 1
     assert "missing.csv" in proc.stderr and "Traceback" not in proc.stderr
     assert not (out / "posterior.nc").exists() and not (out / "metrics.json").exists()
+
+
+def test_no_overrides_and_debug_after_experiment():
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        plain = compose("config", overrides=["backend=pymc_nuts"])
+        fast = compose("config", overrides=["experiment=main", "debug=fast"])
+    assert backend_config(plain).draws == plain.backend.draws  # empty overrides are fine
+    # debug/ composes after experiment/, so debug=fast shortens an experiment's NUTS too
+    assert fast.backend_overrides.draws == 200
