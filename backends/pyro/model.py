@@ -2,9 +2,10 @@
 
 The model is vectorised: plates ``site_feature`` (dim -1), ``worksite`` (dim -2) x
 ``worker_feature`` (dim -1) and ``obs`` (dim -1), no Python loop over workers or worksites.
-The site-level part of the logit is computed once per worksite and gathered,
-``(X_site @ beta_site)[site]``, instead of ``X_site[site] @ beta_site``.  All data enter as
-tensor arguments (:class:`ModelTensors`), which is what :class:`pyro.infer.JitTrace_ELBO` needs.
+The site-level part of the logit is computed once per worksite and gathered together with
+the worker coefficients (see :func:`logits`), instead of ``X_site[site] @ beta_site``.
+All data enter as tensor arguments (:class:`ModelTensors`), which is what
+:class:`pyro.infer.JitTrace_ELBO` needs.
 
 The model also runs under an outer vectorised plate at dim ``-3`` (:data:`DRAW_DIM`), which is how
 posterior draws and their densities are computed in batches (see :mod:`backends.pyro.svi`).
@@ -38,40 +39,37 @@ LATENT_SITES: dict[str, tuple[str, ...]] = {
 class ModelTensors(NamedTuple):
     """The data of a :class:`~backends.spec.HierData` as tensors (model arguments, in order).
 
-    The worker block is stored feature-major, which makes the gather of the per-worksite
-    coefficients and its gradient (an ``index_add``) cheap: one 1-D gather with a precomputed
-    flat index instead of a row gather plus a reduction over the short last axis.
+    The worker block carries an extra column of ones, so that the site-level part of the logit
+    rides along with the per-worksite worker coefficients: one row gather of
+    ``[beta_worker | X_site @ beta_site]`` by ``site`` and one row-wise dot product give both
+    parts.  Its gradient is a single ``index_add`` over the N worker rows -- the dominant cost
+    of a step at paper scale, cheaper per row than a flat gather of all N x K_w coefficients
+    plus a separate gather of the site part.
 
     Attributes
     ----------
     X_site : Tensor, shape (J, K_s)
-    X_worker_t : Tensor, shape (K_w, N)
-        ``X_worker`` transposed (contiguous).
+    X_worker1 : Tensor, shape (N, K_w + 1)
+        ``X_worker`` with a trailing column of ones.
     site : LongTensor, shape (N,)
-    worker_index : LongTensor, shape (K_w * N,)
-        ``site[n] * K_w + k`` at position ``k * N + n``: where ``beta_worker[site[n], k]`` sits
-        in the flattened ``beta_worker``.
     y : Tensor, shape (N,)
         Outcomes as floats (0./1.), the dtype of the features.
     """
 
     X_site: torch.Tensor
-    X_worker_t: torch.Tensor
+    X_worker1: torch.Tensor
     site: torch.Tensor
-    worker_index: torch.Tensor
     y: torch.Tensor
 
 
 def to_tensors(data: HierData, dtype: torch.dtype = torch.float32) -> ModelTensors:
     """Copy ``data`` into tensors of floating type ``dtype`` (HierData arrays are read-only)."""
-    site = torch.tensor(np.array(data.site), dtype=torch.long)
-    k_w = data.X_worker.shape[1]
-    worker_index = (site[None, :] * k_w + torch.arange(k_w)[:, None]).reshape(-1)
+    x_worker = torch.tensor(np.array(data.X_worker), dtype=dtype)
+    ones = torch.ones(x_worker.shape[0], 1, dtype=dtype)
     return ModelTensors(
         X_site=torch.tensor(np.array(data.X_site), dtype=dtype),
-        X_worker_t=torch.tensor(np.array(data.X_worker).T.copy(), dtype=dtype),
-        site=site,
-        worker_index=worker_index.contiguous(),
+        X_worker1=torch.cat([x_worker, ones], dim=1).contiguous(),
+        site=torch.tensor(np.array(data.site), dtype=torch.long),
         y=torch.tensor(np.array(data.y), dtype=dtype),
     )
 
@@ -86,18 +84,17 @@ def logits(
 
     Unbatched shapes are ``()``, ``(K_s,)``, ``(J, K_w)`` -> ``(N,)``; under the draws plate
     ``(D, 1, 1)``, ``(D, 1, K_s)``, ``(D, J, K_w)`` -> ``(D, 1, N)``.  The site part is
-    computed per worksite and then gathered: ``(X_site @ beta_site)[site]``.
+    computed per worksite, appended to the worker coefficients and gathered with them:
+    ``([beta_worker | X_site @ beta_site][site] * [X_worker | 1]).sum(-1)``.
     """
-    k_w, n = data.X_worker_t.shape
-    site_eta = torch.matmul(beta_site, data.X_site.transpose(0, 1))  # (..., J)
-    site_eta = torch.index_select(site_eta, -1, data.site)  # (..., N)
-    flat = beta_worker.reshape(*beta_worker.shape[:-2], -1)  # (..., J * K_w)
-    coef = torch.index_select(flat, -1, data.worker_index)  # (..., K_w * N)
-    coef = coef.reshape(*beta_worker.shape[:-2], k_w, n)
-    worker_eta = (coef * data.X_worker_t).sum(-2)  # (..., N)
-    if worker_eta.dim() > 1:  # batched: (D, N) -> (D, 1, N) to line up with the obs plate
-        worker_eta = worker_eta.unsqueeze(-2)
-    return alpha + site_eta + worker_eta
+    batch = beta_worker.shape[:-2]
+    site_eta = torch.matmul(data.X_site, beta_site.reshape(*batch, -1, 1))  # (..., J, 1)
+    coef = torch.cat([beta_worker, site_eta], dim=-1)  # (..., J, K_w + 1)
+    coef = torch.index_select(coef, -2, data.site)  # (..., N, K_w + 1)
+    eta = (coef * data.X_worker1).sum(-1)  # (..., N)
+    if batch:  # batched: (D, N) -> (D, 1, N) to line up with the obs plate
+        eta = eta.unsqueeze(-2)
+    return alpha + eta
 
 
 def make_model(spec: ModelSpec):
@@ -113,8 +110,8 @@ def make_model(spec: ModelSpec):
     priors = spec.priors
     centered = spec.parameterization == "centered"
 
-    def model(X_site, X_worker_t, site, worker_index, y):
-        data = ModelTensors(X_site, X_worker_t, site, worker_index, y)
+    def model(X_site, X_worker1, site, y):
+        data = ModelTensors(X_site, X_worker1, site, y)
         # Prior constants as 0-d tensors of the data's dtype.
         one = X_site.new_ones(())
         zero = 0.0 * one
@@ -129,7 +126,7 @@ def make_model(spec: ModelSpec):
             beta_site = pyro.sample("beta_site", dist.Normal(zero, sigma_site))
         with (
             pyro.plate("worksite", X_site.shape[0], dim=-2),
-            pyro.plate("worker_feature", X_worker_t.shape[0], dim=-1),
+            pyro.plate("worker_feature", X_worker1.shape[1] - 1, dim=-1),
         ):
             if centered:
                 beta_worker = pyro.sample("beta_worker", dist.Normal(zero, sigma_worker))
