@@ -385,3 +385,23 @@ def test_configs_instantiate(name):
         assert backend.nutpie == {"low_rank_modified_mass_matrix": True}
     else:
         assert backend.method == name.removeprefix("pymc_")
+
+
+@pytest.mark.slow
+def test_samplers_agree_on_every_coefficient_small_twin(nuts_default, small_twin):
+    """Longer check (~2 min on an idle 2-core machine): PyMC's NUTS on the small twin against the default fit, every
+    canonical scalar and every beta_worker (~160 parameters)."""
+    backend = PyMCNUTS(model=NONCENTERED, chains=4, tune=500, draws=500, cores=2,
+                       sampler="pymc", progress=False)  # fmt: skip
+    other = backend.fit(small_twin, seed=5)
+    assert other.info["n_divergent"] == 0
+    a, b = nuts_default.idata.posterior, other.idata.posterior
+    names = [(v, a[v].values, b[v].values) for v in ("alpha", "sigma_site", "sigma_worker")]
+    for v in ("beta_site", "beta_worker"):
+        flat_a = a[v].values.reshape(*a[v].shape[:2], -1)
+        flat_b = b[v].values.reshape(*b[v].shape[:2], -1)
+        names += [(f"{v}[{i}]", flat_a[..., i], flat_b[..., i]) for i in range(flat_a.shape[-1])]
+    # Bonferroni over ~160 parameters at family-wise 1%: Phi^-1(1 - 0.01 / 320) = 4.0.
+    for name, x, y in names:
+        tol = 4.0 * np.hypot(mcse_mean(x), mcse_mean(y))
+        assert abs(x.mean() - y.mean()) < tol, (name, x.mean(), y.mean(), tol)
