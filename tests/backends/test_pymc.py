@@ -389,8 +389,8 @@ def test_configs_instantiate(name):
 
 @pytest.mark.slow
 def test_samplers_agree_on_every_coefficient_small_twin(nuts_default, small_twin):
-    """Longer check (~2 min on an idle 2-core machine): PyMC's NUTS on the small twin against the default fit, every
-    canonical scalar and every beta_worker (~160 parameters)."""
+    """Longer check (~2 min on an idle 2-core machine): PyMC's NUTS on the small twin against
+    the default fit, every canonical scalar and every beta_worker (~160 parameters)."""
     backend = PyMCNUTS(model=NONCENTERED, chains=4, tune=500, draws=500, cores=2,
                        sampler="pymc", progress=False)  # fmt: skip
     other = backend.fit(small_twin, seed=5)
