@@ -16,10 +16,10 @@ from backends.base import (
     library_version,
     require,
 )
+from backends.convergence import CONVERGENCE_RULE, converged_step
 from backends.pymc.convert import posterior_arrays
 from backends.pymc.model import build_model, quiet_pytensor
 from backends.pymc.nuts import INSTALL_HINTS
-from backends.pyro.convergence import CONVERGENCE_RULE, converged_step  # shared rule; no torch
 from backends.spec import HierData, ModelSpec
 
 #: ADVI families, by backend method name.
@@ -140,7 +140,7 @@ class PyMCADVI:
         Monte Carlo samples per gradient estimate of the ELBO.
     convergence_window, convergence_rtol : int, float
         Rolling-mean window and relative tolerance of the convergence rule, the same as the
-        Pyro backend's (:data:`backends.pyro.convergence.CONVERGENCE_RULE`).
+        Pyro backend's (:data:`backends.convergence.CONVERGENCE_RULE`).
     progress : bool
         Show PyMC's progress bar.
     """

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from backends.base import BackendError, FitResult, build_inference_data, library_version, require
-from backends.pyro.convergence import CONVERGENCE_RULE, converged_step
+from backends.convergence import CONVERGENCE_RULE, converged_step
 from backends.pyro.draws import Draws, draw_posterior
 from backends.spec import HierData, ModelSpec
 
@@ -66,7 +66,7 @@ class PyroSVI:
         Steps between progress-bar loss updates.
     convergence_window, convergence_rtol : int, float
         Rolling-mean window and relative tolerance of the convergence rule
-        (:data:`backends.pyro.convergence.CONVERGENCE_RULE`).
+        (:data:`backends.convergence.CONVERGENCE_RULE`).
     dtype : {"float32", "float64"}
         Floating type of the model tensors and guide parameters.
     num_threads : int, optional

@@ -299,7 +299,7 @@ def test_advi_fits_predicts_and_records_loss_log_q_and_lp(small_twin, method, nu
     assert set(post.data_vars) == {*VAR_NAMES, "z_worker"}
     assert fit.loss.shape == (num_steps,) and np.isfinite(fit.loss).all()
     assert fit.loss[-200:].mean() < fit.loss[:200].mean()
-    from backends.pyro.convergence import CONVERGENCE_RULE, converged_step
+    from backends.convergence import CONVERGENCE_RULE, converged_step
 
     # the same convergence rule as every other VI backend
     assert fit.info["convergence_rule"] == CONVERGENCE_RULE

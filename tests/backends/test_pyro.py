@@ -17,8 +17,8 @@ from scipy import stats
 from scipy.special import expit
 
 from backends.base import TIMING_KEYS, BackendError, check_inference_data
+from backends.convergence import converged_step, rolling_mean
 from backends.pyro import PyroSVI
-from backends.pyro.convergence import converged_step, rolling_mean
 from backends.spec import VAR_NAMES, ModelSpec, linear_predictor, log_joint, random_params
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "backend"
