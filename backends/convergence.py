@@ -1,4 +1,4 @@
-"""When did a VI loss trace converge?  A pure NumPy rule (the Pyro fit loop reports it)."""
+"""When did a VI loss trace converge?  One pure NumPy rule shared by every VI backend."""
 
 from __future__ import annotations
 
