@@ -8,7 +8,9 @@ from the posterior, for every backend.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
@@ -179,6 +181,22 @@ def check_inference_data(idata: az.InferenceData, data: HierData) -> None:
         problems.append(f"posterior attrs lack {missing_attrs}")
     if problems:
         raise BackendError("InferenceData breaks the contract: " + "; ".join(problems))
+
+
+@contextlib.contextmanager
+def file_lock(lock_path: Path) -> Iterator[None]:
+    """Exclusive advisory lock on ``lock_path`` (created if missing), so concurrent jobs of a
+    sweep do a shared piece of work (a Stan compile, a reference fit) once."""
+    import fcntl
+
+    lock_path = Path(lock_path)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def library_version(module_name: str) -> str:

@@ -9,16 +9,16 @@ reference that fails them is still used, but every metric computed against it ca
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from backends.base import file_lock
 from backends.spec import HierData, ModelSpec
 from evaluation.diagnostics import ESS_MIN, RHAT_MAX, mcmc_diagnostics
 
@@ -115,23 +115,6 @@ def reference_key(backend_cfg: Any, data: HierData, model_spec: ModelSpec, seed:
     return h.hexdigest()[:16]
 
 
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """Exclusive advisory lock, so concurrent sweep jobs compute a reference once."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - non-POSIX: no locking
-        yield
-        return
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def cached_reference(
     backend_cfg: Mapping[str, Any],
     data: HierData,
@@ -165,7 +148,7 @@ def cached_reference(
     name = str(settings.get("name", "reference"))
     key = reference_key(settings, data, model_spec, seed)
     path = Path(cache_dir) / f"{name}-{key}.nc"
-    with _locked(path.with_suffix(".lock")):
+    with file_lock(path.with_suffix(".lock")):
         if path.is_file():
             log.info("reference posterior from cache: %s", path)
             return load_reference(path)

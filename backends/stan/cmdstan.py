@@ -9,7 +9,6 @@ sees a half-written file.  cmdstanpy is imported lazily.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
@@ -19,11 +18,10 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from backends.base import BackendError, BackendUnavailable
+from backends.base import BackendError, BackendUnavailable, file_lock
 
 #: Where the Stan program of this package lives.
 PROGRAM_DIR = Path(__file__).resolve().parent
@@ -147,17 +145,6 @@ def program_hash(stan_file: Path) -> str:
     return hashlib.sha256(resolve_includes(stan_file).encode()).hexdigest()[:16]
 
 
-@contextmanager
-def _exclusive_lock(lock_file: Path):
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_file, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def check_syntax(stan_file: Path, cmdstan: CmdStanInfo) -> None:
     """Run stanc on ``stan_file`` and raise :class:`BackendError` carrying stanc's message."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -231,7 +218,7 @@ def cached_build(
     exe = target_dir / stan_file.stem
     if exe.exists():
         return exe, False, 0.0
-    with _exclusive_lock(cache / f"{key}.lock"):
+    with file_lock(cache / f"{key}.lock"):
         if exe.exists():  # another process finished while we waited
             return exe, False, 0.0
         start = time.perf_counter()
