@@ -424,7 +424,7 @@ def test_sweep_through_joblib_and_submitit_launchers_writes_the_report(tmp_path,
 #: smoke run (a command-line value replaces the experiment's value of the same key).
 EXPERIMENT_SMOKE = {
     "main": [],
-    "paper_replication": ["seed=0"],
+    "paper_replication": ["seed=0,1"],  # two runs: the report compares seeds
     "meanfield_study": ["data.sigma_worker=0.5", "seed=0", "backend=pymc_nuts,pyro_meanfield"],
     "calibration": ["backend=pymc_nuts,pyro_meanfield", "seed=range(0,5)"],
     "benchmark": [],
