@@ -147,7 +147,12 @@ def scores(p: np.ndarray, y: np.ndarray, lpd_i: np.ndarray, n_bins: int = 10) ->
 
 
 def predictive_metrics(
-    idata: az.InferenceData, test: HierData, *, in_sample: bool = False, n_bins: int = 10
+    idata: az.InferenceData,
+    test: HierData,
+    *,
+    in_sample: bool = False,
+    n_bins: int = 10,
+    res: PredictivePass | None = None,
 ) -> dict:
     """Predictive scores of the posterior on ``test``.
 
@@ -161,6 +166,9 @@ def predictive_metrics(
         True when ``test`` is the data the model was fitted on (scores are then optimistic).
     n_bins : int
         Equal-width calibration bins for the ECE and the calibration curve.
+    res : PredictivePass, optional
+        :func:`predictive_pass` of ``idata`` on ``test`` when already computed (it is the
+        costly part: every draw times every worker).
 
     Returns
     -------
@@ -173,14 +181,16 @@ def predictive_metrics(
         (per non-empty bin: bounds, mean predicted, observed frequency, count), ``n_draws``,
         ``in_sample``.  JSON-serialisable.
     """
-    res = predictive_pass(idata, test)
+    res = res if res is not None else predictive_pass(idata, test)
     out = scores(res.p, test.y, res.lpd_i, n_bins)
     out["n_draws"] = int(res.rep_rate.shape[0])
     out["in_sample"] = bool(in_sample)
     return out
 
 
-def predictive_figures(idata: az.InferenceData, test: HierData, fig_dir: Path) -> list[Path]:
+def predictive_figures(
+    idata: az.InferenceData, test: HierData, fig_dir: Path, *, res: PredictivePass | None = None
+) -> list[Path]:
     """ROC curve, calibration curve and the posterior predictive KDE plot (PNG).
 
     The posterior predictive check follows the paper's Fig 5 (kernel density estimates on the
@@ -188,6 +198,8 @@ def predictive_figures(idata: az.InferenceData, test: HierData, fig_dir: Path) -
     theta_s gives y_rep ~ Bernoulli(expit(eta_s)) and its mean) with the observed rate as a
     vertical line; right, the KDE of the observed per-worksite positive rate against the KDEs
     of 50 replicated per-worksite rates (one thin line per draw), as in ``az.plot_ppc``.
+
+    ``res`` is :func:`predictive_pass` of ``idata`` on ``test`` when already computed.
 
     Returns
     -------
@@ -202,7 +214,7 @@ def predictive_figures(idata: az.InferenceData, test: HierData, fig_dir: Path) -
 
     fig_dir = Path(fig_dir)
     fig_dir.mkdir(parents=True, exist_ok=True)
-    res = predictive_pass(idata, test)
+    res = res if res is not None else predictive_pass(idata, test)
     y = test.y.astype(int)
     cal = calibration(res.p, y)
     counts = np.bincount(test.site, minlength=test.n_worksites)

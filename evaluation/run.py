@@ -161,9 +161,14 @@ def evaluate(
     fig_dir = run_dir / "figures"
     figures: list[Path] = []
     scored = test if test is not None else train
+    scored_pass = predictive.predictive_pass(fit.idata, scored)  # once: metrics and figures
     sections: dict[str, Any] = {
         "predictive": predictive.predictive_metrics(
-            fit.idata, scored, in_sample=test is None, n_bins=int(ecfg.calibration_bins)
+            fit.idata,
+            scored,
+            in_sample=test is None,
+            n_bins=int(ecfg.calibration_bins),
+            res=scored_pass,
         ),
         "posterior": posterior.posterior_section(fit.idata, train),
         "diagnostics": diagnostics.diagnostics_section(
@@ -182,7 +187,7 @@ def evaluate(
         if ecfg.figures:
             figures.append(posterior.yao_scatter(fit.idata, ref_idata, fig_dir / "yao.png"))
     if ecfg.figures:
-        figures += predictive.predictive_figures(fit.idata, scored, fig_dir)
+        figures += predictive.predictive_figures(fit.idata, scored, fig_dir, res=scored_pass)
         if fit.loss is not None and len(fit.loss):
             figures.append(
                 io.plot_loss(
