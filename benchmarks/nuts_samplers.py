@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--paths", nargs="+", choices=list(PATHS), default=list(PATHS))
     args = parser.parse_args(argv)
 
-    from evaluation.data import make_paper_twin
+    from evaluation.data.twin import make_paper_twin
 
     data = make_paper_twin(
         n_worksites=args.n_worksites,

@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--full", action="store_true", help="also the 18,000-step paper run")
     args = parser.parse_args(argv)
 
-    from evaluation.data import make_paper_twin
+    from evaluation.data.twin import make_paper_twin
 
     spec = ModelSpec(args.parameterization)
     data = make_paper_twin()

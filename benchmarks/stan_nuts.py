@@ -31,7 +31,7 @@ def measure(args: argparse.Namespace) -> dict[str, float]:
 
     from backends.spec import VAR_NAMES, ModelSpec
     from backends.stan import StanNUTS
-    from evaluation.data import make_paper_twin
+    from evaluation.data.twin import make_paper_twin
 
     data = make_paper_twin(sigma_worker=args.sigma_worker, seed=args.data_seed)
     backend = StanNUTS(

@@ -280,7 +280,7 @@ def held_out_accuracy(idata, test) -> tuple[float, float]:
 
 @pytest.mark.parametrize(("method", "num_steps"), [("meanfield", 4000), ("fullrank", 6000)])
 def test_advi_fits_predicts_and_records_loss_log_q_and_lp(small_twin, method, num_steps):
-    from evaluation.data import split_data
+    from evaluation.data.split import split_data
 
     train, test = split_data(small_twin, test_fraction=0.2, by="workers", seed=0)
     backend = PyMCADVI(

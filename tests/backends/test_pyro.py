@@ -191,7 +191,7 @@ def predicted_prob(idata, test) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def small_split(small_twin):
-    from evaluation.data import split_data
+    from evaluation.data.split import split_data
 
     return split_data(small_twin, test_fraction=0.2, by="workers", seed=0)
 
@@ -239,7 +239,7 @@ def test_recovers_the_identified_site_level_truth_on_120_worksites():
     logit ``alpha + X_site @ beta_site`` of every worksite; it is checked here on 120 worksites
     with moderate site effects (sigma_site 0.5), where each worksite has ~140 workers.
     """
-    from evaluation.data import make_paper_twin
+    from evaluation.data.twin import make_paper_twin
 
     data = make_paper_twin(n_worksites=120, n_workers=16553, sigma_worker=0.5, sigma_site=0.5,
                            seed=0)  # fmt: skip

@@ -1,0 +1,48 @@
+"""The data dispatcher: a data config -> HierData (``paper`` twin, ``tables``, ``paper_tables``).
+
+The split is applied by :mod:`evaluation.data.split`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from backends.spec import HierData
+from evaluation.config import plain
+from evaluation.data.tables import load_tables
+from evaluation.data.twin import make_paper_twin
+
+DATA_KINDS: tuple[str, ...] = ("paper", "tables", "paper_tables")
+#: Data-config keys that are split settings or Hydra bookkeeping, not generator knobs.
+NON_KNOB_KEYS: frozenset[str] = frozenset({"name", "kind", "test_fraction", "split"})
+
+
+def generator_knobs(cfg: Mapping) -> dict[str, Any]:
+    """The generator knobs of a data config: all keys but split settings and ``_`` keys."""
+    return {k: v for k, v in plain(cfg).items()
+            if k not in NON_KNOB_KEYS and not str(k).startswith("_")}  # fmt: skip
+
+
+def load_data(cfg: Mapping) -> HierData:
+    """Build the data set a data config describes, dispatching on ``cfg["kind"]``.
+
+    ``"paper"``: :func:`make_paper_twin` with the config's knobs; ``"tables"`` and
+    ``"paper_tables"``: :func:`evaluation.data.tables.load_tables`.  The split is not applied here
+    (see :func:`split_from_config`).
+    """
+    kind = plain(cfg).get("kind")
+    if kind == "paper":
+        knobs = generator_knobs(cfg)
+        allowed = set(make_paper_twin.__code__.co_varnames[: make_paper_twin.__code__.co_argcount])
+        unknown = sorted(set(knobs) - allowed)
+        if unknown:
+            raise ValueError(f"data: unknown keys {unknown} for kind 'paper'; "
+                             f"knobs are {sorted(allowed)}")  # fmt: skip
+        data = make_paper_twin(**knobs)
+        name = str(plain(cfg).get("name", data.name))
+        return data if name == data.name else dataclasses.replace(data, name=name)
+    if kind in ("tables", "paper_tables"):
+        return load_tables(cfg)
+    raise ValueError(f"data.kind must be one of {DATA_KINDS}, got {kind!r}")

@@ -1,0 +1,355 @@
+"""The paper's synthetic twin: raw tables, features and a known truth.
+
+The twin is built in three separable steps so a tabular loader can reproduce it exactly:
+
+1. **Raw tables** (:func:`paper_twin_tables`): a ``groups`` table (one row per worksite, raw
+   untransformed quantities such as ``n_discovered`` or ``campaign_length_days``) and a
+   ``units`` table (one row per worker, with the outcome ``signed``).
+2. **Feature engineering** (:func:`paper_site_features`, :func:`paper_worker_features`, built
+   from :func:`standardize`, :func:`one_hot` and :func:`quantile_bins`): ``log_`` columns are
+   ``log`` of the raw column; every continuous column is then standardised (mean 0, sd 1,
+   ``ddof=0``; site columns over worksites, worker columns over workers).  One-hot columns
+   (``campaign_length_q1..q5``, ``first_convo_q1..q4``) stay 0/1: standardising an indicator
+   only reshuffles the intercept and makes the coefficients harder to read.
+3. **Truth and outcome**: the paper's coefficient table (:data:`PAPER_TRUTH`), with the
+   intercept recalibrated to the target prevalence, and ``y ~ Bernoulli(logit eta)``.
+
+Every random block has its own child stream of ``np.random.SeedSequence(seed)``, so e.g.
+changing ``sigma_worker`` changes ``beta_worker`` (by a scale) and ``y`` but not the features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import expit
+
+from backends.spec import HierData
+from evaluation.data.features import (
+    CLUSTER_FEATURES,
+    GROUP_COLUMNS,
+    PAPER_SITE_FEATURES,
+    PAPER_WORKER_FEATURES,
+    UNIT_COLUMNS,
+    paper_site_features,
+    paper_worker_features,
+    quantile_bins,
+    rank_within,
+    standardize,
+)
+
+_PAPER_BETA_SITE = (
+    0.293133, -1.890090, -0.598283, -0.462811, 2.782533, 0.907776, 0.221247, -0.047250,
+    -1.972645, -0.261196, 0.847465, 1.604383, -0.060864, -1.711616, -0.215173, -0.783317,
+    0.918744, 1.153290,
+)  # fmt: skip
+#: The paper's fitted values (its regression table); ``beta_site`` in PAPER_SITE_FEATURES order.
+PAPER_TRUTH: dict[str, Any] = {
+    "alpha": -1.831840,
+    "beta_site": np.array(_PAPER_BETA_SITE),
+    "sigma_site": 2.141032,
+    "sigma_worker": 0.006294,
+}
+_STREAMS = ("sizes", "sites", "workers", "beta_site", "beta_worker", "y")
+_MIN_SITE_SIZE = 5
+
+
+class PaperTwinTables(NamedTuple):
+    """The twin's raw tables.
+
+    Attributes
+    ----------
+    units : pandas.DataFrame
+        One row per worker, columns :data:`UNIT_COLUMNS`; ``first_convo_quartile`` is 1..4,
+        or 0 for a worker never contacted (then all ``first_convo_q*`` indicators are 0).
+    groups : pandas.DataFrame
+        One row per worksite, columns :data:`GROUP_COLUMNS`, in ``worksite_id`` order.
+    """
+
+    units: pd.DataFrame
+    groups: pd.DataFrame
+
+
+# ------------------------------------------------------------------------------------------
+# Raw generation
+# ------------------------------------------------------------------------------------------
+def _site_sizes(rng: np.random.Generator, n_worksites: int, n_workers: int) -> np.ndarray:
+    """Uneven (lognormal-weighted) site sizes summing to ``n_workers``, each >= a floor."""
+    floor = min(_MIN_SITE_SIZE, n_workers // n_worksites)
+    weights = rng.lognormal(0.0, 0.8, size=n_worksites)
+    share = (n_workers - floor * n_worksites) * weights / weights.sum()
+    sizes = np.floor(share).astype(np.int64)
+    left = n_workers - floor * n_worksites - sizes.sum()
+    sizes[np.argsort(sizes - share, kind="stable")[:left]] += 1  # largest remainders
+    return sizes + floor
+
+
+def _sites_raw(rng: np.random.Generator, sizes: np.ndarray) -> dict[str, np.ndarray]:
+    """Worksite-level raw quantities (the worker-derived centrality columns come later)."""
+    j = sizes.size
+    zsize = standardize(np.log(sizes))
+    urban = 0.4 * zsize + np.sqrt(1 - 0.16) * rng.normal(size=j)
+    contact_p = expit(0.3 - 0.3 * zsize + 0.6 * rng.normal(size=j))
+    n_contacted = np.maximum(1, rng.binomial(sizes, contact_p))
+    degree = 3.0 * (sizes / 50.0) ** 0.35 * np.exp(0.3 * rng.normal(size=j))
+    n_edges = np.clip(rng.poisson(sizes * degree / 2), 1, sizes * (sizes - 1) // 2)
+    return {
+        "pct_black_zip": expit(-1.3 + 0.5 * urban + 0.7 * rng.normal(size=j)),
+        "pct_latino_zip": expit(-1.5 + 0.4 * urban + 0.9 * rng.normal(size=j)),
+        "pct_male": rng.beta(20.0, 25.0, size=j),
+        "mean_agi_zip": np.exp(np.log(60_000) + 0.25 * urban + 0.2 * rng.normal(size=j)),
+        "ndo": np.tanh(rng.normal(0.2, 0.35, size=j)),
+        "mobilizing": np.tanh(rng.normal(0.1, 0.35, size=j)),
+        "campaign_length_days": np.exp(np.log(400) + 0.2 * zsize + 0.5 * rng.normal(size=j)),
+        "n_conversations": n_contacted + rng.poisson(n_contacted * np.exp(rng.normal(0.3, 0.4, j))),
+        "n_contacted": n_contacted,
+        "n_discovered": sizes,
+        "n_edges": n_edges,
+        "mean_degree": 2.0 * n_edges / sizes,
+        # Not a column: spread of log centrality (sparser networks are more unequal).
+        "centrality_spread": 0.7
+        * (n_edges / sizes / 2.0) ** -0.3
+        * np.exp(0.25 * rng.normal(size=j)),
+    }
+
+
+def _workers_raw(
+    rng: np.random.Generator, site: np.ndarray, sites: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Worker-level raw quantities given each worker's site index and the site table."""
+    n = site.size
+    latent_c = rng.normal(size=n)  # drives centrality, contact order and notes
+    raw_c = np.exp(sites["centrality_spread"][site] * latent_c)
+    norm = np.sqrt(np.bincount(site, weights=raw_c**2))
+    eigen = raw_c / norm[site]  # unit L2 norm per site, as eigenvector centrality
+    contacted = rank_within(site, latent_c + rng.normal(size=n)) < sites["n_contacted"][site]
+    # Early contact is likelier for central workers; mobilizing ties notes to early contact.
+    t = expit(-0.5 * latent_c + rng.normal(size=n))
+    quartile = np.where(contacted, 1 + np.minimum((4 * t).astype(np.int64), 3), 0)
+    early = 0.5 - t
+    log_rate = 0.3 + sites["ndo"][site] * latent_c + 2.0 * sites["mobilizing"][site] * early
+    rate = np.where(contacted, np.exp(log_rate), 0.2)
+    return {
+        "is_male": rng.binomial(1, sites["pct_male"][site]).astype(np.int64),
+        "first_convo_quartile": quartile,
+        "eigen_centrality": eigen,
+        "n_notes": rng.poisson(rate),
+    }
+
+
+def _raw_tables(
+    streams: Mapping[str, np.random.Generator], n_worksites: int, n_workers: int
+) -> PaperTwinTables:
+    """Raw groups and units tables (``signed`` still 0).
+
+    A site's workers are its discovered workers (``n_discovered`` = rows in ``units``);
+    ``n_contacted`` of them (the most central, with noise) were contacted and have a
+    first-conversation quartile; conversations >= contacted; edges grow faster than nodes
+    (``mean_degree = 2 * n_edges / n_discovered``); eigenvector centralities have unit L2 norm
+    per site, so ``centrality_mean`` and ``centrality_var`` fall with size.
+    """
+    sizes = _site_sizes(streams["sizes"], n_worksites, n_workers)
+    site = np.repeat(np.arange(n_worksites), sizes)
+    sites = _sites_raw(streams["sites"], sizes)
+    workers = _workers_raw(streams["workers"], site, sites)
+    eigen = workers["eigen_centrality"]
+    sites["centrality_mean"] = np.bincount(site, weights=eigen) / sizes
+    sites["centrality_var"] = (
+        np.bincount(site, weights=eigen**2) / sizes - sites["centrality_mean"] ** 2
+    )
+    sites["centrality_var"] = np.maximum(sites["centrality_var"], 1e-12)
+    width = max(3, len(str(n_worksites)))
+    ids = np.array([f"WS{i + 1:0{width}d}" for i in range(n_worksites)])
+    groups = pd.DataFrame({"worksite_id": ids, **sites})[list(GROUP_COLUMNS)]
+    wwidth = max(5, len(str(n_workers)))
+    units = pd.DataFrame({
+        "worker_id": [f"W{i + 1:0{wwidth}d}" for i in range(n_workers)],
+        "worksite_id": ids[site], "signed": 0, **workers,
+    })[list(UNIT_COLUMNS)]  # fmt: skip
+    return PaperTwinTables(units=units, groups=groups)
+
+
+# ------------------------------------------------------------------------------------------
+# Truth, outcome and the public generator
+# ------------------------------------------------------------------------------------------
+def _check_knobs(k: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` naming the first invalid generator knob."""
+
+    def bad(knob: str, need: str) -> ValueError:
+        return ValueError(f"data.{knob} must be {need}, got {k[knob]!r}")
+
+    for knob in ("n_worksites", "n_workers", "n_clusters", "seed"):
+        if isinstance(k[knob], bool) or not isinstance(k[knob], (int, np.integer)):
+            raise bad(knob, "an integer")
+    if k["n_worksites"] < 2:
+        raise bad("n_worksites", "at least 2")
+    if k["n_workers"] < 2 * k["n_worksites"]:
+        raise bad("n_workers", f"at least 2 per worksite (>= {2 * k['n_worksites']})")
+    if not 0 < k["prevalence"] < 1:
+        raise bad("prevalence", "strictly between 0 and 1")
+    for knob in ("sigma_worker", "sigma_site", "cluster_separation"):
+        if k[knob] is not None and not (np.isfinite(k[knob]) and k[knob] >= 0):
+            raise bad(knob, "a finite number >= 0")
+    if not 0 <= k["n_clusters"] <= k["n_worksites"]:
+        raise bad("n_clusters", "between 0 and n_worksites")
+    if k["seed"] < 0:
+        raise bad("seed", ">= 0")
+
+
+def _beta_worker(
+    rng: np.random.Generator, sizes: np.ndarray, k: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-worksite worker coefficients and planted labels (larger sites -> higher label)."""
+    z = rng.normal(size=(sizes.size, len(PAPER_WORKER_FEATURES)))
+    beta = k["sigma_worker"] * z
+    if k["n_clusters"] < 2:
+        return beta, None
+    labels = quantile_bins(sizes, k["n_clusters"]) - 1
+    shift = (labels - (k["n_clusters"] - 1) / 2) * k["cluster_separation"] * k["sigma_worker"]
+    cols = [PAPER_WORKER_FEATURES.index(f) for f in CLUSTER_FEATURES]
+    beta[:, cols] += shift[:, None]
+    return beta, labels
+
+
+def calibrate_alpha(offset: np.ndarray, prevalence: float) -> float:
+    """Intercept ``a`` with ``mean(expit(a + offset)) == prevalence`` (root-finding)."""
+    return float(brentq(lambda a: expit(a + offset).mean() - prevalence, -200.0, 200.0))
+
+
+def _simulate(k: Mapping[str, Any]) -> tuple[PaperTwinTables, HierData]:
+    """Raw tables (with ``signed``) and the HierData of the twin with knobs ``k``."""
+    _check_knobs(k)
+    seqs = np.random.SeedSequence(int(k["seed"])).spawn(len(_STREAMS))
+    streams = {s: np.random.default_rng(q) for s, q in zip(_STREAMS, seqs, strict=True)}
+    tables = _raw_tables(streams, int(k["n_worksites"]), int(k["n_workers"]))
+    x_site = paper_site_features(tables.groups)
+    x_worker = paper_worker_features(tables.units)
+    sizes = tables.groups["n_discovered"].to_numpy()
+    site = np.repeat(np.arange(sizes.size), sizes)
+    if k["sigma_site"] is None:
+        beta_site, sigma_site = PAPER_TRUTH["beta_site"].copy(), PAPER_TRUTH["sigma_site"]
+    else:
+        sigma_site = float(k["sigma_site"])
+        beta_site = sigma_site * streams["beta_site"].normal(size=len(PAPER_SITE_FEATURES))
+    beta_worker, labels = _beta_worker(streams["beta_worker"], sizes, k)
+    offset = (x_site @ beta_site)[site] + np.einsum("nk,nk->n", x_worker, beta_worker[site])
+    alpha = calibrate_alpha(offset, float(k["prevalence"]))
+    y = (streams["y"].random(site.size) < expit(alpha + offset)).astype(np.int8)
+    units = tables.units.assign(signed=y)
+    truth = {"alpha": alpha, "beta_site": beta_site, "sigma_site": sigma_site,
+             "sigma_worker": float(k["sigma_worker"]), "beta_worker": beta_worker}  # fmt: skip
+    meta = {
+        "generator": "evaluation.data.twin.make_paper_twin",
+        "knobs": {key: (None if v is None else v) for key, v in k.items()},
+        "alpha_paper": PAPER_TRUTH["alpha"], "alpha_calibrated": alpha,
+        "target_prevalence": float(k["prevalence"]), "realised_prevalence": float(y.mean()),
+        "site_size_min": int(sizes.min()), "site_size_max": int(sizes.max()),
+        "site_size_median": float(np.median(sizes)),
+        "beta_site_source": "paper" if k["sigma_site"] is None else "drawn",
+        "feature_scaling": "log_ columns logged; continuous columns standardised (ddof=0); "
+                           "one-hot columns kept 0/1",
+        "cluster_features": list(CLUSTER_FEATURES) if labels is not None else [],
+        "cluster_labels": None if labels is None else labels.tolist(),
+        "beta_worker_empirical_sd": float(beta_worker.std()),
+    }  # fmt: skip
+    data = HierData(
+        y=y,
+        site=site,
+        X_site=x_site,
+        X_worker=x_worker,
+        site_features=PAPER_SITE_FEATURES,
+        worker_features=PAPER_WORKER_FEATURES,
+        worksite_ids=tuple(tables.groups["worksite_id"]),
+        truth=truth,
+        cluster_labels=labels,
+        name="paper",
+        meta=meta,
+    )
+    return PaperTwinTables(units=units, groups=tables.groups), data
+
+
+def _knobs(**kwargs: Any) -> dict[str, Any]:
+    """The knobs with the real-valued ones as floats (``ValueError`` naming a bad one)."""
+    out = dict(kwargs)
+    for key in ("sigma_worker", "sigma_site", "prevalence", "cluster_separation"):
+        if key == "sigma_site" and out[key] is None:
+            continue
+        try:
+            out[key] = float(out[key])
+        except (TypeError, ValueError):
+            raise ValueError(f"data.{key} must be a number, got {out[key]!r}") from None
+    return out
+
+
+def make_paper_twin(
+    n_worksites: int = 120,
+    n_workers: int = 16553,
+    sigma_worker: float = 0.0063,
+    sigma_site: float | None = None,
+    n_clusters: int = 0,
+    prevalence: float = 0.17,
+    seed: int = 0,
+    cluster_separation: float = 4.0,
+) -> HierData:
+    """Synthetic twin of the paper's data, with known truth.
+
+    Parameters
+    ----------
+    n_worksites, n_workers : int
+        Sizes (paper: 120 and 16,553).  Worksite sizes are uneven (lognormal weights, each at
+        least ``min(5, n_workers // n_worksites)``); ``n_workers >= 2 * n_worksites``.
+    sigma_worker : float
+        Scale of ``beta_worker[j, k] ~ Normal(0, sigma_worker)`` (paper: 0.006294).
+    sigma_site : float or None
+        ``None`` uses the paper's ``beta_site`` (truth ``sigma_site`` = 2.141032); a number
+        redraws ``beta_site ~ Normal(0, sigma_site)`` from the seed.
+    n_clusters : int
+        ``>= 2`` plants that many worksite clusters by size: cluster ``c`` (0 = smallest
+        sites) shifts the ``first_convo_q1`` and ``n_notes`` effects by
+        ``(c - (n_clusters - 1) / 2) * cluster_separation * sigma_worker`` (larger sites, more
+        positive effects, as the paper found).  0 or 1: no clusters.  With clusters the
+        ``beta_worker`` are a mixture (the fitted model is then misspecified on purpose) and
+        ``truth["sigma_worker"]`` is the within-cluster sd.
+    prevalence : float
+        Target positive rate; ``alpha`` is recalibrated so that the expected prevalence given
+        the features and coefficients equals it (``truth["alpha"]`` is that value).
+    seed : int
+    cluster_separation : float
+        Distance between adjacent cluster means, in units of ``sigma_worker``.
+
+    Returns
+    -------
+    HierData
+        Named ``"paper"``; features in :data:`PAPER_SITE_FEATURES` /
+        :data:`PAPER_WORKER_FEATURES` order (``log_`` columns logged, continuous columns
+        standardised, one-hot columns 0/1); ``truth`` has alpha, beta_site, sigma_site,
+        sigma_worker, beta_worker (J x 7); ``meta`` records knobs, both alphas and sizes.
+
+    Raises
+    ------
+    ValueError
+        A knob out of range (the message names it).
+    """
+    return _simulate(_knobs(**locals()))[1]
+
+
+def paper_twin_tables(
+    n_worksites: int = 120,
+    n_workers: int = 16553,
+    sigma_worker: float = 0.0063,
+    sigma_site: float | None = None,
+    n_clusters: int = 0,
+    prevalence: float = 0.17,
+    seed: int = 0,
+    cluster_separation: float = 4.0,
+) -> PaperTwinTables:
+    """The raw ``units`` and ``groups`` tables behind :func:`make_paper_twin` (same knobs).
+
+    ``paper_site_features(groups)`` and ``paper_worker_features(units)`` reproduce the twin's
+    ``X_site`` and ``X_worker`` exactly; ``units["signed"]`` is its ``y``.
+    """
+    return _simulate(_knobs(**locals()))[0]

@@ -1,0 +1,290 @@
+"""Convergence and reliability diagnostics: MCMC (R-hat, ESS, divergences, tree depth, E-BFMI)
+and VI (loss convergence, PSIS k-hat of the approximation).
+
+Each section carries ``verdicts``: plain-language sentences for the run report.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from backends.spec import VAR_NAMES, Z_WORKER_DIMS, HierData, ModelSpec, log_joint
+from evaluation.metrics.draws import data_labels, param_draws, select_labels, stacked
+
+if TYPE_CHECKING:  # pragma: no cover
+    import arviz as az
+
+RHAT_MAX = 1.01
+ESS_MIN = 400
+BFMI_MIN = 0.3
+KHAT_GOOD, KHAT_BAD = 0.5, 0.7
+DEFAULT_MAX_TREE_DEPTH = 10  # Stan, PyMC and nutpie default
+CHUNK_ELEMENTS = 4_000_000
+
+
+def _var_names(idata: az.InferenceData) -> list[str]:
+    post = idata.posterior
+    return [v for v in (*VAR_NAMES, "z_worker") if v in post]
+
+
+def _extreme(ds: Any, worst: str) -> tuple[float | None, str | None]:
+    """Max (``worst="max"``) or min over every element of a Dataset, and where it is."""
+    best_val, best_where = None, None
+    for name, da in ds.data_vars.items():
+        values = np.asarray(da.values, float)
+        if not np.isfinite(values).any():
+            continue
+        idx = np.nanargmax(values) if worst == "max" else np.nanargmin(values)
+        val = float(values.ravel()[idx])
+        if best_val is None or (val > best_val if worst == "max" else val < best_val):
+            coords = np.unravel_index(idx, values.shape)
+            labels = [str(da[d].values[i]) for d, i in zip(da.dims, coords, strict=True)]
+            best_val, best_where = val, f"{name}[{', '.join(labels)}]" if labels else name
+    return best_val, best_where
+
+
+def _max_tree_depth(idata: az.InferenceData, given: int | None) -> tuple[int, str]:
+    if given is not None:
+        return int(given), "given"
+    for key in ("max_tree_depth", "max_treedepth"):
+        for group in ("sample_stats", "posterior"):
+            if group in idata.groups() and key in idata[group].attrs:
+                return int(idata[group].attrs[key]), f"{group}.attrs[{key}]"
+    return DEFAULT_MAX_TREE_DEPTH, "assumed default 10"
+
+
+def _tree_depth_stats(idata: az.InferenceData, max_tree_depth: int | None) -> dict[str, Any]:
+    stats = idata.sample_stats
+    if "reached_max_treedepth" in stats:
+        frac = float(np.mean(np.asarray(stats["reached_max_treedepth"].values, bool)))
+        return {"frac_max_tree_depth": frac, "max_tree_depth_source": "reached_max_treedepth"}
+    if "tree_depth" not in stats:
+        return {"frac_max_tree_depth": None, "max_tree_depth_source": None}
+    depth, source = _max_tree_depth(idata, max_tree_depth)
+    frac = float(np.mean(np.asarray(stats["tree_depth"].values) >= depth))
+    return {"frac_max_tree_depth": frac, "max_tree_depth": depth, "max_tree_depth_source": source}
+
+
+def mcmc_diagnostics(
+    idata: az.InferenceData, wall_s: float | None = None, max_tree_depth: int | None = None
+) -> dict:
+    """R-hat, ESS, divergences, tree depth and E-BFMI of an MCMC posterior.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+    wall_s : float, optional
+        Sampling wall time (warm-up + sampling) for ``ess_bulk_per_s``.
+    max_tree_depth : int, optional
+        The sampler's maximum tree depth; else read from attrs, else assumed 10.
+
+    Returns
+    -------
+    dict
+        ``max_rhat`` (rank-normalised, ArviZ) and where it is, ``min_ess_bulk``,
+        ``min_ess_tail`` over every element of every parameter, ``n_divergent``,
+        ``frac_max_tree_depth``, ``min_ebfmi`` (over chains), ``ess_bulk_per_s``, ``verdicts``
+        and ``ok``.
+    """
+    import arviz as az
+
+    post = idata.posterior[_var_names(idata)]
+    n_chains = int(post.sizes["chain"])
+    out: dict[str, Any] = {"kind": "mcmc", "n_chains": n_chains,
+                           "n_draws": int(post.sizes["draw"])}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ArviZ warns on short chains; the numbers say it all
+        rhat = az.rhat(post) if n_chains > 1 else None
+        bulk, tail = az.ess(post, method="bulk"), az.ess(post, method="tail")
+    out["max_rhat"], out["max_rhat_at"] = _extreme(rhat, "max") if rhat else (None, None)
+    out["min_ess_bulk"], out["min_ess_bulk_at"] = _extreme(bulk, "min")
+    out["min_ess_tail"], out["min_ess_tail_at"] = _extreme(tail, "min")
+    stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
+    out["n_divergent"] = int(np.sum(stats["diverging"].values)) if "diverging" in stats else None
+    out.update(_tree_depth_stats(idata, max_tree_depth) if len(stats) else {})
+    out["min_ebfmi"] = None
+    if "energy" in stats:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out["min_ebfmi"] = float(np.min(az.bfmi(idata)))
+    ok_ess = out["min_ess_bulk"]
+    out["ess_bulk_per_s"] = ok_ess / wall_s if wall_s and ok_ess is not None else None
+    out["verdicts"], out["ok"] = _mcmc_verdicts(out)
+    return out
+
+
+def _mcmc_verdicts(d: Mapping[str, Any]) -> tuple[list[str], bool]:
+    v, ok = [], True
+    if d["max_rhat"] is None:
+        v.append("R-hat not computed (one chain): convergence across chains is unchecked.")
+        ok = False
+    elif d["max_rhat"] >= RHAT_MAX:
+        v.append(f"Chains disagree: max R-hat {d['max_rhat']:.3f} >= {RHAT_MAX} "
+                 f"(at {d['max_rhat_at']}); do not trust these draws yet.")  # fmt: skip
+        ok = False
+    else:
+        v.append(f"Chains agree (max R-hat {d['max_rhat']:.3f} < {RHAT_MAX}).")
+    ess = min(x for x in (d["min_ess_bulk"], d["min_ess_tail"]) if x is not None)
+    if ess < ESS_MIN:
+        v.append(f"Too few effective draws: min ESS {ess:.0f} < {ESS_MIN}; run longer.")
+        ok = False
+    else:
+        v.append(f"Enough effective draws (min bulk/tail ESS {ess:.0f} >= {ESS_MIN}).")
+    if d.get("n_divergent"):
+        v.append(f"{d['n_divergent']} divergent transitions: the sampler missed part of the "
+                 "posterior (try noncentered or a higher target_accept).")  # fmt: skip
+        ok = False
+    elif d.get("n_divergent") == 0:
+        v.append("No divergent transitions.")
+    if d.get("frac_max_tree_depth"):
+        v.append(f"{100 * d['frac_max_tree_depth']:.1f}% of draws hit the maximum tree depth "
+                 "(sampling was inefficient, not necessarily wrong).")  # fmt: skip
+    if d.get("min_ebfmi") is not None and d["min_ebfmi"] < BFMI_MIN:
+        v.append(f"Low E-BFMI {d['min_ebfmi']:.2f} < {BFMI_MIN}: poor exploration of the tails.")
+        ok = False
+    return v, ok
+
+
+def psis_khat(log_p: np.ndarray, log_q: np.ndarray) -> float | None:
+    """Pareto k-hat of the importance ratios p/q (PSIS, Vehtari et al.; Yao et al. 2018).
+
+    Parameters
+    ----------
+    log_p : ndarray (S,)
+        Unnormalised log target density of each draw.
+    log_q : ndarray (S,)
+        Log density of the approximation at each draw (same space, no Jacobian mismatch).
+
+    Returns
+    -------
+    float or None
+        k-hat (< 0.5 good, 0.5-0.7 marginal, > 0.7 the approximation is not reliable); None
+        when a weight is NaN or +inf.  Constant log weights (q proportional to p; ArviZ would
+        return inf because there is no tail to fit) give 0.0.
+    """
+    import arviz as az
+
+    lw = np.asarray(log_p, float).ravel() - np.asarray(log_q, float).ravel()
+    if np.isnan(lw).any() or np.isposinf(lw).any() or not np.isfinite(lw).any():
+        return None
+    finite = lw[np.isfinite(lw)]
+    if np.ptp(finite) <= 1e-9 * max(1.0, float(np.max(np.abs(finite)))):
+        return 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # psislw warns about k-hat > 0.7; we report it
+        _, khat = az.psislw(lw - lw.max(), reff=1.0)
+    return float(khat)
+
+
+def khat_verdict(khat: float | None) -> str:
+    """Plain-language reading of a PSIS k-hat."""
+    if khat is None:
+        return "k-hat not available"
+    if khat > KHAT_BAD:
+        return f"k-hat {khat:.2f} > {KHAT_BAD}: the approximation is not reliable"
+    if khat > KHAT_GOOD:
+        return f"k-hat {khat:.2f} in ({KHAT_GOOD}, {KHAT_BAD}]: marginal"
+    return f"k-hat {khat:.2f} <= {KHAT_GOOD}: the approximation is good"
+
+
+def draw_log_joint(idata: az.InferenceData, data: HierData, spec: ModelSpec) -> np.ndarray:
+    """``spec.log_joint`` of every posterior draw, shape (chain * draw,), chunked over draws."""
+    params = param_draws(idata, data)
+    if spec.parameterization == "noncentered" and "z_worker" in idata.posterior:
+        z = select_labels(stacked(idata.posterior, "z_worker"), data_labels(data), "posterior")
+        params["z_worker"] = np.asarray(z.transpose("sample", *Z_WORKER_DIMS).values, float)
+    n = params["alpha"].shape[0]
+    chunk = max(1, CHUNK_ELEMENTS // max(1, data.n_workers * max(1, len(data.worker_features))))
+    parts = [log_joint({k: v[i:i + chunk] for k, v in params.items()}, data, spec)
+             for i in range(0, n, chunk)]  # fmt: skip
+    return np.concatenate(parts)
+
+
+def _loss_section(loss: np.ndarray | None, info: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: info.get(k) for k in ("converged", "converged_step",
+                                                     "convergence_rule")}  # fmt: skip
+    if loss is None or len(loss) == 0:
+        return {**out, "n_steps": None, "final_loss": None, "final_loss_mean": None,
+                "relative_change_last_10pct": None}  # fmt: skip
+    loss = np.asarray(loss, float)
+    w = max(1, len(loss) // 10)
+    last, prev = (
+        np.nanmean(loss[-w:]),
+        np.nanmean(loss[-2 * w : -w]) if len(loss) >= 2 * w else None,
+    )
+    rel = None if prev is None else float(abs(last - prev) / max(abs(prev), 1e-12))
+    return {**out, "n_steps": len(loss), "final_loss": float(loss[-1]),
+            "final_loss_mean": float(np.nanmean(loss[-max(1, len(loss) // 100):])),
+            "relative_change_last_10pct": rel}  # fmt: skip
+
+
+def vi_diagnostics(
+    idata: az.InferenceData,
+    data: HierData,
+    model_spec: ModelSpec,
+    loss: np.ndarray | None = None,
+    info: Mapping[str, Any] | None = None,
+) -> dict:
+    """Loss convergence (as the backend reported it) and the PSIS k-hat of the approximation.
+
+    Log weights are ``spec.log_joint(draw, data, model_spec) - sample_stats.log_q``.
+
+    Returns
+    -------
+    dict
+        ``converged``, ``converged_step``, ``convergence_rule`` (from ``info``), ``n_steps``,
+        ``final_loss`` (last step), ``final_loss_mean`` (mean of the last 1%),
+        ``relative_change_last_10pct``, ``khat``, ``khat_verdict``, ``verdicts``, ``ok``.
+    """
+    out: dict[str, Any] = {"kind": "vi", **_loss_section(loss, info or {})}
+    stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
+    if "log_q" in stats:
+        log_q = np.asarray(stats["log_q"].transpose("chain", "draw").values, float).ravel()
+        out["khat"] = psis_khat(draw_log_joint(idata, data, model_spec), log_q)
+    else:
+        out["khat"] = None
+    out["khat_verdict"] = khat_verdict(out["khat"])
+    verdicts = [out["khat_verdict"].capitalize() + "."]
+    if out["converged"] is False:
+        verdicts.append("The optimiser did not meet its convergence rule.")
+    elif out["converged_step"] is not None:
+        verdicts.append(f"The loss converged at step {out['converged_step']}.")
+    out["verdicts"] = verdicts
+    out["ok"] = (
+        out["khat"] is not None and out["khat"] <= KHAT_BAD and out["converged"] is not False
+    )
+    return out
+
+
+def diagnostics_section(
+    idata: az.InferenceData,
+    data: HierData,
+    model_spec: ModelSpec,
+    fit_info: Mapping[str, Any] | None,
+    loss: np.ndarray | None,
+    timing: Mapping[str, float] | None,
+) -> dict:
+    """The ``diagnostics`` section: MCMC diagnostics when the draws come from a sampler (a
+    ``diverging`` stat, or several chains without ``log_q``), VI diagnostics when
+    ``sample_stats.log_q`` exists; both when both apply."""
+    stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
+    timing = timing or {}
+    out: dict[str, Any] = {}
+    is_vi = "log_q" in stats
+    if "diverging" in stats or (idata.posterior.sizes["chain"] > 1 and not is_vi):
+        wall = (timing.get("warmup_s") or 0.0) + (timing.get("sampling_s") or 0.0)
+        info = fit_info or {}
+        depth = next((info[k] for k in ("max_tree_depth", "max_treedepth") if k in info), None)
+        out["mcmc"] = mcmc_diagnostics(
+            idata, wall_s=wall or timing.get("fit_s"), max_tree_depth=depth
+        )
+    if is_vi:
+        out["vi"] = vi_diagnostics(idata, data, model_spec, loss, fit_info)
+    if not out:
+        out["note"] = "single-chain draws without log_q: no diagnostic applies"
+    out["ok"] = all(s["ok"] for s in out.values() if isinstance(s, dict))
+    return out

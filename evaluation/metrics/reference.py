@@ -1,0 +1,153 @@
+"""The reference posterior: a long NUTS run that meets written criteria, computed once per
+(data, model, backend settings, seed) and cached.
+
+Criteria (in the spirit of posteriordb's reference posteriors): at least 4 chains, every
+R-hat < 1.01, bulk and tail ESS >= 400 for every parameter, no divergent transitions.  A
+reference that fails them is still used, but every metric computed against it carries
+``reference_flag: "failed criteria: ..."`` (see :func:`evaluation.metrics.posterior.reference_flag`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from backends.base import file_lock
+from backends.spec import HierData, ModelSpec
+from evaluation.config import instantiate_backend, plain
+from evaluation.io import write_json, write_netcdf
+from evaluation.metrics.diagnostics import ESS_MIN, RHAT_MAX, mcmc_diagnostics
+
+if TYPE_CHECKING:  # pragma: no cover
+    import arviz as az
+
+log = logging.getLogger(__name__)
+
+MIN_CHAINS = 4
+#: Backend settings that do not change the draws (left out of the cache key).
+NON_RESULT_KEYS = ("progress",)
+
+
+class ReferenceCheck(NamedTuple):
+    """Whether a reference posterior meets the written criteria.
+
+    Attributes
+    ----------
+    passed : bool
+    criteria : dict
+        ``{criterion: {"value", "threshold", "passed"}}`` for ``chains`` (>=), ``max_rhat``
+        (<), ``min_ess_bulk`` (>=), ``min_ess_tail`` (>=), ``n_divergent`` (<=).
+    """
+
+    passed: bool
+    criteria: dict[str, dict[str, Any]]
+
+
+def check_reference(idata: az.InferenceData) -> ReferenceCheck:
+    """Check a reference posterior against the criteria (see the module docstring)."""
+    d = mcmc_diagnostics(idata)
+
+    def crit(value: Any, threshold: float, ok: bool) -> dict[str, Any]:
+        return {"value": value, "threshold": threshold, "passed": bool(ok)}
+
+    n_div = d["n_divergent"]
+    criteria = {
+        "chains": crit(d["n_chains"], MIN_CHAINS, d["n_chains"] >= MIN_CHAINS),
+        "max_rhat": crit(d["max_rhat"], RHAT_MAX,
+                         d["max_rhat"] is not None and d["max_rhat"] < RHAT_MAX),
+        "min_ess_bulk": crit(d["min_ess_bulk"], ESS_MIN, (d["min_ess_bulk"] or 0) >= ESS_MIN),
+        "min_ess_tail": crit(d["min_ess_tail"], ESS_MIN, (d["min_ess_tail"] or 0) >= ESS_MIN),
+        "n_divergent": crit(n_div, 0, n_div is not None and n_div == 0),
+    }  # fmt: skip
+    return ReferenceCheck(all(c["passed"] for c in criteria.values()), criteria)
+
+
+def load_reference(path: Path) -> tuple[az.InferenceData, ReferenceCheck]:
+    """Read a reference ``posterior.nc`` and check it.
+
+    Raises
+    ------
+    FileNotFoundError
+        With the path, when there is no such file.
+    """
+    import arviz as az
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"reference posterior {path} does not exist")
+    idata = az.from_netcdf(str(path))
+    idata.load()  # read into memory and release the file
+    return idata, check_reference(idata)
+
+
+def reference_key(backend_cfg: Any, data: HierData, model_spec: ModelSpec, seed: int) -> str:
+    """Hash of (data arrays and coordinates, model spec, backend settings, seed)."""
+    h = hashlib.sha256()
+    for arr in (data.y, data.site, data.X_site, data.X_worker):
+        a = np.ascontiguousarray(arr)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    settings = {k: v for k, v in plain(backend_cfg).items() if k not in NON_RESULT_KEYS}
+    meta = {
+        "coords": [data.worksite_ids, data.site_features, data.worker_features],
+        "model": [model_spec.parameterization, model_spec.priors.alpha_scale,
+                  model_spec.priors.sigma_site_scale, model_spec.priors.sigma_worker_scale],
+        "backend": settings,
+        "seed": int(seed),
+    }  # fmt: skip
+    h.update(json.dumps(meta, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def cached_reference(
+    backend_cfg: Mapping[str, Any],
+    data: HierData,
+    model_spec: ModelSpec,
+    seed: int,
+    cache_dir: Path,
+) -> tuple[az.InferenceData, ReferenceCheck]:
+    """The reference posterior of ``data``, computed once and cached by a content hash.
+
+    Parameters
+    ----------
+    backend_cfg : DictConfig or mapping
+        Backend config with ``_target_`` (e.g. ``conf/backend/stan_nuts.yaml`` plus longer
+        chains); instantiated with ``_partial_=True`` and then called with
+        ``model=model_spec`` (so the ModelSpec reaches the backend as a ModelSpec, not a dict).
+    data : HierData
+        The data the method was fitted to (same rows).
+    model_spec : ModelSpec
+    seed : int
+    cache_dir : Path
+        Holds ``<backend>-<hash>.nc`` (written atomically), a ``.json`` provenance sidecar and
+        a ``.lock`` file.
+
+    Returns
+    -------
+    (InferenceData, ReferenceCheck)
+    """
+    settings = plain(backend_cfg)
+    name = str(settings.get("name", "reference"))
+    key = reference_key(settings, data, model_spec, seed)
+    path = Path(cache_dir) / f"{name}-{key}.nc"
+    with file_lock(path.with_suffix(".lock")):
+        if path.is_file():
+            log.info("reference posterior from cache: %s", path)
+            return load_reference(path)
+        log.info("computing reference posterior %s (cache %s)", name, path)
+        backend = instantiate_backend(settings, model_spec)
+        fit = backend.fit(data, seed=int(seed))
+        write_netcdf(path, fit.idata)
+        check = check_reference(fit.idata)
+        write_json(path.with_suffix(".json"), {
+            "key": key, "backend": settings, "seed": int(seed), "data": data.name,
+            "model": model_spec.parameterization, "timing": fit.timing, "info": fit.info,
+            "check": check._asdict(),
+        })  # fmt: skip
+    return fit.idata, check

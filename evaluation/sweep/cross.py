@@ -1,0 +1,157 @@
+"""Cross-run comparisons inside a sweep: each run against the NUTS run of the same data.
+
+Runs are paired within (scenario, replicate) — same data config, same seed — with the NUTS
+run of that data (``pymc_nuts`` preferred, then ``stan_nuts``, then any ``*nuts``).  Added
+columns of comparison.csv:
+
+``cross.nuts_partner``          the partner's backend;
+``cross.ari_vs_nuts``           ARI of the two posterior-mean clusterings (``clusters.nc``),
+                                worksites matched by id (:mod:`evaluation.clustering.coefficients`);
+``cross.sigma_worker_ratio``    posterior median of sigma_worker over the partner's;
+``vs_nuts.*``                   :func:`evaluation.metrics.posterior.compare_to_reference` of the two
+                                posteriors (sd ratios, standardised mean errors, W1), computed
+                                only for runs without a configured reference posterior
+                                (``evaluation.reference``), whose ``reference.*`` is better.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from evaluation.sweep.tables import numeric
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from evaluation.sweep.collect import RunRecord
+
+log = logging.getLogger("ppl_compare.sweep")
+
+#: NUTS backends preferred as the same-data partner.
+NUTS_PREFERENCE: tuple[str, ...] = ("pymc_nuts", "stan_nuts")
+_HAS_REFERENCE = "reference.blocks.beta_worker.sd_ratio_median"
+_SIGMA_MEDIAN = "posterior.summary.sigma_worker.median"
+
+
+def _run_file(rec: RunRecord | None, name: str) -> Path | None:
+    if rec is None or rec.status != "complete":
+        return None
+    path = rec.path / name
+    return path if path.exists() else None
+
+
+def cross_ari(path_a: Path, path_b: Path) -> float | None:
+    """ARI of two runs' posterior-mean clusterings, worksites matched by label (or None)."""
+    from evaluation.clustering.coefficients import cross_run_ari_files
+
+    try:
+        return float(cross_run_ari_files(path_a, path_b))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("cross-run ARI %s vs %s: %s", path_a.parent.name, path_b.parent.name, exc)
+        return None
+
+
+def load_posterior(path: Path) -> Any:
+    """The posterior group of a ``posterior.nc``, loaded, wrapped like an InferenceData."""
+    import xarray as xr
+
+    with xr.open_dataset(path, group="posterior") as post:
+        return SimpleNamespace(posterior=post.load())
+
+
+def compare_posteriors(path_a: Path, path_b: Path) -> dict[str, Any] | None:
+    """``compare_to_reference`` of run a's posterior against run b's (None on failure)."""
+    from evaluation.metrics.posterior import compare_to_reference
+
+    try:
+        return compare_to_reference(load_posterior(path_a), load_posterior(path_b))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("posterior %s vs %s: %s", path_a.parent.name, path_b.parent.name, exc)
+        return None
+
+
+def nuts_partner(group: pd.DataFrame, idx: Any) -> Any:
+    """Index of the NUTS run in ``group`` (same data and seed) to compare run ``idx`` with."""
+    others = group.drop(index=idx)
+    if "backend" not in others or others.empty:
+        return None
+    backends = others["backend"].astype(str)
+    for name in NUTS_PREFERENCE:
+        if (backends == name).any():
+            return others.index[(backends == name).to_numpy()][0]
+    hit = others.index[backends.str.contains("nuts").to_numpy()]
+    return hit[0] if len(hit) else None
+
+
+def _pair(df: pd.DataFrame, idx: Any, partner: Any, recs: dict[str, RunRecord]) -> dict:
+    from evaluation.sweep.collect import flatten
+
+    a, b = recs.get(df.at[idx, "run"]), recs.get(df.at[partner, "run"])
+    out: dict[str, Any] = {"cross.nuts_partner": str(df.at[partner, "backend"])}
+    ca, cb = _run_file(a, "clusters.nc"), _run_file(b, "clusters.nc")
+    if ca and cb:
+        out["cross.ari_vs_nuts"] = cross_ari(ca, cb)
+    sig = numeric(df, _SIGMA_MEDIAN)
+    if sig[partner] > 0:
+        out["cross.sigma_worker_ratio"] = sig[idx] / sig[partner]
+    has_ref = _HAS_REFERENCE in df.columns and np.isfinite(numeric(df, _HAS_REFERENCE)[idx])
+    pa, pb = _run_file(a, "posterior.nc"), _run_file(b, "posterior.nc")
+    if not has_ref and pa and pb:
+        out.update(flatten(compare_posteriors(pa, pb) or {}, "vs_nuts."))
+    return out
+
+
+def add_cross_run(df: pd.DataFrame, records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Add the ``cross.*`` and ``vs_nuts.*`` columns (see the module docstring)."""
+    import pandas as pd
+
+    recs = {r.name: r for r in records}
+    rows: dict[Any, dict] = {}
+    done = df[df["status"] == "complete"]
+    if "backend" in done:
+        for _, group in done.groupby(["scenario", "replicate"], sort=False):
+            for idx in group.index:
+                partner = nuts_partner(group, idx)
+                if partner is not None:
+                    rows[idx] = _pair(df, idx, partner, recs)
+    extra = pd.DataFrame.from_dict(rows, orient="index")
+    for col in ("cross.nuts_partner", "cross.ari_vs_nuts", "cross.sigma_worker_ratio"):
+        if col not in extra:
+            extra[col] = np.nan if col != "cross.nuts_partner" else ""
+    return df.join(extra.reindex(df.index))
+
+
+def pairwise_method_ari(df: pd.DataFrame, records: Sequence[RunRecord]) -> dict[str, Any]:
+    """Per scenario: (methods, matrix of mean ARI over the shared seeds) of every method pair."""
+    recs = {r.name: r for r in records}
+    out: dict[str, Any] = {}
+    done = df[df["status"] == "complete"]
+    for scenario, sdf in done.groupby("scenario", sort=False):
+        methods = list(dict.fromkeys(sdf["method_label"]))
+        if len(methods) < 2:
+            continue
+        sums = np.zeros((len(methods), len(methods)))
+        counts = np.zeros_like(sums)
+        for _, rep in sdf.groupby("replicate"):
+            files = {m: _run_file(recs.get(r), "clusters.nc")
+                     for m, r in zip(rep["method_label"], rep["run"], strict=True)}  # fmt: skip
+            for i, a in enumerate(methods):
+                for j in range(i + 1, len(methods)):
+                    fa, fb = files.get(a), files.get(methods[j])
+                    v = cross_ari(fa, fb) if fa and fb else None
+                    if v is not None:
+                        sums[i, j] += v
+                        counts[i, j] += 1
+        with np.errstate(invalid="ignore"):
+            mat = sums / counts
+        mat = np.where(np.isfinite(mat), mat, mat.T)
+        np.fill_diagonal(mat, 1.0)
+        if counts.sum():
+            out[str(scenario)] = (methods, mat)
+    return out

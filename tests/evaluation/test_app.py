@@ -1,0 +1,137 @@
+"""The Hydra app: every config composes, and a debug run writes its files end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from evaluation.app import CONF_DIR, backend_config, model_spec
+
+APP = str(Path(sys.executable).parent / "ppl-compare")
+GROUPS = ("data", "model", "backend", "evaluation", "debug", "experiment", "paths")
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def all_config_files() -> list[tuple[str, str]]:
+    return [(group, name) for group in GROUPS for name in options(group)]
+
+
+@pytest.mark.parametrize(("group", "name"), all_config_files())
+def test_every_config_file_composes(group, name):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=[f"{group}={name}"], return_hydra_config=True)
+        OmegaConf.resolve(cfg)
+    assert cfg.backend.name in options("backend")
+    assert cfg.backend._target_
+    model_spec(cfg.model)  # validates parameterisation and priors
+
+
+def test_backend_overrides_touch_only_keys_the_backend_has():
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=["debug=fast", "backend=pyro_meanfield"])
+    bcfg = backend_config(cfg)
+    assert bcfg.num_steps == cfg.backend_overrides.num_steps
+    assert "chains" not in bcfg  # an MCMC key is not forced onto a VI backend
+
+
+def run_app(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [APP, *overrides], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def test_debug_fast_run_writes_posterior_metrics_and_loss(tmp_path):
+    out = tmp_path / "run"
+    proc = run_app("debug=fast", f"hydra.run.dir={out}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("posterior.nc", "metrics.json", "loss.png", "report.md"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "complete"
+    assert metrics["backend"] == "pyro_meanfield" and metrics["method"] == "meanfield"
+    for key in ("accuracy", "baseline_accuracy", "auc", "lpd", "brier"):
+        assert key in metrics["predictive"]
+    for var in ("alpha", "sigma_site", "sigma_worker"):
+        summary = metrics["posterior"]["summary"][var]
+        assert summary["q05"] <= summary["mean"] <= summary["q95"]
+        assert "truth" in summary
+    assert 0.0 <= metrics["posterior"]["beta_site_coverage90"] <= 1.0
+    assert metrics["timing"]["fit_s"] > 0
+    # a second identical run is skipped, not redone
+    again = run_app("debug=fast", f"hydra.run.dir={out}", cwd=tmp_path)
+    assert again.returncode == 0 and "skipping" in (again.stdout + again.stderr)
+
+
+def test_unknown_backend_lists_the_options(tmp_path):
+    proc = run_app("backend=nope", cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "backend/nope" in proc.stderr and "pyro_meanfield" in proc.stderr
+
+
+def test_a_nan_loss_is_one_line_and_writes_no_posterior(tmp_path):
+    out = tmp_path / "run"
+    proc = run_app(
+        "debug=fast", "backend.lr=1e6", "backend.lr_decay=1.0", f"hydra.run.dir={out}", cwd=tmp_path
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "ppl-compare: error:" in proc.stderr and "step" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (out / "posterior.nc").exists() and not (out / "metrics.json").exists()
+
+
+def test_a_fit_on_loaded_tables_runs_end_to_end(tmp_path):
+    from evaluation.data.export import write_example_tables
+
+    tables = write_example_tables(tmp_path / "tables", n_groups=8, n_units=400, seed=2)
+    out = tmp_path / "run"
+    proc = run_app(
+        "debug=fast",
+        "data=paper_tables",
+        f"data.units_path={tables.units}",
+        f"data.groups_path={tables.groups}",
+        "backend=pymc_meanfield",
+        f"hydra.run.dir={out}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"]["kind"] == "paper_tables" and metrics["data"]["n_worksites"] == 8
+    assert (
+        metrics["data"]["meta"]["design"]["worker_features"] == metrics["data"]["worker_features"]
+    )
+    assert "truth" not in metrics["posterior"]["summary"]["sigma_worker"]  # real data
+
+
+def test_bad_tables_stop_with_one_line_and_write_nothing(tmp_path):
+    from evaluation.data.export import write_example_tables
+
+    tables = write_example_tables(tmp_path / "tables", n_groups=6, n_units=200, seed=0)
+    out = tmp_path / "run"
+    proc = run_app(
+        "data=paper_tables",
+        f"data.units_path={tables.units}",
+        f"data.groups_path={tmp_path / 'missing.csv'}",
+        f"hydra.run.dir={out}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1
+    assert "missing.csv" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (out / "posterior.nc").exists() and not (out / "metrics.json").exists()
+
+
+def test_no_overrides_and_debug_after_experiment():
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        plain = compose("config", overrides=["backend=pymc_nuts"])
+        fast = compose("config", overrides=["experiment=main", "debug=fast"])
+    assert backend_config(plain).draws == plain.backend.draws  # empty overrides are fine
+    # debug/ composes after experiment/, so debug=fast shortens an experiment's NUTS too
+    assert fast.backend_overrides.draws == 200
