@@ -2,7 +2,8 @@
 
 :func:`run_clustering` is the app's one entry point: it clusters the posterior-mean
 ``beta_worker`` matrix (worksite x worker feature) with the Gibbs sampler of
-:mod:`evaluation.clustering.gmm` (the paper's K = 2, sigma = 1e-4, alpha0 = 1, eta = 0.1, 400 sweeps), picks
+:mod:`evaluation.clustering.gmm` (the paper's K = 2, sigma = 1e-4, alpha0 = 1, eta = 0.1,
+400 sweeps), picks
 K by the elbow of the log joint over ``k_range`` (with scikit-learn's BIC alongside), and
 measures stability by the adjusted Rand index (ARI):
 

@@ -1,4 +1,5 @@
-"""Choosing K for the Gibbs sampler of :mod:`evaluation.clustering.gmm`: log-joint elbow and sklearn BIC.
+"""Choosing K for the Gibbs sampler of :mod:`evaluation.clustering.gmm`: log-joint elbow and
+sklearn BIC.
 
 With the paper's tiny ``sigma`` the log joint is essentially ``-SSE / (2 sigma^2)`` and keeps
 rising with K (any split lowers the within-cluster sum of squares), so the paper's "the log

@@ -1,6 +1,7 @@
 """The posterior judged against the truth (synthetic data) and against a reference posterior.
 
-All alignment is by coordinate label (:mod:`evaluation.metrics.draws`): a truth array is wrapped in the
+All alignment is by coordinate label (:mod:`evaluation.metrics.draws`): a truth array is wrapped
+in the
 data's coordinates, a reference posterior is reordered to the method's coordinates, and a
 mismatch is a ``ValueError`` naming what differs.
 """
@@ -353,7 +354,8 @@ def compare_to_reference(
 
 
 def reference_flag(check: Any) -> str | None:
-    """``"failed criteria: ..."`` for a failed :class:`~evaluation.metrics.reference.ReferenceCheck`."""
+    """``"failed criteria: ..."`` for a failed
+    :class:`~evaluation.metrics.reference.ReferenceCheck`."""
     if check is None or check.passed:
         return None
     failed = [k for k, c in check.criteria.items() if not c["passed"]]

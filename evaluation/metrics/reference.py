@@ -4,7 +4,8 @@
 Criteria (in the spirit of posteriordb's reference posteriors): at least 4 chains, every
 R-hat < 1.01, bulk and tail ESS >= 400 for every parameter, no divergent transitions.  A
 reference that fails them is still used, but every metric computed against it carries
-``reference_flag: "failed criteria: ..."`` (see :func:`evaluation.metrics.posterior.reference_flag`).
+``reference_flag: "failed criteria: ..."`` (see
+:func:`evaluation.metrics.posterior.reference_flag`).
 """
 
 from __future__ import annotations

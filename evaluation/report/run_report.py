@@ -16,36 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluation.report.format import DASH, fmt, table
+
 log = logging.getLogger(__name__)
 
 BLOCKS = ("alpha", "beta_site", "sigma_site", "sigma_worker", "beta_worker")
-DASH = "—"
-
-
-def fmt(x: Any, digits: int = 3) -> str:
-    """A number with ``digits`` significant digits; a dash for None/NaN; text unchanged."""
-    if x is None:
-        return DASH
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, int):
-        return str(x)
-    if isinstance(x, float):
-        if not math.isfinite(x):
-            return DASH
-        return f"{x:.{digits}g}" if abs(x) < 1e5 else f"{x:.3e}"
-    return str(x)
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    """A Markdown table."""
-
-    def cell(x: Any) -> str:
-        return fmt(x).replace("|", "\\|").replace("\n", " ")
-
-    out = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    return [*out, ""]
 
 
 def _get(d: Any, *keys: str) -> Any:

@@ -119,7 +119,7 @@ def coverage_rows(ranks: dict[tuple, list[dict]]) -> pd.DataFrame:
     import pandas as pd
     from scipy.stats import chisquare
 
-    from evaluation.sweep.tables import spread
+    from evaluation.report.format import spread
 
     rows = []
     for (scenario, method), reps in ranks.items():

@@ -16,7 +16,8 @@ import numpy as np
 
 from evaluation.data.features import PAPER_SITE_FEATURES, PAPER_WORKER_FEATURES
 from evaluation.data.twin import PAPER_TRUTH
-from evaluation.sweep.tables import fmt_number, numeric, spread
+from evaluation.report.format import fmt_number, spread
+from evaluation.sweep.tables import numeric
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

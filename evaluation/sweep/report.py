@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from evaluation import io
+from evaluation.report.format import md_table
 from evaluation.sweep import figures as figs
 from evaluation.sweep.cross import pairwise_method_ari
 from evaluation.sweep.tables import (
@@ -220,19 +221,6 @@ def build_sections(
 
 
 # ----------------------------------------------------------------------------- rendering
-def _md_cell(value: Any) -> str:
-    text = "-" if value is None or (isinstance(value, float) and value != value) else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def md_table(df: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table of ``df`` (no index)."""
-    head = "| " + " | ".join(_md_cell(c) for c in df.columns) + " |"
-    rule = "|" + "|".join("---" for _ in df.columns) + "|"
-    rows = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in df.itertuples(False)]
-    return "\n".join([head, rule, *rows])
-
-
 def to_markdown(title: str, sections: Sequence[Section]) -> str:
     """The report as Markdown (figures linked from ``figures/``)."""
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")

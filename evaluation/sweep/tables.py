@@ -1,8 +1,9 @@
 """Sweep tables: scenario / method labels, the headline metrics and their spread across seeds.
 
 Metric columns are named by :func:`evaluation.sweep.collect.flatten`
-(``posterior.recovery.beta_worker.coverage90`` ...).  Each headline metric is a :class:`Metric` with candidate column names and a
-regex fallback, so a report still renders when a section is missing or a key was renamed.
+(``posterior.recovery.beta_worker.coverage90`` ...).  Each headline metric is a :class:`Metric`
+with candidate column names and a regex fallback, so a report still renders when a section is
+missing or a key was renamed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+
+from evaluation.report.format import spread
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -293,28 +296,6 @@ def add_derived(df: pd.DataFrame, records: Sequence[RunRecord]) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- summaries
-def fmt_number(x: float, digits: int = 3) -> str:
-    """``x`` with ``digits`` significant digits ("-" for NaN)."""
-    if x is None or not np.isfinite(x):
-        return "-"
-    return f"{x:.{digits}g}"
-
-
-def spread(values: Sequence[float], digits: int = 3) -> str:
-    """``mean ± sd (min–max)`` over seeds; the single value when there is one."""
-    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
-    if v.size == 0:
-        return "-"
-    if v.size == 1:
-        return fmt_number(v[0], digits)
-    if np.ptp(v) == 0:
-        return f"{fmt_number(v[0], digits)} (all {v.size})"
-    return (
-        f"{fmt_number(v.mean(), digits)} ± {fmt_number(v.std(ddof=1), 2)} "
-        f"({fmt_number(v.min(), digits)}–{fmt_number(v.max(), digits)})"
-    )
-
-
 def theme_table(df: pd.DataFrame, metrics: Sequence[Metric]) -> pd.DataFrame | None:
     """Scenario x method rows, one column per resolvable metric (spread across seeds)."""
     import pandas as pd

@@ -1,0 +1,72 @@
+"""Number and table formatting shared by the run report and the sweep report (one place)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DASH = "—"
+
+
+def fmt(x: Any, digits: int = 3, dash: str = DASH) -> str:
+    """A number with ``digits`` significant digits; ``dash`` for None/NaN; text unchanged."""
+    if x is None:
+        return dash
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            return dash
+        return f"{x:.{digits}g}" if abs(x) < 1e5 else f"{x:.3e}"
+    return str(x)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """A Markdown table."""
+
+    def cell(x: Any) -> str:
+        return fmt(x).replace("|", "\\|").replace("\n", " ")
+
+    out = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return [*out, ""]
+
+
+def fmt_number(x: float, digits: int = 3) -> str:
+    """``x`` with ``digits`` significant digits, ``"-"`` for None/NaN (the sweep tables' style
+    of :func:`fmt`)."""
+    return fmt(None if x is None else float(x), digits, dash="-")
+
+
+def spread(values: Sequence[float], digits: int = 3) -> str:
+    """``mean ± sd (min–max)`` over seeds; the single value when there is one."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return "-"
+    if v.size == 1:
+        return fmt_number(v[0], digits)
+    if np.ptp(v) == 0:
+        return f"{fmt_number(v[0], digits)} (all {v.size})"
+    return (
+        f"{fmt_number(v.mean(), digits)} ± {fmt_number(v.std(ddof=1), 2)} "
+        f"({fmt_number(v.min(), digits)}–{fmt_number(v.max(), digits)})"
+    )
+
+
+def _md_cell(value: Any) -> str:
+    text = "-" if value is None or (isinstance(value, float) and value != value) else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def md_table(df: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table of ``df`` (no index)."""
+    head = "| " + " | ".join(_md_cell(c) for c in df.columns) + " |"
+    rule = "|" + "|".join("---" for _ in df.columns) + "|"
+    rows = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in df.itertuples(False)]
+    return "\n".join([head, rule, *rows])
