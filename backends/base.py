@@ -1,9 +1,11 @@
-"""Backend protocol, fit result, and the one place InferenceData is assembled.
+"""Backend protocol, fit result, and the one place a fit is finished.
 
 Every backend is a class constructed by Hydra (``_target_``) with its settings plus
-``model=ModelSpec(...)``, and exposes ``name`` and ``fit(data, seed) -> FitResult``.
-Predictions, metrics and clustering are never computed here: ``evaluation/`` does that once,
-from the posterior, for every backend.
+``model=ModelSpec(...)``; it declares its inference ``family`` (``"mcmc"`` or ``"vi"``) and
+exposes ``name`` and ``fit(data, seed) -> FitResult``.  Every ``fit`` ends with
+:func:`finish_fit` (build the InferenceData, check the contract, return the FitResult).
+Predictions, metrics, divergence counts and loss convergence are never computed here:
+``evaluation/`` does that once, from the posterior, for every backend.
 """
 
 from __future__ import annotations
@@ -11,21 +13,34 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-from backends.spec import VAR_DIMS, HierData, ModelSpec
+from backends.spec import VAR_DIMS, Z_WORKER_DIMS, HierData, ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     import arviz as az
 
 #: Keys of the wall-time breakdown (seconds); a backend fills the ones it knows.
 TIMING_KEYS: tuple[str, ...] = ("compile_s", "warmup_s", "sampling_s", "optimisation_s", "fit_s")
+#: Inference families a backend declares (``Backend.family``): draws from a sampler, or from a
+#: fitted approximation.
+FAMILIES: tuple[str, ...] = ("mcmc", "vi")
+#: Named dims of every variable an InferenceData may hold (posterior, observed and constant data).
+IDATA_DIMS: dict[str, tuple[str, ...]] = {
+    **VAR_DIMS,
+    "z_worker": Z_WORKER_DIMS,
+    "y": ("obs",),
+    "X_worker": ("obs", "worker_feature"),
+    "site": ("obs",),
+    "X_site": ("worksite", "site_feature"),
+}
 #: Attributes every posterior carries.
 REQUIRED_ATTRS: tuple[str, ...] = (
     "backend",
     "method",
+    "inference_family",
     "inference_library",
     "inference_library_version",
     "seed",
@@ -56,7 +71,10 @@ class FitResult(NamedTuple):
     timing : dict
         Wall-time breakdown in seconds, keys from :data:`TIMING_KEYS`.
     info : dict
-        JSON-serialisable backend facts (e.g. ``converged_step``, ``n_divergent``, sampler).
+        JSON-serialisable raw facts of the fit: the settings used (e.g. the convergence
+        window and tolerance a VI backend was given), sampler, library-reported results.
+        Derived judgements (divergence counts, whether the loss converged) are computed by
+        ``evaluation.metrics.diagnostics``, not stored here.
     """
 
     idata: az.InferenceData
@@ -67,8 +85,12 @@ class FitResult(NamedTuple):
 
 @runtime_checkable
 class Backend(Protocol):
-    """A model + inference method in one probabilistic-programming language."""
+    """A model + inference method in one probabilistic-programming language.
 
+    ``family`` is ``"mcmc"`` or ``"vi"`` (:data:`FAMILIES`), declared by the class.
+    """
+
+    family: ClassVar[str]
     name: str
 
     def fit(self, data: HierData, seed: int) -> FitResult:
@@ -82,11 +104,32 @@ def split_name(name: str) -> tuple[str, str]:
     return language, method
 
 
+def _contract_attrs(
+    backend: str, family: str, library: str, library_version: str, seed: int, model: ModelSpec
+) -> dict[str, Any]:
+    """The attrs :data:`REQUIRED_ATTRS` (and the prior scales) of a backend's InferenceData."""
+    if family not in FAMILIES:
+        raise BackendError(f"{backend}: inference family must be one of {FAMILIES}, got {family!r}")
+    return {
+        "backend": backend,
+        "method": split_name(backend)[1],
+        "inference_family": family,
+        "inference_library": library,
+        "inference_library_version": library_version,
+        "seed": int(seed),
+        "parameterization": model.parameterization,
+        "prior_alpha_scale": model.priors.alpha_scale,
+        "prior_sigma_site_scale": model.priors.sigma_site_scale,
+        "prior_sigma_worker_scale": model.priors.sigma_worker_scale,
+    }
+
+
 def build_inference_data(
     posterior: Mapping[str, np.ndarray],
     data: HierData,
     *,
     backend: str,
+    family: str,
     library: str,
     library_version: str,
     seed: int,
@@ -107,6 +150,8 @@ def build_inference_data(
         site index).
     backend, library, library_version : str
         ``backend`` is e.g. ``"pyro_meanfield"``; the method is the part after the language.
+    family : {"mcmc", "vi"}
+        The backend's declared inference family, recorded as the attr ``inference_family``.
     seed : int
     model : ModelSpec
     sample_stats : mapping, optional
@@ -119,27 +164,7 @@ def build_inference_data(
     missing = [v for v in VAR_DIMS if v not in posterior]
     if missing:
         raise BackendError(f"{backend}: posterior lacks canonical variables {missing}")
-    dims = {name: list(d) for name, d in VAR_DIMS.items()}
-    dims["z_worker"] = ["worksite", "worker_feature"]
-    dims.update(
-        {
-            "y": ["obs"],
-            "X_worker": ["obs", "worker_feature"],
-            "site": ["obs"],
-            "X_site": ["worksite", "site_feature"],
-        }
-    )
-    attrs: dict[str, Any] = {
-        "backend": backend,
-        "method": split_name(backend)[1],
-        "inference_library": library,
-        "inference_library_version": library_version,
-        "seed": int(seed),
-        "parameterization": model.parameterization,
-        "prior_alpha_scale": model.priors.alpha_scale,
-        "prior_sigma_site_scale": model.priors.sigma_site_scale,
-        "prior_sigma_worker_scale": model.priors.sigma_worker_scale,
-    }
+    attrs = _contract_attrs(backend, family, library, library_version, seed, model)
     attrs.update({k: float(v) for k, v in (timing or {}).items()})
     attrs.update(extra_attrs or {})
     idata = az.from_dict(
@@ -152,7 +177,7 @@ def build_inference_data(
             "site": np.asarray(data.site),
         },
         coords=data.coords(),
-        dims=dims,
+        dims={name: list(d) for name, d in IDATA_DIMS.items()},
     )
     for group in idata.groups():
         idata[group].attrs.update(attrs)
@@ -179,8 +204,70 @@ def check_inference_data(idata: az.InferenceData, data: HierData) -> None:
     missing_attrs = [a for a in REQUIRED_ATTRS if a not in post.attrs]
     if missing_attrs:
         problems.append(f"posterior attrs lack {missing_attrs}")
+    elif post.attrs["inference_family"] not in FAMILIES:
+        problems.append(
+            f"inference_family {post.attrs['inference_family']!r} is not one of {FAMILIES}"
+        )
     if problems:
         raise BackendError("InferenceData breaks the contract: " + "; ".join(problems))
+
+
+def finish_fit(
+    backend: Backend,
+    data: HierData,
+    posterior: Mapping[str, np.ndarray],
+    *,
+    model: ModelSpec,
+    seed: int,
+    library: str,
+    library_version: str,
+    timing: Mapping[str, float],
+    info: dict[str, Any],
+    loss: np.ndarray | None = None,
+    sample_stats: Mapping[str, np.ndarray] | None = None,
+    extra_attrs: Mapping[str, Any] | None = None,
+) -> FitResult:
+    """The tail of every backend's ``fit``: InferenceData, contract check, FitResult.
+
+    Parameters
+    ----------
+    backend : Backend
+        Gives ``name`` and the declared ``family`` (recorded as ``inference_family``).
+    data : HierData
+    posterior : mapping
+        Canonical arrays shaped (chain, draw, ...), see :func:`build_inference_data`.
+    model : ModelSpec
+    seed : int
+    library, library_version : str
+    timing : mapping
+        Wall-time breakdown (keys from :data:`TIMING_KEYS`), also stored as attrs.
+    info : dict
+        Raw facts of the fit (:attr:`FitResult.info`).
+    loss : ndarray, optional
+        VI loss trace; None for MCMC.
+    sample_stats, extra_attrs : mapping, optional
+        As in :func:`build_inference_data`.
+
+    Raises
+    ------
+    BackendError
+        The result breaks the contract (:func:`check_inference_data`).
+    """
+    idata = build_inference_data(
+        posterior,
+        data,
+        backend=backend.name,
+        family=backend.family,
+        library=library,
+        library_version=library_version,
+        seed=seed,
+        model=model,
+        sample_stats=sample_stats,
+        timing=timing,
+        extra_attrs=extra_attrs,
+    )
+    check_inference_data(idata, data)
+    return FitResult(idata=idata, loss=loss, timing=dict(timing), info=info)
 
 
 @contextlib.contextmanager

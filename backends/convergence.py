@@ -1,4 +1,10 @@
-"""When did a VI loss trace converge?  One pure NumPy rule shared by every VI backend."""
+"""Pure NumPy rules read off a fit's raw output: when a VI loss trace converged, and how many
+transitions of a sampler diverged.
+
+They live at the bottom layer (next to :mod:`backends.base`) so that a backend may one day act
+on them (stop early, warn); the numbers reported for a run are computed from them once, in
+``evaluation.metrics.diagnostics``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import numpy as np
 #: Width of the noise floor of the band, in sds of the rolling mean: the range of a rolling
 #: mean of pure noise over tens of windows is about 5-6 of its sds.
 NOISE_BANDS = 6.0
-#: Human-readable statement of :func:`converged_step`'s rule (stored in FitResult.info).
+#: Human-readable statement of :func:`converged_step`'s rule (reported with its result).
 CONVERGENCE_RULE = (
     "first step t (0-based, t >= window-1) such that the trailing rolling mean m of the loss over "
     "`window` steps stays, for every step s >= t to the end of the run, within a band "
@@ -67,3 +73,9 @@ def converged_step(loss: np.ndarray, window: int = 1000, rtol: float = 1e-3) -> 
     if first > m.size - 1 - window:
         return None
     return first + window - 1
+
+
+def count_divergent(diverging: np.ndarray) -> int:
+    """Number of divergent transitions in a sampler's ``diverging`` stat (any shape, e.g.
+    (chain, draw)); every nonzero entry counts once."""
+    return int(np.count_nonzero(np.asarray(diverging)))

@@ -48,6 +48,7 @@ def measure(path: str, data: Any, args: argparse.Namespace) -> Row:
     """Fit ``data`` with one sampler path and summarise speed and quality."""
     import arviz as az
 
+    from backends.convergence import count_divergent
     from backends.pymc import PyMCNUTS
     from backends.spec import VAR_NAMES, ModelSpec
 
@@ -71,7 +72,7 @@ def measure(path: str, data: Any, args: argparse.Namespace) -> Row:
         min_ess_per_s=float(summary["ess_bulk"].min()) / sampling,
         sigma_worker_ess_per_s=float(summary.loc["sigma_worker", "ess_bulk"]) / sampling,
         leapfrog_per_draw=fit.info["mean_n_steps"],
-        n_divergent=fit.info["n_divergent"],
+        n_divergent=count_divergent(fit.idata.sample_stats["diverging"]),
         max_rhat=float(summary["r_hat"].max()),
     )
 

@@ -29,6 +29,7 @@ def measure(args: argparse.Namespace) -> dict[str, float]:
     import arviz as az
     import numpy as np
 
+    from backends.convergence import count_divergent
     from backends.spec import VAR_NAMES, ModelSpec
     from backends.stan import StanNUTS
     from evaluation.data.twin import make_paper_twin
@@ -54,7 +55,7 @@ def measure(args: argparse.Namespace) -> dict[str, float]:
         "min_ess_per_s": min_ess / wall,
         "sigma_worker_ess_per_s": float(ess["sigma_worker"]) / wall,
         "leapfrog_per_draw": float(np.mean(fit.idata.sample_stats["n_steps"])),
-        "n_divergent": fit.info["n_divergent"],
+        "n_divergent": count_divergent(fit.idata.sample_stats["diverging"]),
         "max_rhat": max(float(rhat[v].max()) for v in VAR_NAMES),
         "step_size": float(np.mean(fit.idata.sample_stats["step_size"])),
     }

@@ -28,11 +28,13 @@ def make_data(n_sites=4, n_workers=200, ks=2, kw=2, seed=0, truth=None, y=None) 
 
 
 def make_idata(draws: dict, data: HierData, sample_stats=None, backend="test_nuts", seed=0):
-    """InferenceData in the canonical layout from arrays shaped (chain, draw, ...)."""
+    """InferenceData in the canonical layout from arrays shaped (chain, draw, ...); its
+    ``inference_family`` is ``vi`` when ``sample_stats`` holds ``log_q``, else ``mcmc``."""
     return build_inference_data(
         draws,
         data,
         backend=backend,
+        family="vi" if "log_q" in (sample_stats or {}) else "mcmc",
         library="none",
         library_version="0",
         seed=seed,
@@ -76,6 +78,7 @@ class IidNormalBackend:
     """
 
     calls = 0
+    family = "mcmc"
 
     def __init__(self, model, chains=4, draws=500, name="iid_nuts", progress=False):
         self.model, self.chains, self.draws, self.name = model, chains, draws, name

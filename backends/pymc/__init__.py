@@ -1,9 +1,13 @@
-"""PyMC backends: ``pymc_nuts`` (nutpie or PyMC NUTS), ``pymc_meanfield``, ``pymc_fullrank``.
+"""PyMC backends: ``pymc_nuts`` (``PyMCNUTS``: nutpie or PyMC NUTS), ``pymc_meanfield`` and
+``pymc_fullrank`` (``PyMCADVI``).
 
-Importing this package does not import PyMC; each ``fit`` does.
+``model.py`` (the ``pm.Model``), ``nuts.py``, ``vi.py``, ``convert.py`` (PyMC / nutpie output and
+the fitted approximation to canonical arrays, ``log_q`` and ``lp``).  May import
+``backends.spec``, ``backends.base`` and ``backends.convergence``.  Importing this package does
+not import PyMC; each ``fit`` does.
 """
 
-from backends.pymc.advi import PyMCADVI
 from backends.pymc.nuts import PyMCNUTS
+from backends.pymc.vi import PyMCADVI
 
 __all__ = ["PyMCADVI", "PyMCNUTS"]

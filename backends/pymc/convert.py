@@ -1,9 +1,14 @@
-"""From PyMC / nutpie output to the canonical layout, aligning by label (never by position)."""
+"""From PyMC / nutpie output to the canonical layout, aligning by label (never by position),
+and from a fitted ADVI approximation to the per-draw ``log_q`` and ``lp`` of the contract.
+
+PyMC is not imported here at module level (PyTensor and scipy.linalg only inside the functions
+that need them).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -106,4 +111,94 @@ def json_safe(mapping: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, np.generic):
             value = value.item()
         out[str(key)] = value
+    return out
+
+
+class Unconstrained(NamedTuple):
+    """Draws mapped to the approximation's unconstrained space.
+
+    Attributes
+    ----------
+    u : ndarray, shape (S, d)
+        Flat unconstrained vectors in the approximation's ordering.
+    log_det_jacobian : ndarray, shape (S,)
+        ``log |d theta / d u|`` summed over the transformed variables (``log sigma`` for the
+        two HalfCauchy scales).
+    """
+
+    u: np.ndarray
+    log_det_jacobian: np.ndarray
+
+
+def to_unconstrained(approx: Any, draws: Mapping[str, np.ndarray]) -> Unconstrained:
+    """Map constrained draws (S, *shape) to the flat unconstrained vectors ADVI works with.
+
+    Parameters
+    ----------
+    approx : pymc.variational.Approximation
+        A single-group approximation; its ``ordering`` says where each value variable sits.
+    draws : mapping
+        Constrained draws of the model's free variables by name, draw axis first.
+    """
+    import pytensor.tensor as pt
+
+    group = approx.groups[0]
+    model = approx.model
+    rv_of_value = {value.name: rv for rv, value in model.rvs_to_values.items()}
+    n = len(next(iter(draws.values())))
+    u = np.empty((n, group.ddim))
+    log_det = np.zeros(n)
+    for value_name, (_, slc, _, _) in group.ordering.items():
+        rv = rv_of_value[value_name]
+        x = np.asarray(draws[rv.name], dtype=float)
+        transform = model.rvs_to_transforms.get(rv)
+        if transform is not None:
+            params = rv.owner.inputs[2:]
+            x = _evaluate(transform.forward(pt.as_tensor_variable(x), *params))
+            jac = _evaluate(transform.log_jac_det(pt.as_tensor_variable(x), *params))
+            log_det += np.broadcast_to(jac, x.shape).reshape(n, -1).sum(axis=1)
+        u[:, slc] = x.reshape(n, -1)
+    return Unconstrained(u=u, log_det_jacobian=log_det)
+
+
+def _evaluate(expr: Any) -> np.ndarray:
+    return np.asarray(expr.eval() if hasattr(expr, "eval") else expr, dtype=float)
+
+
+def gaussian_log_q(approx: Any, u: np.ndarray) -> np.ndarray:
+    """Log density of the fitted Gaussian at unconstrained points ``u`` (S, d)."""
+    from scipy.linalg import solve_triangular
+
+    group = approx.groups[0]
+    mu = np.asarray(group.mean.eval(), dtype=float)
+    if hasattr(group, "L"):  # full rank: q = N(mu, L L^T)
+        chol = np.asarray(group.L.eval(), dtype=float)
+        z = solve_triangular(chol, (u - mu).T, lower=True).T
+        log_det = np.log(np.diag(chol)).sum()
+    else:  # mean field: independent normals
+        std = np.asarray(group.std.eval(), dtype=float)
+        z = (u - mu) / std
+        log_det = np.log(std).sum()
+    return -0.5 * (z**2).sum(axis=1) - log_det - 0.5 * u.shape[1] * np.log(2 * np.pi)
+
+
+def constrained_log_q(approx: Any, draws: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Log density of the approximation on the CONSTRAINED space of the latents.
+
+    ``log q_theta(theta) = log q_u(u) - log |d theta / d u|``: directly comparable with
+    :func:`backends.spec.log_joint`, so ``log_joint - log_q`` are importance log-weights.
+    """
+    un = to_unconstrained(approx, draws)
+    return gaussian_log_q(approx, un.u) - un.log_det_jacobian
+
+
+def model_log_density(model: Any, approx: Any, draws: Mapping[str, np.ndarray]) -> np.ndarray:
+    """PyMC's log joint of each draw on the constrained space (``jacobian=False``)."""
+    logp = model.compile_logp(jacobian=False)
+    un = to_unconstrained(approx, draws)
+    point_of = approx.groups[0].ordering
+    out = np.empty(len(un.u))
+    for s, u in enumerate(un.u):
+        point = {name: u[slc].reshape(shape) for name, (_, slc, shape, _) in point_of.items()}
+        out[s] = logp(point)
     return out

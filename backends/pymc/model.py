@@ -15,6 +15,12 @@ from backends.spec import VAR_DIMS, Z_WORKER_DIMS, HierData, ModelSpec
 if TYPE_CHECKING:  # pragma: no cover
     import pymc as pm
 
+#: What to install when PyMC or a sampler's package is missing.
+INSTALL_HINTS: dict[str, str] = {
+    "pymc": "pip install 'ppl-compare[pymc]'  (or: pip install pymc)",
+    "nutpie": "pip install 'ppl-compare[pymc]'  (or: pip install nutpie)",
+}
+
 
 def build_model(data: HierData, spec: ModelSpec) -> pm.Model:
     """Build the hierarchical logistic regression for ``data`` as a PyMC model.

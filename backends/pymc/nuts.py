@@ -6,36 +6,25 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from backends.base import (
-    BackendError,
-    FitResult,
-    build_inference_data,
-    check_inference_data,
-    library_version,
-    require,
-)
+from backends.base import BackendError, FitResult, finish_fit, library_version, require
+from backends.convergence import count_divergent
 from backends.pymc.convert import (
     json_safe,
     posterior_arrays,
     sample_stats_arrays,
     split_sampling_time,
 )
-from backends.pymc.model import build_model, quiet_pytensor
+from backends.pymc.model import INSTALL_HINTS, build_model, quiet_pytensor
 from backends.spec import HierData, ModelSpec
 
 logger = logging.getLogger(__name__)
 
 #: NUTS implementations this backend can drive.
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc")
-#: What to install when a sampler's package is missing.
-INSTALL_HINTS: dict[str, str] = {
-    "pymc": "pip install 'ppl-compare[pymc]'  (or: pip install pymc)",
-    "nutpie": "pip install 'ppl-compare[pymc]'  (or: pip install nutpie)",
-}
 #: nutpie.sample keywords that choose the mass-matrix adaptation rather than a setting.
 _NUTPIE_MODES: tuple[str, ...] = ("low_rank_modified_mass_matrix", "transform_adapt")
 TIMING_RULE = (
@@ -71,12 +60,15 @@ class PyMCNUTS:
         Maximum tree depth (both samplers).
     max_divergence_fraction : float
         Above this fraction of divergent draws a warning is logged and
-        ``info["divergence_warning"]`` is True (0 = any divergence).
+        ``info["divergence_warning"]`` is True (0 = any divergence).  The count itself is
+        :func:`backends.convergence.count_divergent`, the one the diagnostics report.
     init : str
         ``pm.sample`` initialisation (``sampler="pymc"`` only).
     progress : bool
         Show the sampler's progress bar.
     """
+
+    family: ClassVar[str] = "mcmc"
 
     def __init__(
         self,
@@ -117,7 +109,8 @@ class PyMCNUTS:
         -------
         FitResult
             ``idata`` with the canonical posterior (+ ``z_worker`` if non-centred) and the
-            sampler's statistics under ArviZ names; ``info`` with divergences and steps.
+            sampler's statistics under ArviZ names (divergences among them); ``info`` with
+            the settings and step statistics.
         """
         start = time.perf_counter()
         require("pymc", INSTALL_HINTS["pymc"])
@@ -129,16 +122,17 @@ class PyMCNUTS:
         stats = sample_stats_arrays(raw.sample_stats)
         info = self._info(stats)
         timing["fit_s"] = time.perf_counter() - start
-        idata = build_inference_data(
-            posterior_arrays(raw.posterior, data, self.model),
+        return finish_fit(
+            self,
             data,
-            backend=self.name,
+            posterior_arrays(raw.posterior, data, self.model),
+            model=self.model,
+            seed=seed,
             library=library,
             library_version=library_version(library),
-            seed=seed,
-            model=self.model,
-            sample_stats=stats,
             timing=timing,
+            info=info,
+            sample_stats=stats,
             extra_attrs={
                 "sampler": self.sampler,
                 "chains": self.chains,
@@ -147,8 +141,6 @@ class PyMCNUTS:
                 "target_accept": self.target_accept,
             },
         )
-        check_inference_data(idata, data)
-        return FitResult(idata=idata, loss=None, timing=timing, info=info)
 
     def _sample_nutpie(self, data: HierData, seed: int) -> tuple[Any, dict[str, float], str]:
         nutpie = require("nutpie", INSTALL_HINTS["nutpie"])
@@ -236,20 +228,7 @@ class PyMCNUTS:
         return raw, timing, "pymc"
 
     def _info(self, stats: Mapping[str, np.ndarray]) -> dict[str, Any]:
-        n_div = int(np.sum(stats["diverging"]))
-        fraction = n_div / float(self.chains * self.draws)
-        warn = fraction > self.max_divergence_fraction
-        if warn:
-            hint = (
-                "try model.parameterization=noncentered or a higher backend.target_accept"
-                if self.model.parameterization == "centered"
-                else "try a higher backend.target_accept or longer backend.tune"
-            )
-            logger.warning(
-                "%s: %d divergent transitions (%.2f%% of draws) exceed "
-                "max_divergence_fraction = %g; the posterior may be biased (%s)",
-                self.name, n_div, 100 * fraction, self.max_divergence_fraction, hint,
-            )  # fmt: skip
+        """Settings and step statistics of the run (divergences are counted by diagnostics)."""
         return {
             "sampler": self.sampler,
             "nutpie": dict(self.nutpie) if self.sampler == "nutpie" else None,
@@ -258,12 +237,28 @@ class PyMCNUTS:
             "draws": self.draws,
             "target_accept": self.target_accept,
             "max_treedepth": self.max_treedepth,
-            "n_divergent": n_div,
-            "divergence_fraction": fraction,
             "max_divergence_fraction": self.max_divergence_fraction,
-            "divergence_warning": bool(warn),
+            "divergence_warning": self._warn_divergences(stats["diverging"]),
             "mean_n_steps": float(np.mean(stats["n_steps"])),
             "mean_tree_depth": float(np.mean(stats["tree_depth"])),
             "mean_step_size": float(np.mean(stats["step_size"])),
             "timing_rule": TIMING_RULE,
         }
+
+    def _warn_divergences(self, diverging: np.ndarray) -> bool:
+        """Log a warning when the fraction of divergent draws exceeds the threshold."""
+        n_div = count_divergent(diverging)
+        fraction = n_div / float(self.chains * self.draws)
+        if fraction <= self.max_divergence_fraction:
+            return False
+        hint = (
+            "try model.parameterization=noncentered or a higher backend.target_accept"
+            if self.model.parameterization == "centered"
+            else "try a higher backend.target_accept or longer backend.tune"
+        )
+        logger.warning(
+            "%s: %d divergent transitions (%.2f%% of draws) exceed "
+            "max_divergence_fraction = %g; the posterior may be biased (%s)",
+            self.name, n_div, 100 * fraction, self.max_divergence_fraction, hint,
+        )  # fmt: skip
+        return True

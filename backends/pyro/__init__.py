@@ -1,8 +1,11 @@
-"""Pyro backend: SVI with mean-field, low-rank and full-rank autoguides.
+"""Pyro backend: SVI with mean-field, low-rank and full-rank autoguides (``PyroSVI``).
 
-Importing this package does not import torch or pyro; :meth:`PyroSVI.fit` does.
+``model.py`` (the Pyro model and its guides), ``vi.py`` (the fit loop), ``convert.py`` (guide
+draws to canonical arrays with ``log_q`` and ``lp``).  May import ``backends.spec``,
+``backends.base`` and ``backends.convergence``.  Importing this package does not import torch
+or pyro; constructing or fitting a :class:`PyroSVI` does.
 """
 
-from backends.pyro.svi import PyroSVI
+from backends.pyro.vi import PyroSVI
 
 __all__ = ["PyroSVI"]

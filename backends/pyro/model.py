@@ -8,7 +8,7 @@ All data enter as tensor arguments (:class:`ModelTensors`), which is what
 :class:`pyro.infer.JitTrace_ELBO` needs.
 
 The model also runs under an outer vectorised plate at dim ``-3`` (:data:`DRAW_DIM`), which is how
-posterior draws and their densities are computed in batches (see :mod:`backends.pyro.svi`).
+posterior draws and their densities are computed in batches (see :mod:`backends.pyro.convert`).
 """
 
 from __future__ import annotations

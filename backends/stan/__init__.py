@@ -1,26 +1,17 @@
-"""Stan backends (CmdStanPy): ``stan_nuts``, ``stan_meanfield``, ``stan_fullrank``,
-``stan_pathfinder``.
+"""Stan backends (CmdStanPy): ``stan_nuts`` (``StanNUTS``), ``stan_meanfield``,
+``stan_fullrank`` and ``stan_pathfinder`` (``StanMeanField``, ``StanFullRank``,
+``StanPathfinder``).
 
 The model is the Stan program ``hier_logit.stan`` in this folder (both parameterisations,
-chosen by data).  Importing this package does not import cmdstanpy; constructing a backend
-finds CmdStan (``python -m backends.stan.install`` installs one) and compiles the program once
-into a cache shared by every run.
+chosen by data).  ``cmdstan.py`` finds CmdStan and compiles the program once into a cache
+shared by every run (``python -m backends.stan.install`` installs a CmdStan); ``base.py`` is
+the plumbing every Stan backend shares; ``nuts.py`` and ``vi.py`` the methods; ``registry.py``
+builds one by method name; ``convert.py`` holds the pure conversions to and from CmdStan;
+``logprob.py`` the program's own log density.  May import ``backends.spec``, ``backends.base``
+and ``backends.convergence``.  Importing this package does not import cmdstanpy.
 """
 
-from backends.stan.backend import StanNUTS, backend_classes, make_backend, supported_methods
-from backends.stan.cmdstan import PROGRAM_FILE, compile_program, find_cmdstan
-from backends.stan.vi import StanFullRank, StanMeanField, StanPathfinder, StanVI
+from backends.stan.nuts import StanNUTS
+from backends.stan.vi import StanFullRank, StanMeanField, StanPathfinder
 
-__all__ = [
-    "PROGRAM_FILE",
-    "StanFullRank",
-    "StanMeanField",
-    "StanNUTS",
-    "StanPathfinder",
-    "StanVI",
-    "backend_classes",
-    "compile_program",
-    "find_cmdstan",
-    "make_backend",
-    "supported_methods",
-]
+__all__ = ["StanFullRank", "StanMeanField", "StanNUTS", "StanPathfinder"]

@@ -4,20 +4,24 @@ The executable of a program is cached under ``<cache>/<name>-<program hash>-cmds
 (cache: ``$PPL_COMPARE_STAN_CACHE`` or ``~/.cache/ppl-compare/stan``), so a sweep compiles once.
 Two processes compiling the same program at once are serialised by an exclusive file lock, and
 the executable appears under its final name only through an atomic rename, so a reader never
-sees a half-written file.  cmdstanpy is imported lazily.
+sees a half-written file.  A fit's CmdStan output goes to :func:`output_dir` (under the cache,
+not the system temp folder), which also removes the folders of killed runs.  cmdstanpy is
+imported lazily.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -263,3 +267,47 @@ def compile_program(
     exe, compiled, compile_s = cached_build(stan_file, cmdstan, cache, _check_and_compile)
     model = cmdstanpy.CmdStanModel(exe_file=str(exe))
     return CompiledModel(model, exe, compiled, compile_s, cmdstan)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def output_dir(method: str) -> Iterator[str]:
+    """A fresh CmdStan output folder under the cache, removed when the block exits.
+
+    The folder is ``<cache>/runs/<host>/stan-<method>-<pid>-*`` (never the system temp
+    folder).  A run killed by SIGTERM or SIGKILL cannot remove its folder, so every call first
+    removes this host's folders whose process no longer exists.
+    """
+    root = cache_dir() / "runs" / socket.gethostname()
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.glob("stan-*"):
+        match = re.fullmatch(r"stan-[a-z]+-(\d+)-\w+", old.name)
+        if match and not _process_exists(int(match[1])):
+            shutil.rmtree(old, ignore_errors=True)
+    out = tempfile.mkdtemp(prefix=f"stan-{method}-{os.getpid()}-", dir=root)
+    try:
+        yield out
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def write_data(out: str, data: dict) -> str:
+    """Write the Stan data dict as ``<out>/data.json`` and return its path.
+
+    Passing a path (not a dict) to CmdStanPy keeps its data file in the run's own output folder
+    (:func:`output_dir`), not in a system-temp folder that a killed run would strand.
+    """
+    from cmdstanpy import write_stan_json
+
+    path = os.path.join(out, "data.json")
+    write_stan_json(path, data)
+    return path

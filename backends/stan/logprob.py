@@ -17,7 +17,7 @@ import numpy as np
 from backends.base import BackendUnavailable
 from backends.spec import HierData, ModelSpec
 from backends.stan import convert
-from backends.stan.cmdstan import PROGRAM_FILE, resolve_includes
+from backends.stan.cmdstan import PROGRAM_FILE, compile_program, find_cmdstan, resolve_includes
 
 
 def stan_params(point: Mapping[str, np.ndarray], spec: ModelSpec) -> dict[str, np.ndarray]:
@@ -51,8 +51,6 @@ def log_density_cmdstan(
     stan_file: Path = PROGRAM_FILE,
 ) -> np.ndarray:  # pragma: no cover - needs CmdStan >= 2.31
     """Log density through cmdstanpy's ``log_prob`` (CmdStan >= 2.31)."""
-    from backends.stan.cmdstan import compile_program
-
     model = compile_program(stan_file).model
     sdata = convert.stan_data(data, spec)
     out = []
@@ -109,8 +107,6 @@ def stan_log_density(
     values : ndarray, shape (len(points),)
     route : {"cmdstan", "pystan"}
     """
-    from backends.stan.cmdstan import find_cmdstan
-
     try:
         cmdstan_ok = find_cmdstan().version >= (2, 31)
     except BackendUnavailable:

@@ -2,24 +2,26 @@
 
 Every draw carries ``log_p`` / ``log_g`` as CmdStan wrote them and ``lp`` / ``log_q`` on the
 constrained space of the contract (see :func:`backends.stan.convert.vi_sample_stats`).
+CmdStan's ADVI decides its own convergence (``tol_rel_obj``); that verdict, parsed from its
+console, is kept in ``info`` as a raw fact of the run.
 """
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from backends.base import BackendError, FitResult
 from backends.spec import HierData, ModelSpec
 from backends.stan import convert
-from backends.stan.backend import _SIG_FIGS, _StanBackend
+from backends.stan.base import SIG_FIGS, StanBackend, run_cmdstan
+from backends.stan.cmdstan import output_dir, write_data
 
 
-class StanVI(_StanBackend):
+class StanVI(StanBackend):
     """CmdStan's ADVI (``variational``); use :class:`StanMeanField` or :class:`StanFullRank`.
 
     Parameters
@@ -36,6 +38,8 @@ class StanVI(_StanBackend):
     tol_rel_obj, grad_samples, elbo_samples, eval_elbo, adapt_iter
         As in CmdStan; the ELBO (hence ``loss``) is evaluated every ``eval_elbo`` iterations.
     """
+
+    family: ClassVar[str] = "vi"
 
     def __init__(
         self,
@@ -68,12 +72,12 @@ class StanVI(_StanBackend):
     def fit(self, data: HierData, seed: int) -> FitResult:
         """Fit the approximation to ``data`` and draw ``num_draws`` from it."""
         start = time.perf_counter()
-        compile_s, compiled = self._compile_timing()
-        with tempfile.TemporaryDirectory(prefix=f"stan-{self.method}-") as out:
-            vb = self._run(
+        compile_s, compiled = self.compile_timing()
+        with output_dir(self.method) as out:
+            vb = run_cmdstan(
                 f"variational ({self.method})",
                 self.compiled.model.variational,
-                data=convert.stan_data(data, self.spec),
+                data=write_data(out, convert.stan_data(data, self.spec)),
                 seed=int(seed),
                 output_dir=out,
                 algorithm=self.method,
@@ -87,7 +91,7 @@ class StanVI(_StanBackend):
                 elbo_samples=self.elbo_samples,
                 eval_elbo=self.eval_elbo,
                 require_converged=False,
-                sig_figs=_SIG_FIGS,
+                sig_figs=SIG_FIGS,
             )
             opt_s = time.perf_counter() - start
             console = Path(vb.runset.stdout_files[0]).read_text()
@@ -98,8 +102,12 @@ class StanVI(_StanBackend):
             "optimisation_s": opt_s,
             "fit_s": time.perf_counter() - start + compile_s,
         }
-        info = {
-            "compiled": compiled,
+        info = {"compiled": compiled, **self._info(vb, trace)}
+        return self.finish(data, seed, posterior, stats, timing, info, loss=-trace.elbo)
+
+    def _info(self, vb: Any, trace: convert.ElboTrace) -> dict[str, Any]:
+        """Settings and CmdStan's own report of the run (step size, ELBO steps, convergence)."""
+        return {
             "algorithm": f"CmdStan ADVI ({self.method})",
             "num_steps": self.num_steps,
             "eta": vb.eta if trace.eta is None else trace.eta,
@@ -119,9 +127,9 @@ class StanVI(_StanBackend):
             ),
             "loss_note": "loss = -ELBO at info['loss_steps'] (every eval_elbo iterations)",
         }
-        return self._result(data, seed, posterior, stats, timing, info, loss=-trace.elbo)
 
     def _draws(self, vb: Any) -> tuple[dict, dict]:
+        """Canonical posterior (one chain) and VI sample_stats of CmdStan's draws."""
         columns = list(vb.column_names)
         sample = np.asarray(vb.variational_sample)  # the mean row is already dropped
         posterior = convert.canonical_posterior(
@@ -138,16 +146,16 @@ class StanVI(_StanBackend):
 class StanMeanField(StanVI):
     """ADVI with a mean-field Gaussian on the unconstrained space (``stan_meanfield``)."""
 
-    method = "meanfield"
+    method: ClassVar[str] = "meanfield"
 
 
 class StanFullRank(StanVI):
     """ADVI with a full-rank Gaussian on the unconstrained space (``stan_fullrank``)."""
 
-    method = "fullrank"
+    method: ClassVar[str] = "fullrank"
 
 
-class StanPathfinder(_StanBackend):
+class StanPathfinder(StanBackend):
     """CmdStan's multi-path Pathfinder (``stan_pathfinder``; needs CmdStan >= 2.33).
 
     Draws are taken from the approximation without PSIS resampling (``psis_resample=False``,
@@ -155,7 +163,8 @@ class StanPathfinder(_StanBackend):
     / ``log_g`` as for ADVI.
     """
 
-    method = "pathfinder"
+    method: ClassVar[str] = "pathfinder"
+    family: ClassVar[str] = "vi"
 
     def __init__(
         self,
@@ -176,12 +185,12 @@ class StanPathfinder(_StanBackend):
     def fit(self, data: HierData, seed: int) -> FitResult:  # pragma: no cover - CmdStan>=2.33
         """Run Pathfinder on ``data`` and keep ``num_draws`` approximate draws."""
         start = time.perf_counter()
-        compile_s, compiled = self._compile_timing()
-        with tempfile.TemporaryDirectory(prefix="stan-pathfinder-") as out:
-            pf = self._run(
+        compile_s, compiled = self.compile_timing()
+        with output_dir("pathfinder") as out:
+            pf = run_cmdstan(
                 "pathfinder",
                 self.compiled.model.pathfinder,
-                data=convert.stan_data(data, self.spec),
+                data=write_data(out, convert.stan_data(data, self.spec)),
                 seed=int(seed),
                 output_dir=out,
                 num_paths=self.num_paths,
@@ -189,7 +198,7 @@ class StanPathfinder(_StanBackend):
                 max_lbfgs_iters=self.max_lbfgs_iters,
                 num_elbo_draws=self.num_elbo_draws,
                 psis_resample=False,
-                sig_figs=_SIG_FIGS,
+                sig_figs=SIG_FIGS,
             )
             n = np.asarray(pf.stan_variable("alpha")).shape[0]
             posterior = convert.canonical_posterior(pf.stan_variable, self.spec, 1, n)
@@ -207,4 +216,4 @@ class StanPathfinder(_StanBackend):
             "num_paths": self.num_paths,
             "num_draws": n,
         }
-        return self._result(data, seed, posterior, stats, timing, info, loss=None)
+        return self.finish(data, seed, posterior, stats, timing, info, loss=None)

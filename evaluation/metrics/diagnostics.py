@@ -1,6 +1,9 @@
 """Convergence and reliability diagnostics: MCMC (R-hat, ESS, divergences, tree depth, E-BFMI)
 and VI (loss convergence, PSIS k-hat of the approximation).
 
+The one place a run's divergences are counted and its VI loss is judged converged: backends
+return the sampler stats, the loss trace and raw facts (e.g. the convergence window and
+tolerance they were given), and the rules of :mod:`backends.convergence` are applied here.
 Each section carries ``verdicts``: plain-language sentences for the run report.
 """
 
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from backends.convergence import CONVERGENCE_RULE, converged_step, count_divergent
 from backends.spec import VAR_NAMES, Z_WORKER_DIMS, HierData, ModelSpec, log_joint
 from evaluation.metrics.draws import data_labels, param_draws, select_labels, stacked
 
@@ -104,7 +108,9 @@ def mcmc_diagnostics(
     out["min_ess_bulk"], out["min_ess_bulk_at"] = _extreme(bulk, "min")
     out["min_ess_tail"], out["min_ess_tail_at"] = _extreme(tail, "min")
     stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
-    out["n_divergent"] = int(np.sum(stats["diverging"].values)) if "diverging" in stats else None
+    out["n_divergent"] = (
+        count_divergent(stats["diverging"].values) if "diverging" in stats else None
+    )
     out.update(_tree_depth_stats(idata, max_tree_depth) if len(stats) else {})
     out["min_ebfmi"] = None
     if "energy" in stats:
@@ -204,9 +210,32 @@ def draw_log_joint(idata: az.InferenceData, data: HierData, spec: ModelSpec) -> 
     return np.concatenate(parts)
 
 
+#: ``info`` keys of a backend that leaves the convergence verdict to the shared rule.
+RULE_SETTINGS: tuple[str, str] = ("convergence_window", "convergence_rtol")
+#: The convergence verdict's keys.
+CONVERGENCE_KEYS: tuple[str, ...] = ("converged", "converged_step", "convergence_rule")
+
+
+def loss_convergence(loss: np.ndarray | None, info: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether and when a VI loss converged: ``converged``, ``converged_step``,
+    ``convergence_rule``.
+
+    A backend that records ``convergence_window`` and ``convergence_rtol`` in ``info`` is judged
+    by :func:`backends.convergence.converged_step` with those settings; otherwise the verdict
+    its inference library reported (e.g. CmdStan ADVI's ``tol_rel_obj`` check) is taken from
+    ``info`` as it is (None where absent).
+    """
+    if not all(k in info for k in RULE_SETTINGS):
+        return {k: info.get(k) for k in CONVERGENCE_KEYS}
+    trace = np.empty(0) if loss is None else np.asarray(loss, dtype=np.float64)
+    step = converged_step(trace, int(info["convergence_window"]), float(info["convergence_rtol"]))
+    return {"converged": step is not None, "converged_step": step,
+            "convergence_rule": CONVERGENCE_RULE}  # fmt: skip
+
+
 def _loss_section(loss: np.ndarray | None, info: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {k: info.get(k) for k in ("converged", "converged_step",
-                                                     "convergence_rule")}  # fmt: skip
+    """The convergence verdict plus the loss summaries (``final_loss_mean``: last 1%)."""
+    out = loss_convergence(loss, info)
     if loss is None or len(loss) == 0:
         return {**out, "n_steps": None, "final_loss": None, "final_loss_mean": None,
                 "relative_change_last_10pct": None}  # fmt: skip
@@ -229,14 +258,15 @@ def vi_diagnostics(
     loss: np.ndarray | None = None,
     info: Mapping[str, Any] | None = None,
 ) -> dict:
-    """Loss convergence (as the backend reported it) and the PSIS k-hat of the approximation.
+    """Loss convergence (:func:`loss_convergence`) and the PSIS k-hat of the approximation.
 
     Log weights are ``spec.log_joint(draw, data, model_spec) - sample_stats.log_q``.
 
     Returns
     -------
     dict
-        ``converged``, ``converged_step``, ``convergence_rule`` (from ``info``), ``n_steps``,
+        ``converged``, ``converged_step``, ``convergence_rule`` (:func:`loss_convergence`),
+        ``n_steps``,
         ``final_loss`` (last step), ``final_loss_mean`` (mean of the last 1%),
         ``relative_change_last_10pct``, ``khat``, ``khat_verdict``, ``verdicts``, ``ok``.
     """

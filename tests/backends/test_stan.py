@@ -12,6 +12,7 @@ import pytest
 
 from backends.base import BackendError, BackendUnavailable, check_inference_data
 from backends.spec import VAR_NAMES, ModelSpec, log_joint, random_params
+from evaluation.metrics.diagnostics import loss_convergence, mcmc_diagnostics
 
 NONCENTERED = ModelSpec(parameterization="noncentered")
 
@@ -19,7 +20,7 @@ NONCENTERED = ModelSpec(parameterization="noncentered")
 @pytest.fixture(scope="session")
 def compiled():
     """The program, compiled once per session (a cache hit after the first session)."""
-    from backends.stan import compile_program
+    from backends.stan.cmdstan import compile_program
 
     return compile_program()
 
@@ -35,7 +36,7 @@ def nuts_fit(compiled, small_twin):
 
 @pytest.fixture(scope="session", params=["meanfield", "fullrank"])
 def vi_fit(request, compiled, small_twin):
-    from backends.stan import make_backend
+    from backends.stan.registry import make_backend
 
     backend = make_backend(request.param, model=NONCENTERED, num_draws=300, num_steps=3000)
     return backend, backend.fit(small_twin, seed=5)
@@ -67,7 +68,8 @@ def test_nuts_contract_and_sample_stats(nuts_fit, small_twin):
         "fit_s",
     }
     assert nuts_fit.timing["warmup_s"] > 0 and nuts_fit.timing["sampling_s"] > 0
-    assert nuts_fit.info["n_divergent"] == int(stats["diverging"].sum())
+    assert mcmc_diagnostics(idata)["n_divergent"] == int(stats["diverging"].sum())
+    assert idata.posterior.attrs["inference_family"] == "mcmc"
     # the transformed parameter is exactly sigma_worker * z_worker, draw by draw
     post = idata.posterior
     np.testing.assert_allclose(
@@ -79,7 +81,7 @@ def test_nuts_converges_and_recovers_truth(nuts_fit, small_twin):
     import arviz as az
 
     idata, truth = nuts_fit.idata, small_twin.truth
-    assert nuts_fit.info["n_divergent"] == 0
+    assert mcmc_diagnostics(idata)["n_divergent"] == 0
     names = ["alpha", "beta_site", "sigma_site", "sigma_worker"]
     rhat = az.rhat(idata, var_names=names)
     worst = max(float(rhat[v].max()) for v in names)
@@ -151,6 +153,11 @@ def test_vi_draws_and_log_densities(vi_fit, small_twin):
     np.testing.assert_array_equal(np.diff(steps), backend.eval_elbo)
     assert fit.timing["optimisation_s"] > 0
     assert isinstance(fit.info["converged"], bool)
+    # CmdStan's own convergence verdict (tol_rel_obj) is what the diagnostics report
+    verdict = loss_convergence(fit.loss, fit.info)
+    assert verdict == {k: fit.info[k] for k in ("converged", "converged_step", "convergence_rule")}
+    assert "tol_rel_obj" in verdict["convergence_rule"]
+    assert fit.idata.posterior.attrs["inference_family"] == "vi"
 
 
 def test_cache_reuse(compiled):
@@ -162,7 +169,7 @@ def test_cache_reuse(compiled):
     for backend in (first, second):
         assert backend.compiled.compiled is False and backend.compiled.compile_s == 0.0
         assert backend.compiled.exe_file == compiled.exe_file
-        assert backend._compile_timing() == (0.0, False)
+        assert backend.compile_timing() == (0.0, False)
 
 
 # ---------------------------------------------------------------- same model as spec.py
@@ -184,7 +191,7 @@ def test_log_density_matches_spec(tiny_twin, parameterization):
 
 # ------------------------------------------------------------------------------ errors
 def test_unknown_method_lists_supported():
-    from backends.stan import make_backend
+    from backends.stan.registry import make_backend
 
     with pytest.raises(BackendError, match=r"unknown Stan method 'laplace'.*nuts, meanfield"):
         make_backend("laplace", model=NONCENTERED)
@@ -207,7 +214,7 @@ def test_lr_decay_is_refused():
 
 
 def test_compile_error_surfaces_stanc_message(tmp_path):
-    from backends.stan import compile_program
+    from backends.stan.cmdstan import compile_program
 
     broken = tmp_path / "broken.stan"
     broken.write_text(
@@ -220,7 +227,7 @@ def test_compile_error_surfaces_stanc_message(tmp_path):
 
 
 def test_missing_cmdstan_says_how_to_install(monkeypatch, tmp_path):
-    from backends.stan import find_cmdstan
+    from backends.stan.cmdstan import find_cmdstan
 
     monkeypatch.setenv("CMDSTAN", str(tmp_path / "no-cmdstan-here"))
     with pytest.raises(BackendUnavailable, match=r"python -m backends\.stan\.install") as err:

@@ -9,10 +9,12 @@ import pytest
 from evalhelpers import make_data, make_idata, normal_draws, point
 from scipy import stats
 
+from backends.convergence import CONVERGENCE_RULE, converged_step
 from backends.spec import ModelSpec
 from evaluation.metrics.diagnostics import (
     diagnostics_section,
     khat_verdict,
+    loss_convergence,
     mcmc_diagnostics,
     psis_khat,
     vi_diagnostics,
@@ -155,3 +157,41 @@ def test_mcmc_diagnostics_flag_disagreeing_chains_and_divergences():
     assert out["n_divergent"] == 7 and not out["ok"]
     assert any("Chains disagree" in v for v in out["verdicts"])
     assert any("7 divergent" in v for v in out["verdicts"])
+
+
+def test_loss_convergence_applies_the_shared_rule_to_the_backends_settings():
+    t = np.arange(5000)
+    loss = 100.0 + 1000.0 * np.exp(-t / 300.0)
+    info = {"convergence_window": 200, "convergence_rtol": 1e-3}
+    verdict = loss_convergence(loss, info)
+    step = converged_step(loss, 200, 1e-3)
+    assert step is not None
+    assert verdict == {"converged": True, "converged_step": step,
+                       "convergence_rule": CONVERGENCE_RULE}  # fmt: skip
+    falling = loss_convergence(np.linspace(1000, 0, 3000), info)
+    assert falling["converged"] is False and falling["converged_step"] is None
+    # a backend that did not record its settings keeps its library's own verdict (CmdStan)
+    own = {"converged": True, "converged_step": 400, "convergence_rule": "CmdStan: tol_rel_obj"}
+    assert loss_convergence(loss, own) == own
+    assert loss_convergence(None, {}) == dict.fromkeys(own)
+
+
+def test_vi_section_reports_the_rule_and_final_loss_mean_of_the_last_percent():
+    data = make_data(n_sites=3, n_workers=0, ks=2, kw=2)
+    spec = ModelSpec()
+    draws, log_q = _prior_draws(data, spec, n=200)
+    idata = make_idata(draws, data, sample_stats={"log_q": log_q}, backend="test_meanfield")
+    loss = np.concatenate([np.linspace(50, 10, 1000), np.full(1000, 10.0)])
+    loss[-20:] = 9.0  # the last 1% of 2,000 steps
+    info = {"convergence_window": 100, "convergence_rtol": 1e-3}
+    out = vi_diagnostics(idata, data, spec, loss=loss, info=info)
+    assert out["convergence_rule"] == CONVERGENCE_RULE
+    assert out["converged_step"] == converged_step(loss, 100, 1e-3)
+    assert out["final_loss_mean"] == 9.0 and out["n_steps"] == 2000
+
+
+def test_divergences_are_counted_from_the_sampler_stats():
+    data, idata = _mcmc_idata(n_div=3)
+    assert mcmc_diagnostics(idata)["n_divergent"] == 3
+    section = diagnostics_section(idata, data, ModelSpec(), {"n_divergent": 99}, None, {})
+    assert section["mcmc"]["n_divergent"] == 3  # never a count a backend reported

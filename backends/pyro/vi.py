@@ -1,8 +1,11 @@
-"""Stochastic variational inference in Pyro: the fit loop, posterior draws and their densities.
+"""Stochastic variational inference in Pyro: the backend and its fit loop.
 
 :class:`PyroSVI` is the backend behind ``pyro_meanfield`` (``AutoNormal``, the paper's setup),
-``pyro_lowrank`` and ``pyro_fullrank``.  torch and pyro are imported only when a fit runs, so
-importing this module (e.g. by Hydra) never needs them.
+``pyro_lowrank`` and ``pyro_fullrank``; the draws from the fitted guide and their densities are
+computed by :mod:`backends.pyro.convert`.  torch and pyro are imported only when a backend is
+built or a fit runs, so importing this module (e.g. by Hydra) never needs them: that is why
+:mod:`backends.pyro.model` and :mod:`backends.pyro.convert` (which import torch and pyro at
+their top) are imported inside ``__init__`` / ``fit`` here.
 
 The optimiser is the paper's: Adam at ``lr`` with the learning rate multiplied by ``lr_decay``
 after every step (``torch.optim.lr_scheduler.ExponentialLR``; what ``pyro.optim.ExponentialLR``
@@ -17,14 +20,15 @@ import math
 import time
 import warnings
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from backends.base import BackendError, FitResult, build_inference_data, library_version, require
-from backends.convergence import CONVERGENCE_RULE, converged_step
-from backends.pyro.draws import Draws, draw_posterior
+from backends.base import BackendError, FitResult, finish_fit, library_version, require
 from backends.spec import HierData, ModelSpec
+
+if TYPE_CHECKING:  # pragma: no cover
+    from backends.pyro.convert import Draws
 
 OPTIMIZERS: tuple[str, ...] = ("adam", "clipped_adam")
 DTYPES: tuple[str, ...] = ("float32", "float64")
@@ -66,7 +70,8 @@ class PyroSVI:
         Steps between progress-bar loss updates.
     convergence_window, convergence_rtol : int, float
         Rolling-mean window and relative tolerance of the convergence rule
-        (:data:`backends.convergence.CONVERGENCE_RULE`).
+        (:data:`backends.convergence.CONVERGENCE_RULE`); recorded in ``info``, the rule is
+        applied to the loss by ``evaluation.metrics.diagnostics``.
     dtype : {"float32", "float64"}
         Floating type of the model tensors and guide parameters.
     num_threads : int, optional
@@ -76,6 +81,8 @@ class PyroSVI:
     draw_batch : int
         Draws computed per vectorised batch (bounds memory: batch x N x K_w floats).
     """
+
+    family: ClassVar[str] = "vi"
 
     def __init__(
         self,
@@ -100,7 +107,7 @@ class PyroSVI:
         num_threads: int | None = 1,
         draw_batch: int = 100,
     ) -> None:
-        from backends.pyro.model import GUIDES
+        from backends.pyro.model import GUIDES  # imports torch: at construction, not import
 
         self.model = model if model is not None else ModelSpec()
         checks = [
@@ -123,10 +130,8 @@ class PyroSVI:
         self.clip_norm, self.jit, self.progress = float(clip_norm), bool(jit), bool(progress)
         self.rank = None if rank is None else int(rank)
         self.init_scale, self.log_every = float(init_scale), max(int(log_every), 1)
-        self.convergence_window, self.convergence_rtol = (
-            int(convergence_window),
-            float(convergence_rtol),
-        )
+        self.convergence_window = int(convergence_window)
+        self.convergence_rtol = float(convergence_rtol)
         self.dtype, self.draw_batch = dtype, max(int(draw_batch), 1)
         self.num_threads = None if num_threads is None else int(num_threads)
 
@@ -150,39 +155,45 @@ class PyroSVI:
         """
         require("torch", _INSTALL)
         pyro = require("pyro", _INSTALL)
-        from backends.pyro.model import make_guide, make_model, to_tensors
+        # torch-importing modules, imported when a fit runs (see the module docstring)
+        from backends.pyro import model as pyro_model
+        from backends.pyro.convert import draw_posterior
 
         t_start = time.perf_counter()
         with _torch_threads(self.num_threads), pyro.validation_enabled(False):
             pyro.clear_param_store()
             pyro.set_rng_seed(int(seed))
-            tensors = to_tensors(data, _torch_dtype(self.dtype))
-            model = make_model(self.model)
-            guide = make_guide(model, self.guide, init_scale=self.init_scale, rank=self.rank)
-            loss, timing, cpu_s = self._optimise(model, guide, tensors, int(seed))
+            tensors = pyro_model.to_tensors(data, _torch_dtype(self.dtype))
+            model = pyro_model.make_model(self.model)
+            guide = pyro_model.make_guide(
+                model, self.guide, init_scale=self.init_scale, rank=self.rank
+            )
+            elbo = _make_elbo(self.jit, self.num_particles, pyro_model.MAX_PLATE_NESTING)
+            loss, timing, cpu_s = self._optimise(elbo, model, guide, tensors, int(seed))
             t0 = time.perf_counter()
             draws = draw_posterior(model, guide, tensors, self.num_draws, self.draw_batch)
             timing["sampling_s"] = time.perf_counter() - t0
         self._check_draws(draws)
         timing["fit_s"] = time.perf_counter() - t_start
-        info = self._info(loss, timing, guide)
+        info = self._info(timing, guide)
         info["ms_per_step_cpu"] = 1e3 * cpu_s / self.num_steps
-        idata = build_inference_data(
-            {k: v[None] for k, v in draws.posterior.items()},
+        return finish_fit(
+            self,
             data,
-            backend=self.name,
+            {k: v[None] for k, v in draws.posterior.items()},
+            model=self.model,
+            seed=seed,
             library="pyro-ppl",
             library_version=library_version("pyro-ppl"),
-            seed=seed,
-            model=self.model,
-            sample_stats={"log_q": draws.log_q[None], "lp": draws.lp[None]},
             timing=timing,
+            info=info,
+            loss=loss,
+            sample_stats={"log_q": draws.log_q[None], "lp": draws.lp[None]},
             extra_attrs=self._attrs(info),
         )
-        return FitResult(idata=idata, loss=loss, timing=timing, info=info)
 
     # ------------------------------------------------------------------------------------------
-    def _optimise(self, model, guide, tensors, seed: int) -> tuple[np.ndarray, dict, float]:
+    def _optimise(self, elbo, model, guide, tensors, seed: int) -> tuple[np.ndarray, dict, float]:
         """Run ``num_steps`` SVI steps: the loss at every step, the timing breakdown and the
         process CPU seconds of the loop (closer than wall time to an idle machine's figure).
 
@@ -193,9 +204,6 @@ class PyroSVI:
         import pyro
         import torch
 
-        from backends.pyro.model import MAX_PLATE_NESTING
-
-        elbo = _make_elbo(self.jit, self.num_particles, MAX_PLATE_NESTING)
         with torch.no_grad():
             guide(*tensors)  # creates the guide's parameters
         params = list(guide.parameters())
@@ -255,6 +263,7 @@ class PyroSVI:
         )
 
     def _check_draws(self, draws: Draws) -> None:
+        """Raise BackendError naming the variables whose draws (or log_q) are not finite."""
         bad = [k for k, v in draws.posterior.items() if not np.isfinite(v).all()]
         if bad or not np.isfinite(draws.log_q).all():
             raise BackendError(
@@ -262,17 +271,13 @@ class PyroSVI:
                 "lower backend.lr or raise backend.num_steps"
             )
 
-    def _info(self, loss: np.ndarray, timing: dict[str, float], guide) -> dict[str, Any]:
+    def _info(self, timing: dict[str, float], guide) -> dict[str, Any]:
+        """Raw facts of the fit (settings, guide, speed); convergence is judged elsewhere."""
         import torch
 
-        step = converged_step(loss, self.convergence_window, self.convergence_rtol)
-        tail = loss[-min(self.convergence_window, loss.size) :]
         info: dict[str, Any] = {
             "guide": self.guide,
             "guide_class": type(guide).__name__,
-            "converged": step is not None,
-            "converged_step": step,
-            "convergence_rule": CONVERGENCE_RULE,
             "convergence_window": self.convergence_window,
             "convergence_rtol": self.convergence_rtol,
             "num_steps": self.num_steps,
@@ -283,8 +288,6 @@ class PyroSVI:
             "jit": self.jit,
             "dtype": self.dtype,
             "torch_threads": self.num_threads or torch.get_num_threads(),
-            "final_loss_mean": float(tail.mean()),
-            "final_loss_sd": float(tail.std()),
             "ms_per_step": 1e3 * timing["optimisation_s"] / self.num_steps,
             "num_guide_params": int(sum(p.numel() for p in guide.parameters())),
         }
@@ -292,13 +295,11 @@ class PyroSVI:
             info["rank"] = int(guide.rank)
         return info
 
-    def _attrs(self, info: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def _attrs(info: dict[str, Any]) -> dict[str, Any]:
+        """The VI settings stored as ``vi_*`` attrs of every InferenceData group."""
         keys = ("guide", "num_steps", "lr", "lr_decay", "optimizer", "num_particles", "dtype")
-        attrs = {f"vi_{k}": info[k] for k in keys}
-        attrs["vi_converged_step"] = (
-            -1 if info["converged_step"] is None else info["converged_step"]
-        )
-        return attrs
+        return {f"vi_{k}": info[k] for k in keys}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Posterior draws from a fitted Pyro guide, with the guide's and the model's log density.
+"""From a fitted Pyro guide to the canonical arrays: posterior draws, with the guide's and the
+model's log density of each draw.
+
+Imports torch and pyro at its top: :mod:`backends.pyro.vi` imports it only when a fit runs.
 
 ``log_q`` is the sum of the guide trace's log densities: the autoguides sample each latent on
 the unconstrained space and emit it through ``Delta(value, log_density=log|du/dx|)``, so the
@@ -11,6 +14,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import pyro
+import torch
+from pyro import poutine
+
+from backends.pyro.model import DRAW_DIM
 
 
 class Draws(NamedTuple):
@@ -39,12 +47,6 @@ def draw_posterior(model, guide, tensors, num_draws: int, batch: int = 100) -> D
     autoguides, so their sum is the guide density on the constrained space of the model's
     latent sites; the model is replayed on the guide trace for the log joint.
     """
-    import pyro
-    import torch
-    from pyro import poutine
-
-    from backends.pyro.model import DRAW_DIM
-
     parts: list[dict[str, np.ndarray]] = []
     with torch.no_grad():
         for start in range(0, num_draws, batch):
@@ -95,8 +97,6 @@ def log_prob_per_draw(trace, size: int) -> np.ndarray:
         Sum over every sample site (latent, auxiliary, Delta and observed) of its log_prob,
         summed in float64 over all dims but the draws dim.
     """
-    import torch
-
     trace.compute_log_prob()
     total = torch.zeros(size, dtype=torch.float64)
     for site in trace.nodes.values():
