@@ -4,20 +4,31 @@
     ppl-compare backend=pymc_nuts data.sigma_worker=0.5 data.seed=3
     ppl-compare -m backend=pyro_meanfield,stan_nuts data.seed=0,1,2
 
-A run builds the data (seeded), splits held-out workers, fits, scores, and writes into the
-Hydra run dir: ``posterior.nc``, ``clusters.nc``, ``figures/``, ``report.md`` and, last,
+A run checks its config at start-up (unknown keys, backend settings and their ranges, a
+writable run dir), builds the data (seeded), splits held-out workers, fits, scores, and writes
+into the Hydra run dir: ``posterior.nc``, ``clusters.nc``, ``figures/``, ``report.md`` and, last,
 ``metrics.json`` (so a ``metrics.json`` with ``"status": "complete"`` marks a finished run).
-A failure is one line in the log; in a single run the exit code is 1, in a multirun the
-failure is recorded in ``failed.json`` and the sweep goes on.
+A run owns its directory's outputs: it clears them before the fit (unless the directory
+already holds a complete run of the same config, which is skipped) and removes them again when
+it fails or is interrupted, so nothing of a failed run looks like a result.
+
+A failure is one line on stderr (``ppl-compare: error: ...``), Hydra's own config errors
+included; in a single run the exit code is 1, in a multirun the failure is recorded in
+``failed.json`` and the sweep goes on.  SIGTERM/SIGINT end the run with one line and exit code
+128 + the signal number.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
+import signal
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,30 +39,61 @@ from omegaconf import DictConfig, OmegaConf
 
 from backends.base import BackendError, FitResult, check_inference_data, split_name
 from backends.spec import HierData, ModelSpec
-from evaluation import io, judge
+from evaluation import io, judge, schema
 from evaluation.config import (
     CONF_DIR,
+    ConfigError,
     apply_backend_overrides,
+    cannot_write,
+    check_config,
+    error_line,
+    feature_entries,
+    first_line,
     instantiate_backend,
     model_spec,
     plain,
+    typed_backend_keys,
 )
 from evaluation.data.load import load_data
 from evaluation.data.recipes import DataValidationError
 from evaluation.data.split import split_from_config
 from evaluation.report.run_report import write_run_report
 
+schema.register()  # before @hydra.main composes: the YAML files start from these schemas
 log = logging.getLogger("ppl_compare")
+
+#: What a run writes into its directory besides ``figures/*.png`` (cleared before a fit,
+#: removed when the run fails).  Hydra's ``.hydra/`` and the run log are left alone.
+RUN_OUTPUTS: tuple[str, ...] = (
+    "metrics.json",
+    "failed.json",
+    "posterior.nc",
+    "clusters.nc",
+    "report.md",
+    "loss.png",
+)
 
 
 class RunFailed(RuntimeError):
     """A run could not complete; the message is the one line shown to the user."""
 
 
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT arrived during a run (a BaseException: no library swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 # ----------------------------------------------------------------------------- configuration
-def backend_config(cfg: DictConfig) -> DictConfig:
-    """``cfg.backend`` with ``cfg.backend_overrides`` applied to the keys the backend has."""
-    backend = apply_backend_overrides(plain(cfg.backend), plain(cfg.get("backend_overrides")))
+def backend_config(cfg: DictConfig, typed: Iterable[str] = (), *, warn: bool = False) -> DictConfig:
+    """``cfg.backend`` with ``cfg.backend_overrides`` applied to the keys the backend has.
+
+    A setting in ``typed`` (what the user typed on the command line) wins over an override.
+    """
+    overrides = plain(cfg.get("backend_overrides"))
+    backend = apply_backend_overrides(plain(cfg.backend), overrides, warn=warn, typed=typed)
     return OmegaConf.create(backend)
 
 
@@ -75,17 +117,76 @@ def is_complete(run_dir: Path, digest: str) -> bool:
     return metrics.get("status") == "complete" and metrics.get("config_hash") == digest
 
 
+# ----------------------------------------------------------------------------- the run dir
+def check_writable(directory: Path) -> None:
+    """Create ``directory`` if needed and write (then remove) a probe file in it.
+
+    Raises
+    ------
+    RunFailed
+        One line naming the directory, the reason and the fix.
+    """
+    probe = Path(directory) / f".write-probe.{os.getpid()}.tmp"
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise RunFailed(cannot_write(directory, exc)) from None
+
+
+def clear_outputs(run_dir: Path) -> None:
+    """Remove the outputs a run writes, and ``.*.tmp`` leftovers of a killed run."""
+    run_dir = Path(run_dir)
+    fig_dir = run_dir / "figures"
+    stale = [run_dir / name for name in RUN_OUTPUTS]
+    if fig_dir.is_dir():
+        stale += [*fig_dir.glob("*.png"), *fig_dir.glob(".*.tmp")]
+    stale += list(run_dir.glob(".*.tmp")) if run_dir.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def interrupts_raise() -> Iterator[None]:
+    """SIGTERM and SIGINT raise :class:`Interrupted` inside the block (main thread only)."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    signals = (signal.SIGTERM, signal.SIGINT)
+    try:
+        previous = {s: signal.signal(s, handler) for s in signals}
+    except ValueError:  # not the main thread (a launcher's worker): signals stay as they are
+        previous = {}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 # ----------------------------------------------------------------------------- the stages
 def build_data(cfg_data: DictConfig) -> tuple[HierData, HierData, HierData | None]:
-    """Full data set, training part and held-out part (None when test_fraction is 0)."""
-    data = load_data(cfg_data)
-    train, test = split_from_config(data, cfg_data)
+    """Full data set, training part and held-out part (None when test_fraction is 0).
+
+    A feature list of bare column names (``data.unit_features=[x1,x2]``) means each column
+    taken as it is (:func:`evaluation.config.feature_entries`).
+    """
+    settings = plain(cfg_data)
+    for key in ("unit_features", "group_features"):
+        if key in settings:
+            settings[key] = feature_entries(settings[key])
+    data = load_data(settings)
+    train, test = split_from_config(data, settings)
     return data, train, test
 
 
-def fit_backend(cfg: DictConfig, train: HierData, spec: ModelSpec) -> tuple[Any, FitResult]:
+def fit_backend(
+    cfg: DictConfig, train: HierData, spec: ModelSpec, backend_cfg: DictConfig | None = None
+) -> tuple[Any, FitResult]:
     """Instantiate the configured backend and fit it; contract-check the result."""
-    backend = instantiate_backend(backend_config(cfg), spec)
+    backend = instantiate_backend(backend_config(cfg) if backend_cfg is None else backend_cfg, spec)
     log.info(
         "fitting %s on %d workers x %d worksites (seed %d)",
         backend.name,
@@ -98,17 +199,37 @@ def fit_backend(cfg: DictConfig, train: HierData, spec: ModelSpec) -> tuple[Any,
     return backend, fit
 
 
-def run(cfg: DictConfig, run_dir: Path, *, force: bool = False) -> dict[str, Any]:
-    """One complete run into ``run_dir``; returns the metrics written to metrics.json."""
+def run(
+    cfg: DictConfig, run_dir: Path, *, force: bool = False, backend_cfg: DictConfig | None = None
+) -> dict[str, Any]:
+    """One complete run into ``run_dir``; returns the metrics written to metrics.json.
+
+    ``backend_cfg`` is the backend config to instantiate (default: :func:`backend_config`).
+    """
     run_dir = Path(run_dir)
     digest = config_hash(cfg)
     if not force and is_complete(run_dir, digest):
         log.info("skipping: %s already holds a complete run of this config", run_dir)
         return io.read_json(run_dir / "metrics.json")
+    check_writable(run_dir)
+    if cfg.evaluation.get("figures", False):
+        check_writable(run_dir / "figures")
+    clear_outputs(run_dir)
+    try:
+        return _fit_and_judge(cfg, run_dir, digest, backend_cfg)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            clear_outputs(run_dir)  # nothing of a failed run may look like a result
+        raise
+
+
+def _fit_and_judge(
+    cfg: DictConfig, run_dir: Path, digest: str, backend_cfg: DictConfig | None
+) -> dict[str, Any]:
     start = time.perf_counter()
     data, train, test = build_data(cfg.data)
     spec = model_spec(cfg.model)
-    backend, fit = fit_backend(cfg, train, spec)
+    backend, fit = fit_backend(cfg, train, spec, backend_cfg)
     io.write_netcdf(run_dir / "posterior.nc", fit.idata)
     sections, figures = judge.evaluate(cfg, fit, train, test, spec, run_dir)
     language, method = split_name(backend.name)
@@ -118,6 +239,7 @@ def run(cfg: DictConfig, run_dir: Path, *, force: bool = False) -> dict[str, Any
         "backend": backend.name,
         "language": language,
         "method": method,
+        "family": backend.family,
         "seed": int(cfg.seed),
         "parameterization": spec.parameterization,
         "data": judge.data_section(cfg, data, train, test),
@@ -136,31 +258,79 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     BackendError,
     RunFailed,
     ValueError,
-    FileNotFoundError,
+    OSError,
     DataValidationError,
 )
 
 
-@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def main(cfg: DictConfig) -> float | None:
-    """Entry point of ``ppl-compare``; returns held-out AUC (for Hydra sweepers)."""
+def _fail(cfg: DictConfig, run_dir: Path, exc: BaseException) -> None:
+    """Report a user error: failed.json in a multirun (replacing the job's earlier outputs),
+    one line and exit code 1 otherwise (the run dir's earlier outputs are left alone)."""
+    hc = HydraConfig.get()
+    shown = exc if isinstance(exc, ConfigError | RunFailed) else f"{type(exc).__name__}: {exc}"
+    message = first_line(shown)
+    log.debug("run failed", exc_info=True)
+    log.error("run failed: %s", message)
+    if hc.mode == RunMode.MULTIRUN:
+        with contextlib.suppress(OSError):
+            clear_outputs(run_dir)  # the job's directory says "failed", nothing else
+        io.write_json(
+            run_dir / "failed.json",
+            {"status": "failed", "error": message, "overrides": list(hc.overrides.task)},
+        )
+        return
+    print(f"ppl-compare: error: {message}", file=sys.stderr)
+    raise SystemExit(1) from None
+
+
+def task(cfg: DictConfig) -> float | None:
+    """The Hydra task: check the config, run; returns held-out AUC (for Hydra sweepers)."""
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
     try:
-        metrics = run(cfg, run_dir, force=bool(cfg.get("force", False)))
-    except USER_ERRORS as exc:
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        log.debug("run failed", exc_info=True)
-        log.error("run failed: %s", message)
-        if hc.mode == RunMode.MULTIRUN:
-            io.write_json(
-                run_dir / "failed.json",
-                {"status": "failed", "error": message, "overrides": list(hc.overrides.task)},
+        with interrupts_raise():
+            backend_cfg = check_config(cfg, typed_backend_keys(hc.overrides.task))
+            metrics = run(
+                cfg, run_dir, force=bool(cfg.get("force", False)), backend_cfg=backend_cfg
             )
-            return None
-        print(f"ppl-compare: error: {message}", file=sys.stderr)
-        raise SystemExit(1) from None
+    except Interrupted as exc:
+        log.error("interrupted (%s); nothing written", exc)
+        print(f"ppl-compare: interrupted ({exc}); nothing written", file=sys.stderr)
+        raise SystemExit(128 + exc.signum) from None
+    except USER_ERRORS as exc:
+        _fail(cfg, run_dir, exc)
+        return None
     return (metrics.get("predictive") or {}).get("auc")
+
+
+hydra_app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
+
+
+# ----------------------------------------------------------------------------- the CLI
+def main() -> None:
+    """Entry point of ``ppl-compare``: the Hydra app, with Hydra's own errors as one line.
+
+    Hydra prints a config error over several lines; here it is asked to raise instead
+    (``HYDRA_FULL_ERROR=1``, unless the user set it for a full stack trace) and the error is
+    shown as one line, exit code 1.
+    """
+    if os.environ.get("HYDRA_FULL_ERROR"):
+        hydra_app()
+        return
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        hydra_app()
+    except BrokenPipeError:  # e.g. `ppl-compare --help | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
+    except Exception as exc:
+        line = error_line(exc)
+        if line is None:
+            raise
+        print(f"ppl-compare: error: {line}", file=sys.stderr)
+        raise SystemExit(1) from None
+    finally:
+        os.environ.pop("HYDRA_FULL_ERROR", None)
 
 
 if __name__ == "__main__":  # pragma: no cover

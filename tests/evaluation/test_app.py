@@ -18,7 +18,8 @@ GROUPS = ("data", "model", "backend", "evaluation", "debug", "experiment", "path
 
 
 def options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+    """The selectable configs of a group (``_``-prefixed files are shared bases)."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if not p.stem.startswith("_"))
 
 
 def all_config_files() -> list[tuple[str, str]]:

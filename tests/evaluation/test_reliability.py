@@ -1,0 +1,215 @@
+"""Reliability of a run as a user meets it (issue 16, items 2, 3, 7, 8 and signals).
+
+Each test runs ``ppl-compare`` as a user would and asserts the message, the exit code and
+what is left on disk.  Runs are tiny (``debug=fast``, a few steps, no clustering).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+APP = str(Path(sys.executable).parent / "ppl-compare")
+#: A fast, complete run (seconds): tiny twin, 30 Pyro steps, no clustering, no figures.
+FAST = (
+    "debug=fast",
+    "backend.num_steps=30",
+    "evaluation.clustering.enabled=false",
+    "evaluation.figures=false",
+)
+RESULTS = ("posterior.nc", "metrics.json", "report.md", "clusters.nc", "loss.png")
+
+
+def run_app(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [APP, *overrides], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def one_error_line(proc: subprocess.CompletedProcess) -> str:
+    """The single stderr line of a failed run (asserts rc 1, one line, no traceback)."""
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("ppl-compare: error: "), proc.stderr[-2000:]
+    return lines[0]
+
+
+def results_in(run_dir: Path) -> list[str]:
+    """The result files present in ``run_dir`` (and any figure or temp file)."""
+    found = [name for name in RESULTS if (run_dir / name).exists()]
+    found += [str(p.relative_to(run_dir)) for p in run_dir.rglob("*.png")]
+    return found + [str(p.relative_to(run_dir)) for p in run_dir.rglob(".*.tmp")]
+
+
+# -------------------------------------------------------- item 2: what the user typed wins
+def test_debug_fast_keeps_the_steps_typed_on_the_command_line(tmp_path):
+    out = tmp_path / "run"
+    proc = run_app(
+        *FAST[:1], "backend.num_steps=50", *FAST[2:], f"hydra.run.dir={out}", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["fit"]["num_steps"] == 50
+    assert "backend.num_steps=50 (command line) wins over backend_overrides.num_steps=400" in (
+        proc.stdout
+    )
+    assert "pyro_meanfield has no chains, draws, tune; ignored" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("backend.num_steps=-5",),
+        ("backend=pymc_nuts", "backend.chains=0"),
+        ("backend=pymc_nuts", "backend.draws=0"),
+        ("backend.lr=0",),
+    ],
+)
+def test_a_bad_value_is_an_error_whatever_the_debug_preset(tmp_path, overrides):
+    out = tmp_path / "run"
+    line = one_error_line(run_app("debug=fast", *overrides, f"hydra.run.dir={out}", cwd=tmp_path))
+    key = overrides[-1].split("=")[0]
+    assert f"{key}=" in line and ": must be " in line
+    assert results_in(out) == []
+
+
+# ------------------------------------------------------------- item 3: the file system
+def test_an_unwritable_run_dir_is_one_line_naming_the_path_and_the_fix(tmp_path):
+    (tmp_path / "afile").write_text("not a directory")
+    line = one_error_line(
+        run_app(*FAST, f"hydra.run.dir={tmp_path / 'afile' / 'run'}", cwd=tmp_path)
+    )
+    assert str(tmp_path / "afile") in line and "hydra.run.dir=" in line
+
+
+def test_a_log_file_hydra_cannot_open_is_one_line(tmp_path):
+    out = tmp_path / "run"
+    (out / "app.log").mkdir(parents=True)  # Hydra's file handler cannot open it
+    proc = run_app(*FAST, f"hydra.run.dir={out}", cwd=tmp_path)
+    line = one_error_line(proc)
+    assert str(out / "app.log") in line and "Unable to configure handler" not in proc.stderr
+    assert results_in(out) == []
+
+
+def test_an_unwritable_figures_dir_is_named_before_the_fit(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "figures").write_text("a file where figures/ should be")
+    proc = run_app(*FAST[:3], "evaluation.figures=true", f"hydra.run.dir={out}", cwd=tmp_path)
+    line = one_error_line(proc)
+    assert str(out / "figures") in line and "hydra.run.dir=" in line
+    assert "fitting" not in proc.stdout  # checked before the fit
+    assert results_in(out) == []
+
+
+def test_a_run_failing_after_the_fit_leaves_no_result(tmp_path):
+    bad = tmp_path / "reference.nc"
+    bad.write_text("not a netCDF file")
+    out = tmp_path / "run"
+    proc = run_app(*FAST, f"evaluation.reference={bad}", f"hydra.run.dir={out}", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "fitting" in proc.stdout  # it failed after the fit (posterior.nc had been written)
+    assert results_in(out) == []
+
+
+# --------------------------------------------------------------- item 7: config ergonomics
+def test_a_misspelled_backend_key_is_one_line_naming_the_valid_ones(tmp_path):
+    out = tmp_path / "run"
+    line = one_error_line(run_app("+backend.num_step=10", f"hydra.run.dir={out}", cwd=tmp_path))
+    assert "backend.num_step;" in line and "num_steps" in line and "num_draws" in line
+    assert results_in(out) == []
+
+
+def test_feature_lists_and_mappings_work_with_data_tables(tmp_path):
+    from evaluation.data.export import write_example_tables
+
+    tables = write_example_tables(tmp_path / "tables", n_groups=6, n_units=300, seed=0)
+    out = tmp_path / "run"
+    proc = run_app(
+        *FAST,
+        "data=tables",
+        f"data.units_path={tables.units}",
+        f"data.groups_path={tables.groups}",
+        "data.outcome=signed",
+        "data.group_id=worksite_id",
+        "data.unit_features=[is_male,n_notes]",
+        "data.group_features={pct_male:standardize,ndo:standardize}",
+        f"hydra.run.dir={out}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"]["worker_features"] == ["is_male", "n_notes"]
+    assert metrics["data"]["site_features"] == ["pct_male", "ndo"]
+
+
+# ------------------------------------------------------------ item 8: a run owns its dir
+def test_a_run_clears_what_it_will_rewrite_and_a_skipped_run_touches_nothing(tmp_path):
+    out = tmp_path / "run"
+    (out / "figures").mkdir(parents=True)
+    stale = [
+        "metrics.json", "failed.json", "posterior.nc", "clusters.nc", "report.md", "loss.png",
+        "figures/roc.png", ".posterior.nc.1a2b.tmp", "figures/.roc.png.3c4d.tmp",
+    ]  # fmt: skip
+    for name in stale:
+        (out / name).write_text("stale")
+    (out / "metrics.json").write_text(json.dumps({"status": "failed"}))
+    proc = run_app(*FAST, f"hydra.run.dir={out}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(results_in(out)) == ["metrics.json", "posterior.nc", "report.md"]
+    assert not (out / "failed.json").exists()
+    assert json.loads((out / "metrics.json").read_text())["status"] == "complete"
+    # the same run again is skipped and leaves the directory alone
+    (out / "figures" / "mine.png").write_text("kept")
+    again = run_app(*FAST, f"hydra.run.dir={out}", cwd=tmp_path)
+    assert again.returncode == 0 and "skipping" in again.stdout
+    assert (out / "figures" / "mine.png").read_text() == "kept"
+
+
+def test_a_sweep_job_keeps_only_its_latest_outcome(tmp_path):
+    sweep = tmp_path / "sweep"
+    job = sweep / "0_pyro_meanfield_s0"
+    common = ("-m", *FAST, f"hydra.sweep.dir={sweep}", "~hydra.callbacks.sweep_report")
+    first = run_app(*common, cwd=tmp_path)
+    assert (job / "metrics.json").is_file() and not (job / "failed.json").exists(), first.stderr
+    failed = run_app(*common, "backend.lr=-1", cwd=tmp_path)  # a failed re-run of the job
+    assert json.loads((job / "failed.json").read_text())["status"] == "failed", failed.stderr
+    assert "backend.lr=-1" in (job / "failed.json").read_text()
+    assert not (job / "metrics.json").exists() and not (job / "posterior.nc").exists()
+    fixed = run_app(*common, cwd=tmp_path)
+    assert (job / "metrics.json").is_file(), fixed.stderr[-3000:]
+    assert not (job / "failed.json").exists()
+
+
+# ------------------------------------------------------------------------------ signals
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_the_fit_ends_the_run_with_one_line_and_no_files(tmp_path, sig):
+    out = tmp_path / "run"
+    cmd = [APP, *FAST[:1], "backend.num_steps=1000000", *FAST[2:], f"hydra.run.dir={out}"]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            logs = list(out.glob("*.log"))
+            if logs and "fitting" in logs[0].read_text():
+                break
+            time.sleep(0.5)
+        time.sleep(2.0)  # well inside the fit
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + sig, stderr[-2000:]
+    lines = stderr.strip().splitlines()
+    assert lines == [f"ppl-compare: interrupted ({sig.name}); nothing written"], stderr[-2000:]
+    assert results_in(out) == []
+    assert not list(out.rglob("*.tmp"))
