@@ -1,7 +1,8 @@
 """Judge one fit: every metrics section and figure of a run, from the posterior alone.
 
 The same code scores every backend.  Called by :mod:`evaluation.app` after the fit; calls the
-judges (:mod:`evaluation.metrics`, :mod:`evaluation.clustering`) and the figure makers.
+judges (:mod:`evaluation.metrics`, :mod:`evaluation.clustering`) for the numbers and the figure
+makers (:mod:`evaluation.report.run_figures`) to draw them.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from omegaconf import DictConfig
 
 from backends.base import FitResult
 from backends.spec import HierData, ModelSpec
-from evaluation import io
+from evaluation.clustering import figures as cluster_figures
 from evaluation.clustering.pipeline import run_clustering
 from evaluation.config import compose_backend, plain
 from evaluation.metrics import diagnostics, posterior, predictive, reference
+from evaluation.report import run_figures
 
 log = logging.getLogger("ppl_compare")
 
@@ -46,7 +48,6 @@ def evaluate(
     """Every metrics section and figure, computed from the posterior alone."""
     ecfg = cfg.evaluation
     fig_dir = run_dir / "figures"
-    figures: list[Path] = []
     scored = test if test is not None else train
     scored_pass = predictive.predictive_pass(fit.idata, scored)  # once: metrics and figures
     sections: dict[str, Any] = {
@@ -71,27 +72,65 @@ def evaluate(
             fit.idata, ref_idata, check=ref_check
         )
         sections["reference"]["criteria"] = ref_check._asdict()
-        if ecfg.figures:
-            figures.append(posterior.yao_scatter(fit.idata, ref_idata, fig_dir / "yao.png"))
+    figures: list[Path] = []
     if ecfg.figures:
-        figures += predictive.predictive_figures(fit.idata, scored, fig_dir, res=scored_pass)
-        if fit.loss is not None and len(fit.loss):
-            figures.append(
-                io.plot_loss(
-                    fit.loss,
-                    run_dir / "loss.png",
-                    title=cfg.backend.name,
-                    converged_step=fit.info.get("converged_step"),
-                    steps=fit.info.get("loss_steps"),
-                )
-            )
+        figures = run_figure_files(cfg, fit, (scored, scored_pass), ref_idata, run_dir)
     if ecfg.clustering.get("enabled", True):
-        ccfg = plain(ecfg.clustering)
-        sections["clustering"] = run_clustering(
-            fit.idata.posterior, train, ccfg, run_dir, fig_dir if ecfg.figures else None
-        )
-        figures += sorted(fig_dir.glob("cluster*.png")) if ecfg.figures else []
+        clustered = run_clustering(fit.idata.posterior, train, plain(ecfg.clustering), run_dir)
+        sections["clustering"] = clustered.section
+        if ecfg.figures:  # the clustering judge computes; its figures are drawn here
+            drawn = cluster_figures.write_figures(clustered, train, fig_dir)
+            clustered.section["figures"] = [p.name for p in drawn]
+            figures += sorted(drawn)
     return sections, figures
+
+
+def run_figure_files(
+    cfg: DictConfig,
+    fit: FitResult,
+    scored: tuple[HierData, predictive.PredictivePass],
+    ref_idata: Any,
+    run_dir: Path,
+) -> list[Path]:
+    """The run's figures (except the clusters'), drawn from the judges' numbers.
+
+    Parameters
+    ----------
+    cfg : DictConfig
+        The run config (``backend.name`` titles the loss trace).
+    fit : FitResult
+    scored : (HierData, PredictivePass)
+        The scored workers and :func:`~evaluation.metrics.predictive.predictive_pass` on them.
+    ref_idata : arviz.InferenceData or None
+        The reference posterior (the Yao scatter is drawn only with one).
+    run_dir : Path
+
+    Returns
+    -------
+    list of Path
+        ``figures/yao.png`` (with a reference posterior), ``figures/roc.png``,
+        ``figures/calibration.png``, ``figures/ppc_kde.png`` and ``loss.png`` (with a loss
+        trace), in that order.
+    """
+    fig_dir = run_dir / "figures"
+    data, scored_pass = scored
+    paths: list[Path] = []
+    if ref_idata is not None:
+        points = posterior.yao_points(fit.idata, ref_idata)
+        paths.append(run_figures.yao_scatter(points, fig_dir / "yao.png"))
+    curves = predictive.predictive_curves(scored_pass, data)
+    paths += run_figures.predictive_figures(curves, fig_dir)
+    if fit.loss is not None and len(fit.loss):
+        paths.append(
+            run_figures.plot_loss(
+                fit.loss,
+                run_dir / "loss.png",
+                title=cfg.backend.name,
+                converged_step=diagnostics.loss_convergence(fit.loss, fit.info)["converged_step"],
+                steps=fit.info.get("loss_steps"),
+            )
+        )
+    return paths
 
 
 def data_section(

@@ -1,0 +1,13 @@
+"""Judges of one posterior: numbers only, never a figure or a file of their own.
+
+``draws`` (posterior draws as arrays aligned by label, and two posteriors paired by label),
+``distance`` (Wasserstein and correlation distances between two sets of draws),
+``predictive`` (held-out accuracy, AUC, lpd, Brier, calibration, and the curves the predictive
+figures show), ``posterior`` (against the truth: bias, interval coverage, sigma collapse;
+against a reference posterior: standardised errors, sd ratios, distances, the Yao points),
+``diagnostics`` (R-hat, ESS, divergences, VI convergence, PSIS k-hat), ``reference`` (the
+reference posterior: its criteria and its content-hashed cache).
+May import ``backends.spec``, ``backends.base``, ``evaluation.io``, ``evaluation.config`` and
+``evaluation.data`` only -- never ``report``, ``judge``, ``sweep`` or ``app``; figures of these
+numbers are drawn in :mod:`evaluation.report`.
+"""

@@ -1,23 +1,25 @@
 """Posterior draws as aligned arrays: stacking over (chain, draw) and aligning by label.
 
 Every evaluator function goes through here so that worksites and features are matched to the
-data (or to another posterior) by their coordinates, never by position.
+data (or to another posterior: :func:`paired_draws`) by their coordinates, never by position.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from backends.spec import VAR_DIMS, HierData
+from backends.spec import VAR_DIMS, VAR_NAMES, HierData
 
 if TYPE_CHECKING:  # pragma: no cover
     import arviz as az
     import xarray as xr
 
 SAMPLE = "sample"
+#: The named dims of the posterior variables (worksite, site and worker features).
+PARAM_DIMS: tuple[str, ...] = tuple(dict.fromkeys(d for dims in VAR_DIMS.values() for d in dims))
 
 
 def _labels(values: np.ndarray) -> list[str]:
@@ -26,11 +28,8 @@ def _labels(values: np.ndarray) -> list[str]:
 
 def data_labels(data: HierData) -> dict[str, list[str]]:
     """Coordinates of the parameter dims of ``data`` as strings."""
-    return {
-        "worksite": list(data.worksite_ids),
-        "site_feature": list(data.site_features),
-        "worker_feature": list(data.worker_features),
-    }
+    coords = data.coords()
+    return {dim: list(coords[dim]) for dim in PARAM_DIMS}
 
 
 def select_labels(da: xr.DataArray, labels: Mapping[str, Sequence[str]], what: str) -> xr.DataArray:
@@ -95,3 +94,60 @@ def flat_draws(da: xr.DataArray) -> np.ndarray:
     """A stacked variable as a (S, n_elements) matrix."""
     values = np.asarray(da.values, dtype=float)
     return values.reshape(values.shape[0], -1)
+
+
+def posterior_dataset(obj: Any) -> xr.Dataset:
+    """The posterior Dataset of an InferenceData (or the Dataset itself)."""
+    return obj.posterior if hasattr(obj, "posterior") else obj
+
+
+class Paired(NamedTuple):
+    """Method and reference draws of one block, aligned element by element.
+
+    Attributes
+    ----------
+    method, reference : ndarray (S, E), (S_ref, E)
+    labels : list of str
+        ``name[coord, ...]`` of each element.
+    """
+
+    method: np.ndarray
+    reference: np.ndarray
+    labels: list[str]
+
+
+def paired_draws(data1: Any, data2: Any, var_names: Sequence[str] | None = None
+                 ) -> dict[str, Paired]:  # fmt: skip
+    """Draws of ``data1`` (method) and ``data2`` (reference), aligned by label.
+
+    Raises
+    ------
+    ValueError
+        When variables, dims or coordinates differ; the message names what differs, e.g.
+        ``beta_site: coordinate site_feature differs: reference has [...] missing [...]``.
+    """
+    p1, p2 = posterior_dataset(data1), posterior_dataset(data2)
+    names = list(var_names) if var_names is not None else [v for v in VAR_NAMES if v in p1]
+    lacks1 = [v for v in names if v not in p1]
+    lacks2 = [v for v in names if v not in p2]
+    if lacks1 or lacks2:
+        raise ValueError(f"variables differ: method lacks {lacks1}, reference lacks {lacks2}")
+    out = {}
+    for v in names:
+        d1 = [d for d in p1[v].dims if d not in ("chain", "draw")]
+        d2 = [d for d in p2[v].dims if d not in ("chain", "draw")]
+        if sorted(d1) != sorted(d2):
+            raise ValueError(f"{v}: dims differ: method {d1}, reference {d2}")
+        labels = {}
+        for d in d1:
+            c1, c2 = _labels(p1[v][d].values), _labels(p2[v][d].values)
+            if set(c1) != set(c2):
+                extra = [c for c in c2 if c not in set(c1)]
+                missing = [c for c in c1 if c not in set(c2)]
+                raise ValueError(f"{v}: coordinate {d} differs: reference has {extra} "
+                                 f"missing {missing}")  # fmt: skip
+            labels[d] = c1
+        a = select_labels(stacked(p1, v), labels, "method")
+        b = select_labels(stacked(p2, v), labels, "reference").transpose(*a.dims)
+        out[v] = Paired(flat_draws(a), flat_draws(b), element_labels(a))
+    return out

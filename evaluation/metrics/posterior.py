@@ -1,32 +1,39 @@
 """The posterior judged against the truth (synthetic data) and against a reference posterior.
 
 All alignment is by coordinate label (:mod:`evaluation.metrics.draws`): a truth array is wrapped
-in the
-data's coordinates, a reference posterior is reordered to the method's coordinates, and a
-mismatch is a ``ValueError`` naming what differs.
+in the data's coordinates, a reference posterior is reordered to the method's coordinates, and a
+mismatch is a ``ValueError`` naming what differs.  Numbers only: the Yao et al. scatter is drawn
+by :mod:`evaluation.report.run_figures` from :func:`yao_points`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from backends.spec import VAR_DIMS, VAR_NAMES, HierData
-from evaluation.metrics.draws import data_labels, element_labels, flat_draws, select_labels, stacked
+from backends.spec import SCALES, VAR_DIMS, VAR_NAMES, HierData
+from evaluation.metrics.distance import corr_distance, wasserstein_1d
+from evaluation.metrics.draws import (
+    SAMPLE,
+    Paired,
+    data_labels,
+    flat_draws,
+    paired_draws,
+    posterior_dataset,
+    select_labels,
+    stacked,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import arviz as az
     import xarray as xr
 
-SUMMARY_VARS: tuple[str, ...] = ("alpha", "sigma_site", "sigma_worker")
-
-
-def _posterior(obj: Any) -> xr.Dataset:
-    """The posterior Dataset of an InferenceData (or the Dataset itself)."""
-    return obj.posterior if hasattr(obj, "posterior") else obj
+#: The scalar variables, summarised one by one (alpha, sigma_site, sigma_worker).
+SUMMARY_VARS: tuple[str, ...] = tuple(v for v, dims in VAR_DIMS.items() if not dims)
+#: The variance components checked for collapse, sigma_worker (the study's question) first.
+COLLAPSE_SCALES: tuple[str, ...] = SCALES[::-1]
 
 
 def _summary(x: np.ndarray) -> dict[str, float]:
@@ -35,7 +42,7 @@ def _summary(x: np.ndarray) -> dict[str, float]:
             "median": float(q50), "q05": float(q05), "q95": float(q95)}  # fmt: skip
 
 
-def _truth_array(data: HierData, name: str) -> np.ndarray | None:
+def _truth_array(data: HierData, name: str) -> xr.DataArray | None:
     """Truth of ``name`` as an xarray in the data's coordinates (for label alignment)."""
     import xarray as xr
 
@@ -45,6 +52,38 @@ def _truth_array(data: HierData, name: str) -> np.ndarray | None:
     dims = VAR_DIMS[name]
     return xr.DataArray(np.asarray(data.truth[name], float), dims=dims,
                         coords={d: labels[d] for d in dims}, name=name)  # fmt: skip
+
+
+def interval_coverage(draws: np.ndarray, truth: np.ndarray, level: float) -> float:
+    """Fraction of elements whose true value lies in their central ``level`` interval.
+
+    The one definition of interval coverage (per run here, across runs in the sweep report).
+    The interval of an element is closed, from the ``(1 - level) / 2`` to the
+    ``(1 + level) / 2`` quantile of its draws (``numpy.quantile``, linear interpolation).
+
+    Parameters
+    ----------
+    draws : ndarray (S, ...)
+        Posterior draws, draws first; the other axes are flattened into elements.
+    truth : ndarray
+        True values, one per element (any shape with as many values, in the same order).
+    level : float
+        Nominal coverage in (0, 1), e.g. 0.9 for the central 90% interval.
+
+    Returns
+    -------
+    float
+        Covered elements / all elements.
+    """
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"coverage level must be in (0, 1), got {level}")
+    draws = np.asarray(draws, dtype=float)
+    draws = draws.reshape(draws.shape[0], -1)
+    truth = np.asarray(truth, dtype=float).ravel()
+    # rounded so that level 0.9 asks for exactly the 0.05 and 0.95 quantiles
+    probs = [round((1.0 - level) / 2.0, 12), round((1.0 + level) / 2.0, 12)]
+    lower, upper = np.quantile(draws, probs, axis=0)
+    return float(np.mean((lower <= truth) & (truth <= upper)))
 
 
 def recovery(draws: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -58,7 +97,6 @@ def recovery(draws: np.ndarray, truth: np.ndarray) -> dict[str, float]:
         True values, aligned with the columns of ``draws``.
     """
     mean, sd = draws.mean(axis=0), draws.std(axis=0, ddof=1)
-    q = np.quantile(draws, [0.05, 0.25, 0.75, 0.95], axis=0)
     err = mean - truth
     with np.errstate(divide="ignore", invalid="ignore"):
         z = err / sd
@@ -67,8 +105,8 @@ def recovery(draws: np.ndarray, truth: np.ndarray) -> dict[str, float]:
         "bias": float(err.mean()),
         "rmse": float(np.sqrt(np.mean(err**2))),
         "mean_abs_z": float(np.mean(np.abs(z))),
-        "coverage50": float(np.mean((q[1] <= truth) & (truth <= q[2]))),
-        "coverage90": float(np.mean((q[0] <= truth) & (truth <= q[3]))),
+        "coverage50": interval_coverage(draws, truth, 0.5),
+        "coverage90": interval_coverage(draws, truth, 0.9),
     }
 
 
@@ -85,7 +123,7 @@ def posterior_section(idata: az.InferenceData, data: HierData) -> dict:
         elements whose truth lies in the central 50% / 90% interval); top-level
         ``beta_site_coverage90`` and ``beta_worker_coverage90``; ``n_draws``.
     """
-    post = _posterior(idata)
+    post = posterior_dataset(idata)
     labels = data_labels(data)
     das = {v: select_labels(stacked(post, v), labels, "posterior") for v in VAR_NAMES}
     out: dict[str, Any] = {"n_draws": int(das["alpha"].shape[0]),
@@ -104,21 +142,23 @@ def posterior_section(idata: az.InferenceData, data: HierData) -> dict:
             **({"truth": float(truth_bs.sel(site_feature=f))} if truth_bs is not None else {})}
         for f in labels["site_feature"]
     }  # fmt: skip
-    if data.truth is None:
-        out["recovery"] = None
-        out["beta_site_coverage90"] = out["beta_worker_coverage90"] = None
-        return out
+    rec = None if data.truth is None else _recovery_blocks(das, data)
+    out["recovery"] = rec
+    out["beta_site_coverage90"] = (rec or {}).get("beta_site", {}).get("coverage90")
+    out["beta_worker_coverage90"] = (rec or {}).get("beta_worker", {}).get("coverage90")
+    return out
+
+
+def _recovery_blocks(das: Mapping[str, xr.DataArray], data: HierData) -> dict[str, dict]:
+    """:func:`recovery` of every block whose truth is known, truth aligned by label."""
     rec = {}
     for v in VAR_NAMES:
         truth = _truth_array(data, v)
         if truth is None:
             continue
-        truth = truth.transpose(*[d for d in das[v].dims if d != "sample"])
+        truth = truth.transpose(*[d for d in das[v].dims if d != SAMPLE])
         rec[v] = recovery(flat_draws(das[v]), np.asarray(truth.values).ravel())
-    out["recovery"] = rec
-    out["beta_site_coverage90"] = rec.get("beta_site", {}).get("coverage90")
-    out["beta_worker_coverage90"] = rec.get("beta_worker", {}).get("coverage90")
-    return out
+    return rec
 
 
 def _scale_summary(x: np.ndarray, eps: float) -> dict[str, float]:
@@ -144,12 +184,12 @@ def sigma_collapse(
         ``ratio_median`` = method median / reference median (or None); ``eps``.
     """
     out: dict[str, Any] = {}
-    for name in ("sigma_worker", "sigma_site"):
-        m = np.asarray(stacked(_posterior(idata), name).values, float)
+    for name in COLLAPSE_SCALES:
+        m = np.asarray(stacked(posterior_dataset(idata), name).values, float)
         row: dict[str, Any] = {"eps": float(eps), "method": _scale_summary(m, eps),
                                "reference": None, "ratio_median": None}  # fmt: skip
         if reference is not None:
-            r = np.asarray(stacked(_posterior(reference), name).values, float)
+            r = np.asarray(stacked(posterior_dataset(reference), name).values, float)
             row["reference"] = _scale_summary(r, eps)
             ref_med = row["reference"]["median"]
             row["ratio_median"] = row["method"]["median"] / ref_med if ref_med > 0 else None
@@ -162,77 +202,6 @@ def sigma_collapse(
 # --------------------------------------------------------------------------------------------
 # Against a reference posterior
 # --------------------------------------------------------------------------------------------
-class Paired(NamedTuple):
-    """Method and reference draws of one block, aligned element by element.
-
-    Attributes
-    ----------
-    method, reference : ndarray (S, E), (S_ref, E)
-    labels : list of str
-        ``name[coord, ...]`` of each element.
-    """
-
-    method: np.ndarray
-    reference: np.ndarray
-    labels: list[str]
-
-
-def paired_draws(data1: Any, data2: Any, var_names: Sequence[str] | None = None
-                 ) -> dict[str, Paired]:  # fmt: skip
-    """Draws of ``data1`` (method) and ``data2`` (reference), aligned by label.
-
-    Raises
-    ------
-    ValueError
-        When variables, dims or coordinates differ; the message names what differs, e.g.
-        ``beta_site: coordinate site_feature differs: reference has [...] missing [...]``.
-    """
-    p1, p2 = _posterior(data1), _posterior(data2)
-    names = list(var_names) if var_names is not None else [v for v in VAR_NAMES if v in p1]
-    lacks1 = [v for v in names if v not in p1]
-    lacks2 = [v for v in names if v not in p2]
-    if lacks1 or lacks2:
-        raise ValueError(f"variables differ: method lacks {lacks1}, reference lacks {lacks2}")
-    out = {}
-    for v in names:
-        d1 = [d for d in p1[v].dims if d not in ("chain", "draw")]
-        d2 = [d for d in p2[v].dims if d not in ("chain", "draw")]
-        if sorted(d1) != sorted(d2):
-            raise ValueError(f"{v}: dims differ: method {d1}, reference {d2}")
-        labels = {}
-        for d in d1:
-            c1 = [str(x) for x in p1[v][d].values.tolist()]
-            c2 = [str(x) for x in p2[v][d].values.tolist()]
-            if set(c1) != set(c2):
-                extra = [c for c in c2 if c not in set(c1)]
-                missing = [c for c in c1 if c not in set(c2)]
-                raise ValueError(f"{v}: coordinate {d} differs: reference has {extra} "
-                                 f"missing {missing}")  # fmt: skip
-            labels[d] = c1
-        a = select_labels(stacked(p1, v), labels, "method")
-        b = select_labels(stacked(p2, v), labels, "reference").transpose(*a.dims)
-        out[v] = Paired(flat_draws(a), flat_draws(b), element_labels(a))
-    return out
-
-
-def wasserstein_1d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Exact 1-D Wasserstein-1 distance of each column of ``a`` (n, E) and ``b`` (m, E).
-
-    W1 = integral over u in (0, 1) of |F_a^-1(u) - F_b^-1(u)| for the empirical quantile
-    functions; both are constant between the breakpoints i/n and j/m, so the integral is an
-    exact sum over the merged breakpoints, vectorised over columns (equal to
-    ``scipy.stats.wasserstein_distance`` column by column, much faster).
-    """
-    a, b = np.sort(np.asarray(a, float), axis=0), np.sort(np.asarray(b, float), axis=0)
-    n, m = a.shape[0], b.shape[0]
-    u = np.union1d(np.arange(1, n + 1) / n, np.arange(1, m + 1) / m)
-    lower = np.concatenate([[0.0], u[:-1]])
-    mid = 0.5 * (lower + u)
-    ia = np.minimum((mid * n).astype(np.int64), n - 1)
-    ib = np.minimum((mid * m).astype(np.int64), m - 1)
-    return ((u - lower)[:, None] * np.abs(a[ia] - b[ib])).sum(axis=0)
-
-
 def wasserstein(data1: Any, data2: Any, var_names: Sequence[str] | None = None, *,
                 scale: bool = False) -> dict[str, float]:  # fmt: skip
     """Mean marginal 1-D Wasserstein distance per variable (and ``all``).
@@ -260,26 +229,6 @@ def wasserstein(data1: Any, data2: Any, var_names: Sequence[str] | None = None, 
     out = {v: float(np.mean(w)) for v, w in per_var.items()}
     out["all"] = float(np.mean(np.concatenate(list(per_var.values()))))
     return out
-
-
-def _corr(x: np.ndarray) -> np.ndarray:
-    sd = x.std(axis=0)
-    ok = sd > 0
-    c = np.zeros((x.shape[1], x.shape[1]))
-    if ok.sum() > 0:
-        c[np.ix_(ok, ok)] = np.atleast_2d(np.corrcoef(x[:, ok], rowvar=False))
-    np.fill_diagonal(c, 1.0)
-    return c
-
-
-def corr_distance(a: np.ndarray, b: np.ndarray) -> dict[str, float | None]:
-    """Frobenius norm (and RMS over off-diagonal entries) of corr(a) - corr(b)."""
-    p = a.shape[1]
-    if p < 2:
-        return {"corr_frobenius": None, "corr_rms": None}
-    diff = _corr(a) - _corr(b)
-    frob = float(np.linalg.norm(diff))
-    return {"corr_frobenius": frob, "corr_rms": frob / np.sqrt(p * (p - 1))}
 
 
 def element_errors(pair: Paired) -> tuple[np.ndarray, np.ndarray]:
@@ -348,7 +297,7 @@ def compare_to_reference(
         "all": _block_stats(everything),
         "n_draws": int(first.method.shape[0]),
         "ref_n_draws": int(first.reference.shape[0]),
-        "reference_backend": _posterior(ref_idata).attrs.get("backend"),
+        "reference_backend": posterior_dataset(ref_idata).attrs.get("backend"),
         "reference_flag": reference_flag(check),
     }
 
@@ -362,15 +311,34 @@ def reference_flag(check: Any) -> str | None:
     return "failed criteria: " + ", ".join(failed)
 
 
-def yao_scatter(idata: az.InferenceData, ref_idata: az.InferenceData, path: Path) -> Path:
-    """Yao et al. (2018) picture: standardised mean bias (x) vs log(sd / ref sd) (y) per element.
+class YaoPoints(NamedTuple):
+    """The numbers of the Yao et al. (2018) picture: one point per scalar parameter.
 
-    Every scalar parameter is one point, coloured by block.  Points left of / right of 0 are
-    biased; points below 0 are too narrow (the mean-field signature).
+    Attributes
+    ----------
+    sme : ndarray (E,)
+        Standardised mean error (mean - reference mean) / reference sd.
+    log_sd_ratio : ndarray (E,)
+        log(sd / reference sd); below 0 the method's interval is too narrow.
+    blocks : list of str
+        The variable (block) of each point.
+    method, reference : str
+        Backend names of the two posteriors (``"method"`` / ``""`` when not recorded).
     """
-    from evaluation.io import save_figure
-    from evaluation.report.figures import yao_figure
 
+    sme: np.ndarray
+    log_sd_ratio: np.ndarray
+    blocks: list[str]
+    method: str
+    reference: str
+
+
+def yao_points(idata: az.InferenceData, ref_idata: az.InferenceData) -> YaoPoints:
+    """Standardised mean error and log sd ratio of every scalar parameter against a reference.
+
+    Points left or right of 0 are biased; points below 0 are too narrow (the mean-field
+    signature).  Drawn by :func:`evaluation.report.run_figures.yao_scatter`.
+    """
     xs, ys, blocks = [], [], []
     for v, pair in paired_draws(idata, ref_idata).items():
         sme, ratio = element_errors(pair)
@@ -378,7 +346,10 @@ def yao_scatter(idata: az.InferenceData, ref_idata: az.InferenceData, path: Path
         with np.errstate(divide="ignore", invalid="ignore"):
             ys.append(np.log(ratio))
         blocks += [v] * sme.size
-    title = f"{_posterior(idata).attrs.get('backend', 'method')} vs reference " \
-            f"{_posterior(ref_idata).attrs.get('backend', '')}"  # fmt: skip
-    fig = yao_figure(np.concatenate(xs), np.concatenate(ys), blocks, title)
-    return save_figure(fig, Path(path))
+    return YaoPoints(
+        np.concatenate(xs),
+        np.concatenate(ys),
+        blocks,
+        str(posterior_dataset(idata).attrs.get("backend", "method")),
+        str(posterior_dataset(ref_idata).attrs.get("backend", "")),
+    )

@@ -1,12 +1,13 @@
-"""Held-out predictive scores and figures, computed from posterior draws.
+"""Held-out predictive scores, computed from posterior draws.
 
 Everything is computed from the posterior draws with :func:`backends.spec.linear_predictor`,
 chunked over draws so that memory stays bounded at paper scale (4,000 draws x 16,553 workers).
+Numbers only: :func:`predictive_curves` holds what the ROC, calibration and posterior
+predictive figures show; :mod:`evaluation.report.run_figures` draws them.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -188,44 +189,64 @@ def predictive_metrics(
     return out
 
 
-def predictive_figures(
-    idata: az.InferenceData, test: HierData, fig_dir: Path, *, res: PredictivePass | None = None
-) -> list[Path]:
-    """ROC curve, calibration curve and the posterior predictive KDE plot (PNG).
+class PredictiveCurves(NamedTuple):
+    """The numbers behind the predictive figures of one run.
 
-    The posterior predictive check follows the paper's Fig 5 (kernel density estimates on the
-    posterior predictive): left, the KDE over draws of the replicated positive rate (each draw
-    theta_s gives y_rep ~ Bernoulli(expit(eta_s)) and its mean) with the observed rate as a
-    vertical line; right, the KDE of the observed per-worksite positive rate against the KDEs
-    of 50 replicated per-worksite rates (one thin line per draw), as in ``az.plot_ppc``.
-
-    ``res`` is :func:`predictive_pass` of ``idata`` on ``test`` when already computed.
-
-    Returns
-    -------
-    list of Path
-        ``roc.png``, ``calibration.png``, ``ppc_kde.png`` in ``fig_dir``.
+    Attributes
+    ----------
+    roc : tuple of ndarray or None
+        ``(false positive rate, true positive rate, AUC)`` (None when one class only).
+    calibration : dict
+        :func:`calibration` of the predictive probabilities (reliability bins).
+    rep_rate : ndarray (S,)
+        Replicated positive rate of the evaluated workers, one per draw.
+    obs_rate : float
+        Observed positive rate of the evaluated workers.
+    rep_site_rate : ndarray (S, J')
+        Replicated positive rate per worksite, for the J' worksites with evaluated workers.
+    obs_site_rate : ndarray (J',)
+        Observed positive rate of those worksites.
     """
-    import matplotlib
 
-    matplotlib.use("Agg")
-    from evaluation.io import save_figure
-    from evaluation.report.figures import calibration_figure, ppc_kde_figure, roc_figure
+    roc: tuple[np.ndarray, np.ndarray, float] | None
+    calibration: dict[str, Any]
+    rep_rate: np.ndarray
+    obs_rate: float
+    rep_site_rate: np.ndarray
+    obs_site_rate: np.ndarray
 
-    fig_dir = Path(fig_dir)
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    res = res if res is not None else predictive_pass(idata, test)
+
+def predictive_curves(res: PredictivePass, test: HierData, n_bins: int = 10) -> PredictiveCurves:
+    """ROC curve, reliability bins and posterior predictive rates from a predictive pass.
+
+    The posterior predictive check follows the paper's Fig 5: the replicated positive rate per
+    draw (each draw theta_s gives y_rep ~ Bernoulli(expit(eta_s)) and its mean) against the
+    observed rate, and the replicated per-worksite rates against the observed ones.
+
+    Parameters
+    ----------
+    res : PredictivePass
+        :func:`predictive_pass` of the posterior on ``test``.
+    test : HierData
+        The evaluated workers.
+    n_bins : int
+        Equal-width reliability bins.
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
     y = test.y.astype(int)
-    cal = calibration(res.p, y)
+    roc = None
+    if np.unique(y).size == 2:
+        fpr, tpr, _ = roc_curve(y, res.p)
+        roc = (fpr, tpr, float(roc_auc_score(y, res.p)))
     counts = np.bincount(test.site, minlength=test.n_worksites)
     with np.errstate(invalid="ignore", divide="ignore"):
         obs_site = np.bincount(test.site, y.astype(float), test.n_worksites) / counts
-    paths = []
-    if np.unique(y).size == 2:
-        paths.append(save_figure(roc_figure(res.p, y), fig_dir / "roc.png"))
-    paths.append(save_figure(calibration_figure(cal), fig_dir / "calibration.png"))
-    fig = ppc_kde_figure(
-        res.rep_rate, float(y.mean()), res.rep_site_rate[:, counts > 0], obs_site[counts > 0]
+    return PredictiveCurves(
+        roc=roc,
+        calibration=calibration(res.p, y, n_bins),
+        rep_rate=res.rep_rate,
+        obs_rate=float(y.mean()),
+        rep_site_rate=res.rep_site_rate[:, counts > 0],
+        obs_site_rate=obs_site[counts > 0],
     )
-    paths.append(save_figure(fig, fig_dir / "ppc_kde.png"))
-    return paths

@@ -1,6 +1,8 @@
-"""Small matplotlib helpers shared by the evaluator's figures (Agg backend, no display).
+"""Figure builders of one run, drawn from numbers the judges computed (Agg backend, no display).
 
-Every function returns a Figure; saving (atomically) is :func:`evaluation.io.save_figure`.
+Every function returns a Figure; :mod:`evaluation.report.run_figures` names and saves them
+(atomically, through :func:`evaluation.io.save_figure`).  Matplotlib comes from
+:func:`evaluation.io.pyplot`, the one Agg set-up.
 """
 
 from __future__ import annotations
@@ -9,14 +11,7 @@ from typing import Any
 
 import numpy as np
 
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from evaluation.io import pyplot
 
 
 def kde_line(ax: Any, values: np.ndarray, grid: np.ndarray, **kw: Any) -> None:
@@ -33,14 +28,11 @@ def kde_line(ax: Any, values: np.ndarray, grid: np.ndarray, **kw: Any) -> None:
     ax.plot(grid, gaussian_kde(values)(grid), **kw)
 
 
-def roc_figure(p: np.ndarray, y: np.ndarray) -> Any:
+def roc_figure(fpr: np.ndarray, tpr: np.ndarray, auc: float) -> Any:
     """ROC curve with its AUC and the chance diagonal."""
-    from sklearn.metrics import roc_auc_score, roc_curve
-
-    plt = _plt()
-    fpr, tpr, _ = roc_curve(y, p)
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.plot(fpr, tpr, label=f"AUC = {roc_auc_score(y, p):.3f}")
+    ax.plot(fpr, tpr, label=f"AUC = {auc:.3f}")
     ax.plot([0, 1], [0, 1], "k:", lw=1, label="chance")
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (held out)")
     ax.legend(loc="lower right")
@@ -49,7 +41,7 @@ def roc_figure(p: np.ndarray, y: np.ndarray) -> Any:
 
 def calibration_figure(cal: dict) -> Any:
     """Reliability diagram from :func:`evaluation.metrics.predictive.calibration` output."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot([0, 1], [0, 1], "k:", lw=1, label="perfect calibration")
     sizes = 20 + 200 * np.asarray(cal["count"]) / max(1, sum(cal["count"]))
@@ -80,7 +72,7 @@ def ppc_kde_figure(
     n_lines: int = 50,
 ) -> Any:
     """Posterior predictive KDEs: overall positive rate and per-worksite positive rate."""
-    plt = _plt()
+    plt = pyplot()
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4))
     lo, hi = min(rep_rate.min(), obs_rate), max(rep_rate.max(), obs_rate)
     pad = 0.1 * (hi - lo) + 1e-3
@@ -124,7 +116,7 @@ def ppc_kde_figure(
 
 def yao_figure(x: np.ndarray, y: np.ndarray, blocks: list[str], title: str) -> Any:
     """Scatter of standardised mean bias (x) against log sd ratio (y), coloured by block."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     blocks_arr = np.asarray(blocks)
     for i, b in enumerate(dict.fromkeys(blocks)):
@@ -138,4 +130,34 @@ def yao_figure(x: np.ndarray, y: np.ndarray, blocks: list[str], title: str) -> A
         title=title,
     )
     ax.legend(fontsize=8)
+    return fig
+
+
+def loss_figure(
+    loss: np.ndarray, *, title: str, converged_step: int | None, steps: np.ndarray | None = None
+) -> Any:
+    """The VI loss trace (negative ELBO), with the convergence step marked.
+
+    ``steps`` are the iteration numbers of the recorded losses (CmdStan records one every
+    ``eval_elbo`` iterations); by default one loss per step, numbered from 1.
+    """
+    plt = pyplot()
+    loss = np.asarray(loss, dtype=float)
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    x = np.arange(1, loss.size + 1) if steps is None else np.asarray(steps, dtype=float)
+    ax.plot(x, loss, lw=0.6, color="tab:blue", marker="." if loss.size < 200 else None)
+    if loss.size and np.isfinite(loss).all():
+        lo, hi = np.percentile(loss, [0.5, 99.5]) if loss.size > 200 else (loss.min(), loss.max())
+        pad = 0.05 * max(hi - lo, 1e-9)
+        ax.set_ylim(lo - pad, hi + pad)
+    if converged_step is not None:
+        ax.axvline(
+            converged_step,
+            color="tab:red",
+            ls="--",
+            lw=1,
+            label=f"converged at step {converged_step}",
+        )
+        ax.legend(loc="upper right")
+    ax.set(xlabel="step", ylabel="loss (negative ELBO)", title=title)
     return fig

@@ -16,11 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluation.metrics.posterior import COLLAPSE_SCALES
 from evaluation.report.format import DASH, fmt, table
 
 log = logging.getLogger(__name__)
-
-BLOCKS = ("alpha", "beta_site", "sigma_site", "sigma_worker", "beta_worker")
 
 
 def _get(d: Any, *keys: str) -> Any:
@@ -61,8 +60,8 @@ def _what_ran(m: Mapping[str, Any]) -> list[str]:
     return ["## What ran", "", *table(["", ""], rows)]
 
 
-def _headline(m: Mapping[str, Any]) -> list[str]:
-    out = ["## Headline", ""]
+def _headline_truth(m: Mapping[str, Any]) -> list[str]:
+    out = []
     rec = _get(m, "posterior", "recovery") or {}
     for block in ("beta_worker", "beta_site"):
         r = rec.get(block)
@@ -71,6 +70,11 @@ def _headline(m: Mapping[str, Any]) -> list[str]:
                        f"{fmt(100 * r['coverage90'], 3)}% of the {r['n']} true values, the 50% "
                        f"intervals {fmt(100 * r['coverage50'], 3)}% — "
                        f"{coverage_verdict(r['coverage90'], 0.9, r['n'])}.")  # fmt: skip
+    return out
+
+
+def _headline_reference(m: Mapping[str, Any]) -> list[str]:
+    out = []
     blocks = _get(m, "reference", "blocks") or {}
     for block in ("beta_worker", "beta_site", "sigma_worker"):
         b = blocks.get(block)
@@ -80,7 +84,12 @@ def _headline(m: Mapping[str, Any]) -> list[str]:
                        f"{fmt(b['sd_ratio_min'])}–{fmt(b['sd_ratio_max'])}).")  # fmt: skip
     if _get(m, "reference", "reference_flag"):
         out.append(f"- ⚠ The reference posterior {m['reference']['reference_flag']}.")
-    for scale in ("sigma_worker", "sigma_site"):
+    return out
+
+
+def _headline_scales(m: Mapping[str, Any]) -> list[str]:
+    out = []
+    for scale in COLLAPSE_SCALES:
         s = _get(m, "posterior", "sigma_collapse", scale)
         if s:
             extra = [f"truth {fmt(s.get('truth'))}" if s.get("truth") is not None else None,
@@ -90,6 +99,12 @@ def _headline(m: Mapping[str, Any]) -> list[str]:
             out.append(f"- **{scale}:** posterior median {fmt(s['method']['median'])}"
                        f"{' (' + extra + ')' if extra else ''}; P({scale} < {s['eps']}) = "
                        f"{fmt(s['method']['p_below_eps'])}.")  # fmt: skip
+    return out
+
+
+def _headline_rest(m: Mapping[str, Any]) -> list[str]:
+    """Clusters, prediction (shown beside, not before, the lines above) and diagnostics."""
+    out = []
     c = m.get("clustering")
     if isinstance(c, Mapping):
         out.append(f"- **Clusters:** K = {fmt(c.get('k'))}; stability "
@@ -107,7 +122,14 @@ def _headline(m: Mapping[str, Any]) -> list[str]:
     ok = _get(m, "diagnostics", "ok")
     if ok is not None:
         out.append(f"- **Diagnostics:** {'no warnings' if ok else 'see the warnings below'}.")
-    return [*out, ""] if len(out) > 2 else []
+    return out
+
+
+def _headline(m: Mapping[str, Any]) -> list[str]:
+    """What separates inference methods first (coverage, width, scales), then the rest."""
+    parts = (_headline_truth, _headline_reference, _headline_scales, _headline_rest)
+    out = [line for part in parts for line in part(m)]
+    return ["## Headline", "", *out, ""] if out else []
 
 
 def _sigma_table(m: Mapping[str, Any]) -> list[str]:

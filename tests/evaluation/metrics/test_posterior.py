@@ -8,12 +8,15 @@ import numpy as np
 import pytest
 from evalhelpers import make_data, make_idata, normal_draws, point
 
+from evaluation.metrics.distance import wasserstein_1d
 from evaluation.metrics.posterior import (
     compare_to_reference,
+    interval_coverage,
     posterior_section,
+    recovery,
     sigma_collapse,
     wasserstein,
-    yao_scatter,
+    yao_points,
 )
 
 
@@ -148,18 +151,44 @@ def test_reference_in_another_order_is_aligned():
     assert compare_to_reference(idata, ref)["all"]["sme_max_abs"] == 0.0
 
 
-def test_yao_scatter_writes_a_png(tmp_path):
+def test_interval_coverage_counts_closed_central_intervals():
+    draws = np.arange(101.0)[:, None] * np.ones((1, 5))  # quantiles: 5, 25, 75, 95
+    assert interval_coverage(draws, [25.0, 75.0, 24.9, 75.1, 50.0], 0.5) == pytest.approx(0.6)
+    assert interval_coverage(draws, [5.0, 95.0, 4.9, 95.1, 50.0], 0.9) == pytest.approx(0.6)
+    # any trailing shape: (S, J, K) draws against (J, K) truth, element by element
+    grid = np.arange(101.0)[:, None, None] + np.array([[0.0, 100.0], [200.0, 300.0]])
+    assert interval_coverage(grid, [[50.0, 150.0], [0.0, 0.0]], 0.9) == 0.5
+    with pytest.raises(ValueError, match="coverage level"):
+        interval_coverage(draws, np.zeros(5), 1.0)
+
+
+def test_recovery_coverage_is_interval_coverage():
+    rng = np.random.default_rng(7)
+    draws = rng.integers(0, 5, size=(101, 300)).astype(float)  # ties at the quantiles
+    truth = rng.integers(0, 5, size=300).astype(float)
+    rec = recovery(draws, truth)
+    assert rec["coverage50"] == interval_coverage(draws, truth, 0.5)
+    assert rec["coverage90"] == interval_coverage(draws, truth, 0.9)
+    q05, q25, q75, q95 = np.quantile(draws, [0.05, 0.25, 0.75, 0.95], axis=0)
+    assert rec["coverage90"] == np.mean((q05 <= truth) & (truth <= q95))
+    assert rec["coverage50"] == np.mean((q25 <= truth) & (truth <= q75))
+
+
+def test_yao_points_of_a_too_narrow_posterior():
     data = make_data(n_sites=10, kw=2)
-    ref = make_idata(normal_draws(data, point(data), 0.2, 2, 100, seed=1), data)
+    ref = make_idata(normal_draws(data, point(data), 0.2, 2, 100, seed=1), data, None, "ref_nuts")
     narrow = make_idata(normal_draws(data, point(data), 0.1, 2, 100, seed=2), data)
-    path = yao_scatter(narrow, ref, tmp_path / "yao.png")
-    assert path.exists() and path.stat().st_size > 1000
+    pts = yao_points(narrow, ref)
+    n = 1 + 2 + 1 + 1 + 10 * 2  # alpha, beta_site, sigma_site, sigma_worker, beta_worker
+    assert pts.sme.shape == pts.log_sd_ratio.shape == (n,) and len(pts.blocks) == n
+    assert list(dict.fromkeys(pts.blocks)) == list(compare_to_reference(narrow, ref)["blocks"])
+    assert (pts.method, pts.reference) == ("test_nuts", "ref_nuts")
+    # sd 0.1 against 0.2: log ratio near log(1/2); 200 draws give a relative sd error ~5%
+    assert np.median(pts.log_sd_ratio) == pytest.approx(np.log(0.5), abs=0.15)
 
 
 def test_vectorised_wasserstein_equals_scipy():
     from scipy.stats import wasserstein_distance
-
-    from evaluation.metrics.posterior import wasserstein_1d
 
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=(37, 4)), rng.standard_t(3, size=(50, 4))

@@ -12,7 +12,12 @@ from scipy.special import expit
 
 from backends.spec import linear_predictor
 from evaluation.metrics import predictive
-from evaluation.metrics.predictive import predictive_figures, predictive_metrics
+from evaluation.metrics.predictive import (
+    calibration,
+    predictive_curves,
+    predictive_metrics,
+    predictive_pass,
+)
 
 
 def _zero_centre(data, alpha=0.0):
@@ -102,12 +107,29 @@ def test_worksites_are_aligned_by_label():
     assert predictive_metrics(idata2, data)["lpd"] == predictive_metrics(idata, data)["lpd"]
 
 
-def test_figures_are_written(tmp_path):
-    data = make_data(n_workers=200, seed=6)
+def test_curves_hold_the_numbers_of_the_figures():
+    data = make_data(n_sites=5, n_workers=200, seed=6)
     idata = make_idata(normal_draws(data, point(data, seed=2), sd=0.2, chains=1, draws=60), data)
-    paths = predictive_figures(idata, data, tmp_path / "figures")
-    assert [p.name for p in paths] == ["roc.png", "calibration.png", "ppc_kde.png"]
-    assert all(p.stat().st_size > 1000 for p in paths)
+    res = predictive_pass(idata, data)
+    curves = predictive_curves(res, data)
+    fpr, tpr, auc = curves.roc
+    assert auc == predictive_metrics(idata, data, res=res)["auc"]
+    assert fpr[0] == tpr[0] == 0.0 and fpr[-1] == tpr[-1] == 1.0
+    assert curves.calibration == calibration(res.p, data.y)
+    assert curves.obs_rate == pytest.approx(data.y.mean())
+    assert curves.rep_rate.shape == (60,) and curves.rep_site_rate.shape == (60, 5)
+    site_rate = [data.y[data.site == j].mean() for j in range(5)]
+    np.testing.assert_allclose(curves.obs_site_rate, site_rate)
+
+
+def test_curves_drop_empty_worksites_and_a_one_class_roc():
+    data = make_data(n_sites=4, n_workers=30, y=np.zeros(30, int))
+    keep = data.site != 3  # worksite 3 has no evaluated workers
+    test = data.subset(np.flatnonzero(keep))
+    idata = make_idata(normal_draws(data, point(data), sd=0.1, chains=1, draws=4), data)
+    curves = predictive_curves(predictive_pass(idata, test), test)
+    assert curves.roc is None
+    assert curves.rep_site_rate.shape == (4, 3) and curves.obs_site_rate.tolist() == [0.0] * 3
 
 
 @pytest.mark.slow
