@@ -1,0 +1,14 @@
+"""The paper's Gaussian-mixture clustering of worksite coefficients and its stability (a judge).
+
+``gmm`` (the Gibbs sampler), ``select`` (choosing K: log-joint elbow, BIC), ``settings``
+(validates the ``evaluation.clustering`` config block; the values live in
+conf/evaluation/default.yaml), ``coefficients`` (``beta_worker`` aligned by label),
+``cluster`` (posterior mean and single draws clustered), ``stability`` (ARI summaries,
+co-clustering, cross-run ARI, the verdict), ``site_features`` (the paper's Fig. 7 as numbers),
+``dataset`` (``clusters.nc``), ``pipeline`` (``run_clustering``: one run's numbers) and
+``figures`` (the ``cluster_*.png`` figures, drawn by the judge from the pipeline's result).
+
+Computes numbers; only ``figures`` draws, and nothing else in the package imports it.
+May import ``backends.spec``, ``evaluation.config``, ``evaluation.schema``, ``evaluation.io`` and
+``evaluation.data`` only; never ``evaluation.metrics``, ``report``, ``sweep``, ``judge`` or ``app``.
+"""

@@ -7,29 +7,27 @@
   (box plots side by side, Kruskal-Wallis p next to each feature name).
 * ``cluster_coclustering.png`` - co-clustering across posterior draws, ordered by cluster.
 * ``cluster_log_joint.png`` - log-joint traces of the Gibbs seeds and the K-selection curve.
+
+The one module of the package that draws (it sits with ``evaluation.report`` in the layers):
+:mod:`evaluation.judge` passes it the :class:`~evaluation.clustering.pipeline.Clustering`
+returned by :func:`~evaluation.clustering.pipeline.run_clustering`.  It may import the rest of
+the package; nothing in the package imports it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from backends.spec import HierData
-from evaluation.clustering.coefficients import Coefficients, FeatureTable, coclustering
-
-if TYPE_CHECKING:  # pragma: no cover
-    from evaluation.clustering.pipeline import ClusteringResult
-
-
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from evaluation.clustering.cluster import ClusteringResult
+from evaluation.clustering.coefficients import Coefficients
+from evaluation.clustering.pipeline import Clustering
+from evaluation.clustering.site_features import FeatureTable
+from evaluation.clustering.stability import coclustering
+from evaluation.io import pyplot, save_figure
 
 
 def _colours(labels: np.ndarray) -> list[str]:
@@ -38,7 +36,7 @@ def _colours(labels: np.ndarray) -> list[str]:
 
 def fig6_coefficients(coef: Coefficients, labels: np.ndarray) -> Any:
     """PCA projection and top-2-variance scatter of the posterior-mean coefficients."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     z = coef.mean - coef.mean.mean(axis=0)
     u, sv, _ = np.linalg.svd(z, full_matrices=False)
@@ -73,7 +71,7 @@ def fig7_site_features(x_site: np.ndarray, labels: np.ndarray, table: FeatureTab
     """Box plots of every worksite feature by cluster, side by side on one axis."""
     from matplotlib.patches import Patch
 
-    plt = _plt()
+    plt = pyplot()
     n, clusters = len(table.features), table.clusters
     width = 0.8 / len(clusters)
     fig, ax = plt.subplots(figsize=(8, 0.42 * n + 1.2))
@@ -112,7 +110,7 @@ def fig7_site_features(x_site: np.ndarray, labels: np.ndarray, table: FeatureTab
 
 def coclustering_figure(draw_labels: np.ndarray, labels: np.ndarray) -> Any:
     """Heat map of the co-clustering matrix, worksites ordered by cluster then cohesion."""
-    plt = _plt()
+    plt = pyplot()
     cc = coclustering(draw_labels)
     same = labels[:, None] == labels[None, :]
     cohesion = (cc * same).sum(axis=1) / same.sum(axis=1)
@@ -135,7 +133,7 @@ def coclustering_figure(draw_labels: np.ndarray, labels: np.ndarray) -> Any:
 
 def log_joint_figure(res: ClusteringResult) -> Any:
     """Log-joint traces per Gibbs seed (relative to the best value) and the K curve."""
-    plt = _plt()
+    plt = pyplot()
     ks = res.k_selection
     fig, axes = plt.subplots(1, 2 if ks is not None else 1, figsize=(10, 3.8), squeeze=False)
     trace = res.seeds.log_joint
@@ -163,16 +161,25 @@ def log_joint_figure(res: ClusteringResult) -> Any:
     return fig
 
 
-def write_figures(
-    res: ClusteringResult,
-    coef: Coefficients,
-    data: HierData,
-    table: FeatureTable | None,
-    fig_dir: Path,
-) -> list[Path]:
-    """Write every figure that applies; returns the paths written (none when degenerate)."""
-    from evaluation.io import save_figure
+def write_figures(clustered: Clustering, data: HierData, fig_dir: Path) -> list[Path]:
+    """Draw every figure that applies to one run's clustering.
 
+    Parameters
+    ----------
+    clustered : Clustering
+        From :func:`evaluation.clustering.pipeline.run_clustering`.
+    data : HierData
+        The data it was computed on (worksite features for Fig. 7).
+    fig_dir : Path
+
+    Returns
+    -------
+    list of Path
+        The files written, in the order fig6, log joint, fig7, co-clustering (none when the
+        clustering is degenerate; fig7 needs worksite features, co-clustering needs draws).
+    """
+    res, coef, table = clustered.result, clustered.coef, clustered.table
+    fig_dir = Path(fig_dir)
     if res.degenerate_reason is not None:
         return []
     out = [

@@ -192,6 +192,38 @@ def _log_joint(
     return lik + lz + lpi + lmu
 
 
+def _sweep(
+    x: np.ndarray,
+    log_pi: np.ndarray,
+    d2: np.ndarray,
+    draws: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sigma: float,
+    alpha0: float,
+    eta: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One Gibbs sweep z | pi, mu -> pi | z -> mu | z of C chains at once.
+
+    ``draws`` are this sweep's (gumbel, exponential, gamma, normal) variates from
+    :class:`_Noise`.  Returns ``(z, log_pi, mu, d2, log_joint)`` after the sweep.
+    """
+    gumbel, expo, gam, noise = draws
+    c, j, _ = x.shape
+    k = log_pi.shape[1]
+    z = np.argmax(log_pi[:, None, :] - 0.5 * d2 / sigma**2 + gumbel, axis=2)
+    onehot = (z[:, :, None] == np.arange(k)).astype(float)  # (C, J, K)
+    counts = onehot.sum(axis=1)
+    pi = gam + np.matmul(expo[:, None, :], onehot)[:, 0]  # Gamma(alpha0 + n_k)
+    pi = pi / pi.sum(axis=1, keepdims=True)
+    log_pi = np.log(np.maximum(pi, _TINY))
+    var = 1.0 / (counts / sigma**2 + 1.0 / eta**2)  # (C, K)
+    centre = var[:, :, None] * np.matmul(onehot.transpose(0, 2, 1), x) / sigma**2
+    mu = centre + np.sqrt(var)[:, :, None] * noise
+    d2 = _sq_dist(x, mu)
+    d2z = d2[np.arange(c)[:, None], np.arange(j), z].sum(axis=1)
+    log_joint = _log_joint(d2z, counts, log_pi, mu, x.shape, sigma, alpha0, eta)
+    return z, log_pi, mu, d2, log_joint
+
+
 def gibbs_gmm(
     x: np.ndarray,
     k: int = 2,
@@ -232,7 +264,6 @@ def gibbs_gmm(
     mu = _kmeanspp(x, k, rngs)
     log_pi = np.full((c, k), -np.log(k))
     d2 = _sq_dist(x, mu)
-    ar_c, ar_k = np.arange(c)[:, None], np.arange(k)
     trace = np.empty((c, n_iter))
     best = np.full(c, -np.inf)
     best_iter = np.zeros(c, dtype=np.int64)
@@ -240,19 +271,9 @@ def gibbs_gmm(
     best_mu, best_log_pi = mu.copy(), log_pi.copy()
     noise_src = _Noise(rngs, j, k, d, alpha0)
     for it in range(n_iter):
-        gumbel, expo, gam, noise = noise_src.next()
-        z = np.argmax(log_pi[:, None, :] - 0.5 * d2 / sigma**2 + gumbel, axis=2)
-        onehot = (z[:, :, None] == ar_k).astype(float)  # (C, J, K)
-        counts = onehot.sum(axis=1)
-        pi = gam + np.matmul(expo[:, None, :], onehot)[:, 0]  # Gamma(alpha0 + n_k)
-        pi = pi / pi.sum(axis=1, keepdims=True)
-        log_pi = np.log(np.maximum(pi, _TINY))
-        var = 1.0 / (counts / sigma**2 + 1.0 / eta**2)  # (C, K)
-        centre = var[:, :, None] * np.matmul(onehot.transpose(0, 2, 1), x) / sigma**2
-        mu = centre + np.sqrt(var)[:, :, None] * noise
-        d2 = _sq_dist(x, mu)
-        d2z = d2[ar_c, np.arange(j), z].sum(axis=1)
-        trace[:, it] = _log_joint(d2z, counts, log_pi, mu, x.shape, sigma, alpha0, eta)
+        z, log_pi, mu, d2, trace[:, it] = _sweep(
+            x, log_pi, d2, noise_src.next(), sigma, alpha0, eta
+        )
         if it >= burn_in:
             better = trace[:, it] > best
             best = np.where(better, trace[:, it], best)

@@ -11,19 +11,37 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
+from hydra import compose, initialize_config_dir
 
 from backends.spec import HierData
+from evaluation import schema
 from evaluation.clustering import gmm
 from evaluation.clustering import select as gmm_select
-from evaluation.clustering.coefficients import coclustering, settings, standardize
-from evaluation.clustering.pipeline import (
+from evaluation.clustering.coefficients import scale_columns
+from evaluation.clustering.dataset import FILENAME
+from evaluation.clustering.figures import write_figures
+from evaluation.clustering.pipeline import run_clustering
+from evaluation.clustering.settings import KEYS, settings
+from evaluation.clustering.stability import (
+    coclustering,
     cross_run_ari,
     cross_run_ari_files,
     load_clusters,
-    run_clustering,
 )
+from evaluation.config import CONF_DIR, plain
 
+
+def composed_block() -> dict:
+    """The ``evaluation.clustering`` block of the composed config (the one source of defaults)."""
+    schema.register()  # the structured configs the YAML files start from
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return plain(compose(config_name="config").evaluation.clustering)
+
+
+#: The defaults, then settings small enough for unit tests.
+DEFAULTS = composed_block()
 FAST = {
+    **DEFAULTS,
     "n_iter": 150,
     "burn_in": 50,
     "n_seeds": 3,
@@ -97,7 +115,7 @@ def test_gibbs_matches_sklearn_on_separated_points():
 
 
 def test_sampler_invariants_and_determinism():
-    x = standardize(planted()[0])[0]
+    x = scale_columns(planted()[0])[0]
     for sigma in (1e-4, 0.5):  # the paper's tiny sigma and one where assignments can move
         kw = {"sigma": sigma, "n_iter": 200, "burn_in": 100, "seed": 7}
         a = gmm.gibbs_gmm(np.repeat(x[None], 3, 0), 3, **kw)
@@ -122,7 +140,7 @@ def test_sampler_invariants_and_determinism():
 
 
 def test_chain_does_not_depend_on_batch():
-    x = standardize(planted()[0])[0]
+    x = scale_columns(planted()[0])[0]
     one = gmm.gibbs_gmm(x, 2, n_iter=60, burn_in=10, seed=4)
     many = gmm.gibbs_gmm(np.repeat(x[None], 4, 0), 2, n_iter=60, burn_in=10, seed=4)
     np.testing.assert_array_equal(one.log_joint[0], many.log_joint[0])
@@ -130,7 +148,7 @@ def test_chain_does_not_depend_on_batch():
 
 def test_select_k_finds_planted_two():
     means, _ = planted(j=60, sep=6.0)
-    sel = gmm_select.select_k(standardize(means)[0], (1, 5), n_chains=2, n_iter=150, burn_in=50)
+    sel = gmm_select.select_k(scale_columns(means)[0], (1, 5), n_chains=2, n_iter=150, burn_in=50)
     assert sel.chosen_k == 2 and sel.chosen_k_bic == 2
     assert np.all(np.diff(sel.score) > 0)  # tiny sigma: the log joint always rises with K
     assert sel.traces.shape == (5, 2, 150)
@@ -150,7 +168,8 @@ def test_recovers_planted_clusters(tmp_path):
     means, labels = planted()
     data = make_data(len(means), labels=labels)
     post = fake_posterior(means, data, noise=0.2)
-    m = run_clustering(post, data, {**FAST, "k_range": [1, 4]}, tmp_path, tmp_path / "fig")
+    clustered = run_clustering(post, data, {**FAST, "k_range": [1, 4]}, tmp_path)
+    m = clustered.section
     json.dumps(m, allow_nan=False)
     # Clusters 3 sd apart with posterior noise 0.2: recovery should be (near) exact; 0.8 is
     # the issue's bar and leaves room for a couple of borderline worksites.
@@ -164,8 +183,12 @@ def test_recovers_planted_clusters(tmp_path):
     assert ds["coclustering"].shape == (len(means), len(means))
     assert ds["labels_draw"].sizes["draw_sample"] == FAST["n_draws"]
     assert ds["log_joint_seed"].shape == (FAST["n_seeds"], FAST["n_iter"])
-    assert sorted(m["figures"]) == sorted(p.name for p in (tmp_path / "fig").glob("cluster*.png"))
-    assert len(m["figures"]) == 4
+    assert m["figures"] == []  # the judge draws and records them
+    drawn = write_figures(clustered, data, tmp_path / "fig")
+    assert sorted(p.name for p in drawn) == sorted(
+        p.name for p in (tmp_path / "fig").glob("cluster*.png")
+    )
+    assert len(drawn) == 4
     assert not list(tmp_path.glob(".*tmp"))  # atomic write leaves no temporary file
 
 
@@ -174,7 +197,7 @@ def test_pure_noise_is_unstable(tmp_path):
     means = rng.normal(size=(40, 4))
     data = make_data(40)
     post = fake_posterior(means, data, noise=1.0)
-    m = run_clustering(post, data, FAST, tmp_path, None)
+    m = run_clustering(post, data, FAST, tmp_path).section
     # Unstructured means plus posterior noise as large as their spread: each draw's partition
     # is mostly noise.  ARI of unrelated partitions is ~0; 0.5 is a wide margin below 0.8.
     assert m["ari_draws"]["mean"] < 0.5
@@ -189,8 +212,8 @@ def test_cross_run_ari_aligns_by_label(tmp_path):
     perm = np.random.default_rng(0).permutation(len(means))
     shuffled = post.isel(worksite=perm)  # same worksites, another order
     cfg = {**FAST, "k_range": None, "n_draws": 0}
-    run_clustering(post, data, cfg, tmp_path / "a", None)
-    run_clustering(shuffled, data, cfg, tmp_path / "b", None)
+    run_clustering(post, data, cfg, tmp_path / "a")
+    run_clustering(shuffled, data, cfg, tmp_path / "b")
     assert cross_run_ari_files(
         tmp_path / "a" / "clusters.nc", tmp_path / "b" / "clusters.nc"
     ) == pytest.approx(1.0)
@@ -211,18 +234,18 @@ def test_bad_input_raises(tmp_path):
     data = make_data(6)
     post = fake_posterior(means, data, noise=0.1)
     with pytest.raises(ValueError, match="exceeds the number of worksites"):
-        run_clustering(post, data, {**FAST, "k": 7}, tmp_path, None)
+        run_clustering(post, data, {**FAST, "k": 7}, tmp_path)
     bad = post.copy(deep=True)
     bad["beta_worker"][0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        run_clustering(bad, data, FAST, tmp_path, None)
+        run_clustering(bad, data, FAST, tmp_path)
     with pytest.raises(ValueError, match="unknown config keys"):
-        settings({"sigmaa": 1.0})
+        settings({**FAST, "sigmaa": 1.0})
     with pytest.raises(ValueError, match="sigma"):
-        settings({"sigma": 0})
+        settings({**FAST, "sigma": 0})
     other = post.assign_coords(worksite=[f"x{i}" for i in range(6)])
     with pytest.raises(ValueError, match="labels differ"):
-        run_clustering(other, data, FAST, tmp_path, None)
+        run_clustering(other, data, FAST, tmp_path)
     with pytest.raises(ValueError, match="exceeds"):
         gmm.gibbs_gmm(np.zeros((3, 2)), 4)
 
@@ -230,9 +253,11 @@ def test_bad_input_raises(tmp_path):
 def test_all_equal_coefficients_are_degenerate(tmp_path):
     data = make_data(10)
     post = fake_posterior(np.full((10, 4), 0.3), data, noise=0.0)
-    m = run_clustering(post, data, FAST, tmp_path, tmp_path / "fig")  # warnings are errors
+    clustered = run_clustering(post, data, FAST, tmp_path)  # warnings are errors
+    m = clustered.section
     assert m["degenerate"] and "nothing to cluster" in m["degenerate_reason"]
     assert m["stability"]["verdict"] == "degenerate" and m["ari_seeds"]["mean"] is None
+    assert write_figures(clustered, data, tmp_path / "fig") == []
     assert m["figures"] == [] and m["n_per_cluster"] == [10, 0]
     assert m["sigma_over_spread"] is None
     assert load_clusters(tmp_path / "clusters.nc").attrs["degenerate"] == 1
@@ -241,28 +266,49 @@ def test_all_equal_coefficients_are_degenerate(tmp_path):
 
 def test_constant_feature_is_zeroed_without_warnings():
     x = np.column_stack([np.arange(5.0), np.full(5, 2.0)])
-    z, constant = standardize(x)
+    z, constant = scale_columns(x)
     assert constant.tolist() == [False, True] and np.all(z[:, 1] == 0)
 
 
 def test_plain_array_input(tmp_path):
     means, labels = planted()
     data = make_data(len(means), labels=labels)
-    m = run_clustering(means, data, {**FAST, "k_range": None}, tmp_path, None)
+    m = run_clustering(means, data, {**FAST, "k_range": None}, tmp_path).section
     assert m["ari_truth"] > 0.8 and m["ari_draws"]["n"] == 0  # one matrix: no draw stability
 
 
-def test_defaults_file_matches_code():
-    from pathlib import Path
-
-    from omegaconf import OmegaConf
-
-    from evaluation.clustering.pipeline import DEFAULTS
-
-    path = Path(__file__).parents[3] / "conf" / "evaluation" / "default.yaml"
-    block = OmegaConf.to_container(OmegaConf.load(path).clustering)
+def test_config_block_is_the_one_source_of_settings():
+    # The composed YAML block holds every key the code reads, and no other (bar "enabled").
+    block = dict(DEFAULTS)
     assert block.pop("enabled") is True
-    assert block == DEFAULTS
+    assert list(block) == list(KEYS)
+    assert settings(DEFAULTS) == block  # already typed as the code wants them
+    assert block["k"] == 2 and block["sigma"] == pytest.approx(1e-4)  # the paper's choices
+    # A missing or unknown key fails with one line naming it; no silent default.
+    short = {k: v for k, v in DEFAULTS.items() if k != "eta"}
+    with pytest.raises(ValueError, match=r"missing config keys \['eta'\]") as err:
+        settings(short)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match=r"unknown config keys \['etaa'\]") as err:
+        settings({**short, "etaa": 0.1})
+    assert "\n" not in str(err.value)
+
+
+def test_run_clustering_never_draws_and_figures_keep_their_names(tmp_path):
+    means, labels = planted(j=20, sep=5.0)
+    data = make_data(20, labels=labels)
+    post = fake_posterior(means, data, noise=0.1)
+    clustered = run_clustering(post, data, {**FAST, "n_draws": 4}, tmp_path / "run")
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert written == [f"run/{FILENAME}"]  # numbers only: clusters.nc, no PNG
+    drawn = write_figures(clustered, data, tmp_path / "fig")
+    assert [p.name for p in drawn] == [
+        "cluster_fig6_coefficients.png",
+        "cluster_log_joint.png",
+        "cluster_fig7_site_features.png",
+        "cluster_coclustering.png",
+    ]
+    assert all(p.parent == tmp_path / "fig" and p.stat().st_size > 0 for p in drawn)
 
 
 def test_collapsed_and_trivial_verdicts(tmp_path):
@@ -270,10 +316,10 @@ def test_collapsed_and_trivial_verdicts(tmp_path):
     data = make_data(12, labels=labels)
     post = fake_posterior(means, data, noise=0.1)
     # sigma far above the spread of the coefficients: one cluster takes every worksite.
-    m = run_clustering(post, data, {**FAST, "sigma": 100.0}, tmp_path, None)
+    m = run_clustering(post, data, {**FAST, "sigma": 100.0}, tmp_path).section
     assert m["stability"]["verdict"] == "degenerate" and m["empty_clusters"] == 1
     assert m["sigma_over_spread"] > 10
-    m = run_clustering(post, data, {**FAST, "k": 1}, tmp_path, None)
+    m = run_clustering(post, data, {**FAST, "k": 1}, tmp_path).section
     assert m["stability"]["verdict"] == "trivial"
 
 
@@ -303,11 +349,11 @@ def test_accepts_contract_inference_data(tmp_path):
         "beta_worker": means + 0.1 * rng.normal(size=(*shape, *means.shape)),
     }
     idata = build_inference_data(
-        post, data, backend="fake_nuts", library="none", library_version="0", seed=0,
+        post, data, backend="fake_nuts", family="mcmc", library="none", library_version="0", seed=0,
         model=ModelSpec(),
     )  # fmt: skip
-    m = run_clustering(idata, data, {**FAST, "k_range": None}, tmp_path, None)
-    m2 = run_clustering(idata.posterior, data, {**FAST, "k_range": None}, tmp_path, None)
+    m = run_clustering(idata, data, {**FAST, "k_range": None}, tmp_path).section
+    m2 = run_clustering(idata.posterior, data, {**FAST, "k_range": None}, tmp_path).section
     assert m["ari_truth"] > 0.8 and m2["ari_draws"] == m["ari_draws"]
 
 
