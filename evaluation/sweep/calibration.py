@@ -3,7 +3,10 @@
 For each complete run on synthetic data, the truth is rebuilt from the run's data config (the
 generator is deterministic given its knobs and seed) and the normalised rank of every true
 value among the run's posterior draws is computed: ``u = P(draw < truth)``.  Under a calibrated
-posterior ``u`` is uniform; the truth lies in the central 90% interval iff ``0.05 <= u <= 0.95``.
+posterior ``u`` is uniform.  Each run's interval coverage (the fraction of its true values
+inside their central 50% / 90% posterior interval) is
+:func:`evaluation.metrics.posterior.interval_coverage` — the one definition, the same number as
+that run's ``posterior.recovery`` — and the table shows its spread over the replications.
 The section appears when some scenario x method has at least :data:`MIN_REPLICATIONS` runs
 (the ``calibration`` experiment).
 
@@ -16,56 +19,38 @@ coverage check.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy.stats import binom, chisquare
 
 from backends.spec import VAR_NAMES
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
-    from backends.spec import HierData
-    from evaluation.sweep.collect import RunRecord
+from evaluation import io
+from evaluation.metrics.draws import param_draws
+from evaluation.metrics.posterior import interval_coverage
+from evaluation.report.format import fmt_number, spread
+from evaluation.sweep.records import RunRecord, run_data
+from evaluation.sweep.sections import Section, save
 
 log = logging.getLogger("ppl_compare.sweep")
 MIN_REPLICATIONS = 5
 MAX_DRAWS = 1000
 N_BINS = 10
+#: Nominal levels of the coverage columns (``coverage50``, ``coverage90``).
+LEVELS: tuple[float, ...] = (0.5, 0.9)
 
 
-@lru_cache(maxsize=8)
-def _data_from_json(cfg_json: str) -> HierData:
-    from evaluation.data.load import load_data
+class BlockCheck(NamedTuple):
+    """One block of one run: normalised ranks of the truth, and coverage per level."""
 
-    return load_data(json.loads(cfg_json))
-
-
-def run_data(rec: RunRecord) -> HierData | None:
-    """The run's full data set, rebuilt from its data config (None when it cannot be)."""
-    cfg = rec.config.get("data")
-    if not cfg:
-        knobs = ((rec.metrics.get("data") or {}).get("meta") or {}).get("knobs")
-        if not knobs:
-            return None
-        cfg = {"kind": "paper", **knobs}
-    try:
-        return _data_from_json(json.dumps(cfg, sort_keys=True, default=str))
-    except (ValueError, TypeError, OSError, KeyError) as exc:
-        log.warning("cannot rebuild the data of %s: %s", rec.name, exc)
-        return None
-
-
-def run_truth(rec: RunRecord) -> dict[str, np.ndarray] | None:
-    """The run's true parameters (canonical names), or None for real data."""
-    data = run_data(rec)
-    return None if data is None or data.truth is None else dict(data.truth)
+    ranks: np.ndarray
+    coverage: dict[float, float]
 
 
 def normalised_ranks(draws: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -77,12 +62,10 @@ def normalised_ranks(draws: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return below + 0.5 * ties
 
 
-def run_ranks(rec: RunRecord) -> dict[str, np.ndarray] | None:
-    """Normalised ranks of the truth per canonical block for one run (None if unavailable)."""
-    import xarray as xr
-
-    from evaluation.metrics.draws import param_draws
-
+def run_checks(rec: RunRecord) -> dict[str, BlockCheck] | None:
+    """Ranks (from at most :data:`MAX_DRAWS` draws) and interval coverage (from every draw,
+    :func:`~evaluation.metrics.posterior.interval_coverage`) of each canonical block of one
+    run; None when the run has no posterior or no truth."""
     path = rec.path / "posterior.nc"
     data = run_data(rec)
     if data is None or data.truth is None or not path.exists():
@@ -90,7 +73,8 @@ def run_ranks(rec: RunRecord) -> dict[str, np.ndarray] | None:
     with xr.open_dataset(path, group="posterior") as post:
         draws = param_draws(SimpleNamespace(posterior=post.load()), data)
     step = max(1, next(iter(draws.values())).shape[0] // MAX_DRAWS)
-    return {v: normalised_ranks(draws[v][::step], data.truth[v])
+    return {v: BlockCheck(normalised_ranks(draws[v][::step], data.truth[v]),
+                          {lv: interval_coverage(draws[v], data.truth[v], lv) for lv in LEVELS})
             for v in VAR_NAMES if v in data.truth}  # fmt: skip
 
 
@@ -102,52 +86,43 @@ def _eligible(df: pd.DataFrame) -> pd.DataFrame:
     return done[sizes >= MIN_REPLICATIONS]
 
 
-def collect_ranks(df: pd.DataFrame, records: Sequence[RunRecord]) -> dict[tuple, list[dict]]:
-    """(scenario, method) -> list over replications of {block: ranks}."""
+def collect_checks(df: pd.DataFrame, records: Sequence[RunRecord]) -> dict[tuple, list[dict]]:
+    """(scenario, method) -> list over replications of {block: :class:`BlockCheck`}."""
     by_name = {r.name: r for r in records}
     out: dict[tuple, list[dict]] = {}
     for (scenario, method), g in _eligible(df).groupby(["scenario", "method_label"], sort=False):
-        reps = [run_ranks(by_name[r]) for r in g["run"] if r in by_name]
+        reps = [run_checks(by_name[r]) for r in g["run"] if r in by_name]
         reps = [r for r in reps if r]
         if reps:
             out[(scenario, method)] = reps
     return out
 
 
-def coverage_rows(ranks: dict[tuple, list[dict]]) -> pd.DataFrame:
+def coverage_rows(checks: dict[tuple, list[dict]]) -> pd.DataFrame:
     """Empirical 50% / 90% coverage per block (mean ± sd over replications) and uniformity."""
-    import pandas as pd
-    from scipy.stats import chisquare
-
-    from evaluation.report.format import spread
-
     rows = []
-    for (scenario, method), reps in ranks.items():
+    for (scenario, method), reps in checks.items():
         for block in VAR_NAMES:
-            us = [r[block] for r in reps if block in r]
-            if not us:
+            runs = [r[block] for r in reps if block in r]
+            if not runs:
                 continue
-            c50 = [float(np.mean((u >= 0.25) & (u <= 0.75))) for u in us]
-            c90 = [float(np.mean((u >= 0.05) & (u <= 0.95))) for u in us]
-            pooled = np.concatenate(us)
+            pooled = np.concatenate([c.ranks for c in runs])
             counts = np.histogram(pooled, bins=N_BINS, range=(0, 1))[0]
             p = float(chisquare(counts).pvalue) if pooled.size >= 5 * N_BINS else float("nan")
-            rows.append({"scenario": scenario, "method": method, "block": block,
-                         "replications": len(us), "ranks": int(pooled.size),
-                         "coverage50": spread(c50), "coverage90": spread(c90),
-                         "uniformity χ² p": f"{p:.3g}" if np.isfinite(p) else "-"})  # fmt: skip
+            row = {"scenario": scenario, "method": method, "block": block,
+                   "replications": len(runs), "ranks": int(pooled.size)}  # fmt: skip
+            for level in LEVELS:
+                row[f"coverage{round(100 * level)}"] = spread([c.coverage[level] for c in runs])
+            row["uniformity χ² p"] = fmt_number(p)
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
-def rank_histograms(ranks: dict[tuple, list[dict]]) -> Any:
+def rank_histograms(checks: dict[tuple, list[dict]]) -> Any:
     """Grid of rank histograms: rows = scenario x method, columns = blocks; the band is the
     central 99% range of a bin count under uniformity (binomial)."""
-    from scipy.stats import binom
-
-    from evaluation.sweep.figures import _plt
-
-    plt = _plt()
-    keys = list(ranks)
+    plt = io.pyplot()
+    keys = list(checks)
     fig, axes = plt.subplots(
         len(keys),
         len(VAR_NAMES),
@@ -156,7 +131,7 @@ def rank_histograms(ranks: dict[tuple, list[dict]]) -> Any:
     )
     for i, (row, key) in enumerate(zip(axes, keys, strict=True)):
         for ax, block in zip(row, VAR_NAMES, strict=True):
-            us = [r[block] for r in ranks[key] if block in r]
+            us = [r[block].ranks for r in checks[key] if block in r]
             pooled = np.concatenate(us) if us else np.zeros(0)
             if pooled.size:
                 n = pooled.size
@@ -175,24 +150,24 @@ def rank_histograms(ranks: dict[tuple, list[dict]]) -> Any:
 
 def calibration_section(df: pd.DataFrame, records: Sequence[RunRecord], sweep_dir: Path) -> Any:
     """The Calibration section, or None when no scenario x method has enough replications."""
-    from evaluation.sweep.report import Section, save
-
-    ranks = collect_ranks(df, records)
-    if not ranks:
+    checks = collect_checks(df, records)
+    if not checks:
         return None
     blocks: list[tuple[str, Any]] = [
         ("p", f"Normalised rank u = P(draw < truth) of every true value among the run's "
               f"posterior draws, pooled over replications (scenario x method groups with at "
-              f"least {MIN_REPLICATIONS} runs). Coverage counts u in [0.25, 0.75] (50%) and "
-              f"[0.05, 0.95] (90%). The twin keeps σ_worker and σ_site fixed across "
-              f"replications, so their histograms are a frequentist check; β_worker (and "
-              f"β_site when data.sigma_site is set) are redrawn per replication. The χ² "
+              f"least {MIN_REPLICATIONS} runs). Coverage: the fraction of a run's true values "
+              f"inside their central 50% / 90% posterior interval (the run's own "
+              f"posterior.recovery coverage), mean ± sd over replications. The twin keeps "
+              f"σ_worker and σ_site fixed across replications, so their histograms are a "
+              f"frequentist check; β_worker (and β_site when data.sigma_site is set) are "
+              f"redrawn per replication. The χ² "
               f"p-value treats the pooled ranks as independent, which they are not within a "
               f"run: read it as a flag, not a test."),
-        ("table", coverage_rows(ranks)),
+        ("table", coverage_rows(checks)),
     ]  # fmt: skip
     fig = save(
-        rank_histograms(ranks),
+        rank_histograms(checks),
         sweep_dir,
         "rank_histograms",
         "Rank histograms of the truth among the posterior draws (grey: 99% band).",

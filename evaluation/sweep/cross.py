@@ -1,12 +1,15 @@
 """Cross-run comparisons inside a sweep: each run against the NUTS run of the same data.
 
-Runs are paired within (scenario, replicate) — same data config, same seed — with the NUTS
-run of that data (``pymc_nuts`` preferred, then ``stan_nuts``, then any ``*nuts``).  Added
-columns of comparison.csv:
+Runs are paired within (scenario, replicate) — same data config, same seed — with an MCMC
+(NUTS) run of that data: a run whose backend declares the ``mcmc`` family (``metrics.json`` key
+``family``), never guessed from the backend's name.  With several MCMC runs of the same data the
+partner is the first by backend name (``pymc_nuts`` before ``stan_nuts``); a run without a
+declared family (an older metrics.json) is never a partner.  Added columns of comparison.csv
+(names kept from when every MCMC backend was NUTS):
 
 ``cross.nuts_partner``          the partner's backend;
 ``cross.ari_vs_nuts``           ARI of the two posterior-mean clusterings (``clusters.nc``),
-                                worksites matched by id (:mod:`evaluation.clustering.coefficients`);
+                                worksites matched by id (:mod:`evaluation.clustering.stability`);
 ``cross.sigma_worker_ratio``    posterior median of sigma_worker over the partner's;
 ``vs_nuts.*``                   :func:`evaluation.metrics.posterior.compare_to_reference` of the two
                                 posteriors (sd ratios, standardised mean errors, W1), computed
@@ -20,21 +23,21 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
+import xarray as xr
 
-from evaluation.sweep.tables import numeric
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
-    from evaluation.sweep.collect import RunRecord
+from evaluation.clustering.stability import cross_run_ari_files
+from evaluation.metrics.posterior import compare_to_reference
+from evaluation.sweep.records import RunRecord, flatten
+from evaluation.sweep.tables import family, numeric
 
 log = logging.getLogger("ppl_compare.sweep")
 
-#: NUTS backends preferred as the same-data partner.
-NUTS_PREFERENCE: tuple[str, ...] = ("pymc_nuts", "stan_nuts")
+#: The declared inference family of a same-data partner.
+PARTNER_FAMILY = "mcmc"
 _HAS_REFERENCE = "reference.blocks.beta_worker.sd_ratio_median"
 _SIGMA_MEDIAN = "posterior.summary.sigma_worker.median"
 
@@ -48,8 +51,6 @@ def _run_file(rec: RunRecord | None, name: str) -> Path | None:
 
 def cross_ari(path_a: Path, path_b: Path) -> float | None:
     """ARI of two runs' posterior-mean clusterings, worksites matched by label (or None)."""
-    from evaluation.clustering.coefficients import cross_run_ari_files
-
     try:
         return float(cross_run_ari_files(path_a, path_b))
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -59,16 +60,12 @@ def cross_ari(path_a: Path, path_b: Path) -> float | None:
 
 def load_posterior(path: Path) -> Any:
     """The posterior group of a ``posterior.nc``, loaded, wrapped like an InferenceData."""
-    import xarray as xr
-
     with xr.open_dataset(path, group="posterior") as post:
         return SimpleNamespace(posterior=post.load())
 
 
 def compare_posteriors(path_a: Path, path_b: Path) -> dict[str, Any] | None:
     """``compare_to_reference`` of run a's posterior against run b's (None on failure)."""
-    from evaluation.metrics.posterior import compare_to_reference
-
     try:
         return compare_to_reference(load_posterior(path_a), load_posterior(path_b))
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -76,22 +73,23 @@ def compare_posteriors(path_a: Path, path_b: Path) -> dict[str, Any] | None:
         return None
 
 
-def nuts_partner(group: pd.DataFrame, idx: Any) -> Any:
-    """Index of the NUTS run in ``group`` (same data and seed) to compare run ``idx`` with."""
+def mcmc_partner(group: pd.DataFrame, idx: Any) -> Any:
+    """Index of the MCMC run in ``group`` (same data and seed) to compare run ``idx`` with.
+
+    Candidates are the other runs whose declared family is ``"mcmc"``; among several, the
+    first by backend name (then the first in job order).
+    None when there is no candidate.
+    """
     others = group.drop(index=idx)
     if "backend" not in others or others.empty:
         return None
-    backends = others["backend"].astype(str)
-    for name in NUTS_PREFERENCE:
-        if (backends == name).any():
-            return others.index[(backends == name).to_numpy()][0]
-    hit = others.index[backends.str.contains("nuts").to_numpy()]
-    return hit[0] if len(hit) else None
+    mcmc = others[(family(others) == PARTNER_FAMILY).to_numpy()]
+    if mcmc.empty:
+        return None
+    return min(mcmc.index, key=lambda i: (str(mcmc.at[i, "backend"]), i))
 
 
 def _pair(df: pd.DataFrame, idx: Any, partner: Any, recs: dict[str, RunRecord]) -> dict:
-    from evaluation.sweep.collect import flatten
-
     a, b = recs.get(df.at[idx, "run"]), recs.get(df.at[partner, "run"])
     out: dict[str, Any] = {"cross.nuts_partner": str(df.at[partner, "backend"])}
     ca, cb = _run_file(a, "clusters.nc"), _run_file(b, "clusters.nc")
@@ -109,15 +107,13 @@ def _pair(df: pd.DataFrame, idx: Any, partner: Any, recs: dict[str, RunRecord]) 
 
 def add_cross_run(df: pd.DataFrame, records: Sequence[RunRecord]) -> pd.DataFrame:
     """Add the ``cross.*`` and ``vs_nuts.*`` columns (see the module docstring)."""
-    import pandas as pd
-
     recs = {r.name: r for r in records}
     rows: dict[Any, dict] = {}
     done = df[df["status"] == "complete"]
     if "backend" in done:
         for _, group in done.groupby(["scenario", "replicate"], sort=False):
             for idx in group.index:
-                partner = nuts_partner(group, idx)
+                partner = mcmc_partner(group, idx)
                 if partner is not None:
                     rows[idx] = _pair(df, idx, partner, recs)
     extra = pd.DataFrame.from_dict(rows, orient="index")

@@ -1,5 +1,6 @@
 """Figures of the sweep report; each function returns a matplotlib Figure, or None when the
-sweep lacks the metrics it needs.  Saving (atomically) is :func:`evaluation.io.save_figure`.
+sweep lacks the metrics it needs.  Drawn through :func:`evaluation.io.pyplot` (the one Agg
+set-up); saving (atomically) is :func:`evaluation.sweep.sections.save`.
 
 Every figure shows each run (one point per seed) rather than only a mean, so the spread across
 seeds is visible.
@@ -8,26 +9,16 @@ seeds is visible.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from backends.spec import VAR_NAMES
+from evaluation import io
 from evaluation.sweep.tables import THEMES, first_of, numeric, resolve
 
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
-BLOCKS: tuple[str, ...] = ("alpha", "beta_site", "sigma_site", "sigma_worker", "beta_worker")
 _COL = "posterior.sigma_collapse"
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _done(df: pd.DataFrame) -> pd.DataFrame:
@@ -52,7 +43,7 @@ def sigma_intervals(df: pd.DataFrame) -> Any:
     done = _done(df)
     if done.empty or _cols(done, "sigma_worker", "median").isna().all():
         return None
-    plt = _plt()
+    plt = io.pyplot()
     scenarios = list(dict.fromkeys(done["scenario"]))
     fig, axes = plt.subplots(len(scenarios), 2, squeeze=False,
                              figsize=(10, 0.5 + 0.45 * done["method_label"].nunique()
@@ -137,7 +128,7 @@ def coverage_plot(df: pd.DataFrame) -> Any:
     panels = [p for p in panels if p[1] or p[2]]
     if done.empty or not panels:
         return None
-    plt = _plt()
+    plt = io.pyplot()
     n_cat = done.groupby(["scenario", "method_label"]).ngroups
     fig, axes = plt.subplots(
         len(panels), 1, squeeze=False, figsize=(max(6, 0.7 * n_cat + 2), 3.2 * len(panels))
@@ -156,7 +147,8 @@ def coverage_plot(df: pd.DataFrame) -> Any:
 
 
 def ref_stat(df: pd.DataFrame, block: str, stat: str) -> pd.Series:
-    """A block statistic against the configured reference, else against the sweep's NUTS run."""
+    """A block statistic against the configured reference, else against the sweep's MCMC run of
+    the same data (:mod:`evaluation.sweep.cross`)."""
     return numeric(df, f"reference.blocks.{block}.{stat}").fillna(
         numeric(df, f"vs_nuts.blocks.{block}.{stat}")
     )
@@ -181,10 +173,10 @@ def block_distributions(df: pd.DataFrame) -> Any:
     done = _done(df)
     stats = [("sd_ratio_median", "sd ratio (median over elements)", True),
              ("sme_mean_abs", "|standardised mean error| (mean)", False)]  # fmt: skip
-    blocks = [b for b in BLOCKS if ref_stat(done, b, "sd_ratio_median").notna().any()]
+    blocks = [b for b in VAR_NAMES if ref_stat(done, b, "sd_ratio_median").notna().any()]
     if done.empty or not blocks:
         return None
-    plt = _plt()
+    plt = io.pyplot()
     methods = list(dict.fromkeys(done["method_label"]))
     fig, axes = plt.subplots(
         2, len(blocks), squeeze=False, figsize=(2.2 + 0.55 * len(methods) * len(blocks), 7)
@@ -211,7 +203,7 @@ def khat_plot(df: pd.DataFrame) -> Any:
     col = resolve(done, THEMES["Diagnostics"][0])
     if done.empty or col is None:
         return None
-    plt = _plt()
+    plt = io.pyplot()
     groups = _category_groups(done, col)
     groups = [g for g in groups if np.isfinite(g[1]).any()]
     fig, ax = plt.subplots(figsize=(max(5, 0.7 * len(groups) + 2), 3.5))
@@ -233,7 +225,7 @@ def ari_plot(df: pd.DataFrame, pairwise: dict[str, Any]) -> Any:
     cols = [(n, c) for n, c in cols if numeric(done, c).notna().any()]
     if done.empty or (not cols and not pairwise):
         return None
-    plt = _plt()
+    plt = io.pyplot()
     shown = list(pairwise.items())[:4]
     n_panels = (1 if cols else 0) + len(shown)
     fig, axes = plt.subplots(1, n_panels, squeeze=False, figsize=(5.5 * n_panels, 4.5))
@@ -279,7 +271,7 @@ def cost_plot(df: pd.DataFrame) -> Any:
     fit = numeric(done, "timing.fit_s")
     if done.empty or fit.isna().all():
         return None
-    plt = _plt()
+    plt = io.pyplot()
     panels = [("fit wall time (s)", "timing.fit_s"), ("ms per step (VI)", "cost.ms_per_step"),
               ("ESS (min bulk) per s (NUTS)", "cost.ess_per_s")]  # fmt: skip
     panels = [(n, c) for n, c in panels if numeric(done, c).notna().any()]

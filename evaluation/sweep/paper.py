@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
+import xarray as xr
 
 from evaluation.data.features import PAPER_SITE_FEATURES, PAPER_WORKER_FEATURES
 from evaluation.data.twin import PAPER_TRUTH
 from evaluation.report.format import fmt_number, spread
+from evaluation.sweep.records import RunRecord, run_truth
+from evaluation.sweep.sections import Section
 from evaluation.sweep.tables import numeric
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
-    from evaluation.sweep.collect import RunRecord
 
 log = logging.getLogger("ppl_compare.sweep")
 
@@ -88,8 +87,6 @@ def _first(runs: pd.DataFrame, col: str) -> float:
 
 def shared_table(runs: pd.DataFrame) -> pd.DataFrame:
     """σ's, α and the 18 β_site: published, twin truth and each method's estimate."""
-    import pandas as pd
-
     rows = []
     for key, stat in (("sigma_worker", "median"), ("sigma_site", "median"), ("alpha", "mean")):
         row = {
@@ -118,8 +115,6 @@ def worksite_coefficient_stats(beta: np.ndarray) -> np.ndarray:
 
 def posterior_mean_beta_worker(rec: RunRecord) -> np.ndarray | None:
     """Posterior mean of beta_worker (worksite x worker_feature in the paper's feature order)."""
-    import xarray as xr
-
     path = rec.path / "posterior.nc"
     if not path.exists():
         return None
@@ -132,10 +127,6 @@ def posterior_mean_beta_worker(rec: RunRecord) -> np.ndarray | None:
 
 def worker_table(runs: pd.DataFrame, records: Sequence[RunRecord]) -> pd.DataFrame:
     """Median / mean / std over worksites of each worker coefficient: published, truth, runs."""
-    import pandas as pd
-
-    from evaluation.sweep.calibration import run_truth
-
     by_name = {r.name: r for r in records}
     columns: dict[str, np.ndarray] = {}
     first = by_name.get(runs["run"].iloc[0])
@@ -160,8 +151,6 @@ def worker_table(runs: pd.DataFrame, records: Sequence[RunRecord]) -> pd.DataFra
 
 def predictive_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Held-out accuracy, majority baseline and AUC: published vs each method."""
-    import pandas as pd
-
     rows = []
     for key, label in (("accuracy", "accuracy"), ("baseline_accuracy", "baseline (all 0)"),
                        ("auc", "AUC")):  # fmt: skip
@@ -173,8 +162,6 @@ def predictive_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def paper_section(df: pd.DataFrame, records: Sequence[RunRecord]) -> Any:
     """The Paper replication section, or None when no run is at the paper's settings."""
-    from evaluation.sweep.report import Section
-
     runs = paper_runs(df)
     if runs.empty:
         return None

@@ -11,45 +11,26 @@ import base64
 import datetime as _dt
 import html
 import logging
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
-from evaluation import io
+import pandas as pd
+
 from evaluation.report.format import md_table
 from evaluation.sweep import figures as figs
+from evaluation.sweep.calibration import calibration_section
 from evaluation.sweep.cross import pairwise_method_ari
-from evaluation.sweep.tables import (
-    THEMES,
-    failures_table,
-    status_table,
-    theme_table,
-)
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
-    from evaluation.sweep.collect import RunRecord
+from evaluation.sweep.paper import paper_section
+from evaluation.sweep.records import RunRecord
+from evaluation.sweep.sections import Section, figure_block, optional
+from evaluation.sweep.tables import THEMES, failures_table, status_table, theme_table
 
 log = logging.getLogger("ppl_compare.sweep")
-FIG_DIR = "figures"
-
-
-class Figure(NamedTuple):
-    """A saved figure: its path, the path relative to the sweep dir, caption, PNG bytes."""
-
-    path: Path
-    rel: str
-    caption: str
-    png: bytes
-
-
-class Section(NamedTuple):
-    """A report section: title and blocks, each ``("p", str)``, ``("table", DataFrame)`` or
-    ``("figure", Figure)``."""
-
-    title: str
-    blocks: list[tuple[str, Any]]
+#: Second line of every report.md / report.html this module renders: what lets
+#: ``ppl-compare-report`` replace a report it wrote and refuse to replace anything else.
+MARKER = "<!-- written by ppl-compare-report -->"
 
 
 class Rendered(NamedTuple):
@@ -58,26 +39,6 @@ class Rendered(NamedTuple):
     markdown: str
     html: str
     figures: list[Path]
-
-
-# ----------------------------------------------------------------------------- figures
-def save(fig: Any, sweep_dir: Path, name: str, caption: str) -> Figure | None:
-    """Save ``fig`` as ``figures/<name>.png`` in the sweep dir (None for no figure)."""
-    if fig is None:
-        return None
-    path = io.save_figure(fig, Path(sweep_dir) / FIG_DIR / f"{name}.png")
-    return Figure(path, f"{FIG_DIR}/{name}.png", caption, path.read_bytes())
-
-
-def _figure_block(
-    make: Callable[[], Any], sweep_dir: Path, name: str, caption: str
-) -> list[tuple[str, Any]]:
-    try:
-        fig = save(make(), sweep_dir, name, caption)
-    except Exception as exc:  # one broken figure must not lose the report
-        log.warning("sweep figure %s failed: %s", name, exc, exc_info=True)
-        return [("p", f"(figure {name} could not be drawn: {type(exc).__name__}: {exc})")]
-    return [("figure", fig)] if fig is not None else []
 
 
 # ----------------------------------------------------------------------------- sections
@@ -123,15 +84,6 @@ def runs_section(df: pd.DataFrame) -> Section:
     return Section("Runs", blocks)
 
 
-def _optional(make: Callable[[], Section | None], name: str) -> list[Section]:
-    try:
-        section = make()
-    except Exception as exc:
-        log.warning("sweep report section %s failed: %s", name, exc, exc_info=True)
-        return [Section(name, [("p", f"(could not be built: {type(exc).__name__}: {exc})")])]
-    return [section] if section is not None else []
-
-
 class ThemeSpec(NamedTuple):
     """One theme section: its THEMES key index, title, intro and optional figure."""
 
@@ -151,8 +103,9 @@ SPECS: tuple[ThemeSpec, ...] = (
               "sd ratio = posterior sd / reference sd per element (median over the block); "
               "|SME| = |mean − reference mean| / reference sd. The reference is the run's "
               "configured reference posterior (evaluation.reference) or, without one, the "
-              "NUTS run of the same data in this sweep (comparison.csv: cross.nuts_partner, "
-              "vs_nuts.*).",
+              "NUTS run of the same data in this sweep: a run whose backend declares the MCMC "
+              "family, the first by backend name when there are several (comparison.csv: "
+              "cross.nuts_partner names it; vs_nuts.*).",
               "sd_ratio_sme",
               "sd ratio (top, log scale) and |standardised mean error| (bottom) per block."),
     ThemeSpec(2, "Variance components",
@@ -166,8 +119,9 @@ SPECS: tuple[ThemeSpec, ...] = (
     ThemeSpec(3, "Cluster stability",
               "The paper's Gaussian-mixture clustering of per-worksite coefficients: ARI "
               "across Gibbs seeds and posterior draws (within a run), against the NUTS run on "
-              "the same data (worksites matched by id; a NUTS run is compared with the other "
-              "NUTS run, the NUTS-vs-NUTS baseline) and against planted labels.",
+              "the same data (the MCMC-family run named in cross.nuts_partner; worksites "
+              "matched by id; a NUTS run is compared with the other NUTS run, the NUTS-vs-NUTS "
+              "baseline) and against planted labels.",
               "clusters_ari",
               "Cluster agreement by method, and mean cross-method ARI per scenario."),
     ThemeSpec(4, "Diagnostics",
@@ -199,21 +153,16 @@ def build_sections(
     df: pd.DataFrame, records: Sequence[RunRecord], sweep_dir: Path
 ) -> list[Section]:
     """Every section of the report, in reading order."""
-    from evaluation.sweep.calibration import calibration_section
-    from evaluation.sweep.paper import paper_section
-
     keys, makers = list(THEMES), _figure_makers(df, records)
     sections = [overview(df, sweep_dir)]
-    sections += _optional(lambda: paper_section(df, records), "Paper replication")
+    sections += optional(lambda: paper_section(df, records), "Paper replication")
     for spec in SPECS:
         if spec.title == "Diagnostics":  # calibration belongs with the headline themes
-            sections += _optional(
-                lambda: calibration_section(df, records, sweep_dir), "Calibration"
-            )
+            sections += optional(lambda: calibration_section(df, records, sweep_dir), "Calibration")
         section = _theme(df, keys[spec.key], spec.title, spec.intro)
         if spec.figure:
             section.blocks.extend(
-                _figure_block(makers[spec.figure], sweep_dir, spec.figure, spec.caption)
+                figure_block(makers[spec.figure], sweep_dir, spec.figure, spec.caption)
             )
         sections.append(section)
     sections.append(runs_section(df))
@@ -224,7 +173,8 @@ def build_sections(
 def to_markdown(title: str, sections: Sequence[Section]) -> str:
     """The report as Markdown (figures linked from ``figures/``)."""
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    out = [f"# Comparison report — {title}", "", f"_Generated {stamp} by ppl-compare-report._"]
+    out = [f"# Comparison report — {title}", MARKER, "",
+           f"_Generated {stamp} by ppl-compare-report._"]  # fmt: skip
     for sec in sections:
         out += ["", f"## {sec.title}", ""]
         for kind, content in sec.blocks:
@@ -250,8 +200,6 @@ code{background:#f4f4f4;padding:0 3px}
 
 def _inline(text: str) -> str:
     """Escape ``text`` and render Markdown `code` spans and [label](link) as HTML."""
-    import re
-
     out = html.escape(text, quote=False)
     out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
     return re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', out)
@@ -260,7 +208,7 @@ def _inline(text: str) -> str:
 def to_html(title: str, sections: Sequence[Section]) -> str:
     """The report as one self-contained HTML page (figures as base64 ``data:`` URIs)."""
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+    out = ["<!DOCTYPE html>", MARKER, '<html lang="en"><head><meta charset="utf-8">',
            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
            f"<h1>Comparison report — {html.escape(title)}</h1>",
            f"<p><em>Generated {stamp} by ppl-compare-report.</em></p>"]  # fmt: skip

@@ -1,6 +1,6 @@
 """Sweep tables: scenario / method labels, the headline metrics and their spread across seeds.
 
-Metric columns are named by :func:`evaluation.sweep.collect.flatten`
+Metric columns are named by :func:`evaluation.sweep.records.flatten`
 (``posterior.recovery.beta_worker.coverage90`` ...).  Each headline metric is a :class:`Metric`
 with candidate column names and a regex fallback, so a report still renders when a section is
 missing or a key was renamed.
@@ -12,16 +12,12 @@ import logging
 import math
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from evaluation.report.format import spread
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
-    from evaluation.sweep.collect import RunRecord
 
 log = logging.getLogger("ppl_compare.sweep")
 
@@ -198,8 +194,6 @@ def resolve(df: pd.DataFrame, metric: Metric) -> str | None:
 
 def first_of(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     """Row-wise first non-null value among ``columns`` (NaN when none is present)."""
-    import pandas as pd
-
     out = pd.Series([None] * len(df), index=df.index, dtype=object)
     for col in columns:
         if col in df.columns:
@@ -209,8 +203,6 @@ def first_of(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
 
 def numeric(df: pd.DataFrame, col: str | None) -> pd.Series:
     """``df[col]`` as floats (NaN where missing or non-numeric)."""
-    import pandas as pd
-
     if col is None or col not in df.columns:
         return pd.Series(np.nan, index=df.index, dtype=float)
     return pd.to_numeric(df[col], errors="coerce").astype(float)
@@ -279,27 +271,32 @@ def _steps(df: pd.DataFrame) -> pd.Series:
     )
 
 
-def add_derived(df: pd.DataFrame, records: Sequence[RunRecord]) -> pd.DataFrame:
-    """Add ``cost.ms_per_step`` (VI), ``cost.ess_per_s`` and the cross-run columns of
-    :func:`evaluation.sweep.cross.add_cross_run` (each run against the NUTS run of its data)."""
+def family(df: pd.DataFrame) -> pd.Series:
+    """Each run's inference family as its backend declares it (``metrics.json`` key
+    ``family``: ``"mcmc"`` or ``"vi"``); ``"-"`` for a run that does not say (an older
+    metrics.json, a failed run)."""
+    return first_of(df, ["family"]).map(_text)
+
+
+def add_cost(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``cost.ms_per_step`` (VI runs) and ``cost.ess_per_s`` (every run but VI ones).
+
+    VI is known from the declared :func:`family`, never from the backend's name; a run without
+    a family is not VI.
+    """
     df = df.copy()
-    method = first_of(df, ["method"]).map(_text)
     opt = numeric(df, "timing.optimisation_s").fillna(numeric(df, "timing.fit_s"))
-    is_vi = ~method.str.contains("nuts", case=False)
+    is_vi = family(df) == "vi"
     df["cost.ms_per_step"] = (1000.0 * opt / _steps(df)).where(is_vi)
     wall = numeric(df, "timing.warmup_s").fillna(0.0) + numeric(df, "timing.sampling_s")
     own = numeric(df, "diagnostics.mcmc.min_ess_bulk") / wall.fillna(numeric(df, "timing.fit_s"))
     df["cost.ess_per_s"] = numeric(df, "diagnostics.mcmc.ess_bulk_per_s").fillna(own).where(~is_vi)
-    from evaluation.sweep.cross import add_cross_run
-
-    return add_cross_run(df, records)
+    return df
 
 
 # ----------------------------------------------------------------------------- summaries
 def theme_table(df: pd.DataFrame, metrics: Sequence[Metric]) -> pd.DataFrame | None:
     """Scenario x method rows, one column per resolvable metric (spread across seeds)."""
-    import pandas as pd
-
     done = df[df["status"] == "complete"]
     cols = [(mt, resolve(done, mt)) for mt in metrics]
     cols = [(mt, c) for mt, c in cols if c is not None]
@@ -316,8 +313,6 @@ def theme_table(df: pd.DataFrame, metrics: Sequence[Metric]) -> pd.DataFrame | N
 
 def status_table(df: pd.DataFrame) -> pd.DataFrame:
     """Scenario x method counts of complete / failed / incomplete runs."""
-    import pandas as pd
-
     if df.empty:
         return pd.DataFrame(columns=["scenario", "method", "complete", "failed", "incomplete"])
     counts = (df.groupby(["scenario", "method_label", "status"], sort=False).size()

@@ -1,0 +1,251 @@
+"""The runs of a sweep as found on disk, and one flat row per run: the base of evaluation.sweep.
+
+A sweep directory (``hydra.sweep.dir``) holds one sub-directory per job.  A finished job has a
+``metrics.json`` with ``"status": "complete"``; a failed one a ``failed.json`` (written by
+:mod:`evaluation.app` or by the sweep callback); a job that was killed has neither.
+:func:`collect_runs` reads them all as :class:`RunRecord`; :func:`run_row` flattens one into a
+row of ``comparison.csv``; :func:`run_data` rebuilds a run's data set (and so its truth) from
+its data config.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from backends.spec import HierData
+from evaluation import io
+from evaluation.config import apply_backend_overrides, typed_backend_keys
+from evaluation.data.load import load_data
+
+log = logging.getLogger("ppl_compare.sweep")
+
+CSV_NAME = "comparison.csv"
+MD_NAME = "report.md"
+HTML_NAME = "report.html"
+FIG_DIR = "figures"
+#: Files whose presence makes a directory a run dir.
+RUN_MARKERS: tuple[str, ...] = ("metrics.json", "failed.json", ".hydra")
+#: Leading columns of comparison.csv (the rest are the flattened metrics, sorted).
+ID_COLUMNS: tuple[str, ...] = (
+    "run", "status", "error", "overrides", "scenario", "method_label", "replicate",
+)  # fmt: skip
+_SKIP_DIRS = frozenset({FIG_DIR, "__pycache__"})
+
+
+class RunRecord(NamedTuple):
+    """One job of a sweep, as found on disk.
+
+    Attributes
+    ----------
+    name : str
+        Path of the run dir relative to the sweep dir (e.g. ``"3_pymc_nuts_s0"``).
+    path : Path
+        The run dir.
+    status : str
+        ``"complete"``, ``"failed"`` or ``"incomplete"`` (neither file: killed or running).
+    metrics : dict
+        The run's metrics.json (empty unless complete).
+    error : str or None
+        The one-line error of a failed or incomplete run.
+    overrides : list of str
+        The job's command-line overrides (``.hydra/overrides.yaml`` or failed.json).
+    config : dict
+        The job's resolved config (``.hydra/config.yaml``; sections that cannot be resolved
+        outside Hydra are left out); empty when absent.
+    """
+
+    name: str
+    path: Path
+    status: str
+    metrics: dict[str, Any]
+    error: str | None
+    overrides: list[str]
+    config: dict[str, Any]
+
+
+# ----------------------------------------------------------------------------- reading
+def _job_config(run_dir: Path) -> dict[str, Any]:
+    """The job's config from ``.hydra/config.yaml``, resolved section by section."""
+    path = run_dir / ".hydra" / "config.yaml"
+    if not path.exists():
+        return {}
+    try:
+        cfg = OmegaConf.load(path)
+    except Exception as exc:  # a damaged file must not stop the report
+        log.warning("cannot read %s: %s", path, exc)
+        return {}
+    out: dict[str, Any] = {}
+    for key in cfg:
+        try:
+            node = OmegaConf.select(cfg, str(key))
+            out[str(key)] = (OmegaConf.to_container(node, resolve=True)
+                             if OmegaConf.is_config(node) else node)  # fmt: skip
+        except Exception:  # e.g. an interpolation that needs Hydra's runtime
+            continue
+    return out
+
+
+def _job_overrides(run_dir: Path) -> list[str]:
+    path = run_dir / ".hydra" / "overrides.yaml"
+    if not path.exists():
+        return []
+    try:
+        return [str(o) for o in OmegaConf.load(path)]
+    except Exception:
+        return []
+
+
+def _read(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        return io.read_json(path), None
+    except (OSError, ValueError) as exc:
+        return None, f"unreadable {path.name}: {type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def read_run(sweep_dir: Path, run_dir: Path) -> RunRecord:
+    """The :class:`RunRecord` of one run dir (the newer of metrics.json / failed.json wins)."""
+    name = run_dir.relative_to(sweep_dir).as_posix() if run_dir != sweep_dir else "."
+    overrides, config = _job_overrides(run_dir), _job_config(run_dir)
+    m_path, f_path = run_dir / "metrics.json", run_dir / "failed.json"
+    metrics, m_err = _read(m_path) if m_path.exists() else (None, None)
+    failed, f_err = _read(f_path) if f_path.exists() else (None, None)
+    complete = metrics is not None and metrics.get("status") == "complete"
+    if complete and (failed is None or m_path.stat().st_mtime >= f_path.stat().st_mtime):
+        return RunRecord(name, run_dir, "complete", metrics, None, overrides, config)
+    if failed is not None or f_err:
+        failed = failed or {}
+        error = str(failed.get("error") or f_err or "failed (no message)")
+        return RunRecord(name, run_dir, "failed", {}, error,
+                         list(failed.get("overrides") or overrides), config)  # fmt: skip
+    if m_err or metrics is not None:
+        error = m_err or f"metrics.json has status {metrics.get('status')!r}"
+        return RunRecord(name, run_dir, "failed", {}, error, overrides, config)
+    return RunRecord(name, run_dir, "incomplete", {},
+                     "no metrics.json: the run was interrupted or is still running",
+                     overrides, config)  # fmt: skip
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` holds a run (metrics.json, failed.json or Hydra's ``.hydra/``)."""
+    return any((Path(path) / f).exists() for f in RUN_MARKERS)
+
+
+def _natural(name: str) -> tuple[Any, ...]:
+    head = name.split("/")[0].split("_")[0]
+    return (0, int(head), name) if head.isdigit() else (1, 0, name)
+
+
+def find_run_dirs(sweep_dir: Path) -> list[Path]:
+    """Run dirs under ``sweep_dir`` (any depth; hidden dirs and ``figures/`` are skipped).
+
+    A run dir's own sub-directories are not searched, and ``sweep_dir`` itself is never a run
+    of its sweep: pointed at a single run's dir, this finds nothing.
+    """
+    sweep_dir = Path(sweep_dir)
+    found = []
+    for root, dirs, _files in os.walk(sweep_dir):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+        if here != sweep_dir and is_run_dir(here):
+            found.append(here)
+            dirs[:] = []  # a run dir's own sub-dirs (figures/) are not runs
+    return sorted(found, key=lambda p: _natural(p.relative_to(sweep_dir).as_posix()))
+
+
+def collect_runs(sweep_dir: Path) -> list[RunRecord]:
+    """Every run of the sweep, in job order."""
+    sweep_dir = Path(sweep_dir)
+    return [read_run(sweep_dir, d) for d in find_run_dirs(sweep_dir)]
+
+
+# ----------------------------------------------------------------------------- one row per run
+def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts to ``{"a.b.c": scalar}``; lists and None-valued leaves are dropped."""
+    out: dict[str, Any] = {}
+    if isinstance(obj, Mapping):
+        for key, value in obj.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    if isinstance(obj, bool | int | float | str) and prefix:
+        if isinstance(obj, float) and not math.isfinite(obj):
+            return out
+        out[prefix[:-1]] = obj
+    return out
+
+
+def backend_settings(config: Mapping[str, Any], overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """The backend config with ``backend_overrides`` applied as the app applied them (a
+    ``backend.*`` setting typed in the job's ``overrides`` wins), without ``_target_``-style
+    keys."""
+    backend = apply_backend_overrides(
+        config.get("backend") or {},
+        config.get("backend_overrides"),
+        warn=False,
+        typed=typed_backend_keys(overrides),
+    )
+    return {k: v for k, v in backend.items() if not str(k).startswith("_")}
+
+
+def steps_run(metrics: Mapping[str, Any]) -> int | None:
+    """Optimisation steps a VI run actually took: the last step with a recorded loss when the
+    backend records the loss sparsely (``fit.loss_steps``, CmdStan), else the loss length."""
+    fit = metrics.get("fit") or {}
+    loss_steps = fit.get("loss_steps")
+    if isinstance(loss_steps, list) and loss_steps:
+        return int(loss_steps[-1])
+    vi = (metrics.get("diagnostics") or {}).get("vi") or {}
+    value = vi.get("n_steps") or fit.get("num_steps")
+    return int(value) if value else None
+
+
+def run_row(rec: RunRecord) -> dict[str, Any]:
+    """One flat row of comparison.csv for a run (identity columns are added later)."""
+    row: dict[str, Any] = {"run": rec.name, "status": rec.status, "error": rec.error or "",
+                           "overrides": " ".join(rec.overrides)}  # fmt: skip
+    row.update(flatten(rec.metrics))
+    if rec.metrics:
+        row["cost.steps"] = steps_run(rec.metrics)
+    row.update(flatten(backend_settings(rec.config, rec.overrides), "config.backend."))
+    for key in ("model", "data"):
+        row.update(flatten(rec.config.get(key) or {}, f"config.{key}."))
+    if not rec.metrics and rec.config:  # a failed run: still say what it was
+        row.setdefault("backend", (rec.config.get("backend") or {}).get("name"))
+        row.setdefault("seed", rec.config.get("seed"))
+    return row
+
+
+# ----------------------------------------------------------------------------- a run's data
+@lru_cache(maxsize=8)
+def _data_from_json(cfg_json: str) -> HierData:
+    return load_data(json.loads(cfg_json))
+
+
+def run_data(rec: RunRecord) -> HierData | None:
+    """The run's full data set, rebuilt from its data config (None when it cannot be)."""
+    cfg = rec.config.get("data")
+    if not cfg:
+        knobs = ((rec.metrics.get("data") or {}).get("meta") or {}).get("knobs")
+        if not knobs:
+            return None
+        cfg = {"kind": "paper", **knobs}
+    try:
+        return _data_from_json(json.dumps(cfg, sort_keys=True, default=str))
+    except (ValueError, TypeError, OSError, KeyError) as exc:
+        log.warning("cannot rebuild the data of %s: %s", rec.name, exc)
+        return None
+
+
+def run_truth(rec: RunRecord) -> dict[str, np.ndarray] | None:
+    """The run's true parameters (canonical names), or None for real data."""
+    data = run_data(rec)
+    return None if data is None or data.truth is None else dict(data.truth)

@@ -1,0 +1,195 @@
+"""Sweeps through the real app: launcher and callback configs, debug multiruns, the callback's
+crash recording, and every experiment file (slow)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sweepfakes import run_app
+
+from evaluation.app import CONF_DIR
+from evaluation.sweep.callback import SweepReportCallback
+from evaluation.sweep.records import CSV_NAME, HTML_NAME, MD_NAME, read_run
+
+
+# ----------------------------------------------------------------------------- configs
+def launcher_options() -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / "hydra" / "launcher").glob("*.yaml"))
+
+
+#: The Hydra plugin whose config each of our launcher files extends (extras `launchers`, `ray`).
+LAUNCHER_PLUGINS = {
+    "local_parallel": ("hydra_plugins.hydra_joblib_launcher", "JoblibLauncher"),
+    "slurm": ("hydra_plugins.hydra_submitit_launcher", "SlurmLauncher"),
+    "submitit_debug": ("hydra_plugins.hydra_submitit_launcher", "LocalLauncher"),
+    "ray_cluster": ("hydra_plugins.hydra_ray_launcher", "RayLauncher"),
+}
+
+
+def test_every_launcher_file_names_its_plugin():
+    assert set(launcher_options()) == set(LAUNCHER_PLUGINS)
+
+
+@pytest.mark.parametrize("name", sorted(LAUNCHER_PLUGINS))
+def test_launcher_config_composes_where_its_plugin_is_installed(name):
+    """Composes with the plugin installed; without it (ray here) the file must name the extra
+    that installs it and composing must fail on that missing plugin config, nothing else."""
+    import importlib.util
+
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import MissingConfigException
+    from omegaconf import OmegaConf
+
+    module, target = LAUNCHER_PLUGINS[name]
+    installed = importlib.util.find_spec(module) is not None
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        if not installed:
+            text = (CONF_DIR / "hydra" / "launcher" / f"{name}.yaml").read_text()
+            assert "pip install -e '.[ray]'" in text
+            with pytest.raises(MissingConfigException, match="hydra/launcher/ray"):
+                compose("config", overrides=[f"hydra/launcher={name}"], return_hydra_config=True)
+            return
+        cfg = compose("config", overrides=[f"hydra/launcher={name}"], return_hydra_config=True)
+    launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=False)
+    assert launcher["_target_"].endswith(target)
+    if name == "local_parallel":
+        assert OmegaConf.select(cfg, "hydra.launcher.n_jobs") == 2  # PPL_COMPARE_JOBS unset
+
+
+def test_callback_is_registered():
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", return_hydra_config=True)
+    assert (
+        cfg.hydra.callbacks.sweep_report._target_ == "evaluation.sweep.callback.SweepReportCallback"
+    )
+
+
+# ----------------------------------------------------------------------------- real multiruns
+def test_debug_multirun_lists_a_failed_run_exits_1_and_a_rerun_skips_completed(tmp_path):
+    """Issue 16 item 4: a sweep with a failed run writes its report (listing the failure) and
+    exits 1 with one line on stderr; a re-run skips the complete run and exits 1 again."""
+    import pandas as pd
+
+    sweep_dir = tmp_path / "sweep"
+    args = ("-m", "debug=fast", "evaluation.figures=false", "evaluation.clustering.enabled=false",
+            "backend=pyro_meanfield", "backend.num_steps=50", "data.prevalence=0.17,1.5",
+            f"hydra.sweep.dir={sweep_dir}")  # fmt: skip
+    proc = run_app(*args, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == (f"ppl-compare: 1 of 2 runs failed or did not finish (listed in "
+                    f"{sweep_dir / MD_NAME}); exit status 1")  # fmt: skip
+    assert "Traceback" not in proc.stderr
+    df = pd.read_csv(sweep_dir / CSV_NAME)
+    assert sorted(df["status"]) == ["complete", "failed"]
+    failed = df[df.status == "failed"].iloc[0]
+    assert "prevalence" in failed["error"] and "1.5" in failed["overrides"]
+    md = (sweep_dir / MD_NAME).read_text()
+    assert "prevalence" in md and "did not complete" in md
+    assert (sweep_dir / HTML_NAME).exists()
+    done = sweep_dir / df[df.status == "complete"].iloc[0]["run"] / "metrics.json"
+    stamp = done.stat().st_mtime_ns
+    again = run_app(*args, cwd=tmp_path)
+    assert again.returncode == 1, again.stderr[-3000:]
+    assert "skipping" in again.stdout + again.stderr
+    assert done.stat().st_mtime_ns == stamp  # the complete run was not redone
+    assert len(pd.read_csv(sweep_dir / CSV_NAME)) == 2
+
+
+def test_callback_records_a_crashed_job_and_lets_the_sweep_go_on(tmp_path):
+    from hydra.core.utils import JobReturn, JobStatus
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    config = OmegaConf.create({"hydra": {"mode": RunMode.MULTIRUN,
+                                         "runtime": {"output_dir": str(tmp_path / "0_x")},
+                                         "overrides": {"task": ["backend=x"]}}})  # fmt: skip
+    try:
+        raise RuntimeError("boom\nsecond line")
+    except RuntimeError as exc:
+        job = JobReturn(status=JobStatus.FAILED, _return_value=exc)
+    SweepReportCallback().on_job_end(config, job)
+    assert job.status == JobStatus.COMPLETED and job.return_value is None
+    failed = json.loads((tmp_path / "0_x" / "failed.json").read_text())
+    assert failed == {"status": "failed", "error": "crash: RuntimeError: boom",
+                      "overrides": ["backend=x"]}  # fmt: skip
+    assert "Traceback" in (tmp_path / "0_x" / "crash.txt").read_text()
+    rec = read_run(tmp_path, tmp_path / "0_x")
+    assert rec.status == "failed" and rec.error.startswith("crash: RuntimeError")
+
+
+@pytest.mark.parametrize("launcher", ["local_parallel", "submitit_debug"])
+def test_sweep_through_joblib_and_submitit_launchers_writes_the_report(tmp_path, launcher):
+    """The launcher path (jobs in worker processes / submitit's local executor, the callback's
+    report in the submitting process); the jobs are two quick user errors, so no fit runs."""
+    import pandas as pd
+
+    sweep_dir = tmp_path / "sweep"
+    proc = run_app("-m", "debug=fast", f"hydra/launcher={launcher}",
+                   "data.test_fraction=1.5,2.0", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path,
+                   env={"PPL_COMPARE_JOBS": "2"})  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-3000:]  # every run failed: the sweep exits 1
+    assert "2 of 2 runs failed or did not finish" in proc.stderr
+    df = pd.read_csv(sweep_dir / CSV_NAME)
+    assert list(df["status"]) == ["failed", "failed"]
+    assert df["error"].str.contains("test_fraction").all()
+    assert "did not complete" in (sweep_dir / MD_NAME).read_text()
+
+
+# ----------------------------------------------------------------------------- experiments (slow)
+#: Command-line sweep overrides that narrow an experiment's own hydra.sweeper.params for the
+#: smoke run (a command-line value replaces the experiment's value of the same key).
+EXPERIMENT_SMOKE = {
+    "main": [],
+    "paper_replication": ["seed=0,1"],  # two runs: the report compares seeds
+    "meanfield_study": ["data.sigma_worker=0.5", "seed=0", "backend=pymc_nuts,pyro_meanfield"],
+    "calibration": ["backend=pymc_nuts,pyro_meanfield", "seed=range(0,5)"],
+    "benchmark": [],
+}
+#: A heading each experiment's report must contain beyond the common ones.
+EXPERIMENT_SECTION = {
+    "main": "## Cluster stability",
+    "paper_replication": "## Paper replication",
+    "meanfield_study": "## Interval width against the reference posterior",
+    "calibration": "## Calibration across replications",
+    "benchmark": "## Cost",
+}
+
+
+def experiment_options() -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
+
+
+def test_every_experiment_has_a_smoke_setting_and_a_command_line_header():
+    assert set(experiment_options()) == set(EXPERIMENT_SMOKE)
+    for name in experiment_options():
+        text = (CONF_DIR / "experiment" / f"{name}.yaml").read_text()
+        assert text.startswith("# @package _global_")
+        assert f"ppl-compare experiment={name}" in text
+        assert "mode: MULTIRUN" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EXPERIMENT_SMOKE))
+def test_experiment_runs_with_debug_fast_and_writes_its_report(tmp_path, name):
+    import pandas as pd
+
+    sweep_dir = tmp_path / "sweep"
+    proc = run_app(f"experiment={name}", "debug=fast", *EXPERIMENT_SMOKE[name],
+                   f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    df = pd.read_csv(sweep_dir / CSV_NAME)
+    md = (sweep_dir / MD_NAME).read_text()
+    # a backend this machine cannot run (e.g. stan_pathfinder needs CmdStan >= 2.33) is a
+    # recorded, listed failure; anything else failing is a bug
+    failed = df[df.status != "complete"]
+    assert proc.returncode == (1 if len(failed) else 0), proc.stderr[-3000:]
+    unavailable = failed["error"].astype(str).str.startswith("BackendUnavailable")
+    assert unavailable.all(), failed[["run", "error"]].to_string()
+    assert all(run in md for run in failed["run"])
+    assert (df.status == "complete").sum() >= 2
+    assert EXPERIMENT_SECTION[name] in md
+    assert (sweep_dir / HTML_NAME).stat().st_size > 10_000  # figures embedded
