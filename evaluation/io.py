@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,16 +18,37 @@ from typing import Any
 import numpy as np
 
 
+def _temp_file(path: Path) -> Path:
+    """Create an empty ``.<name>.<random>.tmp`` next to ``path``, mode ``0o666 & ~umask``.
+
+    ``tempfile.mkstemp`` would create it ``0600`` and ``os.replace`` keeps that mode, so
+    results would be owner-only whatever the umask; ``os.open`` with ``0o666`` lets the umask
+    decide, as for any file the user creates.
+    """
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"{path.parent}: no free temporary name for {path.name}")
+
+
 def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    """Run ``write(tmp)`` on a temporary file next to ``path``, then rename it to ``path``.
+
+    The file gets the umask's permissions (e.g. ``0644`` under umask ``022``); the temporary
+    file is removed if ``write`` fails or the process is interrupted by an exception.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = _temp_file(path)
     try:
-        write(Path(tmp))
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
@@ -88,42 +109,3 @@ def save_figure(fig: Any, path: Path) -> Path:
         )
     finally:
         plt.close(fig)
-
-
-def plot_loss(
-    loss: np.ndarray,
-    path: Path,
-    *,
-    title: str,
-    converged_step: int | None,
-    steps: np.ndarray | None = None,
-) -> Path:
-    """The VI loss trace (negative ELBO), with the convergence step marked.
-
-    ``steps`` are the iteration numbers of the recorded losses (CmdStan records one every
-    ``eval_elbo`` iterations); by default one loss per step, numbered from 1.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    loss = np.asarray(loss, dtype=float)
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    x = np.arange(1, loss.size + 1) if steps is None else np.asarray(steps, dtype=float)
-    ax.plot(x, loss, lw=0.6, color="tab:blue", marker="." if loss.size < 200 else None)
-    if loss.size and np.isfinite(loss).all():
-        lo, hi = np.percentile(loss, [0.5, 99.5]) if loss.size > 200 else (loss.min(), loss.max())
-        pad = 0.05 * max(hi - lo, 1e-9)
-        ax.set_ylim(lo - pad, hi + pad)
-    if converged_step is not None:
-        ax.axvline(
-            converged_step,
-            color="tab:red",
-            ls="--",
-            lw=1,
-            label=f"converged at step {converged_step}",
-        )
-        ax.legend(loc="upper right")
-    ax.set(xlabel="step", ylabel="loss (negative ELBO)", title=title)
-    return save_figure(fig, path)

@@ -1,0 +1,7 @@
+"""Data for the backends: the paper's synthetic twin, your own tables, splits and export.
+
+``features`` (a leaf: the paper's feature names and transforms), ``twin`` (the synthetic twin
+with a known truth), ``recipes`` and ``tables`` (the two-table loader), ``load`` (a data config
+-> HierData), ``split`` (held-out workers or worksites), ``export`` (the twin as tables).
+May import ``backends.spec``, ``evaluation.config`` and ``evaluation.io`` only.
+"""

@@ -34,6 +34,14 @@ right (``onehot`` and ``quantile_bin`` expand one column into several and must c
     ``k`` equal-count bins by rank (:func:`evaluation.data.quantile_bins`, ties broken by row
     order; ties split across bins are reported), one-hot.  Default names ``<column>_q1..qk``.
 
+Every output column must be finite with ``|value| <=`` :data:`MAX_ABS_FEATURE` (``1e6``) after
+its recipe: features enter a logit linear predictor whose coefficients are of order one, so a
+larger value (a raw count or amount taken ``as_is``, or a garbage value such as ``1e300``)
+cannot be fitted and is refused before any fit, naming the file and column, with the fix
+(add ``log`` or ``standardize`` to the recipe, or correct the values).  A column whose values
+are too large for ``standardize`` to compute its sd (beyond about ``1e154``) is refused the
+same way.
+
 Each feature's resolution (steps, outputs, means/sds, bin edges, notes) is returned as a
 JSON-serialisable record for ``HierData.meta["design"]``.
 """
@@ -71,6 +79,9 @@ OPTIONS: dict[str, frozenset[str] | None] = {
     "levels": frozenset({"onehot"}),
     "other": frozenset({"onehot"}),
 }
+#: Largest ``|value|`` a feature may have after its recipe (features enter a logit linear
+#: predictor with coefficients of order one; beyond this the column needs log/standardize).
+MAX_ABS_FEATURE: float = 1e6
 
 
 class DataValidationError(ValueError):
@@ -300,7 +311,12 @@ def _numeric_steps(x: np.ndarray, spec: FeatureSpec, where: str, record: dict) -
         if step in ("log", "log1p"):
             x = _log(x, step, where, record["notes"])
         elif step == "standardize":
-            stats = {"mean": float(x.mean()), "sd": float(x.std())}
+            with np.errstate(over="ignore", invalid="ignore"):
+                stats = {"mean": float(x.mean()), "sd": float(x.std())}
+            if not (np.isfinite(stats["mean"]) and np.isfinite(stats["sd"])):
+                raise _fail(where, f"has out-of-range values for standardize (largest |value| "
+                            f"{np.abs(x).max():g}: its sd overflows); fix the values, or put log "
+                            "before standardize")  # fmt: skip
             if stats["sd"] == 0:
                 raise _fail(where, f"is constant ({x[0]:g}) before standardize; remove it from "
                             "the features or change its recipe")  # fmt: skip
@@ -328,6 +344,18 @@ def _output_names(spec: FeatureSpec, record: dict, width: int) -> tuple[str, ...
     return names
 
 
+def _check_range(values: np.ndarray, series: pd.Series, spec: FeatureSpec, where: str) -> None:
+    """Refuse output values that are not finite or beyond :data:`MAX_ABS_FEATURE`."""
+    with np.errstate(invalid="ignore"):
+        bad = np.any(~(np.abs(values) <= MAX_ABS_FEATURE), axis=1)  # NaN compares False
+    if bad.any():
+        example = series.iloc[int(np.flatnonzero(bad)[0])]
+        raise _fail(where, f"{int(bad.sum())} row(s) have non-finite or out-of-range values "
+                    f"after {'+'.join(spec.steps)} (e.g. {_plain(example)}; features must lie "
+                    f"within +-{MAX_ABS_FEATURE:g} after the recipe); add log or standardize to "
+                    "the recipe, or fix the values")  # fmt: skip
+
+
 def apply_feature(spec: FeatureSpec, series: pd.Series, source: str) -> FeatureBlock:
     """Apply one feature's recipe to its (already NaN-checked) source column.
 
@@ -347,7 +375,8 @@ def apply_feature(spec: FeatureSpec, series: pd.Series, source: str) -> FeatureB
     ------
     DataValidationError
         Non-numeric column for a numeric step, values outside a log's domain, values outside
-        ``levels``, a ``names`` list of the wrong length, or an output column that is constant.
+        ``levels``, a ``names`` list of the wrong length, an output value that is not finite or
+        beyond :data:`MAX_ABS_FEATURE`, or an output column that is constant.
     """
     where = f"{source}: column {spec.column!r}"
     record: dict[str, Any] = {"label": spec.label, "column": spec.column,
@@ -360,6 +389,7 @@ def apply_feature(spec: FeatureSpec, series: pd.Series, source: str) -> FeatureB
     if len(names) != values.shape[1]:
         raise _fail(where, f"names has {len(names)} entries but the recipe makes "
                     f"{values.shape[1]} columns; give {values.shape[1]} names")  # fmt: skip
+    _check_range(values, series, spec, where)
     for name, col in zip(names, values.T, strict=True):
         if col.size and np.ptp(col) == 0:
             raise _fail(where, f"feature {name!r} is constant ({col[0]:g}) after "
@@ -371,6 +401,7 @@ def apply_feature(spec: FeatureSpec, series: pd.Series, source: str) -> FeatureB
 
 __all__ = [
     "EXPANDING",
+    "MAX_ABS_FEATURE",
     "STEPS",
     "DataValidationError",
     "FeatureBlock",

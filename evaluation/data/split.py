@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping
 from typing import NamedTuple
 
@@ -12,7 +13,14 @@ from backends.spec import HierData
 from evaluation.config import plain
 from evaluation.data.features import rank_within
 
+log = logging.getLogger(__name__)
+
 SPLITS: tuple[str, ...] = ("workers", "worksites")
+#: A worksite the split leaves with fewer training workers than this (and that had at least
+#: this many) is "thin": its worker effects are learned from one worker.
+MIN_TRAIN_WORKERS: int = 2
+#: Warn when more than this share of the worksites is thin after a ``workers`` split.
+MAX_THIN_SHARE: float = 0.25
 
 
 class SplitRows(NamedTuple):
@@ -59,6 +67,25 @@ def split_rows(
     return SplitRows(train=rows[~is_test], test=rows[is_test])
 
 
+def _warn_if_thin(data: HierData, idx: SplitRows, test_fraction: float, by: str) -> None:
+    """Log one warning when the split leaves too little training data per worksite."""
+    train = np.bincount(data.site[idx.train], minlength=data.n_worksites)
+    if by == "worksites":
+        kept = int(np.sum(train > 0))
+        if kept < MIN_TRAIN_WORKERS:
+            log.warning("data.test_fraction=%g (data.split=worksites) leaves %d of %d worksites "
+                        "for training; sigma_site cannot be learned from it — lower "
+                        "data.test_fraction", test_fraction, kept, data.n_worksites)  # fmt: skip
+        return
+    sizes = np.bincount(data.site, minlength=data.n_worksites)
+    thin = int(np.sum((train < MIN_TRAIN_WORKERS) & (sizes >= MIN_TRAIN_WORKERS)))
+    if thin > MAX_THIN_SHARE * data.n_worksites:
+        log.warning("data.test_fraction=%g leaves fewer than %d training workers in %d of %d "
+                    "worksites (%d training workers in all); their worker effects rest on one "
+                    "worker each — lower data.test_fraction", test_fraction, MIN_TRAIN_WORKERS,
+                    thin, data.n_worksites, idx.train.size)  # fmt: skip
+
+
 def split_data(
     data: HierData, test_fraction: float = 0.2, by: str = "workers", seed: int = 0
 ) -> tuple[HierData, HierData | None]:
@@ -81,7 +108,10 @@ def split_data(
     Returns
     -------
     (HierData, HierData or None)
-        ``meta["split"]`` records by, test_fraction, seed, part and row count.
+        ``meta["split"]`` records by, test_fraction, seed, part and row count.  A logged
+        warning (``logging``) says so when more than :data:`MAX_THIN_SHARE` of the worksites
+        keep fewer than :data:`MIN_TRAIN_WORKERS` training workers (``workers``), or fewer
+        than 2 worksites are left for training (``worksites``).
 
     Raises
     ------
@@ -109,6 +139,7 @@ def split_data(
                 "part": part, "n_rows": int(rows.size)}  # fmt: skip
         sub = data.subset(rows, name=f"{data.name}:{part}")
         parts.append(dataclasses.replace(sub, meta={**sub.meta, "split": info}))
+    _warn_if_thin(data, idx, test_fraction, by)
     return parts[0], parts[1]
 
 

@@ -3,9 +3,10 @@
 * **units** (one row per worker): the binary outcome, the group id, unit-level columns.
 * **groups** (one row per worksite): the group id, group-level columns.
 
-CSV or Parquet (Parquet needs ``pyarrow``).  Paths, column roles and per-column recipes come
-from the data config (``conf/data/tables.yaml``; ``conf/data/paper_tables.yaml`` is the preset
-for the paper's raw columns)::
+CSV or Parquet (Parquet needs ``pyarrow``); a CSV whose header line has no comma but a
+semicolon, tab or ``|`` is read with that delimiter (logged).  Paths, column roles and
+per-column recipes come from the data config (``conf/data/tables.yaml``;
+``conf/data/paper_tables.yaml`` is the preset for the paper's raw columns)::
 
     ppl-compare data=tables data.units_path=units.csv data.groups_path=groups.csv \\
         data.outcome=signed data.group_id=site \\
@@ -44,6 +45,8 @@ OUTCOME_CODES: dict[str, int] = {
     "0": 0, "1": 1, "0.0": 0, "1.0": 1, "false": 0, "true": 1, "no": 0, "yes": 1,
 }  # fmt: skip
 _FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+#: Delimiters tried, in order, when a CSV header line has no comma.
+_OTHER_DELIMITERS: tuple[str, ...] = (";", "\t", "|")
 
 
 # ------------------------------------------------------------------------------ reading
@@ -60,12 +63,24 @@ def _format(path: Path, fmt: str, key: str) -> str:
     )
 
 
-def _header(path: Path, fmt: str) -> list[str]:
+def _delimiter(path: Path) -> str:
+    """``,`` unless the header line has no comma but a semicolon, tab or ``|`` (most frequent)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        line = f.readline()
+    counts = {d: line.count(d) for d in _OTHER_DELIMITERS}
+    best = max(_OTHER_DELIMITERS, key=counts.__getitem__)
+    if "," in line or not counts[best]:
+        return ","
+    log.info("%s: the header line has no comma; reading it with delimiter %r", path.name, best)
+    return best
+
+
+def _header(path: Path, fmt: str, sep: str = ",") -> list[str]:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
         return list(pq.read_schema(path).names)
-    first = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    first = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, sep=sep)
     return [str(c) for c in first.iloc[0]] if len(first) else []
 
 
@@ -91,6 +106,11 @@ def read_table(path: str | Path, key: str, fmt: str = "auto", id_column: str | N
     DataValidationError
         Missing file, unknown format, Parquet without pyarrow, unreadable or empty file,
         duplicate column names.
+
+    Notes
+    -----
+    A CSV is comma-separated unless its header line has no comma but a ``;``, tab or ``|``
+    (the most frequent of them is used).
     """
     path = Path(path)
     if not path.is_file():
@@ -107,10 +127,11 @@ def read_table(path: str | Path, key: str, fmt: str = "auto", id_column: str | N
                 "(or save the table as CSV)"
             ) from None
     try:
-        header = _header(path, fmt)
+        sep = _delimiter(path) if fmt == "csv" else ","
+        header = _header(path, fmt, sep)
         if fmt == "csv":
             dtype = {id_column: str} if id_column in header else None
-            frame = pd.read_csv(path, dtype=dtype)
+            frame = pd.read_csv(path, dtype=dtype, sep=sep)
         else:
             frame = pd.read_parquet(path)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -154,8 +175,13 @@ def _require_columns(frame: pd.DataFrame, columns: Sequence[str], source: str, h
     if missing:
         have = list(frame.columns)
         shown = ", ".join(map(repr, have[:12])) + (" ..." if len(have) > 12 else "")
+        sep = ""
+        if len(have) == 1:
+            sep = ("; the file has a single column: is it delimited by something other than "
+                   "comma, semicolon, tab or |? save it comma-separated")  # fmt: skip
         raise DataValidationError(
             f"{source}: column(s) {missing} not found (columns: {shown}); fix {hint} or the file"
+            f"{sep}"
         )
 
 

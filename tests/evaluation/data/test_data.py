@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
+from hydra import compose, initialize_config_dir
 from scipy.special import expit
 from scipy.stats import spearmanr
 
 from backends.spec import linear_predictor
+from evaluation import schema
 from evaluation.data.features import (
     PAPER_SITE_FEATURES,
     PAPER_WORKER_FEATURES,
@@ -241,9 +242,9 @@ def test_knob_errors(kwargs, knob):
 
 
 def test_load_data_from_the_yaml_config():
-    data_cfg = OmegaConf.load(CONF)
-    cfg = OmegaConf.create({"seed": 3, "data": data_cfg})
-    cfg.data.n_worksites, cfg.data.n_workers = 12, 900
+    schema.register()
+    with initialize_config_dir(config_dir=str(CONF.parents[1]), version_base="1.3"):
+        cfg = compose("config", overrides=["seed=3", "data.n_worksites=12", "data.n_workers=900"])
     data = load_data(cfg.data)
     ref = make_paper_twin(n_worksites=12, n_workers=900, sigma_worker=0.006294, seed=3)
     np.testing.assert_array_equal(data.y, ref.y)
