@@ -1,0 +1,175 @@
+"""Posterior draws and per-draw clusterings as plain arrays aligned to a data set.
+
+:class:`Draws` holds the variables a claim may read, one row per draw, in the data's feature and
+worksite order (aligned by coordinate label, never by position, when the input is labelled).
+:func:`posterior_draws` builds it from an InferenceData / xarray Dataset / mapping of arrays,
+:func:`truth_draws` from a truth dict (one "draw": the generating parameters).
+:class:`ClusterDraws` holds the per-draw cluster labels the clustering claims are evaluated on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from backends.spec import VAR_DIMS, HierData
+
+#: Variables a claim may read, with their dims after the draw dim.
+CLAIM_VARS: tuple[str, ...] = ("alpha", "beta_site", "sigma_site", "sigma_worker", "beta_worker")
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Posterior draws, one row per draw (chains flattened), in the data's order.
+
+    Attributes
+    ----------
+    beta_site : ndarray, shape (S, K_s) or None
+    alpha, sigma_site, sigma_worker : ndarray, shape (S,) or None
+    beta_worker : ndarray, shape (S, J, K_w) or None
+    """
+
+    beta_site: np.ndarray | None = None
+    alpha: np.ndarray | None = None
+    sigma_site: np.ndarray | None = None
+    sigma_worker: np.ndarray | None = None
+    beta_worker: np.ndarray | None = None
+
+    @property
+    def n_draws(self) -> int:
+        """Number of draws S (0 when no variable is present)."""
+        for name in CLAIM_VARS:
+            value = getattr(self, name)
+            if value is not None:
+                return int(value.shape[0])
+        return 0
+
+
+@dataclass(frozen=True)
+class ClusterDraws:
+    """Per-draw clusterings of the worksites.
+
+    Attributes
+    ----------
+    labels : ndarray of int, shape (M, J)
+        Cluster label of each worksite in each clustered draw (any integer labels; a cluster
+        is "non-empty" in a draw when some worksite carries its label).
+    beta_worker : ndarray, shape (M, J, K_w) or None
+        The coefficients of the same M draws; None means "use the posterior mean of
+        ``Draws.beta_worker`` for every clustered draw".
+    """
+
+    labels: np.ndarray
+    beta_worker: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        labels = np.asarray(self.labels)
+        if labels.ndim == 1:
+            labels = labels[None]
+        if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(
+                f"cluster labels must be integers (draw, worksite), got {labels.shape}"
+            )
+        object.__setattr__(self, "labels", labels)
+        if self.beta_worker is not None:
+            bw = np.asarray(self.beta_worker, dtype=float)
+            bw = bw[None] if bw.ndim == 2 else bw
+            if bw.ndim != 3 or bw.shape[:2] != labels.shape:
+                raise ValueError(
+                    f"cluster beta_worker must be (draw, worksite, feature) matching labels "
+                    f"{labels.shape}, got {bw.shape}"
+                )
+            object.__setattr__(self, "beta_worker", bw)
+
+
+def _coords(data: HierData) -> dict[str, tuple[str, ...]]:
+    return {
+        "site_feature": data.site_features,
+        "worker_feature": data.worker_features,
+        "worksite": data.worksite_ids,
+    }
+
+
+def _align(da: xr.DataArray, dim: str, wanted: tuple[str, ...], name: str) -> xr.DataArray:
+    """``da`` reordered along ``dim`` to ``wanted`` by label (by position without coords)."""
+    if dim not in da.coords:
+        if da.sizes[dim] != len(wanted):
+            raise ValueError(
+                f"claims: {name} has {da.sizes[dim]} {dim} entries, data {len(wanted)}"
+            )
+        return da
+    have = [str(v) for v in da.coords[dim].values]
+    missing = [w for w in wanted if w not in have]
+    if missing:
+        raise ValueError(f"claims: {name} lacks {dim} {missing[:5]} of the data")
+    return da.isel({dim: [have.index(w) for w in wanted]})
+
+
+def _from_dataarray(da: xr.DataArray, name: str, data: HierData) -> np.ndarray:
+    dims = VAR_DIMS[name]
+    lead = [d for d in ("chain", "draw") if d in da.dims]
+    if not lead:
+        raise ValueError(f"claims: {name} has no chain/draw dim (dims {da.dims})")
+    for dim in dims:
+        da = _align(da, dim, _coords(data)[dim], name)
+    arr = np.asarray(da.transpose(*lead, *dims).values, dtype=float)
+    return arr.reshape(-1, *arr.shape[len(lead) :])
+
+
+def _from_array(value: Any, name: str) -> np.ndarray:
+    """(S, ...) from (S, ...) or (chain, draw, ...) by the variable's own number of dims."""
+    arr = np.asarray(value, dtype=float)
+    k = len(VAR_DIMS[name])
+    if arr.ndim < k + 1:
+        raise ValueError(f"claims: {name} needs a leading draw dim, got shape {arr.shape}")
+    return arr.reshape(-1, *arr.shape[arr.ndim - k :]) if k else arr.reshape(-1)
+
+
+def posterior_draws(posterior: Any, data: HierData) -> Draws:
+    """The claim variables of a posterior, aligned to ``data``.
+
+    Parameters
+    ----------
+    posterior : InferenceData, xarray.Dataset or mapping of str to array
+        Labelled input needs (chain, draw) dims and is aligned by the ``site_feature``,
+        ``worksite`` and ``worker_feature`` coordinates; a plain array is (S, ...) or
+        (chain, draw, ...) in the data's order.  Missing variables stay None.
+    data : HierData
+
+    Returns
+    -------
+    Draws
+    """
+    if hasattr(posterior, "posterior") and not isinstance(posterior, xr.Dataset):
+        posterior = posterior.posterior
+    out: dict[str, np.ndarray] = {}
+    for name in CLAIM_VARS:
+        if name not in posterior:
+            continue
+        value = posterior[name]
+        if isinstance(value, xr.DataArray):
+            out[name] = _from_dataarray(value, name, data)
+        else:
+            out[name] = _from_array(value, name)
+    sizes = {v.shape[0] for v in out.values()}
+    if len(sizes) > 1:
+        raise ValueError(f"claims: variables have different numbers of draws {sorted(sizes)}")
+    return Draws(**out)
+
+
+def truth_draws(truth: Mapping[str, Any] | None) -> Draws | None:
+    """The generating parameters as a single draw (None when ``truth`` is None)."""
+    if truth is None:
+        return None
+    out = {}
+    for name in CLAIM_VARS:
+        if name in truth and truth[name] is not None:
+            out[name] = np.asarray(truth[name], dtype=float)[None]
+    return Draws(**out)
+
+
+__all__ = ["CLAIM_VARS", "ClusterDraws", "Draws", "posterior_draws", "truth_draws"]

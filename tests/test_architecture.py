@@ -1,0 +1,172 @@
+"""The layout guard: no import cycles inside backends/ or evaluation/, imports flow one way.
+
+Walks every module with ``ast`` (nothing is imported), builds the graph of imports between
+project modules, and checks
+
+* the graph is acyclic (module level and function level alike);
+* no lower layer imports a higher one (DESIGN.md: app/sweep -> report -> metrics, clustering,
+  claims -> data -> backends.spec, backends.base);
+* ``backends`` never imports ``evaluation``;
+* a function-level import of a project module appears only where it keeps an optional PPL
+  (torch/pyro, pymc, cmdstanpy) out of import time, i.e. only inside ``backends/<ppl>/``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("backends", "evaluation")
+
+#: Layer of each module prefix (longest prefix wins); a module may import only its own layer
+#: or lower ones.
+LAYERS: dict[str, int] = {
+    "backends": 0,
+    "evaluation": 0,  # the package itself: a docstring only
+    "evaluation.io": 1,
+    "evaluation.config": 1,
+    "evaluation.schema": 1,
+    "evaluation.data": 2,
+    "evaluation.metrics": 3,
+    "evaluation.clustering": 3,
+    "evaluation.claims": 3,
+    "evaluation.report": 4,
+    "evaluation.clustering.figures": 4,
+    "evaluation.judge": 5,
+    "evaluation.sweep": 5,
+    "evaluation.app": 6,
+}
+#: Packages whose modules may import project modules inside functions (optional PPLs).
+LAZY_OK = ("backends.pyro", "backends.pymc", "backends.stan")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for pkg in PACKAGES:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            out[module_name(path)] = path
+    return out
+
+
+MODULES = modules()
+
+
+def resolve(name: str) -> str | None:
+    """The project module an imported name refers to (a module, or the module defining it)."""
+    while name:
+        if name in MODULES:
+            return name
+        name = name.rpartition(".")[0]
+    return None
+
+
+def imports(path: Path) -> list[tuple[str, bool]]:
+    """(imported project module, is_function_level) for every import in ``path``."""
+    tree = ast.parse(path.read_text())
+    parents: dict[ast.AST, ast.AST] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    found = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{a.name}" for a in node.names]
+        if not names:
+            continue
+        inner, up = False, parents.get(node)
+        while up is not None:
+            if isinstance(up, ast.FunctionDef | ast.AsyncFunctionDef):
+                inner = True
+            if isinstance(up, ast.If) and "TYPE_CHECKING" in ast.unparse(up.test):
+                break  # typing-only imports are not run
+            up = parents.get(up)
+        else:
+            for name in names:
+                target = resolve(name)
+                if target is not None:
+                    found.append((target, inner))
+    return found
+
+
+GRAPH = {name: imports(path) for name, path in MODULES.items()}
+
+
+def layer(name: str) -> int:
+    best = max((p for p in LAYERS if name == p or name.startswith(p + ".")), key=len)
+    return LAYERS[best]
+
+
+def test_every_module_has_a_layer():
+    assert all(layer(name) >= 0 for name in MODULES)
+
+
+def test_no_import_cycles():
+    edges = {a: {b for b, _ in deps if b != a} for a, deps in GRAPH.items()}
+    # a package __init__ is "imported" by each of its submodules' imports: ignore that edge
+    # only where the __init__ holds no imports of its own (a docstring-only package).
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                cycle = [*stack[stack.index(nxt) :], nxt]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for name in sorted(edges):
+        if name not in state:
+            visit(name)
+
+
+def test_imports_flow_one_way():
+    upward = [
+        f"{a} (layer {layer(a)}) imports {b} (layer {layer(b)})"
+        for a, deps in GRAPH.items()
+        for b, _ in deps
+        if layer(b) > layer(a)
+    ]
+    assert not upward, "\n".join(upward)
+
+
+def test_backends_never_import_evaluation():
+    bad = [f"{a} imports {b}" for a, deps in GRAPH.items() if a.startswith("backends")
+           for b, _ in deps if b.startswith("evaluation")]  # fmt: skip
+    assert not bad, "\n".join(bad)
+
+
+def test_function_level_imports_only_for_optional_ppls():
+    bad = [
+        f"{a} imports {b} inside a function"
+        for a, deps in GRAPH.items()
+        for b, inner in deps
+        if inner and not a.startswith(LAZY_OK)
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_package_docstrings_state_their_room():
+    missing = [
+        name
+        for name, path in MODULES.items()
+        if path.name == "__init__.py"
+        and name.count(".") <= 1
+        and not ast.get_docstring(ast.parse(path.read_text()))
+    ]
+    assert not missing, f"packages without a docstring: {missing}"
