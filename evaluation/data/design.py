@@ -303,6 +303,33 @@ def _per_site_worker_rank(data: HierData, tol: float) -> dict[str, Any]:
     return {"sites_rank_deficient": len(short), "examples": short[:_MAX_EXAMPLES]}
 
 
+def fold_columns(
+    x_site: np.ndarray, beta_site: np.ndarray, names: tuple[str, ...], drop: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], float]:
+    """Drop exactly collinear columns, folding their effects into the kept ones.
+
+    Each dropped column is an exact linear combination ``g0 + X_kept @ g`` of the intercept and
+    the kept columns (least squares; ``ValueError`` when it is not), so ``X @ beta ==
+    const + X_kept @ beta_kept`` with ``beta_kept = beta[kept] + G @ beta[drop]`` and
+    ``const = g0 @ beta[drop]``: every worksite's linear predictor is unchanged.
+
+    Returns
+    -------
+    (X_kept, beta_kept, kept names, const)
+    """
+    di = [names.index(f) for f in drop]
+    ki = [i for i in range(len(names)) if i not in di]
+    design = np.hstack([np.ones((x_site.shape[0], 1)), x_site[:, ki]])
+    g, *_ = np.linalg.lstsq(design, x_site[:, di], rcond=None)
+    resid = np.abs(design @ g - x_site[:, di]).max()
+    if resid > 1e-8 * max(1.0, np.abs(x_site[:, di]).max()):
+        raise ValueError(f"data.design=identified: {drop} are not exactly collinear "
+                         f"(residual {resid:.2g})")  # fmt: skip
+    folded = g @ beta_site[di]
+    kept_beta = beta_site[ki] + folded[1:]
+    return x_site[:, ki], kept_beta, tuple(names[i] for i in ki), float(folded[0])
+
+
 def design_check(data: HierData, tol: float = RANK_TOL) -> dict[str, Any]:
     """Rank, conditioning and null space of ``[1 | X_site]`` and of ``X_worker``.
 
@@ -349,6 +376,7 @@ __all__ = [
     "design_check",
     "explain_not_estimable",
     "expression",
+    "fold_columns",
     "is_estimable",
     "loading_directions",
     "null_basis",

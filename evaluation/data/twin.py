@@ -29,6 +29,7 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 from backends.spec import HierData
+from evaluation.data.design import fold_columns
 from evaluation.data.features import (
     CLUSTER_FEATURES,
     GROUP_COLUMNS,
@@ -54,6 +55,11 @@ PAPER_TRUTH: dict[str, Any] = {
     "sigma_site": 2.141032,
     "sigma_worker": 0.006294,
 }
+#: Columns dropped by ``design="identified"``: the reference quintile (the five quintile
+#: dummies sum to the intercept) and ``log_mean_degree`` (= log 2 + log_n_edges -
+#: log_n_discovered, an exact linear relation after standardisation too).
+IDENTIFIED_DROP: tuple[str, ...] = ("campaign_length_q1", "log_mean_degree")
+DESIGNS: tuple[str, ...] = ("paper", "identified")
 _STREAMS = ("sizes", "sites", "workers", "beta_site", "beta_worker", "y")
 _MIN_SITE_SIZE = 5
 
@@ -198,26 +204,74 @@ def _check_knobs(k: Mapping[str, Any]) -> None:
         raise bad("n_clusters", "between 0 and n_worksites")
     if k["seed"] < 0:
         raise bad("seed", ">= 0")
+    if not (np.isfinite(k["site_scale"]) and k["site_scale"] >= 0):
+        raise bad("site_scale", "a finite number >= 0")
+    if k["design"] not in DESIGNS:
+        raise bad("design", f"one of {DESIGNS}")
 
 
 def _beta_worker(
     rng: np.random.Generator, sizes: np.ndarray, k: Mapping[str, Any]
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per-worksite worker coefficients and planted labels (larger sites -> higher label)."""
+) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+    """Per-worksite worker coefficients, planted labels (larger sites -> higher label), meta.
+
+    Every feature's coefficients have population (mixture) sd ``sigma_worker`` over the
+    worksites: a shifted feature's within-cluster sd ``w`` solves
+    ``w**2 * (1 + separation**2 * var(c - (K - 1) / 2)) = sigma_worker**2`` (``var`` over the
+    realised labels, ``ddof=0``), its cluster means sit ``separation * w`` apart.
+    """
+    sigma = k["sigma_worker"]
     z = rng.normal(size=(sizes.size, len(PAPER_WORKER_FEATURES)))
-    beta = k["sigma_worker"] * z
+    within = {f: sigma for f in PAPER_WORKER_FEATURES}
     if k["n_clusters"] < 2:
-        return beta, None
+        return sigma * z, None, {"within_cluster_sd": within}
     labels = quantile_bins(sizes, k["n_clusters"]) - 1
-    shift = (labels - (k["n_clusters"] - 1) / 2) * k["cluster_separation"] * k["sigma_worker"]
+    centred = labels - (k["n_clusters"] - 1) / 2
+    sep = k["cluster_separation"]
+    w = sigma / np.sqrt(1.0 + sep**2 * centred.var())
+    scale = np.full(len(PAPER_WORKER_FEATURES), sigma)
     cols = [PAPER_WORKER_FEATURES.index(f) for f in CLUSTER_FEATURES]
-    beta[:, cols] += shift[:, None]
-    return beta, labels
+    scale[cols] = w
+    beta = scale * z
+    beta[:, cols] += (centred * sep * w)[:, None]
+    within.update({f: float(w) for f in CLUSTER_FEATURES})
+    info = {"within_cluster_sd": within, "cluster_mean_gap": float(sep * w),
+            "cluster_shift_sd": float(sep * w * centred.std())}  # fmt: skip
+    return beta, labels, info
 
 
 def calibrate_alpha(offset: np.ndarray, prevalence: float) -> float:
     """Intercept ``a`` with ``mean(expit(a + offset)) == prevalence`` (root-finding)."""
     return float(brentq(lambda a: expit(a + offset).mean() - prevalence, -200.0, 200.0))
+
+
+def _meta(
+    k: Mapping[str, Any],
+    alpha: float,
+    y: np.ndarray,
+    sizes: np.ndarray,
+    labels: np.ndarray | None,
+    beta_worker: np.ndarray,
+) -> dict[str, Any]:
+    """The twin's JSON-ready provenance (knobs, alphas, sizes, clusters)."""
+    return {
+        "generator": "evaluation.data.twin.make_paper_twin",
+        "knobs": {key: (None if v is None else v) for key, v in k.items()},
+        "alpha_paper": PAPER_TRUTH["alpha"], "alpha_calibrated": alpha,
+        "target_prevalence": float(k["prevalence"]), "realised_prevalence": float(y.mean()),
+        "site_size_min": int(sizes.min()), "site_size_max": int(sizes.max()),
+        "site_size_median": float(np.median(sizes)),
+        "beta_site_source": "paper" if k["sigma_site"] is None else "drawn",
+        "site_scale": float(k["site_scale"]),
+        "feature_scaling": "log_ columns logged; continuous columns standardised (ddof=0); "
+                           "one-hot columns kept 0/1",
+        "cluster_features": list(CLUSTER_FEATURES) if labels is not None else [],
+        "cluster_labels": None if labels is None else labels.tolist(),
+        "cluster_separation": float(k["cluster_separation"]) if labels is not None else None,
+        "beta_worker_empirical_sd": float(beta_worker.std()),
+        "beta_worker_empirical_sd_per_feature": dict(
+            zip(PAPER_WORKER_FEATURES, beta_worker.std(axis=0).tolist(), strict=True)),
+    }  # fmt: skip
 
 
 def _simulate(k: Mapping[str, Any]) -> tuple[PaperTwinTables, HierData]:
@@ -235,33 +289,27 @@ def _simulate(k: Mapping[str, Any]) -> tuple[PaperTwinTables, HierData]:
     else:
         sigma_site = float(k["sigma_site"])
         beta_site = sigma_site * streams["beta_site"].normal(size=len(PAPER_SITE_FEATURES))
-    beta_worker, labels = _beta_worker(streams["beta_worker"], sizes, k)
+    beta_site = float(k["site_scale"]) * beta_site
+    names = PAPER_SITE_FEATURES
+    if k["design"] == "identified":
+        x_site, beta_site, names, _ = fold_columns(x_site, beta_site, names, IDENTIFIED_DROP)
+    beta_worker, labels, worker_info = _beta_worker(streams["beta_worker"], sizes, k)
     offset = (x_site @ beta_site)[site] + np.einsum("nk,nk->n", x_worker, beta_worker[site])
     alpha = calibrate_alpha(offset, float(k["prevalence"]))
     y = (streams["y"].random(site.size) < expit(alpha + offset)).astype(np.int8)
     units = tables.units.assign(signed=y)
     truth = {"alpha": alpha, "beta_site": beta_site, "sigma_site": sigma_site,
              "sigma_worker": float(k["sigma_worker"]), "beta_worker": beta_worker}  # fmt: skip
-    meta = {
-        "generator": "evaluation.data.twin.make_paper_twin",
-        "knobs": {key: (None if v is None else v) for key, v in k.items()},
-        "alpha_paper": PAPER_TRUTH["alpha"], "alpha_calibrated": alpha,
-        "target_prevalence": float(k["prevalence"]), "realised_prevalence": float(y.mean()),
-        "site_size_min": int(sizes.min()), "site_size_max": int(sizes.max()),
-        "site_size_median": float(np.median(sizes)),
-        "beta_site_source": "paper" if k["sigma_site"] is None else "drawn",
-        "feature_scaling": "log_ columns logged; continuous columns standardised (ddof=0); "
-                           "one-hot columns kept 0/1",
-        "cluster_features": list(CLUSTER_FEATURES) if labels is not None else [],
-        "cluster_labels": None if labels is None else labels.tolist(),
-        "beta_worker_empirical_sd": float(beta_worker.std()),
-    }  # fmt: skip
+    meta = _meta(k, alpha, y, sizes, labels, beta_worker)
+    meta.update(worker_info)
+    meta["design"] = k["design"]
+    meta["dropped_site_features"] = list(IDENTIFIED_DROP) if k["design"] == "identified" else []
     data = HierData(
         y=y,
         site=site,
         X_site=x_site,
         X_worker=x_worker,
-        site_features=PAPER_SITE_FEATURES,
+        site_features=names,
         worker_features=PAPER_WORKER_FEATURES,
         worksite_ids=tuple(tables.groups["worksite_id"]),
         truth=truth,
@@ -275,7 +323,8 @@ def _simulate(k: Mapping[str, Any]) -> tuple[PaperTwinTables, HierData]:
 def _knobs(**kwargs: Any) -> dict[str, Any]:
     """The knobs with the real-valued ones as floats (``ValueError`` naming a bad one)."""
     out = dict(kwargs)
-    for key in ("sigma_worker", "sigma_site", "prevalence", "cluster_separation"):
+    out["design"] = str(out["design"])
+    for key in ("sigma_worker", "sigma_site", "prevalence", "cluster_separation", "site_scale"):
         if key == "sigma_site" and out[key] is None:
             continue
         try:
@@ -288,12 +337,14 @@ def _knobs(**kwargs: Any) -> dict[str, Any]:
 def make_paper_twin(
     n_worksites: int = 120,
     n_workers: int = 16553,
-    sigma_worker: float = 0.0063,
+    sigma_worker: float = PAPER_TRUTH["sigma_worker"],
     sigma_site: float | None = None,
     n_clusters: int = 0,
     prevalence: float = 0.17,
     seed: int = 0,
     cluster_separation: float = 4.0,
+    site_scale: float = 1.0,
+    design: str = "paper",
 ) -> HierData:
     """Synthetic twin of the paper's data, with known truth.
 
@@ -303,7 +354,9 @@ def make_paper_twin(
         Sizes (paper: 120 and 16,553).  Worksite sizes are uneven (lognormal weights, each at
         least ``min(5, n_workers // n_worksites)``); ``n_workers >= 2 * n_worksites``.
     sigma_worker : float
-        Scale of ``beta_worker[j, k] ~ Normal(0, sigma_worker)`` (paper: 0.006294).
+        The sd of every feature's ``beta_worker[:, k]`` over worksites (paper: 0.006294):
+        ``Normal(0, sigma_worker)``, or with planted clusters the population sd of the
+        mixture (see ``n_clusters``).
     sigma_site : float or None
         ``None`` uses the paper's ``beta_site`` (truth ``sigma_site`` = 2.141032); a number
         redraws ``beta_site ~ Normal(0, sigma_site)`` from the seed.
@@ -319,7 +372,15 @@ def make_paper_twin(
         the features and coefficients equals it (``truth["alpha"]`` is that value).
     seed : int
     cluster_separation : float
-        Distance between adjacent cluster means, in units of ``sigma_worker``.
+        Distance between adjacent cluster means, in units of the within-cluster sd ``w``
+        (the clusters' shape relative to their spread; the scale is set by ``sigma_worker``).
+    site_scale : float
+        Multiplies ``beta_site`` (1: the paper's; < 1 makes worksites less different and the
+        data harder, see ``conf/data/paper_calibrated.yaml``).
+    design : {"paper", "identified"}
+        ``"identified"`` drops :data:`IDENTIFIED_DROP` from ``X_site`` (then ``[1 | X_site]``
+        has full column rank); their effects are folded into the kept coefficients and the
+        intercept, so every worker's linear predictor, and ``y``, are unchanged.
 
     Returns
     -------
@@ -340,12 +401,14 @@ def make_paper_twin(
 def paper_twin_tables(
     n_worksites: int = 120,
     n_workers: int = 16553,
-    sigma_worker: float = 0.0063,
+    sigma_worker: float = PAPER_TRUTH["sigma_worker"],
     sigma_site: float | None = None,
     n_clusters: int = 0,
     prevalence: float = 0.17,
     seed: int = 0,
     cluster_separation: float = 4.0,
+    site_scale: float = 1.0,
+    design: str = "paper",
 ) -> PaperTwinTables:
     """The raw ``units`` and ``groups`` tables behind :func:`make_paper_twin` (same knobs).
 

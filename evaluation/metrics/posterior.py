@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from backends.spec import SCALES, VAR_DIMS, VAR_NAMES, HierData
+from evaluation.data.design import is_estimable, site_design
 from evaluation.metrics.distance import corr_distance, wasserstein_1d
 from evaluation.metrics.draws import (
     SAMPLE,
@@ -110,6 +111,18 @@ def recovery(draws: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     }
 
 
+def estimable_coefficients(data: HierData) -> dict[str, bool]:
+    """Per coefficient of ``[1 | X_site]`` (``alpha`` first, then beta_site): estimable?
+
+    False where the design is rank deficient and the coefficient loads on a null direction
+    (:func:`evaluation.data.design.is_estimable`): the data do not identify it.
+    """
+    design, _ = site_design(data)
+    eye = np.eye(design.shape[1])
+    names = ("alpha", *data.site_features)
+    return {n: is_estimable(eye[i], design) for i, n in enumerate(names)}
+
+
 def posterior_section(idata: az.InferenceData, data: HierData) -> dict:
     """The ``posterior`` section of metrics.json.
 
@@ -117,7 +130,8 @@ def posterior_section(idata: az.InferenceData, data: HierData) -> dict:
     -------
     dict
         ``summary``: for alpha, sigma_site, sigma_worker the mean, sd, median, q05, q95 (and
-        ``truth`` when known); ``beta_site``: the same per site feature; ``recovery`` (only with
+        ``truth`` when known; alpha also ``identified``); ``beta_site``: the same per site
+        feature, with ``identified`` (estimable from ``[1 | X_site]``); ``recovery`` (only with
         truth): per block bias (mean of posterior mean - truth), rmse of posterior means,
         ``mean_abs_z`` (z = (mean - truth) / sd), ``coverage50`` and ``coverage90`` (fraction of
         elements whose truth lies in the central 50% / 90% interval); top-level
@@ -134,12 +148,15 @@ def posterior_section(idata: az.InferenceData, data: HierData) -> dict:
         truth = _truth_array(data, v)
         if truth is not None:
             summary[v]["truth"] = float(truth.values)
+    flags = estimable_coefficients(data)
+    summary["alpha"]["identified"] = flags["alpha"]
     out["summary"] = summary
     bs = das["beta_site"]
     truth_bs = _truth_array(data, "beta_site")
     out["beta_site"] = {
         f: {**_summary(bs.sel(site_feature=f).values),
-            **({"truth": float(truth_bs.sel(site_feature=f))} if truth_bs is not None else {})}
+            **({"truth": float(truth_bs.sel(site_feature=f))} if truth_bs is not None else {}),
+            "identified": flags[str(f)]}
         for f in labels["site_feature"]
     }  # fmt: skip
     rec = None if data.truth is None else _recovery_blocks(das, data)

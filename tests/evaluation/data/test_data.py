@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 from pathlib import Path
 
@@ -142,7 +143,11 @@ def test_truth(paper):
     assert set(t) == {"alpha", "beta_site", "sigma_site", "sigma_worker", "beta_worker"}
     np.testing.assert_array_equal(t["beta_site"], PAPER_TRUTH["beta_site"])
     assert float(t["sigma_site"]) == PAPER_TRUTH["sigma_site"]
-    assert float(t["sigma_worker"]) == 0.0063 and t["beta_worker"].shape == (120, 7)
+    # the paper's sigma_worker (0.006294) from its one constant, and the twin's default is it
+    assert float(t["sigma_worker"]) == PAPER_TRUTH["sigma_worker"] == 0.006294
+    default = inspect.signature(make_paper_twin).parameters["sigma_worker"].default
+    assert default == PAPER_TRUTH["sigma_worker"], f"make_paper_twin(sigma_worker={default})"
+    assert t["beta_worker"].shape == (120, 7)
     assert paper.cluster_labels is None and paper.meta["cluster_labels"] is None
     json.dumps(paper.meta)  # provenance must be JSON-serialisable
     drawn = make_paper_twin(n_worksites=10, n_workers=500, sigma_site=0.5, seed=2)
@@ -162,8 +167,12 @@ def test_planted_clusters():
     for name in ("n_notes", "first_convo_q1"):
         col = bw[:, PAPER_WORKER_FEATURES.index(name)]
         gaps = np.diff([col[labels == c].mean() for c in range(3)])
-        # each cluster mean has sd 0.5 / sqrt(20) ~ 0.11, a gap ~ 0.16; planted gap 2.0
-        np.testing.assert_allclose(gaps, 4.0 * 0.5, atol=4 * 0.16)
+        # separation is in within-cluster sds w (the mixture's sd stays sigma_worker = 0.5):
+        # w = 0.5 / sqrt(1 + 16 * 2/3) ~ 0.146; each cluster mean has sd w / sqrt(20), a gap
+        # w * sqrt(2 / 20); planted gap 4 w
+        w = data.meta["within_cluster_sd"][name]
+        assert w == pytest.approx(0.5 / np.sqrt(1 + 16 * 2 / 3))
+        np.testing.assert_allclose(gaps, 4.0 * w, atol=4 * w * np.sqrt(2 / 20))
     assert make_paper_twin(n_worksites=10, n_workers=500, n_clusters=1).cluster_labels is None
 
 
