@@ -165,10 +165,22 @@ def _box_panel(ax: Any, done: pd.DataFrame, values: pd.Series, methods: list[str
     ax.set_xticks(range(1, len(methods) + 1), methods, rotation=35, ha="right", fontsize=7)
 
 
+def _floor_marks(ax: Any, done: pd.DataFrame, floors: pd.Series, methods: list[str]) -> None:
+    """Each run's noise floor (the same number for two chain halves of the exact posterior,
+    :mod:`evaluation.metrics.floors`) as a grey cross beside its method's box."""
+    label = "floor (exact vs exact)"
+    for x, mth in enumerate(methods):
+        v = floors[done.method_label == mth].dropna().to_numpy()
+        if v.size:
+            ax.plot(x + 1.3 + _jitter(v.size, 0.05), v, "x", ms=5, color="0.45", label=label)
+            label = None
+
+
 def block_distributions(df: pd.DataFrame) -> Any:
     """Per block: sd ratio (log scale) and |standardised mean error| vs the reference, by method.
 
-    Boxes pool the sweep's runs per method; points are runs, coloured by scenario.
+    Boxes pool the sweep's runs per method; points are runs, coloured by scenario; grey crosses
+    are the runs' noise floors (where known), so a box level with its crosses is noise.
     """
     done = _done(df)
     stats = [("sd_ratio_median", "sd ratio (median over elements)", True),
@@ -184,6 +196,7 @@ def block_distributions(df: pd.DataFrame) -> Any:
     for row, (stat, ylabel, log) in zip(axes, stats, strict=True):
         for k, (ax, block) in enumerate(zip(row, blocks, strict=True)):
             _box_panel(ax, done, ref_stat(done, block, stat), methods)
+            _floor_marks(ax, done, ref_stat(done, block, f"{stat}_floor"), methods)
             if log:
                 ax.set_yscale("log")
                 ax.axhline(1.0, color="k", ls="--", lw=1)
@@ -191,7 +204,7 @@ def block_distributions(df: pd.DataFrame) -> Any:
                 ax.set_ylim(bottom=0)
             ax.set_title(block, fontsize=9)
             ax.set_ylabel(ylabel if k == 0 else "", fontsize=8)
-    if done["scenario"].nunique() > 1:
+    if done["scenario"].nunique() > 1 or axes[0, -1].get_legend_handles_labels()[0]:
         axes[0, -1].legend(fontsize=6, loc="best")
     fig.tight_layout()
     return fig

@@ -39,13 +39,15 @@ _NOT_METHOD = re.compile(r"^(\+*)(backend|seed|force|data(\..*)?|hydra\..*|exper
 
 
 class Metric(NamedTuple):
-    """A headline metric: label, candidate columns, regex fallback, target line, format."""
+    """A headline metric: label, candidate columns, regex fallback, target line, format, and
+    ``flag``: the text shown for the runs where a boolean column is true (None: a number)."""
 
     label: str
     columns: tuple[str, ...]
     pattern: str | None = None
     target: float | None = None
     digits: int = 3
+    flag: str | None = None
 
 
 def m(
@@ -54,10 +56,17 @@ def m(
     pattern: str | None = None,
     target: float | None = None,
     digits: int = 3,
+    flag: str | None = None,
 ) -> Metric:
     """Shorthand constructor of a :class:`Metric`."""
-    return Metric(label, tuple(columns), pattern, target, digits)
+    return Metric(label, tuple(columns), pattern, target, digits, flag)
 
+
+#: Flag texts of the sweep tables (see :mod:`evaluation.sweep.cross`).
+MORE_CERTAIN = "more certain than the exact posterior"
+PARTNER_FAILED = "failed its checks"
+FLOOR_SUFFIX = "_floor"
+BEYOND_SUFFIX = "_beyond_floor"
 
 _REC = "posterior.recovery"
 _REF = "reference.blocks"
@@ -103,6 +112,12 @@ THEMES: dict[str, list[Metric]] = {
         m("|SME| β_worker", f"{_REF}.beta_worker.sme_mean_abs", f"{_VS}.beta_worker.sme_mean_abs"),
         m("|SME| β_site", f"{_REF}.beta_site.sme_mean_abs", f"{_VS}.beta_site.sme_mean_abs"),
         m("W1/sd all", "reference.all.wasserstein_std_mean", "vs_nuts.all.wasserstein_std_mean"),
+        m(
+            "corr dist. β_worker",
+            f"{_REF}.beta_worker.corr_frobenius",
+            f"{_VS}.beta_worker.corr_frobenius",
+        ),
+        m("NUTS partner checks", "cross.partner_checks_failed", flag=PARTNER_FAILED),
     ],
     "Variance components (posterior median; σ-collapse)": [
         m(
@@ -135,6 +150,8 @@ THEMES: dict[str, list[Metric]] = {
         m("ARI Gibbs seeds", "clustering.ari_seeds.mean"),
         m("ARI posterior draws", "clustering.ari_draws.mean"),
         m("ARI vs NUTS (same data)", "cross.ari_vs_nuts"),
+        m("draw ARI − NUTS's", "cross.ari_draws_vs_nuts"),
+        m("certainty vs NUTS", "cross.more_certain_than_nuts", flag=MORE_CERTAIN),
         m("ARI vs planted", "clustering.ari_truth"),
         m("chosen K", "clustering.chosen_k", digits=2),
     ],
@@ -306,9 +323,48 @@ def theme_table(df: pd.DataFrame, metrics: Sequence[Metric]) -> pd.DataFrame | N
     for (scenario, method), g in done.groupby(["scenario", "method_label"], sort=False):
         row = {"scenario": scenario, "method": method, "runs": len(g)}
         for mt, c in cols:
-            row[mt.label] = spread(numeric(g, c).tolist(), mt.digits)
+            row[mt.label] = cell(g, mt, c)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "false", "0", "nan", "none")
+    return bool(value) and not (isinstance(value, float) and math.isnan(value))
+
+
+def flag_cell(values: pd.Series, flag: str) -> str:
+    """``flag (k/n runs)`` for the runs whose value is true (a non-empty text names the
+    reasons), ``no (n runs)`` when none; ``-`` when no run has a value."""
+    v = values.dropna()
+    v = v[v.astype(str) != ""] if flag == PARTNER_FAILED else v
+    n = int(values.notna().sum())
+    hits = [x for x in v if _truthy(x)]
+    if not n:
+        return "-"
+    if not hits:
+        return f"no ({n} run{'s' * (n > 1)})"
+    why = sorted({str(x) for x in hits if isinstance(x, str)})
+    return f"{flag}{': ' + '; '.join(why) if why else ''} ({len(hits)}/{n})"
+
+
+def cell(g: pd.DataFrame, mt: Metric, col: str) -> str:
+    """A table cell: the flag text (``mt.flag``), or the spread of the values, followed by
+    ``(floor x)`` when ``col`` has a noise floor ``col_floor`` (:mod:`evaluation.metrics.floors`)
+    and how many runs are beyond it."""
+    if mt.flag:
+        return flag_cell(g[col], mt.flag)
+    text = spread(numeric(g, col).tolist(), mt.digits)
+    floor = numeric(g, col + FLOOR_SUFFIX)
+    if floor.notna().any():
+        verdict = ""
+        if col + BEYOND_SUFFIX in g:
+            beyond = g[col + BEYOND_SUFFIX].dropna()
+            k = sum(_truthy(x) for x in beyond)
+            verdict = f"; beyond {k}/{len(beyond)}" if k else "; within"
+        text += f" (floor {spread(floor.tolist(), mt.digits)}{verdict})"
+    return text
 
 
 def status_table(df: pd.DataFrame) -> pd.DataFrame:
