@@ -67,7 +67,7 @@ def prepare(x: np.ndarray, s: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray
 
 
 def _gibbs_kw(s: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: s[key] for key in ("sigma", "alpha0", "eta", "n_iter", "burn_in")}
+    return {key: s[key] for key in ("sigma", "sigma_is", "alpha0", "eta", "n_iter", "burn_in")}
 
 
 def _degenerate(coef: Coefficients, s: Mapping[str, Any], names: tuple[str, ...]):

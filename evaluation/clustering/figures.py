@@ -8,6 +8,9 @@
 * ``cluster_coclustering.png`` - co-clustering across posterior draws, ordered by cluster.
 * ``cluster_log_joint.png`` - log-joint traces of the Gibbs seeds and the K-selection curve.
 
+:func:`sigma_sweep_figure` draws the paper's Fig. 6 sweep (log joint over Gibbs iterations per
+sigma, :mod:`evaluation.clustering.sigma_sweep`) for ``benchmarks/gmm_sigma_sweep.py``.
+
 The one module of the package that draws (it sits with ``evaluation.report`` in the layers):
 :mod:`evaluation.judge` passes it the :class:`~evaluation.clustering.pipeline.Clustering`
 returned by :func:`~evaluation.clustering.pipeline.run_clustering`.  It may import the rest of
@@ -25,6 +28,7 @@ from backends.spec import HierData
 from evaluation.clustering.cluster import ClusteringResult
 from evaluation.clustering.coefficients import Coefficients
 from evaluation.clustering.pipeline import Clustering
+from evaluation.clustering.sigma_sweep import SigmaSweep
 from evaluation.clustering.site_features import FeatureTable
 from evaluation.clustering.stability import coclustering
 from evaluation.io import pyplot, save_figure
@@ -161,6 +165,24 @@ def log_joint_figure(res: ClusteringResult) -> Any:
     return fig
 
 
+def sigma_sweep_figure(sweep: SigmaSweep) -> Any:
+    """The paper's Fig. 6: one log-joint curve per sigma (own panel, as the scales differ)."""
+    plt = pyplot()
+    n = len(sweep.sigmas)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.2), squeeze=False)
+    for ax, sigma, trace, conv in zip(
+        axes[0], sweep.sigmas, sweep.log_joint, sweep.converged_iter, strict=True
+    ):
+        ax.plot(np.arange(1, trace.size + 1), trace, lw=0.9)
+        ax.axvline(conv + 1, color="k", ls=":", lw=0.8, label=f"settled at {conv + 1}")
+        ax.set(xlabel="Gibbs iteration", title=f"sigma = {sigma:g} ({sweep.sigma_is})")
+        ax.legend(fontsize=7, loc="lower right")
+    axes[0, 0].set_ylabel("log joint")
+    fig.suptitle("Convergence of the log joint per sigma (paper Fig. 6)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def write_figures(clustered: Clustering, data: HierData, fig_dir: Path) -> list[Path]:
     """Draw every figure that applies to one run's clustering.
 
@@ -208,5 +230,6 @@ __all__ = [
     "fig6_coefficients",
     "fig7_site_features",
     "log_joint_figure",
+    "sigma_sweep_figure",
     "write_figures",
 ]

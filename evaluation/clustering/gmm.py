@@ -7,25 +7,28 @@ Model (``x_j`` is row ``j`` of a (J, D) matrix, here worksite ``j``'s worker-lev
     z_j | pi      ~ Categorical(pi)                 j = 0 .. J-1
     x_j | z_j, mu ~ Normal(mu_{z_j}, sigma^2 I_D)
 
-``sigma`` and ``eta`` are STANDARD DEVIATIONS (not variances): ``sigma`` is the fixed isotropic
-likelihood sd of a point around its cluster mean, ``eta`` the prior sd of every coordinate of a
-cluster mean.  The paper's settings map directly: K = 2, sigma = 0.0001, alpha0 = 1, eta = 0.1,
-400 iterations.  With sigma this small relative to the spread of the points (the paper's raw
-coefficients had sd ~0.005; standardised inputs have sd 1) the likelihood dominates: ``z`` given
-the means is (almost surely) the nearest mean and each mean given ``z`` is its cluster's centroid
-up to noise of sd ``sigma / sqrt(n_k)``, so the chain behaves like a stochastic k-means.  That is
-why the paper found only small sigmas "converged": larger ones let assignments keep flipping.
-The flip side: such a chain never leaves the basin it starts in, i.e. it is a local optimiser,
-so the result depends on the seed (hence best-of-restarts and the ARI across seeds).
+``sigma`` and ``eta`` are read as STANDARD DEVIATIONS by default: ``sigma`` is the fixed
+isotropic likelihood sd of a point around its cluster mean (the sweep divides squared distances
+by ``sigma**2``), ``eta`` the prior sd of every coordinate of a cluster mean. The paper writes
+"sigma = 0.0001" without saying which it is; ``sigma_is="variance"`` (config
+``clustering.sigma_is``) reads it as the variance instead, i.e. runs the sampler with the sd
+``sqrt(sigma)`` (0.0001 -> 0.01), see :func:`likelihood_sd`. ``eta`` is always an sd. The
+paper's settings: K = 2, sigma = 0.0001, alpha0 = 1, eta = 0.1, 400 iterations. With sigma this
+small relative to the spread of the points (the paper's raw coefficients had sd ~0.005;
+standardised inputs have sd 1) the likelihood dominates: ``z`` given the means is (almost
+surely) the nearest mean and each mean given ``z`` is its cluster's centroid up to noise of sd
+``sigma / sqrt(n_k)``, so the chain behaves like a stochastic k-means. That is why the paper
+found only small sigmas "converged": larger ones let assignments keep flipping. The flip side:
+such a chain never leaves the basin it starts in, i.e. it is a local optimiser, so the result
+depends on the seed (hence best-of-restarts and the ARI across seeds).
 
-One Gibbs sweep updates ``z | pi, mu`` (Gumbel-max over the K log posteriors), then
-``pi | z ~ Dirichlet(alpha0 + n)``, then ``mu_k | z ~ Normal(m_k, s_k^2 I)`` with
-``s_k^2 = 1 / (n_k / sigma^2 + 1 / eta^2)`` and ``m_k = s_k^2 * sum_{z_j = k} x_j / sigma^2``
-(an empty cluster's mean is a draw from its prior).  The means are initialised by k-means++
-seeding (D^2 sampling from the points) and ``pi`` at 1/K; the log joint
-``log p(x, z, pi, mu)`` (all normalising constants) is recorded after every sweep.  The
-reported clustering of a chain is its highest-log-joint state after burn-in, which is immune to
-label switching within the chain.
+One Gibbs sweep updates ``z | pi, mu`` (Gumbel-max over the K log posteriors), then ``pi | z ~
+Dirichlet(alpha0 + n)``, then ``mu_k | z ~ Normal(m_k, s_k^2 I)`` with ``s_k^2 = 1 / (n_k /
+sigma^2 + 1 / eta^2)`` and ``m_k = s_k^2 * sum_{z_j = k} x_j / sigma^2`` (an empty cluster's
+mean is a draw from its prior). The means are initialised by k-means++ seeding (D^2 sampling
+from the points) and ``pi`` at 1/K; the log joint ``log p(x, z, pi, mu)`` (all normalising
+constants) is recorded after every sweep. The reported clustering of a chain is its
+highest-log-joint state after burn-in, which is immune to label switching within the chain.
 
 Every chain has its own generator ``default_rng([seed, stream, c])``, so chain ``c``'s result does
 not depend on how many chains are run alongside it.
@@ -85,6 +88,37 @@ def check_settings(
     for ok, message in rules:
         if not ok:
             raise ValueError(f"clustering: {message}")
+
+
+#: How ``sigma`` is read: as the likelihood standard deviation or as its variance.
+SIGMA_READINGS: tuple[str, ...] = ("sd", "variance")
+
+
+def likelihood_sd(sigma: float, sigma_is: str = "sd") -> float:
+    """The likelihood standard deviation the sampler uses for a configured ``sigma``.
+
+    Parameters
+    ----------
+    sigma : float
+        The configured value (paper: 0.0001).
+    sigma_is : {"sd", "variance"}
+        ``"sd"`` (the default, this sampler's reading): ``sigma`` is the sd.  ``"variance"``:
+        ``sigma`` is the variance, so the sd is ``sqrt(sigma)``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        An unknown reading or a non-positive ``sigma``.
+    """
+    if sigma_is not in SIGMA_READINGS:
+        raise ValueError(f"clustering: sigma_is must be one of {SIGMA_READINGS}, got {sigma_is!r}")
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"clustering: sigma must be positive and finite, got {sigma!r}")
+    return float(np.sqrt(sigma)) if sigma_is == "variance" else float(sigma)
 
 
 def check_matrix(x: np.ndarray, k: int) -> np.ndarray:
@@ -235,6 +269,7 @@ def gibbs_gmm(
     burn_in: int = 200,
     seed: int = 0,
     stream: int = 0,
+    sigma_is: str = "sd",
 ) -> GibbsResult:
     """Run the Gibbs sampler of the module docstring on C independent inputs at once.
 
@@ -245,19 +280,23 @@ def gibbs_gmm(
     k : int
         Number of mixture components K (``1 <= K <= J``).
     sigma, eta : float
-        Likelihood sd and prior sd of the component means (standard deviations).
+        Likelihood scale and prior sd of the component means; ``sigma`` is read per
+        ``sigma_is``.
     alpha0 : float
         Symmetric Dirichlet concentration of the mixture weights.
     n_iter, burn_in : int
         Gibbs sweeps; the reported state is chosen among iterations ``>= burn_in``.
     seed, stream : int
         Chain ``c`` uses ``numpy.random.default_rng([seed, stream, c])``.
+    sigma_is : {"sd", "variance"}
+        Whether ``sigma`` is the likelihood sd (default) or its variance (:func:`likelihood_sd`).
 
     Returns
     -------
     GibbsResult
     """
     check_settings(k, sigma, alpha0, eta, n_iter, burn_in)
+    sigma = likelihood_sd(sigma, sigma_is)
     x = check_matrix(x, k)
     c, j, d = x.shape
     rngs = _rngs(seed, stream, c)
@@ -327,10 +366,12 @@ def canonical_labels(labels: np.ndarray) -> np.ndarray:
 
 
 __all__ = [
+    "SIGMA_READINGS",
     "GibbsResult",
     "best_of",
     "canonical_labels",
     "check_matrix",
     "check_settings",
     "gibbs_gmm",
+    "likelihood_sd",
 ]

@@ -4,9 +4,10 @@
 (:mod:`~evaluation.clustering.settings`), aligns ``beta_worker`` to the data
 (:mod:`~evaluation.clustering.coefficients`), clusters the posterior mean and single draws
 (:mod:`~evaluation.clustering.cluster`), measures stability by the adjusted Rand index
-(:mod:`~evaluation.clustering.stability`), tabulates the worksite features by cluster (the
-paper's Fig. 7, :mod:`~evaluation.clustering.site_features`) and writes ``clusters.nc``
-(:mod:`~evaluation.clustering.dataset`).
+(:mod:`~evaluation.clustering.stability`), on planted clusters runs the same GMM on the true
+coefficients for the ceiling (:mod:`~evaluation.clustering.oracle`), tabulates the worksite
+features by cluster (the paper's Fig. 7, :mod:`~evaluation.clustering.site_features`) and
+writes ``clusters.nc`` (:mod:`~evaluation.clustering.dataset`).
 
 It never draws: the caller (:mod:`evaluation.judge`) passes the returned :class:`Clustering`
 to :func:`evaluation.clustering.figures.write_figures` for the ``cluster_*.png`` figures and
@@ -24,7 +25,7 @@ import numpy as np
 
 from backends.spec import HierData
 from evaluation import io
-from evaluation.clustering import dataset, stability
+from evaluation.clustering import dataset, oracle, stability
 from evaluation.clustering import select as gmm_select
 from evaluation.clustering.cluster import ClusteringResult, cluster_posterior
 from evaluation.clustering.coefficients import Coefficients, coefficients
@@ -99,12 +100,14 @@ def metrics_section(
 ) -> dict[str, Any]:
     """The JSON-serialisable ``clustering`` section of metrics.json (without ``figures``)."""
     seeds, draws = _ari_summaries(res)
+    truth = _truth_section(res, None if res.degenerate_reason else data.cluster_labels)
     return {
         "k": res.k,
         **_k_section(res.k_selection),
         "ari_seeds": seeds.as_dict(),
         "ari_draws": draws.as_dict(),
-        **_truth_section(res, None if res.degenerate_reason else data.cluster_labels),
+        **truth,
+        "oracle": oracle.oracle_section(data, s, truth["ari_truth"]),
         "n_per_cluster": np.bincount(res.labels, minlength=res.k).tolist(),
         "stability": stability.stability_verdict(res, coef, s, seeds, draws),
         "coclustering_uncertain_pairs": stability.uncertain_pairs(res),

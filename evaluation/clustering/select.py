@@ -131,7 +131,8 @@ def select_k(
     bic : bool
         Also compute :func:`sklearn_bic` (cheap at J ~ 100).
     **gibbs_kw
-        ``sigma``, ``alpha0``, ``eta``, ``n_iter``, ``burn_in`` for :func:`gibbs_gmm`.
+        ``sigma``, ``sigma_is``, ``alpha0``, ``eta``, ``n_iter``, ``burn_in`` for
+        :func:`gibbs_gmm`.
     """
     x = check_matrix(x, 1)[0]
     lo, hi = int(k_range[0]), min(int(k_range[1]), x.shape[0])

@@ -67,6 +67,8 @@ def settings(cfg: Mapping[str, Any] | None) -> dict[str, Any]:
         s[key] = float(s[key])
     s["standardize"], s["bic"] = bool(s["standardize"]), bool(s["bic"])
     s["k_range"] = None if s["k_range"] is None else [int(v) for v in s["k_range"]]
+    s["sigma_is"] = str(s["sigma_is"])
+    gmm.likelihood_sd(s["sigma"], s["sigma_is"])  # ValueError on an unknown reading
     if s["k"] != "auto":
         s["k"] = int(s["k"])
         gmm.check_settings(s["k"], s["sigma"], s["alpha0"], s["eta"], s["n_iter"], s["burn_in"])

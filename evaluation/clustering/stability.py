@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from evaluation.clustering import gmm
 from evaluation.clustering.cluster import ClusteringResult, prepare
 from evaluation.clustering.coefficients import Coefficients
 
@@ -157,7 +158,8 @@ def sigma_over_spread(coef: Coefficients, s: Mapping[str, Any]) -> float | None:
     """
     x, constant = prepare(coef.mean, s)
     sd = x.std(axis=0)[~constant]
-    return float(s["sigma"] / np.median(sd)) if sd.size else None
+    sigma = gmm.likelihood_sd(s["sigma"], s.get("sigma_is", "sd"))
+    return float(sigma / np.median(sd)) if sd.size else None
 
 
 def stability_verdict(
