@@ -60,7 +60,9 @@ class PyMCNUTS:
         Maximum tree depth (both samplers).
     max_divergence_fraction : float
         Above this fraction of divergent draws a warning is logged and
-        ``info["divergence_warning"]`` is True (0 = any divergence).  The count itself is
+        ``info["divergence_warning"]`` is True (0 = any divergence).  The default, 0.01, is
+        the evaluator's ``evaluation.divergence_warn_fraction`` default, so the backend warns
+        exactly when the run's MCMC verdict fails.  The count itself is
         :func:`backends.convergence.count_divergent`, the one the diagnostics report.
     init : str
         ``pm.sample`` initialisation (``sampler="pymc"`` only).
@@ -82,7 +84,7 @@ class PyMCNUTS:
         sampler: str = "nutpie",
         nutpie: Mapping[str, Any] | None = None,
         max_treedepth: int = 10,
-        max_divergence_fraction: float = 0.0,
+        max_divergence_fraction: float = 0.01,
         init: str = "jitter+adapt_diag",
         progress: bool = False,
     ) -> None:

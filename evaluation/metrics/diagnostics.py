@@ -27,6 +27,9 @@ ESS_MIN = 400
 BFMI_MIN = 0.3
 KHAT_GOOD, KHAT_BAD = 0.5, 0.7
 DEFAULT_MAX_TREE_DEPTH = 10  # Stan, PyMC and nutpie default
+#: Default of ``evaluation.divergence_warn_fraction``: above this fraction of divergent draws
+#: the MCMC verdict fails (the PyMC backend's own warning uses the same default).
+DIVERGENCE_WARN_FRACTION = 0.01
 CHUNK_ELEMENTS = 4_000_000
 
 
@@ -74,7 +77,10 @@ def _tree_depth_stats(idata: az.InferenceData, max_tree_depth: int | None) -> di
 
 
 def mcmc_diagnostics(
-    idata: az.InferenceData, wall_s: float | None = None, max_tree_depth: int | None = None
+    idata: az.InferenceData,
+    wall_s: float | None = None,
+    max_tree_depth: int | None = None,
+    divergence_warn_fraction: float = DIVERGENCE_WARN_FRACTION,
 ) -> dict:
     """R-hat, ESS, divergences, tree depth and E-BFMI of an MCMC posterior.
 
@@ -85,6 +91,9 @@ def mcmc_diagnostics(
         Sampling wall time (warm-up + sampling) for ``ess_bulk_per_s``.
     max_tree_depth : int, optional
         The sampler's maximum tree depth; else read from attrs, else assumed 10.
+    divergence_warn_fraction : float
+        ``evaluation.divergence_warn_fraction``: a larger fraction of divergent draws fails
+        the verdict; fewer (but some) are reported without failing it.
 
     Returns
     -------
@@ -119,11 +128,11 @@ def mcmc_diagnostics(
             out["min_ebfmi"] = float(np.min(az.bfmi(idata)))
     ok_ess = out["min_ess_bulk"]
     out["ess_bulk_per_s"] = ok_ess / wall_s if wall_s and ok_ess is not None else None
-    out["verdicts"], out["ok"] = _mcmc_verdicts(out)
+    out["verdicts"], out["ok"] = _mcmc_verdicts(out, divergence_warn_fraction)
     return out
 
 
-def _mcmc_verdicts(d: Mapping[str, Any]) -> tuple[list[str], bool]:
+def _mcmc_verdicts(d: Mapping[str, Any], max_div_fraction: float) -> tuple[list[str], bool]:
     v, ok = [], True
     if d["max_rhat"] is None:
         v.append("R-hat not computed (one chain): convergence across chains is unchecked.")
@@ -140,10 +149,16 @@ def _mcmc_verdicts(d: Mapping[str, Any]) -> tuple[list[str], bool]:
         ok = False
     else:
         v.append(f"Enough effective draws (min bulk/tail ESS {ess:.0f} >= {ESS_MIN}).")
-    if d.get("n_divergent"):
-        v.append(f"{d['n_divergent']} divergent transitions: the sampler missed part of the "
+    n_div = d.get("n_divergent")
+    frac = n_div / (d["n_chains"] * d["n_draws"]) if n_div else 0.0
+    if n_div and frac > max_div_fraction:
+        v.append(f"{n_div} divergent transitions ({100 * frac:.2f}% of draws > "
+                 f"{100 * max_div_fraction:g}%): the sampler missed part of the "
                  "posterior (try noncentered or a higher target_accept).")  # fmt: skip
         ok = False
+    elif n_div:
+        v.append(f"{n_div} divergent transitions ({100 * frac:.2f}% of draws <= "
+                 f"{100 * max_div_fraction:g}%): tolerated; check where they occur.")  # fmt: skip
     elif d.get("n_divergent") == 0:
         v.append("No divergent transitions.")
     if d.get("frac_max_tree_depth"):
@@ -297,10 +312,12 @@ def diagnostics_section(
     fit_info: Mapping[str, Any] | None,
     loss: np.ndarray | None,
     timing: Mapping[str, float] | None,
+    divergence_warn_fraction: float = DIVERGENCE_WARN_FRACTION,
 ) -> dict:
     """The ``diagnostics`` section: MCMC diagnostics when the draws come from a sampler (a
     ``diverging`` stat, or several chains without ``log_q``), VI diagnostics when
-    ``sample_stats.log_q`` exists; both when both apply."""
+    ``sample_stats.log_q`` exists; both when both apply.  ``divergence_warn_fraction`` is
+    ``evaluation.divergence_warn_fraction`` (see :func:`mcmc_diagnostics`)."""
     stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
     timing = timing or {}
     out: dict[str, Any] = {}
@@ -310,7 +327,10 @@ def diagnostics_section(
         info = fit_info or {}
         depth = next((info[k] for k in ("max_tree_depth", "max_treedepth") if k in info), None)
         out["mcmc"] = mcmc_diagnostics(
-            idata, wall_s=wall or timing.get("fit_s"), max_tree_depth=depth
+            idata,
+            wall_s=wall or timing.get("fit_s"),
+            max_tree_depth=depth,
+            divergence_warn_fraction=divergence_warn_fraction,
         )
     if is_vi:
         out["vi"] = vi_diagnostics(idata, data, model_spec, loss, fit_info)

@@ -21,7 +21,7 @@ from backends.base import (
     check_inference_data,
     finish_fit,
 )
-from backends.pymc import PyMCADVI, PyMCNUTS
+from backends.pymc import PyMCADVI, PyMCDADVI, PyMCNUTS, PyMCPathfinder
 from backends.pyro import PyroSVI
 from backends.spec import HierData, ModelSpec
 from backends.stan import StanFullRank, StanMeanField, StanNUTS, StanPathfinder
@@ -32,6 +32,8 @@ EXPECTED = {
     PyroSVI: "vi",
     PyMCADVI: "vi",
     PyMCNUTS: "mcmc",
+    PyMCDADVI: "vi",
+    PyMCPathfinder: "vi",
     StanNUTS: "mcmc",
     StanMeanField: "vi",
     StanFullRank: "vi",

@@ -205,9 +205,9 @@ FITS = [
 
 
 @pytest.mark.parametrize(("guide", "spec", "num_steps"), FITS, ids=[f[0] for f in FITS])
-def test_fit_predicts_held_out_workers_and_keeps_the_contract(small_split, guide, spec, num_steps):
-    from sklearn.metrics import roc_auc_score
-
+def test_fit_predicts_held_out_workers_and_keeps_the_contract(
+    small_split, guide, spec, num_steps, oracle_comparison
+):
     train, test = small_split
     fit = backend(spec, guide, num_steps=num_steps, num_draws=300).fit(train, seed=0)
     check_inference_data(fit.idata, train)
@@ -226,13 +226,13 @@ def test_fit_predicts_held_out_workers_and_keeps_the_contract(small_split, guide
     assert post.attrs["inference_family"] == "vi"
     assert set(fit.timing) <= set(TIMING_KEYS) and fit.timing["compile_s"] >= 0
     assert fit.timing["fit_s"] >= fit.timing["optimisation_s"] + fit.timing["sampling_s"]
-    prob = predicted_prob(fit.idata, test)
-    accuracy = float(np.mean((prob > 0.5) == (test.y == 1)))
-    baseline = max(test.prevalence, 1 - test.prevalence)
-    assert accuracy > baseline, (accuracy, baseline)
-    # Worksite effects on this twin are large (paper beta_site): AUC ~0.97 in development; 0.8
-    # leaves a wide margin for seed-to-seed variation on 400 held-out workers.
-    assert roc_auc_score(test.y, prob) > 0.8
+    # Held-out prediction against the oracle (true parameters, same 400 rows): within 3
+    # standard errors of the oracle's AUC (Hanley-McNeil) and accuracy (binomial).  A broken
+    # predictive (rows scored with the wrong worksite's effects, a sign error, worker effects
+    # dropped) falls well below; a leak of the held-out labels rises above.
+    res = oracle_comparison(predicted_prob(fit.idata, test), test)
+    assert abs(res["auc"] - res["oracle_auc"]) < 3 * res["auc_se"], res
+    assert abs(res["accuracy"] - res["oracle_accuracy"]) < 3 * res["accuracy_se"], res
 
 
 def test_recovers_the_identified_site_level_truth_on_120_worksites():
@@ -352,5 +352,8 @@ def test_backend_configs_instantiate_with_the_papers_optimiser(name):
     cfg = compose_backend(name)  # the leaf YAML starts from a shared base (defaults list)
     b = instantiate(cfg, _partial_=True, _convert_="all")(model=CENTERED)
     assert isinstance(b, PyroSVI) and b.name == name == f"pyro_{b.guide}"
-    assert (b.num_steps, b.lr, b.lr_decay, b.optimizer) == (18000, 0.015, 0.9995, "adam")
+    # mean-field keeps the paper's schedule; low- and full-rank default to the converging one
+    # (issue 14: x0.9999 over 40k steps; the paper's stays selectable by override)
+    steps, decay = (18000, 0.9995) if name == "pyro_meanfield" else (40000, 0.9999)
+    assert (b.num_steps, b.lr, b.lr_decay, b.optimizer) == (steps, 0.015, decay, "adam")
     assert b.model is CENTERED

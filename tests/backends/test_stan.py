@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import xarray as xr
+from scipy import stats as sp_stats
 
 from backends.base import BackendError, BackendUnavailable, check_inference_data
 from backends.spec import VAR_NAMES, ModelSpec, log_joint, random_params
-from evaluation.metrics.diagnostics import loss_convergence, mcmc_diagnostics
+from evaluation.metrics.diagnostics import (
+    DIVERGENCE_WARN_FRACTION,
+    loss_convergence,
+    mcmc_diagnostics,
+)
 
 NONCENTERED = ModelSpec(parameterization="noncentered")
 
@@ -26,12 +32,13 @@ def compiled():
 
 
 @pytest.fixture(scope="session")
-def nuts_fit(compiled, small_twin):
-    """2 chains x (600 warm-up + 1,000 draws), non-centred, on the 20 x 2,000 twin (~30 s)."""
+def nuts_fit(compiled, identified_twin):
+    """2 chains x (600 warm-up + 1,000 draws), non-centred, on the 20 x 2,000 twin with an
+    identified site design (conftest.identified; ~30 s)."""
     from backends.stan import StanNUTS
 
     backend = StanNUTS(model=NONCENTERED, chains=2, tune=600, draws=1000, progress=False)
-    return backend.fit(small_twin, seed=11)
+    return backend.fit(identified_twin, seed=11)
 
 
 @pytest.fixture(scope="session", params=["meanfield", "fullrank"])
@@ -39,13 +46,17 @@ def vi_fit(request, compiled, small_twin):
     from backends.stan.registry import make_backend
 
     backend = make_backend(request.param, model=NONCENTERED, num_draws=300, num_steps=3000)
-    return backend, backend.fit(small_twin, seed=5)
+    seen = []  # CmdStan's own output object, for the mean row of its CSV
+    draws = backend._draws
+    backend._draws = lambda vb: seen.append(vb) or draws(vb)
+    fit = backend.fit(small_twin, seed=5)
+    return backend, fit, seen[0]
 
 
 # ------------------------------------------------------------------------------- NUTS
-def test_nuts_contract_and_sample_stats(nuts_fit, small_twin):
+def test_nuts_contract_and_sample_stats(nuts_fit, identified_twin):
     idata = nuts_fit.idata
-    check_inference_data(idata, small_twin)
+    check_inference_data(idata, identified_twin)
     assert idata.posterior["z_worker"].dims == ("chain", "draw", "worksite", "worker_feature")
     stats = idata.sample_stats
     for name in (
@@ -77,24 +88,44 @@ def test_nuts_contract_and_sample_stats(nuts_fit, small_twin):
     )
 
 
-def test_nuts_converges_and_recovers_truth(nuts_fit, small_twin):
+def test_nuts_converges_and_recovers_truth(nuts_fit, identified_twin):
     import arviz as az
 
-    idata, truth = nuts_fit.idata, small_twin.truth
-    assert mcmc_diagnostics(idata)["n_divergent"] == 0
+    idata, data, truth = nuts_fit.idata, identified_twin, identified_twin.truth
+    # Divergences: the evaluator's threshold (evaluation.divergence_warn_fraction, 1% of draws)
+    # rather than 0 -- an isolated divergence in 2,000 draws is what a healthy non-centred fit
+    # may show; more than 1% fails the run's own MCMC verdict, and so this test.
+    n_div = mcmc_diagnostics(idata)["n_divergent"]
+    assert n_div <= DIVERGENCE_WARN_FRACTION * 2 * 1000, n_div
     names = ["alpha", "beta_site", "sigma_site", "sigma_worker"]
     rhat = az.rhat(idata, var_names=names)
     worst = max(float(rhat[v].max()) for v in names)
     assert worst < 1.01, f"max R-hat {worst:.4f}"
-    summary = az.summary(idata, var_names=["alpha", "sigma_worker", "beta_site"])
+    # Identified quantities only: on this design [1 | X_site] has full column rank, so alpha
+    # and every beta_site are identified; the per-worksite logit alpha + X_site[j] . beta_site
+    # is identified on any design (it is what the likelihood sees).
+    post = idata.posterior
+    logits = post["alpha"] + xr.dot(
+        post["beta_site"], xr.DataArray(data.X_site, dims=("worksite", "site_feature")),
+        dim="site_feature",
+    )  # fmt: skip
+    ds = xr.Dataset({"alpha": post["alpha"], "sigma_worker": post["sigma_worker"],
+                     "beta_site": post["beta_site"], "site_logit": logits})  # fmt: skip
+    summary = az.summary(ds, round_to="none")
     # Tolerance: |posterior mean - truth| < 4 posterior sd + 3 MCSE.  For a calibrated
-    # posterior the truth is within 4 sd with probability 1 - 6e-5 per quantity (about 1e-3
-    # over these 20 checks); 3 MCSE (mcse_mean ~ sd / sqrt(ESS), ESS > 400 here) covers the
+    # posterior the truth is within 4 sd with probability 1 - 6e-5 per quantity (about 2.4e-3
+    # over these 38 checks); 3 MCSE (mcse_mean ~ sd / sqrt(ESS), ESS > 400 here) covers the
     # Monte Carlo error of the mean.  sigma_worker's posterior is skewed and its sd wide
     # (0.1-0.2 at J=20), so the same rule is a meaningful, not a loose, check.
     expected = np.concatenate(
-        [np.atleast_1d(truth["alpha"]), np.atleast_1d(truth["sigma_worker"]), truth["beta_site"]]
+        [
+            np.atleast_1d(truth["alpha"]),
+            np.atleast_1d(truth["sigma_worker"]),
+            truth["beta_site"],
+            truth["alpha"] + data.X_site @ truth["beta_site"],
+        ]
     )
+    assert len(summary) == len(expected) == 2 + 16 + 20
     err = np.abs(summary["mean"].to_numpy() - expected)
     bound = 4 * summary["sd"].to_numpy() + 3 * summary["mcse_mean"].to_numpy()
     bad = summary.index[err > bound].tolist()
@@ -128,8 +159,71 @@ def test_beta_worker_element_order(compiled, tiny_twin):
 
 
 # --------------------------------------------------------------------------------- VI
+def _index(column: str) -> list[int]:
+    """CmdStan column name -> its indices, e.g. ``z_worker[3,2]`` -> [3, 2] (row-major order)."""
+    inside = column.partition("[")[2].rstrip("]")
+    return [int(i) for i in inside.split(",")] if inside else []
+
+
+def unconstrained(post, mean_row: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The draws on Stan's unconstrained space (S, D) and the approximation's mean (D,).
+
+    ``mean_row`` is the first row of CmdStan's variational CSV: the mean of the Gaussian on
+    the unconstrained space, mapped to the constrained one (log of the scales undoes it).
+    """
+    cols, means = [], []
+    for name in ("alpha", "beta_site", "sigma_site", "sigma_worker", "z_worker"):
+        x = post[name].values[0].reshape(post.sizes["draw"], -1)
+        keys = sorted((k for k in mean_row if k == name or k.startswith(name + "[")), key=_index)
+        m = np.array([mean_row[k] for k in keys], dtype=float)
+        if name.startswith("sigma"):
+            x, m = np.log(x), np.log(m)
+        cols.append(x)
+        means.append(m)
+    return np.concatenate(cols, axis=1), np.concatenate(means)
+
+
+def test_vi_log_q_is_the_density_of_the_draws(vi_fit):
+    """Stan's log q against an independent Gaussian density of the draws."""
+    backend, fit, vb = vi_fit
+    post, stats = fit.idata.posterior, fit.idata.sample_stats
+    u, mu = unconstrained(post, vb.variational_params_dict)
+    n, d = u.shape
+    assert d == 1 + 18 + 2 + 20 * 7
+    log_g = stats["log_g"].values[0]
+    # (1) For a Gaussian q on the unconstrained space, log_g = -|L^-1 (u - mu)|^2 / 2 is
+    # -chi^2_D / 2 at q's own draws: mean(-2 log_g) = D with sd sqrt(2 D / S) = 1.04; 4.5 sd.
+    assert abs(np.mean(-2 * log_g) - d) < 4.5 * np.sqrt(2 * d / n)
+    # (2) The draws are centred on the mean CmdStan reports: per coordinate
+    # |mean(u) - mu| < z sd(u) / sqrt(S), z = 4.0 (Bonferroni 1% over 161 coordinates).
+    z_score = (u.mean(axis=0) - mu) / (u.std(axis=0, ddof=1) / np.sqrt(n))
+    assert np.abs(z_score).max() < 4.0, np.abs(z_score).max()
+    if backend.method != "meanfield":
+        return  # full-rank: D (D + 1) / 2 = 13,041 covariance terms from 300 draws; (1), (2)
+    # (3) Mean-field: solve log_g = -sum_d w_d (u_d - mu_d)^2 / 2 for the precisions w_d
+    # (300 equations, 161 unknowns).  A diagonal Gaussian at the reported mean fits exactly
+    # (residual = CmdStan's 9-significant-digit rounding), with positive precisions that
+    # match the draws' spread: sample var x w = 1 within 4.5 x sqrt(2 / (S - 1)) (8% each).
+    design = -0.5 * (u - mu) ** 2
+    w, *_ = np.linalg.lstsq(design, log_g, rcond=None)
+    assert np.abs(design @ w - log_g).max() < 1e-4 * np.abs(log_g).max()
+    assert (w > 0).all()
+    assert np.abs(np.log(u.var(axis=0, ddof=1) * w)).max() < 4.5 * np.sqrt(2 / (n - 1))
+    # (4) Stan's log q on the constrained space is that Gaussian N(mu, 1 / sqrt(w)), moved
+    # through sigma = exp(u) (lognormal densities for the two scales): equal up to one
+    # constant (CmdStan's log_g omits the normaliser); a missing or wrong Jacobian varies.
+    sd = 1 / np.sqrt(w)
+    independent = sp_stats.norm.logpdf(u[:, :19], mu[:19], sd[:19]).sum(axis=1)
+    independent += sp_stats.norm.logpdf(u[:, 21:], mu[21:], sd[21:]).sum(axis=1)
+    for i, name in ((19, "sigma_site"), (20, "sigma_worker")):
+        sigma = post[name].values[0]
+        independent += sp_stats.lognorm(s=sd[i], scale=np.exp(mu[i])).logpdf(sigma)
+    diff = stats["log_q"].values[0] - independent
+    assert np.ptp(diff) < 1e-3, np.ptp(diff)
+
+
 def test_vi_draws_and_log_densities(vi_fit, small_twin):
-    backend, fit = vi_fit
+    backend, fit, _ = vi_fit
     check_inference_data(fit.idata, small_twin)
     stats, post = fit.idata.sample_stats, fit.idata.posterior
     for name in ("log_p", "log_g", "log_q", "lp"):
@@ -137,9 +231,7 @@ def test_vi_draws_and_log_densities(vi_fit, small_twin):
         assert np.isfinite(stats[name]).all(), name
     for name in VAR_NAMES:
         assert np.isfinite(post[name]).all(), name
-    # log_q is log_g moved to the constrained space (log-transformed scales)
-    jac = np.log(post["sigma_site"]) + np.log(post["sigma_worker"])
-    np.testing.assert_allclose(stats["log_q"], stats["log_g"] - jac, rtol=1e-12)
+    # log_q against an independent density of the draws: test_vi_log_q_is_the_density_...
     # lp (= CmdStan's log_p__ minus the Jacobian) is spec.log_joint of the same draw: the
     # program keeps every constant, so the difference is 0 up to the 9 significant digits
     # CmdStan writes (|lp| ~ 600 -> ~1e-6; draws rounded too -> allow 1e-3).

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
@@ -59,17 +60,66 @@ def test_debug_fast_run_writes_posterior_metrics_and_loss(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["status"] == "complete"
     assert metrics["backend"] == "pyro_meanfield" and metrics["method"] == "meanfield"
-    for key in ("accuracy", "baseline_accuracy", "auc", "lpd", "brier"):
-        assert key in metrics["predictive"]
-    for var in ("alpha", "sigma_site", "sigma_worker"):
-        summary = metrics["posterior"]["summary"][var]
-        assert summary["q05"] <= summary["mean"] <= summary["q95"]
-        assert "truth" in summary
-    assert 0.0 <= metrics["posterior"]["beta_site_coverage90"] <= 1.0
     assert metrics["timing"]["fit_s"] > 0
+    check_numbers_against_posterior(out, metrics)
     # a second identical run is skipped, not redone
     again = run_app("debug=fast", f"hydra.run.dir={out}", cwd=tmp_path)
     assert again.returncode == 0 and "skipping" in (again.stdout + again.stderr)
+
+
+def check_numbers_against_posterior(out: Path, metrics: dict) -> None:
+    """metrics.json and report.md against a recomputation, by hand, from posterior.nc and the
+    same data rebuilt from the config: a number computed on the wrong rows, draws, worksites
+    or truth, or a report quoting another number, fails (tolerance: float rounding, 1e-9)."""
+    import arviz as az
+    from scipy.special import expit, logsumexp
+    from sklearn.metrics import roc_auc_score
+
+    from backends.spec import linear_predictor
+    from evaluation.app import build_data
+    from evaluation.metrics.draws import param_draws
+    from evaluation.report.format import fmt
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=["debug=fast"])
+    _, train, test = build_data(cfg.data)
+    idata = az.from_netcdf(out / "posterior.nc")
+    # predictive: posterior-mean probability of each held-out worker
+    draws = param_draws(idata, test)
+    logit = linear_predictor(draws, test)  # (S, N)
+    prob, y = expit(logit).mean(axis=0), test.y == 1
+    log_lik = np.where(y, -np.logaddexp(0, -logit), -np.logaddexp(0, logit))
+    pred = metrics["predictive"]
+    assert pred["n"] == test.n_workers and pred["in_sample"] is False
+    expected = {
+        "accuracy": np.mean((prob > 0.5) == y),
+        "baseline_accuracy": max(y.mean(), 1 - y.mean()),
+        "auc": roc_auc_score(y, prob),
+        "brier": np.mean((prob - y) ** 2),
+        "lpd": np.mean(logsumexp(log_lik, axis=0) - np.log(logit.shape[0])),
+    }
+    for key, value in expected.items():
+        assert pred[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+    # posterior summaries of the scalars, and the truth they are compared with
+    post = metrics["posterior"]
+    for var in ("alpha", "sigma_site", "sigma_worker"):
+        x = idata.posterior[var].values.ravel()
+        summary = post["summary"][var]
+        for key, value in (("mean", x.mean()), ("q05", np.quantile(x, 0.05)),
+                           ("q95", np.quantile(x, 0.95))):  # fmt: skip
+            assert summary[key] == pytest.approx(value, rel=1e-9), (var, key)
+        assert summary["truth"] == pytest.approx(float(train.truth[var]), rel=1e-12), var
+    # coverage of the identified worksite predictors alpha + X_site[j] . beta_site
+    site = param_draws(idata, train)
+    eta = site["alpha"][:, None] + site["beta_site"] @ train.X_site.T  # (S, J)
+    true_eta = train.truth["alpha"] + train.X_site @ train.truth["beta_site"]
+    lo, hi = np.quantile(eta, [0.05, 0.95], axis=0)
+    covered = np.mean((lo <= true_eta) & (true_eta <= hi))
+    assert post["beta_site_identified_coverage90"] == pytest.approx(covered, abs=1e-12)
+    # the report quotes these numbers
+    report = (out / "report.md").read_text()
+    assert f"AUC {fmt(pred['auc'])}, accuracy {fmt(pred['accuracy'])}" in report
+    assert f"the 90% intervals contain {fmt(100 * covered)}% of the {train.n_worksites}" in report
 
 
 def test_unknown_backend_lists_the_options(tmp_path):
