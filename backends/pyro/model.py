@@ -28,7 +28,7 @@ MAX_PLATE_NESTING = 2
 #: Dim of the outer plate over posterior draws.
 DRAW_DIM = -MAX_PLATE_NESTING - 1
 #: Guide names accepted by :func:`make_guide`.
-GUIDES: tuple[str, ...] = ("meanfield", "lowrank", "fullrank")
+GUIDES: tuple[str, ...] = ("meanfield", "lowrank", "fullrank", "flow")
 #: Latent sample sites of each parameterisation (the guide's sites).
 LATENT_SITES: dict[str, tuple[str, ...]] = {
     "centered": ("alpha", "sigma_site", "sigma_worker", "beta_site", "beta_worker"),
@@ -140,21 +140,36 @@ def make_model(spec: ModelSpec):
     return model
 
 
-def make_guide(model, guide: str, *, init_scale: float = 0.1, rank: int | None = None):
+def make_guide(
+    model,
+    guide: str,
+    *,
+    init_scale: float = 0.1,
+    rank: int | None = None,
+    num_transforms: int = 2,
+    hidden_dim: int | None = None,
+):
     """An autoguide for ``model``.
 
     Parameters
     ----------
     model : callable
-    guide : {"meanfield", "lowrank", "fullrank"}
+    guide : {"meanfield", "lowrank", "fullrank", "flow"}
         ``AutoNormal`` (the paper's), ``AutoLowRankMultivariateNormal`` (``rank``; Pyro's default
-        rank is about sqrt of the latent dimension when None) or ``AutoMultivariateNormal``.
+        rank is about sqrt of the latent dimension when None), ``AutoMultivariateNormal`` or
+        ``AutoIAFNormal`` (a normalizing flow: ``num_transforms`` inverse autoregressive
+        transforms of a standard normal, each an autoregressive network with ``hidden_dim``
+        hidden units (None: Pyro's default, 3 x the latent dimension + 1; at least the latent
+        dimension)).
     init_scale : float
         Initial scale of the guide on the unconstrained space.  Every guide starts at
         ``init_to_feasible`` (unconstrained zeros: alpha = beta = 0, sigma = 1), as
         ``AutoNormal`` does by default, so the start does not depend on the seed.
     rank : int, optional
         Rank of the low-rank covariance factor (``lowrank`` only).
+    num_transforms, hidden_dim : int
+        Size of the flow (``flow`` only); ``init_scale`` does not apply to it (the flow starts
+        near a standard normal on the unconstrained space; Pyro ignores an ``init_loc_fn``).
     """
     init_scale = float(init_scale)
     if guide == "meanfield":
@@ -171,5 +186,11 @@ def make_guide(model, guide: str, *, init_scale: float = 0.1, rank: int | None =
     if guide == "fullrank":
         return autoguide.AutoMultivariateNormal(
             model, init_loc_fn=autoguide.init_to_feasible, init_scale=init_scale
+        )
+    if guide == "flow":
+        return autoguide.AutoIAFNormal(
+            model,
+            hidden_dim=None if hidden_dim is None else [int(hidden_dim)],
+            num_transforms=int(num_transforms),
         )
     raise ValueError(f"guide must be one of {GUIDES}, got {guide!r}")

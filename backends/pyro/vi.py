@@ -44,8 +44,9 @@ class PyroSVI:
         Parameterisation and priors.
     name : str
         Backend name, e.g. ``"pyro_meanfield"``.
-    guide : {"meanfield", "lowrank", "fullrank"}
-        ``AutoNormal``, ``AutoLowRankMultivariateNormal`` (``rank``) or ``AutoMultivariateNormal``.
+    guide : {"meanfield", "lowrank", "fullrank", "flow"}
+        ``AutoNormal``, ``AutoLowRankMultivariateNormal`` (``rank``), ``AutoMultivariateNormal``
+        or ``AutoIAFNormal`` (``num_transforms``, ``hidden_dim``).
     num_steps : int
         Optimisation steps (paper: 18,000).
     lr, lr_decay : float
@@ -80,6 +81,9 @@ class PyroSVI:
         sweep runs fits side by side).
     draw_batch : int
         Draws computed per vectorised batch (bounds memory: batch x N x K_w floats).
+    num_transforms, hidden_dim : int
+        Size of the normalizing flow (``guide="flow"``, ``AutoIAFNormal``); hidden_dim None:
+        Pyro's default (3 x latent dim + 1).
     """
 
     family: ClassVar[str] = "vi"
@@ -106,6 +110,8 @@ class PyroSVI:
         dtype: str = "float32",
         num_threads: int | None = 1,
         draw_batch: int = 100,
+        num_transforms: int = 2,
+        hidden_dim: int | None = None,
     ) -> None:
         from backends.pyro.model import GUIDES  # imports torch: at construction, not import
 
@@ -134,6 +140,8 @@ class PyroSVI:
         self.convergence_rtol = float(convergence_rtol)
         self.dtype, self.draw_batch = dtype, max(int(draw_batch), 1)
         self.num_threads = None if num_threads is None else int(num_threads)
+        self.num_transforms = int(num_transforms)
+        self.hidden_dim = None if hidden_dim is None else int(hidden_dim)
 
     def __repr__(self) -> str:
         return (
@@ -166,8 +174,9 @@ class PyroSVI:
             tensors = pyro_model.to_tensors(data, _torch_dtype(self.dtype))
             model = pyro_model.make_model(self.model)
             guide = pyro_model.make_guide(
-                model, self.guide, init_scale=self.init_scale, rank=self.rank
-            )
+                model, self.guide, init_scale=self.init_scale, rank=self.rank,
+                num_transforms=self.num_transforms, hidden_dim=self.hidden_dim,
+            )  # fmt: skip
             elbo = _make_elbo(self.jit, self.num_particles, pyro_model.MAX_PLATE_NESTING)
             loss, timing, cpu_s = self._optimise(elbo, model, guide, tensors, int(seed))
             t0 = time.perf_counter()
@@ -293,6 +302,8 @@ class PyroSVI:
         }
         if self.guide == "lowrank":
             info["rank"] = int(guide.rank)
+        if self.guide == "flow":
+            info.update(num_transforms=self.num_transforms, hidden_dim=self.hidden_dim)
         return info
 
     @staticmethod

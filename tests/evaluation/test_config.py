@@ -35,10 +35,14 @@ from evaluation.config import (
 APP = str(Path(sys.executable).parent / "ppl-compare")
 
 #: Every backend config as composed before the shared bases existed (``ppl-compare backend=X
-#: --cfg job`` on the files of commit 6cea173), key for key.
+#: --cfg job`` on the files of commit 6cea173), key for key; since then only pymc_nuts'
+#: max_divergence_fraction changed, 0.0 -> 0.01 (= evaluation.divergence_warn_fraction), and
+#: (issue 14) the full- and low-rank configs default to the converging schedule (x0.9999 over
+#: 40k steps; the paper's is backend.lr_decay=0.9995 backend.num_steps=18000); pymc_dadvi,
+#: pymc_pathfinder and pyro_flow are new.
 RECORDED = yaml.safe_load("""
 pymc_fullrank: {_target_: backends.pymc.PyMCADVI, name: pymc_fullrank, method: fullrank,
-  num_steps: 18000, lr: 0.015, lr_decay: 0.9995, num_draws: 1000, obj_n_mc: 1,
+  num_steps: 40000, lr: 0.015, lr_decay: 0.9999, num_draws: 1000, obj_n_mc: 1,
   convergence_window: 1000, convergence_rtol: 0.001, progress: false}
 pymc_meanfield: {_target_: backends.pymc.PyMCADVI, name: pymc_meanfield, method: meanfield,
   num_steps: 18000, lr: 0.015, lr_decay: 0.9995, num_draws: 1000, obj_n_mc: 1,
@@ -46,14 +50,14 @@ pymc_meanfield: {_target_: backends.pymc.PyMCADVI, name: pymc_meanfield, method:
 pymc_nuts: {_target_: backends.pymc.PyMCNUTS, name: pymc_nuts, chains: 4, tune: 1000,
   draws: 1000, target_accept: 0.8, max_treedepth: 10, cores: null, sampler: nutpie,
   nutpie: {low_rank_modified_mass_matrix: true}, init: jitter+adapt_diag,
-  max_divergence_fraction: 0.0, progress: true}
+  max_divergence_fraction: 0.01, progress: true}
 pyro_fullrank: {_target_: backends.pyro.PyroSVI, name: pyro_fullrank, guide: fullrank,
-  num_steps: 18000, lr: 0.015, lr_decay: 0.9995, optimizer: adam, clip_norm: 10.0,
+  num_steps: 40000, lr: 0.015, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0,
   num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, dtype: float32, num_threads: 1,
   progress: true}
 pyro_lowrank: {_target_: backends.pyro.PyroSVI, name: pyro_lowrank, guide: lowrank,
-  rank: null, num_steps: 18000, lr: 0.015, lr_decay: 0.9995, optimizer: adam, clip_norm: 10.0,
+  rank: null, num_steps: 40000, lr: 0.015, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0,
   num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, dtype: float32, num_threads: 1,
   progress: true}
@@ -62,6 +66,16 @@ pyro_meanfield: {_target_: backends.pyro.PyroSVI, name: pyro_meanfield, guide: m
   num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, dtype: float32, num_threads: 1,
   progress: true}
+pymc_dadvi: {_target_: backends.pymc.PyMCDADVI, name: pymc_dadvi, n_fixed_draws: 30,
+  num_draws: 1000, maxiter: 1000, init_log_sd: -2.0, progress: false}
+pymc_pathfinder: {_target_: backends.pymc.PyMCPathfinder, name: pymc_pathfinder, num_paths: 4,
+  num_draws: 1000, num_draws_per_path: 1000, maxiter: 1000, num_elbo_draws: 10, jitter: 2.0,
+  importance_sampling: psis, progress: false}
+pyro_flow: {_target_: backends.pyro.PyroSVI, name: pyro_flow, guide: flow, num_steps: 40000,
+  lr: 0.005, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0, num_draws: 1000,
+  num_particles: 1, jit: false, init_scale: 0.1, log_every: 100, convergence_window: 1000,
+  convergence_rtol: 0.001, dtype: float32, num_threads: 1, progress: true, num_transforms: 2,
+  hidden_dim: null}
 stan_fullrank: {_target_: backends.stan.StanFullRank, name: stan_fullrank, num_steps: 10000,
   lr: null, lr_decay: null, num_draws: 1000, tol_rel_obj: 0.01, grad_samples: 1,
   elbo_samples: 100, eval_elbo: 100, adapt_iter: 50, progress: false}
@@ -74,10 +88,13 @@ stan_pathfinder: {_target_: backends.stan.StanPathfinder, name: stan_pathfinder,
   num_draws: 1000, max_lbfgs_iters: 1000, num_elbo_draws: 25, progress: false}
 """)
 FAMILY_BASES = {
-    "_pyro_vi": ["pyro_meanfield", "pyro_lowrank", "pyro_fullrank"],
+    "_pyro_vi": ["pyro_meanfield", "pyro_lowrank", "pyro_fullrank", "pyro_flow"],
     "_pymc_vi": ["pymc_meanfield", "pymc_fullrank"],
     "_stan_vi": ["stan_meanfield", "stan_fullrank"],
 }
+
+#: Leaves whose default is the converging schedule instead of their base's (the paper's).
+CONVERGING = ("pyro_lowrank", "pyro_fullrank", "pyro_flow", "pymc_fullrank")
 
 
 def composed(*overrides: str):
@@ -115,7 +132,13 @@ def test_a_family_base_is_shared_and_not_selectable():
             leaf_cfg = yaml.safe_load((CONF_DIR / "backend" / f"{leaf}.yaml").read_text())
             defaults = leaf_cfg.pop("defaults")
             assert defaults[0] == base and defaults[-1] == "_self_", leaf
-            assert "num_steps" not in leaf_cfg  # the shared keys live in the base only
+            # The shared keys live in the base only, except the schedule of the leaves that
+            # default to the converging one (issue 14), which must differ from the base's.
+            base_cfg = yaml.safe_load((CONF_DIR / "backend" / f"{base}.yaml").read_text())
+            for key in ("num_steps", "lr_decay"):
+                if key in leaf_cfg:
+                    assert leaf in CONVERGING and leaf_cfg[key] != base_cfg[key], (leaf, key)
+            assert ("num_steps" in leaf_cfg) == (leaf in CONVERGING), leaf
 
 
 def test_unknown_backend_lists_only_selectable_ones(tmp_path):
