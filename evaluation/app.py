@@ -40,6 +40,7 @@ from omegaconf import DictConfig, OmegaConf
 from backends.base import BackendError, FitResult, check_inference_data, split_name
 from backends.spec import HierData, ModelSpec
 from evaluation import io, judge, schema
+from evaluation.claims.section import check_run_claims
 from evaluation.config import (
     CONF_DIR,
     ConfigError,
@@ -228,6 +229,7 @@ def _fit_and_judge(
 ) -> dict[str, Any]:
     start = time.perf_counter()
     data, train, test = build_data(cfg.data)
+    check_run_claims(cfg.get("claims"), train)  # a wrong feature name fails before the fit
     spec = model_spec(cfg.model)
     backend, fit = fit_backend(cfg, train, spec, backend_cfg)
     io.write_netcdf(run_dir / "posterior.nc", fit.idata)

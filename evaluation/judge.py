@@ -15,11 +15,16 @@ from omegaconf import DictConfig
 
 from backends.base import FitResult
 from backends.spec import HierData, ModelSpec
+from evaluation.claims.section import CLUSTERING_OFF, claims_section, cluster_draws
+from evaluation.claims.section import ledger_from_config as claims_ledger
 from evaluation.clustering import figures as cluster_figures
 from evaluation.clustering.pipeline import run_clustering
 from evaluation.config import compose_backend, plain
-from evaluation.metrics import diagnostics, posterior, predictive, reference
-from evaluation.report import run_figures
+from evaluation.data.design import design_check
+from evaluation.metrics import diagnostics, floors, posterior, predictive, psis, reference
+from evaluation.metrics import identified as ident_metrics
+from evaluation.metrics import oracle as oracle_metrics
+from evaluation.report import forest, run_figures
 
 log = logging.getLogger("ppl_compare")
 
@@ -45,8 +50,16 @@ def evaluate(
     spec: ModelSpec,
     run_dir: Path,
 ) -> tuple[dict[str, Any], list[Path]]:
-    """Every metrics section and figure, computed from the posterior alone."""
+    """Every metrics section and figure, computed from the posterior alone.
+
+    With ``evaluation.psis_resample`` a VI posterior (one with ``log_q``) is PSIS-resampled
+    first (section ``psis``: k-hat, ESS, whether it is trustworthy) and every section but
+    ``diagnostics`` (which judges the approximation itself) scores the resampled draws.
+    """
     ecfg = cfg.evaluation
+    raw_fit, psis_section = fit, None
+    if ecfg.get("psis_resample", False):
+        fit, psis_section = psis_resampled_fit(fit, train, spec, int(cfg.seed))
     fig_dir = run_dir / "figures"
     scored = test if test is not None else train
     scored_pass = predictive.predictive_pass(fit.idata, scored)  # once: metrics and figures
@@ -60,21 +73,41 @@ def evaluate(
         ),
         "posterior": posterior.posterior_section(fit.idata, train),
         "diagnostics": diagnostics.diagnostics_section(
-            fit.idata, train, spec, fit.info, fit.loss, fit.timing
+            raw_fit.idata,  # the approximation itself, not its PSIS correction
+            train,
+            spec,
+            fit.info,
+            fit.loss,
+            fit.timing,
+            divergence_warn_fraction=float(ecfg.divergence_warn_fraction),
         ),
     }
+    if psis_section is not None:
+        sections["psis"] = psis_section
     ref_idata, ref_check = reference_posterior(cfg, train, spec)
+    ident = ident_metrics.identified_truth(fit.idata, train)  # alpha, beta_site: identified part
+    sections["posterior"]["identified"] = ident
+    sections["posterior"]["beta_site_identified_coverage90"] = (
+        None if ident is None else ident["site_predictor"]["coverage90"]
+    )
+    sections["posterior"]["coverage_dependence"] = floors.coverage_dependence_section(
+        fit.idata, train
+    )
     sections["posterior"]["sigma_collapse"] = posterior.sigma_collapse(
         fit.idata, reference=ref_idata, truth=train.truth, eps=float(ecfg.sigma_eps)
     )
     if ref_idata is not None:
-        sections["reference"] = posterior.compare_to_reference(
-            fit.idata, ref_idata, check=ref_check
+        sections["reference"] = floors.compare_with_floor(
+            posterior.compare_to_reference, fit.idata, ref_idata, check=ref_check
         )
         sections["reference"]["criteria"] = ref_check._asdict()
+        sections["reference"]["identified"] = ident_metrics.identified_reference(
+            fit.idata, ref_idata, train
+        )
     figures: list[Path] = []
     if ecfg.figures:
         figures = run_figure_files(cfg, fit, (scored, scored_pass), ref_idata, run_dir)
+    clustered = None
     if ecfg.clustering.get("enabled", True):
         clustered = run_clustering(fit.idata.posterior, train, plain(ecfg.clustering), run_dir)
         sections["clustering"] = clustered.section
@@ -82,7 +115,49 @@ def evaluate(
             drawn = cluster_figures.write_figures(clustered, train, fig_dir)
             clustered.section["figures"] = [p.name for p in drawn]
             figures += sorted(drawn)
+    figures += claims_and_forest(cfg, fit, train, clustered, sections, fig_dir)
     return sections, figures
+
+
+def claims_and_forest(
+    cfg: DictConfig,
+    fit: FitResult,
+    train: HierData,
+    clustered: Any,
+    sections: dict[str, Any],
+    fig_dir: Path,
+) -> list[Path]:
+    """Add the ``claims`` section (unless ``claims=none``); draw ``figures/forest.png``.
+
+    The clustering claims are evaluated on the per-draw clusterings of ``clustered`` (the
+    clustering pipeline's bundle; None when clustering is disabled: those claims are "not
+    evaluated" with a note).  Returns the forest plot's path (none without figures).
+    """
+    ledger = claims_ledger(cfg.get("claims"))
+    if ledger is not None:
+        per_draw = None if clustered is None else cluster_draws(clustered.result, clustered.coef)
+        note = CLUSTERING_OFF if clustered is None else None
+        sections["claims"] = claims_section(ledger, train, fit.idata, per_draw, note)
+    if not cfg.evaluation.figures:
+        return []
+    intervals = {str(cfg.backend.name): forest.run_intervals(sections)}
+    path = forest.write_forest(intervals, fig_dir / forest.FOREST_PNG)
+    return [] if path is None else [path]
+
+
+def psis_resampled_fit(
+    fit: FitResult, train: HierData, spec: ModelSpec, seed: int
+) -> tuple[FitResult, dict[str, Any]]:
+    """``fit`` with its posterior PSIS-resampled (unchanged without ``log_q``), the section."""
+    resampled, section = psis.resample_idata(fit.idata, train, spec, seed)
+    if resampled is None:
+        log.info("psis_resample: %s", section["verdict"])
+        return fit, section
+    section["scored"] = "resampled posterior"
+    say = log.info if section["trustworthy"] else log.warning
+    say("psis_resample: scoring the PSIS-resampled posterior (ESS %.0f of %d); %s",
+        section["ess"], section["n_draws"], section["verdict"])  # fmt: skip
+    return fit._replace(idata=resampled), section
 
 
 def run_figure_files(
@@ -153,4 +228,16 @@ def data_section(
         "site_features": list(data.site_features),
         "worker_features": list(data.worker_features),
         "meta": dict(data.meta),
+        "design": design_check(data),
+        **difficulty_numbers(data, test if test is not None else train),
+    }
+
+
+def difficulty_numbers(data: HierData, scored: HierData) -> dict[str, Any]:
+    """How hard the data are: ``difficulty`` (worksites with no / only positive outcomes,
+    site-logit sd; :func:`evaluation.metrics.oracle.difficulty`) and, with a truth,
+    ``oracle`` (true-parameter AUC and accuracy on the scored rows, normally held out)."""
+    return {
+        "difficulty": oracle_metrics.difficulty(data),
+        "oracle": None if scored.truth is None else oracle_metrics.oracle_metrics(scored),
     }

@@ -41,6 +41,8 @@ class PaperData:
     n_clusters: int = MISSING
     cluster_separation: float = MISSING
     prevalence: float = MISSING
+    site_scale: float = MISSING
+    design: str = MISSING
     seed: int = MISSING
     test_fraction: float = MISSING
     split: str = MISSING
@@ -95,6 +97,7 @@ class Clustering:
     enabled: bool = MISSING
     k: Any = MISSING  # an int, or "auto"
     sigma: float = MISSING
+    sigma_is: str = MISSING  # "sd" | "variance": how sigma is read
     alpha0: float = MISSING
     eta: float = MISSING
     n_iter: int = MISSING
@@ -120,6 +123,7 @@ class Evaluation:
     calibration_bins: int = MISSING
     figures: bool = MISSING
     divergence_warn_fraction: float = MISSING
+    psis_resample: bool = MISSING
     clustering: Clustering = field(default_factory=Clustering)
 
 
@@ -153,6 +157,14 @@ class PyroLowRank(PyroVI):
     """Pyro SVI with the low-rank guide: PyroVI plus ``rank``."""
 
     rank: int | None = MISSING
+
+
+@dataclass
+class PyroFlow(PyroVI):
+    """Pyro SVI with the normalizing-flow guide (AutoIAFNormal): PyroVI plus the flow's size."""
+
+    num_transforms: int = MISSING
+    hidden_dim: int | None = MISSING
 
 
 @dataclass
@@ -237,6 +249,35 @@ class StanPathfinder:
     progress: bool = MISSING
 
 
+@dataclass
+class PyMCPathfinder:
+    """pymc-extras Pathfinder (``backends.pymc.PyMCPathfinder``): pymc_pathfinder."""
+
+    _target_: str = MISSING
+    name: str = MISSING
+    num_paths: int = MISSING
+    num_draws: int = MISSING
+    num_draws_per_path: int = MISSING
+    maxiter: int = MISSING
+    num_elbo_draws: int = MISSING
+    jitter: float = MISSING
+    importance_sampling: str = MISSING
+    progress: bool = MISSING
+
+
+@dataclass
+class PyMCDADVI:
+    """pymc-extras DADVI objective (``backends.pymc.PyMCDADVI``): pymc_dadvi."""
+
+    _target_: str = MISSING
+    name: str = MISSING
+    n_fixed_draws: int = MISSING
+    num_draws: int = MISSING
+    maxiter: int = MISSING
+    init_log_sd: float = MISSING
+    progress: bool = MISSING
+
+
 # ------------------------------------------------------------------------------- the root
 @dataclass
 class RunSettings:
@@ -265,6 +306,9 @@ SCHEMAS: dict[tuple[str, str], type] = {
     ("backend", "_stan_vi_schema"): StanVI,
     ("backend", "_stan_nuts_schema"): StanNUTS,
     ("backend", "_stan_pathfinder_schema"): StanPathfinder,
+    ("backend", "_pymc_pathfinder_schema"): PyMCPathfinder,
+    ("backend", "_pymc_dadvi_schema"): PyMCDADVI,
+    ("backend", "_pyro_flow_schema"): PyroFlow,
 }
 #: The backend families (one schema each).
 BACKEND_SCHEMAS: tuple[type, ...] = tuple(s for (g, _), s in SCHEMAS.items() if g == "backend")
@@ -338,8 +382,11 @@ __all__ = [
     "Model",
     "PaperData",
     "Priors",
+    "PyMCDADVI",
     "PyMCNUTS",
+    "PyMCPathfinder",
     "PyMCVI",
+    "PyroFlow",
     "PyroLowRank",
     "PyroVI",
     "RunSettings",

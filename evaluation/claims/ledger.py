@@ -21,7 +21,7 @@ import numpy as np
 from backends.spec import HierData
 from evaluation.claims import kinds as K
 from evaluation.claims.draws import ClusterDraws, Draws, posterior_draws, truth_draws
-from evaluation.claims.load import Claim, Ledger, Thresholds, check_features
+from evaluation.claims.load import Claim, Ledger, Thresholds, check_features, dropped_features
 from evaluation.data.design import (
     RANK_TOL,
     loading_directions,
@@ -154,6 +154,24 @@ def evaluate_claim(
     }
 
 
+def _dropped_entry(claim: Claim, gone: Sequence[str]) -> dict[str, Any]:
+    """The entry of a claim naming columns the data's design dropped: not evaluated."""
+    return {
+        "name": claim.name,
+        "kind": claim.kind,
+        "statement": claim.text,
+        "source": claim.source,
+        "params": dict(claim.params),
+        "identified": None,
+        "not_identified_because": None,
+        "probability": None,
+        "verdict": "not evaluated",
+        "n_draws": None,
+        "truth_value": None,
+        "note": f"names {', '.join(gone)}, which the data's design dropped (data.design)",
+    }
+
+
 def _truth_context(data: HierData) -> K.Context | None:
     """The generating parameters as a context; no planted clusters means one cluster."""
     draws = truth_draws(data.truth)
@@ -200,13 +218,19 @@ def evaluate_ledger(
     ValueError
         A claim naming a feature the data lack (one line naming claim and feature).
     """
-    check_features(ledger, data.site_features, data.worker_features)
+    dropped = data.meta.get("dropped_site_features") or ()
+    check_features(ledger, data.site_features, data.worker_features, dropped)
     draws = posterior if isinstance(posterior, Draws) else posterior_draws(posterior, data)
     if clusters is not None and not isinstance(clusters, ClusterDraws):
         clusters = ClusterDraws(np.asarray(clusters))
     context = K.Context(data, draws, clusters)
     truth = _truth_context(data)
-    results = [evaluate_claim(c, context, ledger.thresholds, truth, tol) for c in ledger.claims]
+    results = [
+        _dropped_entry(c, gone)
+        if (gone := dropped_features(c, dropped))
+        else evaluate_claim(c, context, ledger.thresholds, truth, tol)
+        for c in ledger.claims
+    ]
     th = ledger.thresholds
     return {
         "thresholds": {"credible": th.credible, "contradicted": th.contradicted},

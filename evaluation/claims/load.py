@@ -2,6 +2,7 @@
 
 A ledger is a mapping (a ``conf/claims/*.yaml`` file or its composed config node)::
 
+    subject: "the paper's {n} conclusions"           # optional: how headlines name them
     thresholds: {credible: 0.95, contradicted: 0.05}   # optional; these are the defaults
     claims:
       - name: ndo_positive          # unique
@@ -29,7 +30,7 @@ from evaluation.claims import kinds as K
 from evaluation.config import plain
 
 _ENTRY_KEYS = ("name", "kind", "source", "statement")
-_TOP_KEYS = ("thresholds", "claims", "description")
+_TOP_KEYS = ("thresholds", "claims", "description", "subject")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class Ledger:
     thresholds: Thresholds = field(default_factory=Thresholds)
     claims: tuple[Claim, ...] = ()
     description: str | None = None
+    #: How headlines name the claims, ``{n}`` the number (e.g. "the paper's {n} conclusions").
+    subject: str | None = None
 
 
 # ------------------------------------------------------------------------------------------
@@ -200,13 +203,19 @@ def load_ledger(source: str | Path | Mapping[str, Any] | None) -> Ledger:
     extra = sorted(set(content) - set(_TOP_KEYS))
     if extra:
         raise ValueError(f"claims: unknown top-level key(s) {', '.join(extra)}")
-    thresholds = Thresholds(**(content.get("thresholds") or {}))
+    th = content.get("thresholds") or {}
+    if not isinstance(th, Mapping) or set(th) - {"credible", "contradicted"}:
+        raise ValueError(f"claims.thresholds: keys credible and contradicted only, got {th!r}")
+    thresholds = Thresholds(**th)
     claims: list[Claim] = []
     for entry in content.get("claims") or []:
         if not isinstance(entry, Mapping):
             raise ValueError(f"claims: every claim is a mapping, got {entry!r}")
         claims.append(parse_claim(entry, [c.name for c in claims]))
-    return Ledger(thresholds, tuple(claims), content.get("description"))
+    subject = content.get("subject")
+    if subject is not None and (not isinstance(subject, str) or "{n}" not in subject):
+        raise ValueError(f"claims.subject must be a text holding {{n}}, got {subject!r}")
+    return Ledger(thresholds, tuple(claims), content.get("description"), subject)
 
 
 def _referenced(claim: Claim, keys: Sequence[str]) -> list[str]:
@@ -219,11 +228,27 @@ def _referenced(claim: Claim, keys: Sequence[str]) -> list[str]:
     return out
 
 
+def dropped_features(claim: Claim, dropped: Sequence[str]) -> list[str]:
+    """The site features of ``claim`` that the data's design dropped (e.g. by
+    ``data.design=identified``): such a claim is "not evaluated", not an error."""
+    keys = K.KINDS[claim.kind].site_params
+    return [f for f in _referenced(claim, keys) if f in set(dropped)]
+
+
 def check_features(
-    ledger: Ledger, site_features: Sequence[str], worker_features: Sequence[str]
+    ledger: Ledger,
+    site_features: Sequence[str],
+    worker_features: Sequence[str],
+    dropped: Sequence[str] = (),
 ) -> None:
-    """Raise ``ValueError`` (one line: claim, feature, valid names) on an unknown feature."""
+    """Raise ``ValueError`` (one line: claim, feature, valid names) on an unknown feature.
+
+    Claims naming a feature in ``dropped`` (columns the data's design removed on purpose) are
+    not checked: they are reported as not evaluated.
+    """
     for claim in ledger.claims:
+        if dropped_features(claim, dropped):
+            continue
         kind = K.KINDS[claim.kind]
         for level, keys, valid in (
             ("site", kind.site_params, site_features),
@@ -242,6 +267,7 @@ __all__ = [
     "Ledger",
     "Thresholds",
     "check_features",
+    "dropped_features",
     "load_ledger",
     "parse_claim",
 ]

@@ -16,7 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluation.metrics.floors import coverage_band
 from evaluation.metrics.posterior import COLLAPSE_SCALES
+from evaluation.report.design import design_section
+from evaluation.report.findings import findings_section
 from evaluation.report.format import DASH, fmt, table
 
 log = logging.getLogger(__name__)
@@ -30,16 +33,36 @@ def _get(d: Any, *keys: str) -> Any:
     return d
 
 
-def coverage_verdict(cov: float | None, nominal: float, n: int | None) -> str:
-    """Is an empirical coverage consistent with ``nominal`` (2 binomial sd)?"""
+def coverage_verdict(cov: float | None, nominal: float, n: int | None,
+                     n_eff: float | None = None) -> str:  # fmt: skip
+    """Is an empirical coverage consistent with ``nominal`` (2 binomial sd)?
+
+    Coefficients of one block are not independent trials: with ``n_eff`` (the effective n of
+    :func:`evaluation.metrics.floors.effective_n`, from the posterior correlation between the
+    coefficients) the band is 2 binomial sd for ``n_eff`` trials and the verdict says so; without
+    it the ``n`` coefficients are treated as independent (older metrics.json).
+    """
     if cov is None or not n:
         return ""
-    sd = math.sqrt(nominal * (1 - nominal) / n)
-    if cov < nominal - 2 * sd:
-        return "intervals too narrow (overconfident)"
-    if cov > nominal + 2 * sd:
-        return "intervals too wide (conservative)"
-    return "consistent with nominal"
+    independent = n_eff is None or not math.isfinite(n_eff)
+    trials = n if independent else max(float(n_eff), 1.0)
+    lo, hi = coverage_band(nominal, trials)
+    if cov < lo:
+        verdict = "intervals too narrow (overconfident)"
+    elif cov > hi:
+        verdict = "intervals too wide (conservative)"
+    else:
+        verdict = "consistent with nominal"
+    if independent:
+        return verdict
+    return (f"{verdict} (band {fmt(lo)}–{fmt(hi)}: 2 binomial sd for an effective n of "
+            f"{fmt(trials)} of the {n} coefficients, from their posterior "
+            "correlation)")  # fmt: skip
+
+
+def _n_eff(m: Mapping[str, Any], block: str) -> float | None:
+    """The effective n of a block's coverage count (``posterior.coverage_dependence``)."""
+    return _get(m, "posterior", "coverage_dependence", block, "n_eff")
 
 
 def _what_ran(m: Mapping[str, Any]) -> list[str]:
@@ -64,12 +87,13 @@ def _headline_truth(m: Mapping[str, Any]) -> list[str]:
     out = []
     rec = _get(m, "posterior", "recovery") or {}
     for block in ("beta_worker", "beta_site"):
-        r = rec.get(block)
+        r = None if block == "beta_site" and _identified(m) else rec.get(block)
         if r:
             out.append(f"- **Coverage of the truth, {block}:** the 90% intervals contain "
                        f"{fmt(100 * r['coverage90'], 3)}% of the {r['n']} true values, the 50% "
                        f"intervals {fmt(100 * r['coverage50'], 3)}% — "
-                       f"{coverage_verdict(r['coverage90'], 0.9, r['n'])}.")  # fmt: skip
+                       f"{coverage_verdict(r['coverage90'], 0.9, r['n'], _n_eff(m, block))}"
+                       ".")  # fmt: skip
     return out
 
 
@@ -125,9 +149,45 @@ def _headline_rest(m: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _identified(m: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """``posterior.identified`` (alpha and beta_site on identified quantities), or None."""
+    ident = _get(m, "posterior", "identified")
+    return ident if isinstance(ident, Mapping) and ident.get("site_predictor") else None
+
+
+def _headline_identified(m: Mapping[str, Any]) -> list[str]:
+    """beta_site coverage on the identified worksite linear predictor (not the coefficients)."""
+    ident = _identified(m)
+    if ident is None:
+        return []
+    r, rank = ident["site_predictor"], ident.get("rank")
+    line = (f"- **Coverage of the truth, beta_site (identified: worksite linear predictor "
+            f"alpha + X_site·beta_site):** the 90% intervals contain "
+            f"{fmt(100 * r['coverage90'], 3)}% of the {r['n']} worksites' true values, the 50% "
+            f"intervals {fmt(100 * r['coverage50'], 3)}% — "
+            f"{coverage_verdict(r['coverage90'], 0.9, min(r['n'], rank or r['n']))}")  # fmt: skip
+    if rank and rank < r["n"]:
+        line += (f" (band for {rank} trials: the {r['n']} worksite predictors span only {rank} "
+                 "dimensions)")  # fmt: skip
+    flags = ident.get("coefficients") or {}
+    not_ident = [n for n, ok in flags.items() if not ok]
+    if not_ident:
+        line += (f". Not identified by the data (prior only; per-coefficient numbers not "
+                 f"judged): {', '.join(not_ident)}")  # fmt: skip
+    out = [line + "."]
+    b = _get(m, "reference", "identified", "site_predictor")
+    if isinstance(b, Mapping):
+        out.append(f"- **Interval width vs the reference, worksite linear predictor "
+                   f"(identified):** median sd ratio {fmt(b['sd_ratio_median'])} (range "
+                   f"{fmt(b['sd_ratio_min'])}–{fmt(b['sd_ratio_max'])}), mean |SME| "
+                   f"{fmt(b['sme_mean_abs'])}.")  # fmt: skip
+    return out
+
+
 def _headline(m: Mapping[str, Any]) -> list[str]:
     """What separates inference methods first (coverage, width, scales), then the rest."""
-    parts = (_headline_truth, _headline_reference, _headline_scales, _headline_rest)
+    parts = (_headline_truth, _headline_identified, _headline_reference, _headline_scales,
+             _headline_rest)  # fmt: skip
     out = [line for part in parts for line in part(m)]
     return ["## Headline", "", *out, ""] if out else []
 
@@ -172,23 +232,71 @@ def _recovery(m: Mapping[str, Any]) -> list[str]:
         "0.9). mean |z| ≈ 0.8 for a calibrated posterior; larger means overconfident.",
         "",
         *table(["block", "n", "bias", "RMSE", "mean |z|", "cov50", "cov90"], rows),
+        *_recovery_identified(m),
     ]
+
+
+def _recovery_identified(m: Mapping[str, Any]) -> list[str]:
+    """Identified quantities, then alpha and beta_site one by one, marked when not identified."""
+    ident = _identified(m)
+    if ident is None:
+        return []
+    rows = [(f"{k} (identified)", r["n"], r["bias"], r["rmse"], r["mean_abs_z"],
+             r["coverage50"], r["coverage90"])
+            for k in ("site_predictor", "contrasts") if (r := ident.get(k))]  # fmt: skip
+    flags = ident.get("coefficients") or {}
+    summary, per_site = _get(m, "posterior", "summary") or {}, _get(m, "posterior", "beta_site")
+    coefs = {"alpha": summary.get("alpha"), **(per_site or {})}
+    per = []
+    for name, s in coefs.items():
+        if not isinstance(s, Mapping) or s.get("truth") is None:
+            continue
+        z = (s["mean"] - s["truth"]) / s["sd"] if s.get("sd") else None
+        per.append((name, s["mean"], s["sd"], s["truth"], z,
+                    "yes" if flags.get(name, True) else "not identified"))  # fmt: skip
+    return ["", f"Identified quantities ({ident.get('rank')} of {ident.get('n_coefficients')} "
+            "directions of (alpha, beta_site) are identified): site_predictor = alpha + "
+            "X_site[j]·beta_site per worksite; contrasts = (alpha, beta_site) projected on the "
+            "row space of [1 | X_site] (equal to the coefficient where it is identified).", "",
+            *table(["quantity", "n", "bias", "RMSE", "mean |z|", "cov50", "cov90"], rows),
+            "Per coefficient (a coefficient marked not identified is pinned by its prior: its "
+            "z says nothing about the method).", "",
+            *table(["coefficient", "mean", "sd", "truth", "z", "identified"], per)]  # fmt: skip
+
+
+def _with_floor(r: Mapping[str, Any], stat: str) -> str:
+    """``value (floor x)``, with ``*`` when the value is beyond its floor."""
+    text = fmt(r.get(stat))
+    if r.get(f"{stat}_floor") is None:
+        return text
+    star = "*" if r.get(f"{stat}_beyond_floor") else ""
+    return f"{text}{star} (floor {fmt(r[f'{stat}_floor'])})"
 
 
 def _reference(m: Mapping[str, Any]) -> list[str]:
     ref = m.get("reference")
     if not isinstance(ref, Mapping) or not ref.get("blocks"):
         return []
-    rows = [(b, r["n"], r["sme_mean_abs"], r["sme_max_abs"], r["sd_ratio_median"],
-             f"{fmt(r['sd_ratio_min'])}–{fmt(r['sd_ratio_max'])}", r["wasserstein_std_mean"],
-             r.get("corr_rms")) for b, r in [*ref["blocks"].items(), ("all", ref.get("all"))]
-            if r]  # fmt: skip
+    stats = ("sme_mean_abs", "sme_max_abs", "sd_ratio_median")
+    rows = [(b, r["n"], *[_with_floor(r, s) for s in stats],
+             f"{fmt(r['sd_ratio_min'])}–{fmt(r['sd_ratio_max'])}",
+             _with_floor(r, "wasserstein_std_mean"), _with_floor(r, "corr_rms"))
+            for b, r in [*ref["blocks"].items(), ("all", ref.get("all"))] if r]  # fmt: skip
     out = ["## Against the reference posterior", "",
            f"Reference: {ref.get('reference_backend') or DASH} "
            f"({fmt(ref.get('ref_n_draws'))} draws). SME = (mean − reference mean) / reference "
            "sd; sd ratio = sd / reference sd; W1/sd = marginal Wasserstein distance in "
            "reference sds; corr RMS = root-mean-square difference of posterior correlations "
            "(a mean-field approximation has none).", ""]  # fmt: skip
+    floor = ref.get("floor") or {}
+    if floor.get("method"):
+        out += [f"Floor = the same number for two independent exact samples ({floor['method']}; "
+                "the first thinned to this run's draws): Monte Carlo noise alone. * = beyond "
+                f"{fmt(floor.get('factor'))} x the floor's distance from the ideal value "
+                "(1 for sd ratios, 0 otherwise); only those differences are flagged.",
+                ""]  # fmt: skip
+    elif floor.get("note"):
+        out += [f"No noise floor: {floor['note']}.", ""]
     if ref.get("reference_flag"):
         out += [f"> ⚠ The reference {ref['reference_flag']}: read these numbers with care.", ""]
     return out + table(["block", "n", "mean |SME|", "max |SME|", "sd ratio (median)",
@@ -205,6 +313,8 @@ def _clustering(m: Mapping[str, Any]) -> list[str]:
             ("ARI across Gibbs seeds", _get(c, "ari_seeds", "mean")),
             ("ARI across posterior draws", _get(c, "ari_draws", "mean")),
             ("ARI against planted clusters", c.get("ari_truth")),
+            ("oracle ARI against planted (same GMM on the true coefficients)",
+             _get(c, "oracle", "ari_vs_planted")),
             ("stability", f"{_get(c, 'stability', 'verdict') or DASH}: "
              f"{_get(c, 'stability', 'reason') or ''}"),
             ("separating site features", ", ".join(c.get("separating_site_features") or [])
@@ -216,7 +326,9 @@ def _clustering(m: Mapping[str, Any]) -> list[str]:
         "= identical partitions, 0 = chance agreement.",
         "",
         *table(["", ""], rows),
-    ]
+        *([f"Ceiling: {_get(c, 'oracle', 'verdict')}.", ""] if _get(c, "oracle", "verdict")
+          else []),
+    ]  # fmt: skip
 
 
 def _predictive(m: Mapping[str, Any]) -> list[str]:
@@ -291,6 +403,8 @@ def _figures(figures: Sequence[Path], run_dir: Path) -> list[str]:
 
 
 SECTIONS: tuple[Callable[[Mapping[str, Any]], list[str]], ...] = (
+    findings_section,
+    design_section,
     _what_ran,
     _headline,
     _sigma_table,

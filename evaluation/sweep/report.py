@@ -21,6 +21,7 @@ import pandas as pd
 from evaluation.report.format import md_table
 from evaluation.sweep import figures as figs
 from evaluation.sweep.calibration import calibration_section
+from evaluation.sweep.claims import findings_section
 from evaluation.sweep.cross import pairwise_method_ari
 from evaluation.sweep.paper import paper_section
 from evaluation.sweep.records import RunRecord
@@ -154,7 +155,8 @@ def build_sections(
 ) -> list[Section]:
     """Every section of the report, in reading order."""
     keys, makers = list(THEMES), _figure_makers(df, records)
-    sections = [overview(df, sweep_dir)]
+    sections = optional(lambda: findings_section(df, records, sweep_dir), "Findings")
+    sections.append(overview(df, sweep_dir))
     sections += optional(lambda: paper_section(df, records), "Paper replication")
     for spec in SPECS:
         if spec.title == "Diagnostics":  # calibration belongs with the headline themes

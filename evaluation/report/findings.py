@@ -1,0 +1,119 @@
+"""The findings headline of a run report and its claims ledger table.
+
+The headline is generated from the ``claims`` section of metrics.json
+(:func:`evaluation.claims.ledger.evaluate_ledger`), e.g. "Of the paper's 14 conclusions, 2 are
+not identified by its design; this posterior (pyro_meanfield) finds 8 of the other 12
+credible, 1 contradicted, 3 undecided; on this synthetic twin 2 verdicts are confidently
+wrong."  Without a claims section (``claims=none``) it says the ledger is off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from evaluation.report.format import DASH, fmt, table
+
+DEFAULT_SUBJECT = "the ledger's {n} claims"
+#: Longest "not identified" reason shown in the ledger table (the whole one: metrics.json).
+REASON_CHARS = 240
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def subject(section: Mapping[str, Any], n: int | None = None) -> str:
+    """How the headline names the claims ("the paper's 14 conclusions")."""
+    n = section["summary"]["n_claims"] if n is None else n
+    return str(section.get("subject") or DEFAULT_SUBJECT).replace("{n}", str(n))
+
+
+def identified_clause(section: Mapping[str, Any]) -> str:
+    """ "Of the paper's 14 conclusions, 2 are not identified by its design" (or "all are
+    identified by the design")."""
+    s = section["summary"]
+    head = f"Of {subject(section)}"
+    k = s["n_not_identified"]
+    if not k:
+        return f"{head}, all are identified by the design"
+    verb = "is" if k == 1 else "are"
+    return f"{head}, {k} {verb} not identified by its design"
+
+
+def verdict_counts(s: Mapping[str, Any]) -> str:
+    """ "8 of the other 12 credible, 1 contradicted, 3 undecided" (and not evaluated)."""
+    other = s["n_claims"] - s["n_not_identified"]
+    pool = f"of the other {other}" if s["n_not_identified"] else f"of the {other}"
+    parts = [f"{s['n_credible']} {pool} credible", f"{s['n_contradicted']} contradicted",
+             f"{s['n_undecided']} undecided"]  # fmt: skip
+    if s.get("n_not_evaluated"):
+        parts.append(f"{s['n_not_evaluated']} not evaluated")
+    return ", ".join(parts)
+
+
+def run_headline(metrics: Mapping[str, Any]) -> str:
+    """The one-sentence findings headline of a run (from its ``claims`` section)."""
+    section = metrics.get("claims")
+    if not section or not section.get("claims"):
+        return ("Claims are off for this run: no claims ledger was checked against this "
+                "posterior (claims=none, or data without a ledger: README, \"Your own "
+                "claims\").")  # fmt: skip
+    s = section["summary"]
+    who = f"this posterior ({metrics.get('backend', 'this run')})"
+    text = f"{identified_clause(section)}; {who} finds {verdict_counts(s)}"
+    if s.get("n_with_truth"):
+        wrong = s["n_confidently_wrong"]
+        text += (f"; on this synthetic data {_plural(wrong, 'verdict is', 'verdicts are')} "
+                 f"confidently wrong (of {s['n_with_truth']} claims with a known truth, "
+                 f"{s['n_true']} hold under the generating parameters)")  # fmt: skip
+    return text + "."
+
+
+def _short(text: Any, limit: int = REASON_CHARS) -> str:
+    """``text`` cut at ``limit`` characters (metrics.json keeps the whole reason)."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _truth(value: Any) -> str:
+    return DASH if value is None else ("true" if value else "false")
+
+
+def ledger_rows(claims: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+    """Rows of the ledger table: claim, statement, P, verdict, truth, identified / reason."""
+    rows = []
+    for c in claims:
+        why = "yes" if c.get("identified") else f"no: {_short(c.get('not_identified_because'))}"
+        if c.get("note"):
+            why += f" ({c['note']})"
+        rows.append([c["name"], c.get("statement"), fmt(c.get("probability"), 3),
+                     c.get("verdict"), _truth(c.get("truth_value")), why])  # fmt: skip
+    return rows
+
+
+def findings_section(metrics: Mapping[str, Any]) -> list[str]:
+    """The run report's first section: the headline and the claims ledger table."""
+    out = ["## Findings", "", f"**{run_headline(metrics)}**", ""]
+    section = metrics.get("claims")
+    if not section or not section.get("claims"):
+        return out
+    th = section.get("thresholds") or {}
+    out += [f"Each claim's P is the posterior probability of its statement (the fraction of "
+            f"draws in which it holds; clustering claims: of the per-draw clusterings). "
+            f"Credible: P ≥ {fmt(th.get('credible'))}; contradicted: P ≤ "
+            f"{fmt(th.get('contradicted'))}; otherwise undecided. A claim resting on a "
+            f"direction the design does not identify gets no probability. 'Truth': the "
+            f"statement under the generating parameters (synthetic data).", ""]  # fmt: skip
+    header = ["claim", "statement", "P", "verdict", "truth", "identified"]
+    return out + table(header, ledger_rows(section["claims"]))
+
+
+__all__ = [
+    "findings_section",
+    "identified_clause",
+    "ledger_rows",
+    "run_headline",
+    "subject",
+    "verdict_counts",
+]

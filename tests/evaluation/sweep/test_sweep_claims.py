@@ -1,0 +1,80 @@
+"""The sweep's findings: claims flipping between each method and the NUTS run of the same data."""
+
+from __future__ import annotations
+
+import json
+
+from sweepfakes import make_fake_sweep
+
+from evaluation.claims.ledger import summarise
+from evaluation.sweep.build import build_report, comparison_table
+from evaluation.sweep.claims import claim_pairs, flipped_claims, flips_table, headline
+from evaluation.sweep.records import collect_runs
+
+
+def claim(name, p, verdict, identified=True):
+    return {"name": name, "kind": "sign", "statement": name, "source": None, "params": {},
+            "identified": identified, "not_identified_because": None if identified else "x",
+            "probability": p, "verdict": verdict, "n_draws": 10, "truth_value": None,
+            "note": None}  # fmt: skip
+
+
+def section(nuts: bool) -> dict:
+    """4 claims: 'q3' not identified; NUTS finds 1 credible, mean-field 3 (2 flips)."""
+    claims = [
+        claim("ndo", 0.99, "credible"),
+        claim("latino", 0.99 if not nuts else 0.80, "credible" if not nuts else "undecided"),
+        claim("sigma", 0.97 if not nuts else 0.03, "credible" if not nuts else "contradicted"),
+        claim("q3", None, "not identified", identified=False),
+    ]
+    return {"thresholds": {"credible": 0.95, "contradicted": 0.05},
+            "subject": "the paper's {n} conclusions", "summary": summarise(claims),
+            "claims": claims,
+            "beta_site": {"a": {"q05": -1.0, "q25": -0.5, "median": 0.0, "q75": 0.5,
+                                "q95": 1.0, "truth": 0.2}}}  # fmt: skip
+
+
+def sweep_with_claims(tmp_path):
+    root = make_fake_sweep(tmp_path / "sweep")
+    for path in root.glob("*/metrics.json"):
+        metrics = json.loads(path.read_text())
+        metrics["claims"] = section(metrics["family"] == "mcmc")
+        path.write_text(json.dumps(metrics))
+    return root
+
+
+def test_flips_table_counts_the_claims_that_change_verdict_against_nuts(tmp_path):
+    root = sweep_with_claims(tmp_path)
+    records = collect_runs(root)
+    pairs = claim_pairs(comparison_table(records), records)
+    assert [(p.method, p.replicate) for p in pairs] == [("pyro_meanfield", "0"),
+                                                        ("pyro_meanfield", "1")]  # fmt: skip
+    table = flips_table(pairs)
+    assert list(table["flips"]) == [2, 2] and list(table["identified"]) == [3, 3]
+    assert list(table["credible (method)"]) == [3, 3] and list(table["credible (NUTS)"]) == [1, 1]
+    assert "sigma (contradicted → credible)" in table["flipped claims (NUTS → method)"][0]
+    assert set(flipped_claims(pairs)["claim"]) == {"latino", "sigma"}
+    text = headline(pairs)
+    assert text.startswith("[paper, seed 0] Of the paper's 4 conclusions, 1 is not identified "
+                           "by its design; pyro_meanfield finds 3 of the other 3 credible, "
+                           "NUTS (pymc_nuts) 1; the 2 that flip between pyro_meanfield and "
+                           "NUTS: latino, sigma.")  # fmt: skip
+
+
+def test_the_sweep_report_leads_with_the_findings_and_draws_the_heat_map(tmp_path):
+    root = sweep_with_claims(tmp_path)
+    build_report(root)
+    md = (root / "report.md").read_text()
+    assert md.index("## Findings") < md.index("## Overview")
+    assert "the 2 that flip between pyro_meanfield and NUTS: latino, sigma" in md
+    html = (root / "report.html").read_text()
+    assert "the 2 that flip between pyro_meanfield and NUTS" in html
+    assert (root / "figures" / "claims_heatmap.png").exists()
+    assert (root / "figures" / "forest.png").exists()
+
+
+def test_without_claims_the_sweep_headline_says_nothing_was_compared(tmp_path):
+    root = make_fake_sweep(tmp_path / "sweep")
+    records = collect_runs(root)
+    pairs = claim_pairs(comparison_table(records), records)
+    assert pairs == [] and "no conclusion was compared" in headline(pairs)
