@@ -60,7 +60,6 @@ def evaluate(
     raw_fit, psis_section = fit, None
     if ecfg.get("psis_resample", False):
         fit, psis_section = psis_resampled_fit(fit, train, spec, int(cfg.seed))
-    fig_dir = run_dir / "figures"
     scored = test if test is not None else train
     scored_pass = predictive.predictive_pass(fit.idata, scored)  # once: metrics and figures
     sections: dict[str, Any] = {
@@ -84,17 +83,33 @@ def evaluate(
     }
     if psis_section is not None:
         sections["psis"] = psis_section
+    ref_idata = posterior_vs_truth_and_reference(cfg, fit, train, spec, sections)
+    figures: list[Path] = []
+    if ecfg.figures:
+        figures = run_figure_files(cfg, fit, (scored, scored_pass), ref_idata, run_dir)
+    clustered, drawn = clustering_and_figures(cfg, fit, train, run_dir / "figures")
+    if clustered is not None:
+        sections["clustering"] = clustered.section
+    figures += drawn
+    figures += claims_and_forest(cfg, fit, train, clustered, sections, run_dir / "figures")
+    return sections, figures
+
+
+def posterior_vs_truth_and_reference(
+    cfg: DictConfig, fit: FitResult, train: HierData, spec: ModelSpec, sections: dict[str, Any]
+) -> Any:
+    """Add the identified-quantity, dependence and sigma-collapse numbers to ``posterior`` and
+    the ``reference`` section (with its noise floors); return the reference posterior."""
     ref_idata, ref_check = reference_posterior(cfg, train, spec)
+    post = sections["posterior"]
     ident = ident_metrics.identified_truth(fit.idata, train)  # alpha, beta_site: identified part
-    sections["posterior"]["identified"] = ident
-    sections["posterior"]["beta_site_identified_coverage90"] = (
+    post["identified"] = ident
+    post["beta_site_identified_coverage90"] = (
         None if ident is None else ident["site_predictor"]["coverage90"]
     )
-    sections["posterior"]["coverage_dependence"] = floors.coverage_dependence_section(
-        fit.idata, train
-    )
-    sections["posterior"]["sigma_collapse"] = posterior.sigma_collapse(
-        fit.idata, reference=ref_idata, truth=train.truth, eps=float(ecfg.sigma_eps)
+    post["coverage_dependence"] = floors.coverage_dependence_section(fit.idata, train)
+    post["sigma_collapse"] = posterior.sigma_collapse(
+        fit.idata, reference=ref_idata, truth=train.truth, eps=float(cfg.evaluation.sigma_eps)
     )
     if ref_idata is not None:
         sections["reference"] = floors.compare_with_floor(
@@ -104,19 +119,22 @@ def evaluate(
         sections["reference"]["identified"] = ident_metrics.identified_reference(
             fit.idata, ref_idata, train
         )
-    figures: list[Path] = []
-    if ecfg.figures:
-        figures = run_figure_files(cfg, fit, (scored, scored_pass), ref_idata, run_dir)
-    clustered = None
-    if ecfg.clustering.get("enabled", True):
-        clustered = run_clustering(fit.idata.posterior, train, plain(ecfg.clustering), run_dir)
-        sections["clustering"] = clustered.section
-        if ecfg.figures:  # the clustering judge computes; its figures are drawn here
-            drawn = cluster_figures.write_figures(clustered, train, fig_dir)
-            clustered.section["figures"] = [p.name for p in drawn]
-            figures += sorted(drawn)
-    figures += claims_and_forest(cfg, fit, train, clustered, sections, fig_dir)
-    return sections, figures
+    return ref_idata
+
+
+def clustering_and_figures(
+    cfg: DictConfig, fit: FitResult, train: HierData, fig_dir: Path
+) -> tuple[Any, list[Path]]:
+    """The clustering judge's bundle (None when disabled) and its figures, drawn here."""
+    ecfg = cfg.evaluation
+    if not ecfg.clustering.get("enabled", True):
+        return None, []
+    clustered = run_clustering(fit.idata.posterior, train, plain(ecfg.clustering), fig_dir.parent)
+    if not ecfg.figures:
+        return clustered, []
+    drawn = cluster_figures.write_figures(clustered, train, fig_dir)
+    clustered.section["figures"] = [p.name for p in drawn]
+    return clustered, sorted(drawn)
 
 
 def claims_and_forest(

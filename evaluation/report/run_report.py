@@ -10,59 +10,17 @@ skipped (with a note), never a crash.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evaluation.metrics.floors import coverage_band
-from evaluation.metrics.posterior import COLLAPSE_SCALES
 from evaluation.report.design import design_section
 from evaluation.report.findings import findings_section
 from evaluation.report.format import DASH, fmt, table
+from evaluation.report.headline import get_path, headline_section, identified_section
 
 log = logging.getLogger(__name__)
-
-
-def _get(d: Any, *keys: str) -> Any:
-    for k in keys:
-        if not isinstance(d, Mapping):
-            return None
-        d = d.get(k)
-    return d
-
-
-def coverage_verdict(cov: float | None, nominal: float, n: int | None,
-                     n_eff: float | None = None) -> str:  # fmt: skip
-    """Is an empirical coverage consistent with ``nominal`` (2 binomial sd)?
-
-    Coefficients of one block are not independent trials: with ``n_eff`` (the effective n of
-    :func:`evaluation.metrics.floors.effective_n`, from the posterior correlation between the
-    coefficients) the band is 2 binomial sd for ``n_eff`` trials and the verdict says so; without
-    it the ``n`` coefficients are treated as independent (older metrics.json).
-    """
-    if cov is None or not n:
-        return ""
-    independent = n_eff is None or not math.isfinite(n_eff)
-    trials = n if independent else max(float(n_eff), 1.0)
-    lo, hi = coverage_band(nominal, trials)
-    if cov < lo:
-        verdict = "intervals too narrow (overconfident)"
-    elif cov > hi:
-        verdict = "intervals too wide (conservative)"
-    else:
-        verdict = "consistent with nominal"
-    if independent:
-        return verdict
-    return (f"{verdict} (band {fmt(lo)}–{fmt(hi)}: 2 binomial sd for an effective n of "
-            f"{fmt(trials)} of the {n} coefficients, from their posterior "
-            "correlation)")  # fmt: skip
-
-
-def _n_eff(m: Mapping[str, Any], block: str) -> float | None:
-    """The effective n of a block's coverage count (``posterior.coverage_dependence``)."""
-    return _get(m, "posterior", "coverage_dependence", block, "n_eff")
 
 
 def _what_ran(m: Mapping[str, Any]) -> list[str]:
@@ -83,117 +41,8 @@ def _what_ran(m: Mapping[str, Any]) -> list[str]:
     return ["## What ran", "", *table(["", ""], rows)]
 
 
-def _headline_truth(m: Mapping[str, Any]) -> list[str]:
-    out = []
-    rec = _get(m, "posterior", "recovery") or {}
-    for block in ("beta_worker", "beta_site"):
-        r = None if block == "beta_site" and _identified(m) else rec.get(block)
-        if r:
-            out.append(f"- **Coverage of the truth, {block}:** the 90% intervals contain "
-                       f"{fmt(100 * r['coverage90'], 3)}% of the {r['n']} true values, the 50% "
-                       f"intervals {fmt(100 * r['coverage50'], 3)}% — "
-                       f"{coverage_verdict(r['coverage90'], 0.9, r['n'], _n_eff(m, block))}"
-                       ".")  # fmt: skip
-    return out
-
-
-def _headline_reference(m: Mapping[str, Any]) -> list[str]:
-    out = []
-    blocks = _get(m, "reference", "blocks") or {}
-    for block in ("beta_worker", "beta_site", "sigma_worker"):
-        b = blocks.get(block)
-        if b:
-            out.append(f"- **Interval width vs the reference, {block}:** median sd ratio "
-                       f"{fmt(b['sd_ratio_median'])} (1 = as wide as the reference; range "
-                       f"{fmt(b['sd_ratio_min'])}–{fmt(b['sd_ratio_max'])}).")  # fmt: skip
-    if _get(m, "reference", "reference_flag"):
-        out.append(f"- ⚠ The reference posterior {m['reference']['reference_flag']}.")
-    return out
-
-
-def _headline_scales(m: Mapping[str, Any]) -> list[str]:
-    out = []
-    for scale in COLLAPSE_SCALES:
-        s = _get(m, "posterior", "sigma_collapse", scale)
-        if s:
-            extra = [f"truth {fmt(s.get('truth'))}" if s.get("truth") is not None else None,
-                     f"reference {fmt(_get(s, 'reference', 'median'))}"
-                     if s.get("reference") else None]  # fmt: skip
-            extra = ", ".join(e for e in extra if e)
-            out.append(f"- **{scale}:** posterior median {fmt(s['method']['median'])}"
-                       f"{' (' + extra + ')' if extra else ''}; P({scale} < {s['eps']}) = "
-                       f"{fmt(s['method']['p_below_eps'])}.")  # fmt: skip
-    return out
-
-
-def _headline_rest(m: Mapping[str, Any]) -> list[str]:
-    """Clusters, prediction (shown beside, not before, the lines above) and diagnostics."""
-    out = []
-    c = m.get("clustering")
-    if isinstance(c, Mapping):
-        out.append(f"- **Clusters:** K = {fmt(c.get('k'))}; stability "
-                   f"{_get(c, 'stability', 'verdict') or DASH} (ARI across Gibbs seeds "
-                   f"{fmt(_get(c, 'ari_seeds', 'mean'))}, across posterior draws "
-                   f"{fmt(_get(c, 'ari_draws', 'mean'))}, against planted clusters "
-                   f"{fmt(c.get('ari_truth'))}).")  # fmt: skip
-    p = m.get("predictive")
-    if isinstance(p, Mapping):
-        where = "in-sample, no held-out rows" if p.get("in_sample") else "held-out"
-        out.append(f"- **Prediction ({where}):** AUC {fmt(p.get('auc'))}, accuracy "
-                   f"{fmt(p.get('accuracy'))} (majority baseline "
-                   f"{fmt(p.get('baseline_accuracy'))}). These barely separate inference "
-                   "methods on this model; the lines above do.")  # fmt: skip
-    ok = _get(m, "diagnostics", "ok")
-    if ok is not None:
-        out.append(f"- **Diagnostics:** {'no warnings' if ok else 'see the warnings below'}.")
-    return out
-
-
-def _identified(m: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """``posterior.identified`` (alpha and beta_site on identified quantities), or None."""
-    ident = _get(m, "posterior", "identified")
-    return ident if isinstance(ident, Mapping) and ident.get("site_predictor") else None
-
-
-def _headline_identified(m: Mapping[str, Any]) -> list[str]:
-    """beta_site coverage on the identified worksite linear predictor (not the coefficients)."""
-    ident = _identified(m)
-    if ident is None:
-        return []
-    r, rank = ident["site_predictor"], ident.get("rank")
-    line = (f"- **Coverage of the truth, beta_site (identified: worksite linear predictor "
-            f"alpha + X_site·beta_site):** the 90% intervals contain "
-            f"{fmt(100 * r['coverage90'], 3)}% of the {r['n']} worksites' true values, the 50% "
-            f"intervals {fmt(100 * r['coverage50'], 3)}% — "
-            f"{coverage_verdict(r['coverage90'], 0.9, min(r['n'], rank or r['n']))}")  # fmt: skip
-    if rank and rank < r["n"]:
-        line += (f" (band for {rank} trials: the {r['n']} worksite predictors span only {rank} "
-                 "dimensions)")  # fmt: skip
-    flags = ident.get("coefficients") or {}
-    not_ident = [n for n, ok in flags.items() if not ok]
-    if not_ident:
-        line += (f". Not identified by the data (prior only; per-coefficient numbers not "
-                 f"judged): {', '.join(not_ident)}")  # fmt: skip
-    out = [line + "."]
-    b = _get(m, "reference", "identified", "site_predictor")
-    if isinstance(b, Mapping):
-        out.append(f"- **Interval width vs the reference, worksite linear predictor "
-                   f"(identified):** median sd ratio {fmt(b['sd_ratio_median'])} (range "
-                   f"{fmt(b['sd_ratio_min'])}–{fmt(b['sd_ratio_max'])}), mean |SME| "
-                   f"{fmt(b['sme_mean_abs'])}.")  # fmt: skip
-    return out
-
-
-def _headline(m: Mapping[str, Any]) -> list[str]:
-    """What separates inference methods first (coverage, width, scales), then the rest."""
-    parts = (_headline_truth, _headline_identified, _headline_reference, _headline_scales,
-             _headline_rest)  # fmt: skip
-    out = [line for part in parts for line in part(m)]
-    return ["## Headline", "", *out, ""] if out else []
-
-
 def _sigma_table(m: Mapping[str, Any]) -> list[str]:
-    sc = _get(m, "posterior", "sigma_collapse")
+    sc = get_path(m, "posterior", "sigma_collapse")
     if not sc:
         return []
 
@@ -207,7 +56,7 @@ def _sigma_table(m: Mapping[str, Any]) -> list[str]:
             iv(v.get("reference")),
             v.get("truth"),
             v.get("ratio_median"),
-            _get(v, "method", "p_below_eps"),
+            get_path(v, "method", "p_below_eps"),
         )
         for k, v in sc.items()
     ]
@@ -220,7 +69,7 @@ def _sigma_table(m: Mapping[str, Any]) -> list[str]:
 
 
 def _recovery(m: Mapping[str, Any]) -> list[str]:
-    rec = _get(m, "posterior", "recovery")
+    rec = get_path(m, "posterior", "recovery")
     if not rec:
         return []
     rows = [(b, r["n"], r["bias"], r["rmse"], r["mean_abs_z"], r["coverage50"], r["coverage90"])
@@ -238,14 +87,17 @@ def _recovery(m: Mapping[str, Any]) -> list[str]:
 
 def _recovery_identified(m: Mapping[str, Any]) -> list[str]:
     """Identified quantities, then alpha and beta_site one by one, marked when not identified."""
-    ident = _identified(m)
+    ident = identified_section(m)
     if ident is None:
         return []
     rows = [(f"{k} (identified)", r["n"], r["bias"], r["rmse"], r["mean_abs_z"],
              r["coverage50"], r["coverage90"])
             for k in ("site_predictor", "contrasts") if (r := ident.get(k))]  # fmt: skip
     flags = ident.get("coefficients") or {}
-    summary, per_site = _get(m, "posterior", "summary") or {}, _get(m, "posterior", "beta_site")
+    summary, per_site = (
+        get_path(m, "posterior", "summary") or {},
+        get_path(m, "posterior", "beta_site"),
+    )
     coefs = {"alpha": summary.get("alpha"), **(per_site or {})}
     per = []
     for name, s in coefs.items():
@@ -310,13 +162,13 @@ def _clustering(m: Mapping[str, Any]) -> list[str]:
     rows = [("clusters K", c.get("k")), ("chosen K (rule)", f"{fmt(c.get('chosen_k'))} "
              f"({c.get('chosen_k_rule') or DASH})"),
             ("worksites per cluster", c.get("n_per_cluster")),
-            ("ARI across Gibbs seeds", _get(c, "ari_seeds", "mean")),
-            ("ARI across posterior draws", _get(c, "ari_draws", "mean")),
+            ("ARI across Gibbs seeds", get_path(c, "ari_seeds", "mean")),
+            ("ARI across posterior draws", get_path(c, "ari_draws", "mean")),
             ("ARI against planted clusters", c.get("ari_truth")),
             ("oracle ARI against planted (same GMM on the true coefficients)",
-             _get(c, "oracle", "ari_vs_planted")),
-            ("stability", f"{_get(c, 'stability', 'verdict') or DASH}: "
-             f"{_get(c, 'stability', 'reason') or ''}"),
+             get_path(c, "oracle", "ari_vs_planted")),
+            ("stability", f"{get_path(c, 'stability', 'verdict') or DASH}: "
+             f"{get_path(c, 'stability', 'reason') or ''}"),
             ("separating site features", ", ".join(c.get("separating_site_features") or [])
              or DASH)]  # fmt: skip
     return [
@@ -326,7 +178,7 @@ def _clustering(m: Mapping[str, Any]) -> list[str]:
         "= identical partitions, 0 = chance agreement.",
         "",
         *table(["", ""], rows),
-        *([f"Ceiling: {_get(c, 'oracle', 'verdict')}.", ""] if _get(c, "oracle", "verdict")
+        *([f"Ceiling: {get_path(c, 'oracle', 'verdict')}.", ""] if get_path(c, "oracle", "verdict")
           else []),
     ]  # fmt: skip
 
@@ -406,7 +258,7 @@ SECTIONS: tuple[Callable[[Mapping[str, Any]], list[str]], ...] = (
     findings_section,
     design_section,
     _what_ran,
-    _headline,
+    headline_section,
     _sigma_table,
     _recovery,
     _reference,
@@ -421,7 +273,7 @@ def render_run_report(metrics: Mapping[str, Any], run_dir: Path,
                       figures: Sequence[Path] = ()) -> str:  # fmt: skip
     """The report as Markdown text (see :func:`write_run_report`)."""
     backend = metrics.get("backend", "unknown backend")
-    data_name = _get(metrics, "data", "name") or "data"
+    data_name = get_path(metrics, "data", "name") or "data"
     title = f"# Run report — {backend} on {data_name}, seed {metrics.get('seed', DASH)}"
     lines = [title, ""]
     if metrics.get("status") not in (None, "complete"):
