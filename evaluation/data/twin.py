@@ -363,10 +363,12 @@ def make_paper_twin(
     n_clusters : int
         ``>= 2`` plants that many worksite clusters by size: cluster ``c`` (0 = smallest
         sites) shifts the ``first_convo_q1`` and ``n_notes`` effects by
-        ``(c - (n_clusters - 1) / 2) * cluster_separation * sigma_worker`` (larger sites, more
-        positive effects, as the paper found).  0 or 1: no clusters.  With clusters the
-        ``beta_worker`` are a mixture (the fitted model is then misspecified on purpose) and
-        ``truth["sigma_worker"]`` is the within-cluster sd.
+        ``(c - (n_clusters - 1) / 2) * cluster_separation * w`` (larger sites, more positive
+        effects, as the paper found), where the within-cluster sd ``w`` of those two features
+        is scaled down so that the mixture's sd is ``sigma_worker`` (``meta`` records ``w``
+        and the separation).  0 or 1: no clusters.  With clusters the ``beta_worker`` are a
+        mixture (the fitted model is then misspecified on purpose) and
+        ``truth["sigma_worker"]`` is the realised marginal sd, as for the other features.
     prevalence : float
         Target positive rate; ``alpha`` is recalibrated so that the expected prevalence given
         the features and coefficients equals it (``truth["alpha"]`` is that value).

@@ -98,7 +98,9 @@ class ThemeSpec(NamedTuple):
 SPECS: tuple[ThemeSpec, ...] = (
     ThemeSpec(0, "Coverage",
               "Fraction of the true coefficients inside the run's central 90% / 50% "
-              "posterior intervals (synthetic data only).",
+              "posterior intervals (synthetic data only). α and some β_site are not "
+              "identified by the paper's design (collinear columns): judge worksite-level "
+              "effects by η_site, the worksite linear predictor α + X_site·β_site, which is.",
               "coverage", "Coverage by method; one point per run, bar = mean."),
     ThemeSpec(1, "Interval width against the reference posterior",
               "sd ratio = posterior sd / reference sd per element (median over the block); "
@@ -111,11 +113,11 @@ SPECS: tuple[ThemeSpec, ...] = (
               "sd ratio (top, log scale) and |standardised mean error| (bottom) per block."),
     ThemeSpec(2, "Variance components",
               "σ-collapse: a mean-field fit may shrink σ_worker towards 0; the ratio is the "
-              "run's posterior median over the reference's. 'Truth' is the generator's knob: "
-              "with planted clusters the realised spread of β_worker is wider (the cluster "
-              "shifts add to σ_worker in the clustered features), and with the paper's fixed "
-              "β_site the realised sd of the 18 values is about 1.2, not σ_site = 2.14 — "
-              "compare methods with each other and with the reference first.",
+              "run's posterior median over the reference's. 'Truth' of σ_worker is the realised "
+              "sd of each feature's β_worker (with planted clusters too: the within-cluster "
+              "spread is scaled down); with the paper's fixed β_site the realised sd of the 18 "
+              "values is about 1.2, not σ_site = 2.14 — compare methods with each other and "
+              "with the reference first.",
               "sigmas", "σ_worker and σ_site: 90% intervals by method vs truth."),
     ThemeSpec(3, "Cluster stability",
               "The paper's Gaussian-mixture clustering of per-worksite coefficients: ARI "

@@ -88,6 +88,12 @@ THEMES: dict[str, list[Metric]] = {
             target=0.9,
         ),
         m("β_site cov50", f"{_REC}.beta_site.coverage50", target=0.5),
+        m(
+            "η_site cov90 (identified)",
+            "posterior.identified.site_predictor.coverage90",
+            "posterior.beta_site_identified_coverage90",
+            target=0.9,
+        ),
         m("β_worker mean|z|", f"{_REC}.beta_worker.mean_abs_z"),
     ],
     "Interval width and error against the reference posterior (sd ratio 1 = same width)": [
@@ -153,6 +159,7 @@ THEMES: dict[str, list[Metric]] = {
         m("draw ARI − NUTS's", "cross.ari_draws_vs_nuts"),
         m("certainty vs NUTS", "cross.more_certain_than_nuts", flag=MORE_CERTAIN),
         m("ARI vs planted", "clustering.ari_truth"),
+        m("oracle ARI (true β_worker)", "clustering.oracle.ari_vs_planted"),
         m("chosen K", "clustering.chosen_k", digits=2),
     ],
     "Diagnostics": [
