@@ -100,8 +100,16 @@ def flipped_claims(pairs: Sequence[Pair]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _group_sentence(group: Sequence[Pair]) -> str:
-    """The headline of one data set (scenario, seed)."""
+def _floor_clause(baseline: Sequence[Pair]) -> str:
+    """The flips of NUTS against the other NUTS run of the same data: the noise floor."""
+    if not baseline:
+        return ""
+    n = max(sum(r["changed"] for r in p.rows) for p in baseline)
+    return f" (noise floor: NUTS vs NUTS flips {n})"
+
+
+def _group_sentence(group: Sequence[Pair], baseline: Sequence[Pair] = ()) -> str:
+    """The headline of one data set (scenario, seed), with the NUTS-vs-NUTS flips beside it."""
     ref = group[0].reference
     other = ref["summary"]["n_claims"] - ref["summary"]["n_not_identified"]
     pool = f"of the other {other}" if ref["summary"]["n_not_identified"] else f"of the {other}"
@@ -117,7 +125,8 @@ def _group_sentence(group: Sequence[Pair]) -> str:
             continue
         verb = "that flips" if len(names) == 1 else "that flip"
         flips.append(f"the {len(names)} {verb} between {p.method} and NUTS: {', '.join(names)}")
-    return f"{identified_clause(ref)}; {', '.join(counts)}; {'; '.join(flips)}."
+    floor = _floor_clause(baseline)
+    return f"{identified_clause(ref)}; {', '.join(counts)}; {'; '.join(flips)}{floor}."
 
 
 def headline(pairs: Sequence[Pair]) -> str:
@@ -126,16 +135,16 @@ def headline(pairs: Sequence[Pair]) -> str:
         return ("No run of this sweep has both a claims section and a NUTS run of the same "
                 "data, so no conclusion was compared (claims=none, or no MCMC run).")  # fmt: skip
     groups: dict[tuple[str, str], list[Pair]] = {}
+    floors: dict[tuple[str, str], list[Pair]] = {}
     for p in pairs:
-        if not p.baseline:
-            groups.setdefault((p.scenario, p.replicate), []).append(p)
+        (floors if p.baseline else groups).setdefault((p.scenario, p.replicate), []).append(p)
     if not groups:
         return "Every run with claims is an MCMC run; see the table for NUTS against NUTS."
     many = len({s for s, _ in groups}) > 1 or len({r for _, r in groups}) > 1
     text = []
     for (scen, rep), group in groups.items():
         lead = f"[{scen}, seed {rep}] " if many else ""
-        text.append(lead + _group_sentence(group))
+        text.append(lead + _group_sentence(group, floors.get((scen, rep), [])))
     return " ".join(text)
 
 

@@ -78,3 +78,17 @@ def test_without_claims_the_sweep_headline_says_nothing_was_compared(tmp_path):
     records = collect_runs(root)
     pairs = claim_pairs(comparison_table(records), records)
     assert pairs == [] and "no conclusion was compared" in headline(pairs)
+
+
+def test_the_headline_shows_the_nuts_vs_nuts_flips_as_its_noise_floor(tmp_path):
+    root = sweep_with_claims(tmp_path)
+    records = collect_runs(root)
+    pairs = claim_pairs(comparison_table(records), records)
+    assert "noise floor" not in headline(pairs)  # one NUTS run per data set: no floor to show
+    nuts = section(nuts=True)
+    floor = pairs[0]._replace(method="stan_nuts", baseline=True, own=nuts,
+                              rows=[{"name": "latino", "changed": True},
+                                    {"name": "ndo", "changed": False}])  # fmt: skip
+    text = headline([*pairs, floor])
+    assert "the 2 that flip between pyro_meanfield and NUTS: latino, sigma " in text
+    assert "(noise floor: NUTS vs NUTS flips 1)." in text
