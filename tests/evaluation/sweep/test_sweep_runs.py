@@ -1,5 +1,5 @@
-"""Sweeps through the real app: launcher and callback configs, debug multiruns, the callback's
-crash recording, and every experiment file (slow)."""
+"""Sweeps through the real app: the callback config, debug multiruns, the callback's crash
+recording, and every experiment file (slow). Launchers: test_launchers.py."""
 
 from __future__ import annotations
 
@@ -14,49 +14,7 @@ from evaluation.sweep.records import CSV_NAME, HTML_NAME, MD_NAME, read_run
 
 
 # ----------------------------------------------------------------------------- configs
-def launcher_options() -> list[str]:
-    return sorted(p.stem for p in (CONF_DIR / "hydra" / "launcher").glob("*.yaml"))
-
-
-#: The Hydra plugin whose config each of our launcher files extends (extras `launchers`, `ray`).
-LAUNCHER_PLUGINS = {
-    "local_parallel": ("hydra_plugins.hydra_joblib_launcher", "JoblibLauncher"),
-    "slurm": ("hydra_plugins.hydra_submitit_launcher", "SlurmLauncher"),
-    "submitit_debug": ("hydra_plugins.hydra_submitit_launcher", "LocalLauncher"),
-    "ray_cluster": ("hydra_plugins.hydra_ray_launcher", "RayLauncher"),
-}
-
-
-def test_every_launcher_file_names_its_plugin():
-    assert set(launcher_options()) == set(LAUNCHER_PLUGINS)
-
-
-@pytest.mark.parametrize("name", sorted(LAUNCHER_PLUGINS))
-def test_launcher_config_composes_where_its_plugin_is_installed(name):
-    """Composes with the plugin installed; without it (ray here) the file must name the extra
-    that installs it and composing must fail on that missing plugin config, nothing else."""
-    import importlib.util
-
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import MissingConfigException
-    from omegaconf import OmegaConf
-
-    module, target = LAUNCHER_PLUGINS[name]
-    installed = importlib.util.find_spec(module) is not None
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        if not installed:
-            text = (CONF_DIR / "hydra" / "launcher" / f"{name}.yaml").read_text()
-            assert "pip install -e '.[ray]'" in text
-            with pytest.raises(MissingConfigException, match="hydra/launcher/ray"):
-                compose("config", overrides=[f"hydra/launcher={name}"], return_hydra_config=True)
-            return
-        cfg = compose("config", overrides=[f"hydra/launcher={name}"], return_hydra_config=True)
-    launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=False)
-    assert launcher["_target_"].endswith(target)
-    if name == "local_parallel":
-        assert OmegaConf.select(cfg, "hydra.launcher.n_jobs") == 2  # PPL_COMPARE_JOBS unset
-
-
+# (launcher configs and launcher sweeps: test_launchers.py)
 def test_callback_is_registered():
     from hydra import compose, initialize_config_dir
 
@@ -119,24 +77,6 @@ def test_callback_records_a_crashed_job_and_lets_the_sweep_go_on(tmp_path):
     assert "Traceback" in (tmp_path / "0_x" / "crash.txt").read_text()
     rec = read_run(tmp_path, tmp_path / "0_x")
     assert rec.status == "failed" and rec.error.startswith("crash: RuntimeError")
-
-
-@pytest.mark.parametrize("launcher", ["local_parallel", "submitit_debug"])
-def test_sweep_through_joblib_and_submitit_launchers_writes_the_report(tmp_path, launcher):
-    """The launcher path (jobs in worker processes / submitit's local executor, the callback's
-    report in the submitting process); the jobs are two quick user errors, so no fit runs."""
-    import pandas as pd
-
-    sweep_dir = tmp_path / "sweep"
-    proc = run_app("-m", "debug=fast", f"hydra/launcher={launcher}",
-                   "data.test_fraction=1.5,2.0", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path,
-                   env={"PPL_COMPARE_JOBS": "2"})  # fmt: skip
-    assert proc.returncode == 1, proc.stderr[-3000:]  # every run failed: the sweep exits 1
-    assert "2 of 2 runs failed or did not finish" in proc.stderr
-    df = pd.read_csv(sweep_dir / CSV_NAME)
-    assert list(df["status"]) == ["failed", "failed"]
-    assert df["error"].str.contains("test_fraction").all()
-    assert "did not complete" in (sweep_dir / MD_NAME).read_text()
 
 
 # ----------------------------------------------------------------------------- experiments (slow)
