@@ -28,7 +28,9 @@ MAX_PLATE_NESTING = 2
 #: Dim of the outer plate over posterior draws.
 DRAW_DIM = -MAX_PLATE_NESTING - 1
 #: Guide names accepted by :func:`make_guide`.
-GUIDES: tuple[str, ...] = ("meanfield", "lowrank", "fullrank", "flow")
+GUIDES: tuple[str, ...] = ("meanfield", "lowrank", "fullrank", "flow", "typeii")
+#: Latent sites the ``typeii`` guide fits as point estimates (AutoDelta).
+SCALE_SITES: tuple[str, ...] = ("sigma_site", "sigma_worker")
 #: Latent sample sites of each parameterisation (the guide's sites).
 LATENT_SITES: dict[str, tuple[str, ...]] = {
     "centered": ("alpha", "sigma_site", "sigma_worker", "beta_site", "beta_worker"),
@@ -154,8 +156,9 @@ def make_guide(
     Parameters
     ----------
     model : callable
-    guide : {"meanfield", "lowrank", "fullrank", "flow"}
-        ``AutoNormal`` (the paper's), ``AutoLowRankMultivariateNormal`` (``rank``; Pyro's default
+    guide : {"meanfield", "lowrank", "fullrank", "flow", "typeii"}
+        ``typeii``: :func:`make_typeii_guide`. ``AutoNormal`` (the paper's),
+        ``AutoLowRankMultivariateNormal`` (``rank``; Pyro's default
         rank is about sqrt of the latent dimension when None), ``AutoMultivariateNormal`` or
         ``AutoIAFNormal`` (a normalizing flow: ``num_transforms`` inverse autoregressive
         transforms of a standard normal, each an autoregressive network with ``hidden_dim``
@@ -193,4 +196,30 @@ def make_guide(
             hidden_dim=None if hidden_dim is None else [int(hidden_dim)],
             num_transforms=int(num_transforms),
         )
+    if guide == "typeii":
+        return make_typeii_guide(model, init_scale=init_scale)
     raise ValueError(f"guide must be one of {GUIDES}, got {guide!r}")
+
+
+def make_typeii_guide(model, *, init_scale: float = 0.1):
+    """Type-II (empirical Bayes) guide: point estimates of the two scales, mean-field the rest.
+
+    An ``AutoGuideList`` of ``AutoDelta`` on :data:`SCALE_SITES` (draws of the scales are the
+    point estimate) and ``AutoNormal`` (``init_scale``) on every other latent site; both start
+    at ``init_to_feasible``.
+    """
+    guides = autoguide.AutoGuideList(model)
+    guides.append(
+        autoguide.AutoDelta(
+            pyro.poutine.block(model, expose=list(SCALE_SITES)),
+            init_loc_fn=autoguide.init_to_feasible,
+        )
+    )
+    guides.append(
+        autoguide.AutoNormal(
+            pyro.poutine.block(model, hide=list(SCALE_SITES)),
+            init_loc_fn=autoguide.init_to_feasible,
+            init_scale=float(init_scale),
+        )
+    )
+    return guides

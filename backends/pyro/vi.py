@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from backends.base import BackendError, FitResult, finish_fit, library_version, require
+from backends.pyro.forensics import sigma_readings
 from backends.spec import HierData, ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,9 +45,10 @@ class PyroSVI:
         Parameterisation and priors.
     name : str
         Backend name, e.g. ``"pyro_meanfield"``.
-    guide : {"meanfield", "lowrank", "fullrank", "flow"}
-        ``AutoNormal``, ``AutoLowRankMultivariateNormal`` (``rank``), ``AutoMultivariateNormal``
-        or ``AutoIAFNormal`` (``num_transforms``, ``hidden_dim``).
+    guide : {"meanfield", "lowrank", "fullrank", "flow", "typeii"}
+        ``AutoNormal``, ``AutoLowRankMultivariateNormal`` (``rank``), ``AutoMultivariateNormal``,
+        ``AutoIAFNormal`` (``num_transforms``, ``hidden_dim``), or point estimates of the
+        scales + ``AutoNormal`` (:func:`backends.pyro.model.make_typeii_guide`).
     num_steps : int
         Optimisation steps (paper: 18,000).
     lr, lr_decay : float
@@ -186,6 +188,9 @@ class PyroSVI:
         timing["fit_s"] = time.perf_counter() - t_start
         info = self._info(timing, guide)
         info["ms_per_step_cpu"] = 1e3 * cpu_s / self.num_steps
+        readings = sigma_readings(guide, draws.posterior)
+        if readings is not None:  # mean-field / type-II guides: what the paper could print
+            info["sigma_readings"] = readings
         return finish_fit(
             self,
             data,

@@ -23,6 +23,7 @@ from evaluation.sweep import figures as figs
 from evaluation.sweep.calibration import calibration_section
 from evaluation.sweep.claims import findings_section
 from evaluation.sweep.cross import pairwise_method_ari
+from evaluation.sweep.forensics import forensics_section
 from evaluation.sweep.paper import paper_section
 from evaluation.sweep.records import RunRecord
 from evaluation.sweep.sections import Section, figure_block, optional
@@ -160,6 +161,7 @@ def build_sections(
     sections = optional(lambda: findings_section(df, records, sweep_dir), "Findings")
     sections.append(overview(df, sweep_dir))
     sections += optional(lambda: paper_section(df, records), "Paper replication")
+    sections += optional(lambda: forensics_section(df, records), "Paper forensics")
     for spec in SPECS:
         if spec.title == "Diagnostics":  # calibration belongs with the headline themes
             sections += optional(lambda: calibration_section(df, records, sweep_dir), "Calibration")

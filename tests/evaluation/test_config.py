@@ -39,7 +39,7 @@ APP = str(Path(sys.executable).parent / "ppl-compare")
 #: max_divergence_fraction changed, 0.0 -> 0.01 (= evaluation.divergence_warn_fraction), and
 #: (issue 14) the full- and low-rank configs default to the converging schedule (x0.9999 over
 #: 40k steps; the paper's is backend.lr_decay=0.9995 backend.num_steps=18000); pymc_dadvi,
-#: pymc_pathfinder and pyro_flow are new.
+#: pymc_pathfinder and pyro_flow are new; pyro_typeii and pyro_clipped (paper forensics) too.
 RECORDED = yaml.safe_load("""
 pymc_fullrank: {_target_: backends.pymc.PyMCADVI, name: pymc_fullrank, method: fullrank,
   num_steps: 40000, lr: 0.015, lr_decay: 0.9999, num_draws: 1000, obj_n_mc: 1,
@@ -76,6 +76,16 @@ pyro_flow: {_target_: backends.pyro.PyroSVI, name: pyro_flow, guide: flow, num_s
   num_particles: 1, jit: false, init_scale: 0.1, log_every: 100, convergence_window: 1000,
   convergence_rtol: 0.001, dtype: float32, num_threads: 1, progress: true, num_transforms: 2,
   hidden_dim: null}
+pyro_typeii: {_target_: backends.pyro.PyroSVI, name: pyro_typeii, guide: typeii,
+  num_steps: 18000, lr: 0.015, lr_decay: 0.9995, optimizer: adam, clip_norm: 10.0,
+  num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, log_every: 100,
+  convergence_window: 1000, convergence_rtol: 0.001, dtype: float32, num_threads: 1,
+  progress: true}
+pyro_clipped: {_target_: backends.pyro.PyroSVI, name: pyro_clipped, guide: meanfield,
+  num_steps: 18000, lr: 0.015, lr_decay: 0.9995, optimizer: clipped_adam, clip_norm: 10.0,
+  num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, log_every: 100,
+  convergence_window: 1000, convergence_rtol: 0.001, dtype: float32, num_threads: 1,
+  progress: true}
 stan_fullrank: {_target_: backends.stan.StanFullRank, name: stan_fullrank, num_steps: 10000,
   lr: null, lr_decay: null, num_draws: 1000, tol_rel_obj: 0.01, grad_samples: 1,
   elbo_samples: 100, eval_elbo: 100, adapt_iter: 50, progress: false}
@@ -88,7 +98,14 @@ stan_pathfinder: {_target_: backends.stan.StanPathfinder, name: stan_pathfinder,
   num_draws: 1000, max_lbfgs_iters: 1000, num_elbo_draws: 25, progress: false}
 """)
 FAMILY_BASES = {
-    "_pyro_vi": ["pyro_meanfield", "pyro_lowrank", "pyro_fullrank", "pyro_flow"],
+    "_pyro_vi": [
+        "pyro_meanfield",
+        "pyro_lowrank",
+        "pyro_fullrank",
+        "pyro_flow",
+        "pyro_typeii",
+        "pyro_clipped",
+    ],
     "_pymc_vi": ["pymc_meanfield", "pymc_fullrank"],
     "_stan_vi": ["stan_meanfield", "stan_fullrank"],
 }

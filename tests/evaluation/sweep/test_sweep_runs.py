@@ -88,6 +88,7 @@ EXPERIMENT_SMOKE = {
     "meanfield_study": ["data.sigma_worker=0.5", "seed=0", "backend=pymc_nuts,pyro_meanfield"],
     "calibration": ["backend=pymc_nuts,pyro_meanfield", "seed=range(0,5)"],
     "benchmark": [],
+    "paper_forensics": ["data.sigma_worker=0.05", "backend=pyro_meanfield,pyro_typeii"],
 }
 #: A heading each experiment's report must contain beyond the common ones.
 EXPERIMENT_SECTION = {
@@ -96,6 +97,7 @@ EXPERIMENT_SECTION = {
     "meanfield_study": "## Interval width against the reference posterior",
     "calibration": "## Calibration across replications",
     "benchmark": "## Cost",
+    "paper_forensics": "## Paper forensics",
 }
 
 

@@ -1,0 +1,78 @@
+"""Forensics of the paper's sigma_worker: every number a Pyro mean-field fit could print.
+
+The paper's table reports sigma_worker = 0.006294 for its Pyro ``AutoNormal`` fit.  A fitted
+``AutoNormal`` holds, for a positive scale such as ``sigma_worker``, a location ``loc`` and a
+scale ``scale`` on the unconstrained (log) space; :func:`sigma_readings` records
+
+* ``guide_loc``: ``exp(loc)``, the guide's location mapped to the constrained space (also the
+  median of the guide's log-normal marginal),
+* ``guide_scale``: the guide's scale parameter itself (``AutoNormal.scales.<site>``, a
+  standard deviation on the log scale -- a few hundredths on the twin),
+* ``median``: the median of the posterior draws,
+* ``point``: the point estimate of a ``typeii`` guide (``AutoDelta`` on the scales),
+
+so that a sweep can say which of them the paper's number matches.  No torch import here: the
+guide's parameters are read through their ``detach()`` / ``item()`` methods.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+#: The scales whose readings are recorded.
+SIGMA_SITES: tuple[str, ...] = ("sigma_worker", "sigma_site")
+#: The reading names, in table order.
+READINGS: tuple[str, ...] = ("guide_loc", "guide_scale", "median", "point")
+
+
+def _value(param: Any) -> float:
+    return float(param.detach().reshape(-1)[0].item())
+
+
+def _parts(guide: Any) -> list[Any]:
+    """The autoguides of ``guide`` (the members of an ``AutoGuideList``, else ``[guide]``)."""
+    if type(guide).__name__ == "AutoGuideList":
+        return list(guide)
+    return [guide]
+
+
+def _site_reading(guide: Any, site: str, draws: np.ndarray | None) -> dict[str, float | None]:
+    reading: dict[str, float | None] = dict.fromkeys(READINGS)
+    for part in _parts(guide):
+        kind = type(part).__name__
+        if kind == "AutoNormal" and getattr(part.locs, site, None) is not None:
+            reading["guide_loc"] = math.exp(_value(getattr(part.locs, site)))
+            reading["guide_scale"] = _value(getattr(part.scales, site))
+        elif kind == "AutoDelta" and getattr(part, site, None) is not None:
+            reading["point"] = _value(getattr(part, site))
+    if draws is not None and np.size(draws):
+        reading["median"] = float(np.median(draws))
+    return reading
+
+
+def sigma_readings(
+    guide: Any, posterior: Mapping[str, np.ndarray]
+) -> dict[str, dict[str, float | None]] | None:
+    """The readings of :data:`SIGMA_SITES` from a fitted guide and its posterior draws.
+
+    Parameters
+    ----------
+    guide : pyro.infer.autoguide.AutoGuide
+        A fitted ``AutoNormal`` or an ``AutoGuideList`` of ``AutoDelta`` + ``AutoNormal``.
+    posterior : mapping
+        Draws by variable name (``sigma_worker``, ``sigma_site``, ...).
+
+    Returns
+    -------
+    dict or None
+        ``{site: {"guide_loc", "guide_scale", "median", "point"}}`` (None where the guide
+        has no such reading), or None for a guide that is neither (low-rank, full-rank, flow).
+    """
+    kinds = {type(part).__name__ for part in _parts(guide)}
+    if not kinds & {"AutoNormal", "AutoDelta"}:
+        return None
+    return {site: _site_reading(guide, site, posterior.get(site)) for site in SIGMA_SITES}
