@@ -1,6 +1,11 @@
-"""Hand-built HierData and InferenceData for the evaluator's tests (no PPL involved)."""
+"""Shared test helpers: hand-built HierData and InferenceData (no PPL involved), and running
+the ``ppl-compare`` app as a user would (a subprocess)."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -91,3 +96,22 @@ class IidNormalBackend:
         ss = {"diverging": np.zeros((self.chains, self.draws), bool)}
         idata = make_idata(d, data, sample_stats=ss, backend=self.name, seed=seed)
         return FitResult(idata, None, {"fit_s": 0.1}, {"n_divergent": 0})
+
+
+#: The installed ``ppl-compare`` script of the interpreter running the tests.
+APP = str(Path(sys.executable).parent / "ppl-compare")
+
+
+def run_app(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``ppl-compare`` with ``overrides`` in ``cwd``; output captured, never raises."""
+    return subprocess.run(
+        [APP, *overrides], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def one_error_line(proc: subprocess.CompletedProcess) -> str:
+    """The single stderr line of a failed start (asserts rc 1, one line, no traceback)."""
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("ppl-compare: error: "), proc.stderr[-2000:]
+    return lines[0]

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from evalhelpers import run_app
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from evaluation.app import CONF_DIR, backend_config, model_spec
 
-APP = str(Path(sys.executable).parent / "ppl-compare")
 GROUPS = ("data", "model", "backend", "evaluation", "debug", "experiment", "paths")
 
 
@@ -43,12 +41,6 @@ def test_backend_overrides_touch_only_keys_the_backend_has():
     bcfg = backend_config(cfg)
     assert bcfg.num_steps == cfg.backend_overrides.num_steps
     assert "chains" not in bcfg  # an MCMC key is not forced onto a VI backend
-
-
-def run_app(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [APP, *overrides], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
-    )
 
 
 def test_debug_fast_run_writes_posterior_metrics_and_loss(tmp_path):

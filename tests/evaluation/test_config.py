@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import inspect
 import logging
-import subprocess
-import sys
-from pathlib import Path
 
 import hydra.utils
 import pytest
 import yaml
+from evalhelpers import one_error_line, run_app
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -31,8 +29,6 @@ from evaluation.config import (
     plain,
     typed_backend_keys,
 )
-
-APP = str(Path(sys.executable).parent / "ppl-compare")
 
 #: Every backend config as composed before the shared bases existed (``ppl-compare backend=X
 #: --cfg job`` on the files of commit 6cea173), key for key; since then only pymc_nuts'
@@ -118,20 +114,6 @@ def composed(*overrides: str):
     schema.register()
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose("config", overrides=list(overrides))
-
-
-def run_app(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [APP, *overrides], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
-    )
-
-
-def one_error_line(proc: subprocess.CompletedProcess) -> str:
-    """The single stderr line of a failed start (asserts rc 1, one line, no traceback)."""
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    assert len(lines) == 1 and lines[0].startswith("ppl-compare: error: "), proc.stderr[-2000:]
-    return lines[0]
 
 
 # ------------------------------------------------------------------------- shared bases

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from evalhelpers import APP, one_error_line, run_app
 
-APP = str(Path(sys.executable).parent / "ppl-compare")
 #: A fast, complete run (seconds): tiny twin, 30 Pyro steps, no clustering, no figures.
 FAST = (
     "debug=fast",
@@ -24,20 +23,6 @@ FAST = (
     "evaluation.figures=false",
 )
 RESULTS = ("posterior.nc", "metrics.json", "report.md", "clusters.nc", "loss.png")
-
-
-def run_app(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [APP, *overrides], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
-    )
-
-
-def one_error_line(proc: subprocess.CompletedProcess) -> str:
-    """The single stderr line of a failed run (asserts rc 1, one line, no traceback)."""
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    assert len(lines) == 1 and lines[0].startswith("ppl-compare: error: "), proc.stderr[-2000:]
-    return lines[0]
 
 
 def results_in(run_dir: Path) -> list[str]:
