@@ -71,6 +71,14 @@ class TablesData:
     seed: int = MISSING
 
 
+@dataclass
+class PublicTablesData(TablesData):
+    """A ``tables`` config whose two files are first written from a data set shipped in a
+    package (``source``, e.g. ``mlmRev/Contraception``: :mod:`evaluation.data.public`)."""
+
+    source: str = MISSING
+
+
 # ---------------------------------------------------------------------------------- model
 @dataclass
 class Priors:
@@ -147,6 +155,7 @@ class PyroVI:
     log_every: int = MISSING
     convergence_window: int = MISSING
     convergence_rtol: float = MISSING
+    stop_at_convergence: bool = MISSING
     dtype: str = MISSING
     num_threads: int | None = MISSING
     progress: bool = MISSING
@@ -181,6 +190,7 @@ class PyMCVI:
     obj_n_mc: int = MISSING
     convergence_window: int = MISSING
     convergence_rtol: float = MISSING
+    stop_at_convergence: bool = MISSING
     progress: bool = MISSING
 
 
@@ -297,6 +307,7 @@ class RunSettings:
 SCHEMAS: dict[tuple[str, str], type] = {
     ("data", "_paper_schema"): PaperData,
     ("data", "_tables_schema"): TablesData,
+    ("data", "_public_tables_schema"): PublicTablesData,
     ("model", "_model_schema"): Model,
     ("evaluation", "_evaluation_schema"): Evaluation,
     ("backend", "_pyro_vi_schema"): PyroVI,
@@ -382,6 +393,7 @@ __all__ = [
     "Model",
     "PaperData",
     "Priors",
+    "PublicTablesData",
     "PyMCDADVI",
     "PyMCNUTS",
     "PyMCPathfinder",

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from backends.spec import VAR_DIMS, Z_WORKER_DIMS, HierData, ModelSpec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -20,6 +22,20 @@ INSTALL_HINTS: dict[str, str] = {
     "pymc": "pip install 'ppl-compare[pymc]'  (or: pip install pymc)",
     "nutpie": "pip install 'ppl-compare[pymc]'  (or: pip install nutpie)",
 }
+
+#: The ``pm.Data`` containers of :func:`build_model`, each with the :class:`HierData` array it
+#: holds.
+DATA_NAMES: dict[str, str] = {
+    "X_site": "X_site",
+    "X_worker": "X_worker",
+    "site": "site",
+    "y_observed": "y",
+}
+
+
+def data_arrays(data: HierData) -> dict[str, np.ndarray]:
+    """The arrays of ``data`` by the name of the ``pm.Data`` container that holds each."""
+    return {name: getattr(data, field) for name, field in DATA_NAMES.items()}
 
 
 def build_model(data: HierData, spec: ModelSpec) -> pm.Model:
@@ -37,16 +53,18 @@ def build_model(data: HierData, spec: ModelSpec) -> pm.Model:
     -------
     pymc.Model
         Free variables ``alpha, beta_site, sigma_site, sigma_worker`` and ``beta_worker``
-        (centred) or ``z_worker`` with ``beta_worker`` a Deterministic (non-centred); data as
-        ``pm.Data`` named ``X_site, X_worker, site``; observed ``y`` with dims ``obs``.
+        (centred) or ``z_worker`` with ``beta_worker`` a Deterministic (non-centred); observed
+        ``y`` with dims ``obs``.  Every data array is a ``pm.Data`` (names in
+        :data:`DATA_NAMES`, the outcomes as ``y_observed``), so a model compiled once (nutpie)
+        can take another data set of the same shapes without recompiling.
     """
     import pymc as pm
 
-    p = spec.priors
+    p, arrays = spec.priors, data_arrays(data)
     with pm.Model(coords=data.coords()) as model:
-        x_site = pm.Data("X_site", data.X_site, dims=("worksite", "site_feature"))
-        x_worker = pm.Data("X_worker", data.X_worker, dims=("obs", "worker_feature"))
-        site = pm.Data("site", data.site, dims="obs")
+        x_site = pm.Data("X_site", arrays["X_site"], dims=("worksite", "site_feature"))
+        x_worker = pm.Data("X_worker", arrays["X_worker"], dims=("obs", "worker_feature"))
+        site = pm.Data("site", arrays["site"], dims="obs")
 
         alpha = pm.Normal("alpha", mu=0.0, sigma=p.alpha_scale)
         # Start both scales at 1 (PyMC's default start is the prior's support point, the
@@ -67,7 +85,8 @@ def build_model(data: HierData, spec: ModelSpec) -> pm.Model:
         site_eta = pm.math.dot(x_site, beta_site)  # (worksite,)
         worker_eta = (x_worker * beta_worker[site]).sum(axis=-1)  # (obs,)
         eta = alpha + site_eta[site] + worker_eta
-        pm.Bernoulli("y", logit_p=eta, observed=data.y, dims="obs")
+        y_observed = pm.Data("y_observed", arrays["y_observed"], dims="obs")
+        pm.Bernoulli("y", logit_p=eta, observed=y_observed, dims="obs")
     return model
 
 

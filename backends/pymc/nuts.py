@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,7 +20,13 @@ from backends.pymc.convert import (
     sample_stats_arrays,
     split_sampling_time,
 )
-from backends.pymc.model import INSTALL_HINTS, build_model, quiet_pytensor
+from backends.pymc.model import (
+    DATA_NAMES,
+    INSTALL_HINTS,
+    build_model,
+    data_arrays,
+    quiet_pytensor,
+)
 from backends.spec import HierData, ModelSpec
 
 logger = logging.getLogger(__name__)
@@ -28,9 +36,75 @@ SAMPLERS: tuple[str, ...] = ("nutpie", "pymc")
 #: nutpie.sample keywords that choose the mass-matrix adaptation rather than a setting.
 _NUTPIE_MODES: tuple[str, ...] = ("low_rank_modified_mass_matrix", "transform_adapt")
 TIMING_RULE = (
-    "compile_s: model compilation (+ PyMC's initialisation for sampler=pymc); warmup_s and "
-    "sampling_s split the sampler's wall time in proportion to leapfrog steps"
+    "compile_s: model compilation (+ PyMC's initialisation for sampler=pymc; ~0 when nutpie "
+    "reuses a model compiled earlier in the process for the same structure, "
+    "info.compile_cached); warmup_s and sampling_s split the sampler's wall time in "
+    "proportion to leapfrog steps"
 )
+#: ``nutpie.compile_pymc_model`` options (nutpie 0.16's defaults for numba, spelled out; part
+#: of the cache key).  ``freeze_model=False`` keeps the data as shared variables, which
+#: ``CompiledPyMCModel.with_data`` replaces.
+COMPILE_OPTIONS: dict[str, Any] = {
+    "backend": "numba",
+    "gradient_backend": "pytensor",
+    "freeze_model": False,
+}
+#: Compiled nutpie models a process keeps, least recently used dropped first (a study needs
+#: one per parameterisation and data shape).
+COMPILE_CACHE_SIZE = 4
+_COMPILED: OrderedDict[Hashable, Any] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
+
+
+def structure_key(data: HierData, spec: ModelSpec) -> Hashable:
+    """What a compiled nutpie model depends on besides its data values.
+
+    The parameterisation and priors (``spec``), each data array's name, shape and dtype, the
+    coordinate labels (nutpie keeps the compiled model's coordinates, and the posterior is
+    selected by label) and :data:`COMPILE_OPTIONS`.  nutpie 0.16's ``with_data`` checks only
+    the rank of a new array, so the shapes must be part of the key.
+    """
+    arrays = tuple((name, a.shape, a.dtype.str) for name, a in data_arrays(data).items())
+    labels = (data.worksite_ids, data.site_features, data.worker_features)
+    return spec, arrays, labels, tuple(sorted(COMPILE_OPTIONS.items()))
+
+
+def clear_compile_cache() -> None:
+    """Forget every compiled nutpie model of this process (the next fit compiles)."""
+    with _COMPILED_LOCK:
+        _COMPILED.clear()
+
+
+def compiled_model(nutpie: Any, data: HierData, spec: ModelSpec) -> tuple[Any, bool]:
+    """The nutpie model of ``spec`` holding ``data``, compiled once per structure.
+
+    A model compiled earlier in this process for the same :func:`structure_key` gets the new
+    arrays through ``with_data`` (no PyMC model is built); otherwise the model is built and
+    compiled, and kept if its shared variables are exactly the data containers of
+    :func:`backends.pymc.model.build_model` (anything else could not be replaced safely).
+    The start point is data-free (zeros, scales at 1, jittered by the seed), so the compiled
+    model's initial-point function serves every data set.
+
+    Returns
+    -------
+    compiled : nutpie.compile_pymc.CompiledPyMCModel
+    cached : bool
+        True when no compilation happened.
+    """
+    key = structure_key(data, spec)
+    with _COMPILED_LOCK:
+        hit = _COMPILED.get(key)
+        if hit is not None:
+            _COMPILED.move_to_end(key)
+    if hit is not None:
+        return hit.with_data(**data_arrays(data)), True
+    compiled = nutpie.compile_pymc_model(build_model(data, spec), **COMPILE_OPTIONS)
+    if set(compiled.shared_data) == set(DATA_NAMES):
+        with _COMPILED_LOCK:
+            _COMPILED[key] = compiled
+            while len(_COMPILED) > COMPILE_CACHE_SIZE:
+                _COMPILED.popitem(last=False)
+    return compiled, False
 
 
 class PyMCNUTS:
@@ -50,7 +124,9 @@ class PyMCNUTS:
         Chains run in parallel; ``None`` = min(chains, CPUs).
     sampler : {"nutpie", "pymc"}
         ``nutpie`` compiles the model with numba and samples with nutpie (default: fastest
-        in ``benchmarks/nuts_samplers.py``); ``pymc`` uses ``pm.sample``'s own NUTS.
+        in ``benchmarks/nuts_samplers.py``), compiling once per model structure in a process
+        (:func:`compiled_model`; ``info["compile_cached"]``); ``pymc`` uses ``pm.sample``'s
+        own NUTS (built and compiled on every fit).
     nutpie : mapping, optional
         Passed to ``nutpie.sample`` when ``sampler="nutpie"``:
         ``low_rank_modified_mass_matrix`` / ``transform_adapt`` and any nutpie setting
@@ -112,17 +188,19 @@ class PyMCNUTS:
         FitResult
             ``idata`` with the canonical posterior (+ ``z_worker`` if non-centred) and the
             sampler's statistics under ArviZ names (divergences among them); ``info`` with
-            the settings and step statistics.
+            the settings, step statistics and ``compile_cached`` (no compilation this fit).
         """
         start = time.perf_counter()
         require("pymc", INSTALL_HINTS["pymc"])
         with quiet_pytensor():
             if self.sampler == "nutpie":
-                raw, timing, library = self._sample_nutpie(data, seed)
+                raw, timing, cached = self._sample_nutpie(data, seed)
             else:
-                raw, timing, library = self._sample_pymc(data, seed)
+                raw, timing, cached = self._sample_pymc(data, seed)
+        library = self.sampler
         stats = sample_stats_arrays(raw.sample_stats)
         info = self._info(stats)
+        info["compile_cached"] = cached
         timing["fit_s"] = time.perf_counter() - start
         return finish_fit(
             self,
@@ -144,11 +222,12 @@ class PyMCNUTS:
             },
         )
 
-    def _sample_nutpie(self, data: HierData, seed: int) -> tuple[Any, dict[str, float], str]:
+    def _sample_nutpie(self, data: HierData, seed: int) -> tuple[Any, dict[str, float], bool]:
+        """Sample with nutpie; the model is compiled once per structure (:func:`compiled_model`)."""
         nutpie = require("nutpie", INSTALL_HINTS["nutpie"])
         options = self._nutpie_options()
         t0 = time.perf_counter()
-        compiled = nutpie.compile_pymc_model(build_model(data, self.model))
+        compiled, cached = compiled_model(nutpie, data, self.model)
         t1 = time.perf_counter()
         try:
             raw = nutpie.sample(
@@ -172,7 +251,7 @@ class PyMCNUTS:
             sampling, warm, float(raw.sample_stats["n_steps"].sum())
         )
         timing = {"compile_s": t1 - t0, "warmup_s": warmup_s, "sampling_s": sampling_s}
-        return raw, timing, "nutpie"
+        return raw, timing, cached
 
     def _nutpie_options(self) -> dict[str, Any]:
         """The ``nutpie`` config mapping, checked against nutpie's own settings."""
@@ -200,7 +279,8 @@ class PyMCNUTS:
             )
         return dict(self.nutpie)
 
-    def _sample_pymc(self, data: HierData, seed: int) -> tuple[Any, dict[str, float], str]:
+    def _sample_pymc(self, data: HierData, seed: int) -> tuple[Any, dict[str, float], bool]:
+        """Sample with ``pm.sample`` (the model is built and compiled on every fit)."""
         import pymc as pm
 
         t0 = time.perf_counter()
@@ -227,7 +307,7 @@ class PyMCNUTS:
             sampling, warm, float(raw.sample_stats["n_steps"].sum())
         )
         timing = {"compile_s": wall - sampling, "warmup_s": warmup_s, "sampling_s": sampling_s}
-        return raw, timing, "pymc"
+        return raw, timing, False
 
     def _info(self, stats: Mapping[str, np.ndarray]) -> dict[str, Any]:
         """Settings and step statistics of the run (divergences are counted by diagnostics)."""

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from backends.base import BackendError, FitResult, finish_fit, library_version, require
+from backends.convergence import check_every, converged_step
 from backends.pymc.convert import constrained_log_q, model_log_density, posterior_arrays
 from backends.pymc.model import INSTALL_HINTS, build_model, quiet_pytensor
 from backends.spec import HierData, ModelSpec
@@ -46,6 +47,11 @@ class PyMCADVI:
         Rolling-mean window and relative tolerance of the convergence rule, the same as the
         Pyro backend's (:data:`backends.convergence.CONVERGENCE_RULE`); recorded in ``info``,
         the rule is applied to the loss by ``evaluation.metrics.diagnostics``.
+    stop_at_convergence : bool
+        Stop as soon as the loss so far meets the convergence rule (checked every
+        :func:`backends.convergence.check_every` steps by a ``pm.fit`` callback that raises
+        ``StopIteration``); ``num_steps`` is then only the cap.  False (default): the paper's
+        exact schedule, always ``num_steps`` steps.
     progress : bool
         Show PyMC's progress bar.
     """
@@ -64,6 +70,7 @@ class PyMCADVI:
         obj_n_mc: int = 1,
         convergence_window: int = 1000,
         convergence_rtol: float = 1e-3,
+        stop_at_convergence: bool = False,
         progress: bool = False,
     ) -> None:
         if method not in METHODS:
@@ -77,6 +84,7 @@ class PyMCADVI:
         self.lr, self.lr_decay, self.obj_n_mc = float(lr), float(lr_decay), int(obj_n_mc)
         self.window = int(convergence_window)
         self.rtol, self.progress = float(convergence_rtol), bool(progress)
+        self.stop_at_convergence = bool(stop_at_convergence)
 
     def fit(self, data: HierData, seed: int) -> FitResult:
         """Fit the approximation, record the loss, draw from it with ``log_q`` and ``lp``.
@@ -85,7 +93,8 @@ class PyMCADVI:
         -------
         FitResult
             One-chain ``idata``; ``loss`` = negative ELBO per step; ``info`` with the settings,
-            including the convergence window and tolerance.
+            including the convergence window and tolerance, and the steps run (``n_steps_run``;
+            ``stopped_early``: fewer than ``num_steps``, only with ``stop_at_convergence``).
         """
         start = time.perf_counter()
         pm = require("pymc", INSTALL_HINTS["pymc"])
@@ -110,6 +119,9 @@ class PyMCADVI:
             "obj_n_mc": self.obj_n_mc,
             "convergence_window": self.window,
             "convergence_rtol": self.rtol,
+            "stop_at_convergence": self.stop_at_convergence,
+            "stopped_early": len(loss) < self.num_steps,
+            "n_steps_run": len(loss),
             "log_q_space": "constrained (log q_u - log|dtheta/du|)",
         }
         return finish_fit(
@@ -132,11 +144,20 @@ class PyMCADVI:
 
         learning_rate = pytensor.shared(np.float64(self.lr), name="learning_rate")
         first_step: list[float] = []
+        stopped: list[np.ndarray] = []  # the loss trace of a fit stopped at convergence
+        every = check_every(self.window)
+        # PyMC's interrupt message indexes past the trace of a fit shorter than 10 steps
+        can_stop = self.stop_at_convergence and self.num_steps >= 10
 
-        def on_step(_approx: Any, _losses: np.ndarray, i: int) -> None:
+        def on_step(_approx: Any, losses: np.ndarray, i: int) -> None:
+            """After ``i`` steps: the learning rate of the next one; stop at convergence."""
             if not first_step:
                 first_step.append(time.perf_counter())
             learning_rate.set_value(np.float64(self.lr * self.lr_decay**i))
+            if can_stop and i % every == 0 and self._converged(losses):
+                # PyMC drops the last step's loss when a callback stops the fit: keep all i
+                stopped.append(np.array(losses, dtype=float))
+                raise StopIteration(f"{self.name}: the loss converged by step {i}")
 
         t0 = time.perf_counter()
         with model:
@@ -155,6 +176,10 @@ class PyMCADVI:
                 f"backend.lr_decay < 1"
             ) from exc
         t1 = time.perf_counter()
-        loss = np.asarray(approx.hist, dtype=float)
+        loss = stopped[0] if stopped else np.asarray(approx.hist, dtype=float)
         compile_s = (first_step[0] if first_step else t1) - t0
         return approx, loss, {"compile_s": compile_s, "optimisation_s": t1 - t0 - compile_s}
+
+    def _converged(self, loss: np.ndarray) -> bool:
+        """Whether ``loss`` (the steps so far) meets the convergence rule."""
+        return converged_step(loss, self.window, self.rtol) is not None

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from backends.base import BackendError, FitResult, finish_fit, library_version, require
+from backends.convergence import check_every, converged_step
 from backends.pyro.forensics import sigma_readings
 from backends.spec import HierData, ModelSpec
 
@@ -75,6 +76,10 @@ class PyroSVI:
         Rolling-mean window and relative tolerance of the convergence rule
         (:data:`backends.convergence.CONVERGENCE_RULE`); recorded in ``info``, the rule is
         applied to the loss by ``evaluation.metrics.diagnostics``.
+    stop_at_convergence : bool
+        Stop as soon as the loss so far meets the convergence rule (checked every
+        :func:`backends.convergence.check_every` steps); ``num_steps`` is then only the cap.
+        False (default): the paper's exact schedule, always ``num_steps`` steps.
     dtype : {"float32", "float64"}
         Floating type of the model tensors and guide parameters.
     num_threads : int, optional
@@ -109,6 +114,7 @@ class PyroSVI:
         log_every: int = 100,
         convergence_window: int = 1000,
         convergence_rtol: float = 1e-3,
+        stop_at_convergence: bool = False,
         dtype: str = "float32",
         num_threads: int | None = 1,
         draw_batch: int = 100,
@@ -140,6 +146,7 @@ class PyroSVI:
         self.init_scale, self.log_every = float(init_scale), max(int(log_every), 1)
         self.convergence_window = int(convergence_window)
         self.convergence_rtol = float(convergence_rtol)
+        self.stop_at_convergence = bool(stop_at_convergence)
         self.dtype, self.draw_batch = dtype, max(int(draw_batch), 1)
         self.num_threads = None if num_threads is None else int(num_threads)
         self.num_transforms = int(num_transforms)
@@ -186,8 +193,8 @@ class PyroSVI:
             timing["sampling_s"] = time.perf_counter() - t0
         self._check_draws(draws)
         timing["fit_s"] = time.perf_counter() - t_start
-        info = self._info(timing, guide)
-        info["ms_per_step_cpu"] = 1e3 * cpu_s / self.num_steps
+        info = self._info(timing, guide, len(loss))
+        info["ms_per_step_cpu"] = 1e3 * cpu_s / len(loss)
         readings = sigma_readings(guide, draws.posterior)
         if readings is not None:  # mean-field / type-II guides: what the paper could print
             info["sigma_readings"] = readings
@@ -208,8 +215,9 @@ class PyroSVI:
 
     # ------------------------------------------------------------------------------------------
     def _optimise(self, elbo, model, guide, tensors, seed: int) -> tuple[np.ndarray, dict, float]:
-        """Run ``num_steps`` SVI steps: the loss at every step, the timing breakdown and the
-        process CPU seconds of the loop (closer than wall time to an idle machine's figure).
+        """Run the SVI steps (``num_steps``, or fewer with ``stop_at_convergence``): the loss at
+        every step run, the timing breakdown and the process CPU seconds of the loop (closer
+        than wall time to an idle machine's figure).
 
         One warm-up evaluation (which traces the JIT) comes first and its gradients are
         dropped; the RNG is then re-seeded, so JIT and plain ELBO see the same random numbers
@@ -245,15 +253,18 @@ class PyroSVI:
         loss, loop_s = self._loop(step_fn)
         cpu_s = time.process_time() - cpu0
         if not all(bool(torch.isfinite(p).all()) for p in params):
-            raise BackendError(self._nan_message(float("nan"), self.num_steps - 1, params=True))
+            raise BackendError(self._nan_message(float("nan"), len(loss) - 1, params=True))
         if self.jit:  # the warm-up traced (compiled) the model and guide
             return loss, {"compile_s": warmup_s, "optimisation_s": loop_s}, cpu_s
         return loss, {"optimisation_s": loop_s + warmup_s}, cpu_s
 
     def _loop(self, step_fn) -> tuple[np.ndarray, float]:
-        """Call ``step_fn(step)`` ``num_steps`` times: the losses and the total seconds."""
+        """Call ``step_fn(step)`` ``num_steps`` times, or until the loss so far converged (with
+        ``stop_at_convergence``): the losses of the steps run and the total seconds."""
         loss = np.empty(self.num_steps, dtype=np.float64)
         bar = _progress(self.num_steps, self.name, enabled=self.progress)
+        stop, every = self.stop_at_convergence, check_every(self.convergence_window)
+        n_run = self.num_steps
         t_loop = time.perf_counter()
         try:
             with _quiet_pyro():
@@ -262,11 +273,18 @@ class PyroSVI:
                     if bar is not None and (step + 1) % self.log_every == 0:
                         bar.set_postfix_str(f"loss {loss[step]:.4g}", refresh=False)
                         bar.update(self.log_every)
+                    if stop and (step + 1) % every == 0 and self._converged(loss[: step + 1]):
+                        n_run = step + 1
+                        break
         finally:
-            if bar is not None:
-                bar.update(bar.total - bar.n)
+            if bar is not None:  # full at the end (or on an error); at the step of a stop
+                bar.update((n_run if n_run < self.num_steps else bar.total) - bar.n)
                 bar.close()
-        return loss, time.perf_counter() - t_loop
+        return loss[:n_run], time.perf_counter() - t_loop
+
+    def _converged(self, loss: np.ndarray) -> bool:
+        """Whether ``loss`` (the steps so far) meets the convergence rule."""
+        return converged_step(loss, self.convergence_window, self.convergence_rtol) is not None
 
     def _nan_message(self, value: float, step: int, params: bool = False) -> str:
         what = "guide parameters became non-finite after" if params else f"loss became {value} at"
@@ -285,8 +303,12 @@ class PyroSVI:
                 "lower backend.lr or raise backend.num_steps"
             )
 
-    def _info(self, timing: dict[str, float], guide) -> dict[str, Any]:
-        """Raw facts of the fit (settings, guide, speed); convergence is judged elsewhere."""
+    def _info(self, timing: dict[str, float], guide, n_steps_run: int) -> dict[str, Any]:
+        """Raw facts of the fit (settings, guide, speed); convergence is judged elsewhere.
+
+        ``num_steps`` is the setting (the cap); ``n_steps_run`` the steps taken, fewer than
+        ``num_steps`` only when ``stop_at_convergence`` stopped the fit (``stopped_early``).
+        """
         import torch
 
         info: dict[str, Any] = {
@@ -295,6 +317,9 @@ class PyroSVI:
             "convergence_window": self.convergence_window,
             "convergence_rtol": self.convergence_rtol,
             "num_steps": self.num_steps,
+            "stop_at_convergence": self.stop_at_convergence,
+            "stopped_early": n_steps_run < self.num_steps,
+            "n_steps_run": int(n_steps_run),
             "lr": self.lr,
             "lr_decay": self.lr_decay,
             "optimizer": self.optimizer,
@@ -302,7 +327,7 @@ class PyroSVI:
             "jit": self.jit,
             "dtype": self.dtype,
             "torch_threads": self.num_threads or torch.get_num_threads(),
-            "ms_per_step": 1e3 * timing["optimisation_s"] / self.num_steps,
+            "ms_per_step": 1e3 * timing["optimisation_s"] / n_steps_run,
             "num_guide_params": int(sum(p.numel() for p in guide.parameters())),
         }
         if self.guide == "lowrank":

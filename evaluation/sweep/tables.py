@@ -289,6 +289,7 @@ def _steps(df: pd.DataFrame) -> pd.Series:
     return (
         numeric(df, "cost.steps")
         .fillna(numeric(df, "diagnostics.vi.n_steps"))
+        .fillna(numeric(df, "fit.n_steps_run"))  # fewer than the cap when stopped at convergence
         .fillna(numeric(df, "fit.num_steps"))
         .fillna(numeric(df, "fit.n_steps"))
         .fillna(numeric(df, "config.backend.num_steps"))
