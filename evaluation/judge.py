@@ -8,6 +8,7 @@ makers (:mod:`evaluation.report.run_figures`) to draw them.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,20 @@ from evaluation.report import forest, run_figures
 log = logging.getLogger("ppl_compare")
 
 
+def reference_config(cfg: DictConfig) -> Any:
+    """The backend config of ``evaluation.reference`` with its overrides (None when the
+    reference is off or a ``posterior.nc`` path)."""
+    ref = cfg.evaluation.get("reference")
+    if not ref or str(ref).endswith(".nc"):
+        return None
+    return compose_backend(str(ref), plain(cfg.evaluation.get("reference_overrides")))
+
+
+def reference_cache(cfg: DictConfig) -> Path:
+    """Where reference posteriors (and runs that are the reference) are cached."""
+    return Path(cfg.paths.cache_dir) / "reference"
+
+
 def reference_posterior(cfg: DictConfig, train: HierData, spec: ModelSpec):
     """Load or compute the reference posterior named by ``evaluation.reference`` (or None)."""
     ref = cfg.evaluation.get("reference")
@@ -36,10 +51,10 @@ def reference_posterior(cfg: DictConfig, train: HierData, spec: ModelSpec):
         return None, None
     if str(ref).endswith(".nc"):
         return reference.load_reference(Path(str(ref)))
-    bcfg = compose_backend(str(ref), plain(cfg.evaluation.get("reference_overrides")))
-    cache = Path(cfg.paths.cache_dir) / "reference"
-    log.info("reference posterior: %s (cache %s)", ref, cache)
-    return reference.cached_reference(bcfg, train, spec, int(cfg.seed), cache)
+    log.info("reference posterior: %s (cache %s)", ref, reference_cache(cfg))
+    return reference.cached_reference(
+        reference_config(cfg), train, spec, int(cfg.seed), reference_cache(cfg)
+    )
 
 
 def evaluate(
@@ -49,17 +64,25 @@ def evaluate(
     test: HierData | None,
     spec: ModelSpec,
     run_dir: Path,
+    timing: dict[str, float] | None = None,
 ) -> tuple[dict[str, Any], list[Path]]:
     """Every metrics section and figure, computed from the posterior alone.
+
+    ``timing``, when given, receives the seconds of each part of the judgement: ``psis_s``,
+    ``scoring_s`` (predictive, posterior, diagnostics), ``reference_s`` (truth, identified
+    quantities, reference and noise floors), ``figures_s``, ``clustering_s`` (with its
+    figures), ``claims_s`` (with the forest plot).
 
     With ``evaluation.psis_resample`` a VI posterior (one with ``log_q``) is PSIS-resampled
     first (section ``psis``: k-hat, ESS, whether it is trustworthy) and every section but
     ``diagnostics`` (which judges the approximation itself) scores the resampled draws.
     """
     ecfg = cfg.evaluation
+    clock = _Clock(timing)
     raw_fit, psis_section = fit, None
     if ecfg.get("psis_resample", False):
         fit, psis_section = psis_resampled_fit(fit, train, spec, int(cfg.seed))
+        clock.lap("psis_s")
     scored = test if test is not None else train
     scored_pass = predictive.predictive_pass(fit.idata, scored)  # once: metrics and figures
     sections: dict[str, Any] = {
@@ -83,16 +106,34 @@ def evaluate(
     }
     if psis_section is not None:
         sections["psis"] = psis_section
+    clock.lap("scoring_s")
     ref_idata = posterior_vs_truth_and_reference(cfg, fit, train, spec, sections)
+    clock.lap("reference_s")
     figures: list[Path] = []
     if ecfg.figures:
         figures = run_figure_files(cfg, fit, (scored, scored_pass), ref_idata, run_dir)
+    clock.lap("figures_s")
     clustered, drawn = clustering_and_figures(cfg, fit, train, run_dir / "figures")
     if clustered is not None:
         sections["clustering"] = clustered.section
     figures += drawn
+    clock.lap("clustering_s")
     figures += claims_and_forest(cfg, fit, train, clustered, sections, run_dir / "figures")
+    clock.lap("claims_s")
     return sections, figures
+
+
+class _Clock:
+    """Adds the seconds since the previous lap to ``timing[key]`` (no-op without a dict)."""
+
+    def __init__(self, timing: dict[str, float] | None) -> None:
+        self.timing, self.last = timing, time.perf_counter()
+
+    def lap(self, key: str) -> None:
+        now = time.perf_counter()
+        if self.timing is not None:
+            self.timing[key] = self.timing.get(key, 0.0) + now - self.last
+        self.last = now
 
 
 def posterior_vs_truth_and_reference(

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from backends.base import file_lock
+from backends.base import FitResult, file_lock
 from backends.spec import HierData, ModelSpec
 from evaluation.config import instantiate_backend, plain
-from evaluation.io import write_json, write_netcdf
+from evaluation.io import read_json, write_json, write_netcdf
 from evaluation.metrics.diagnostics import ESS_MIN, RHAT_MAX, mcmc_diagnostics
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,14 +106,28 @@ def reference_key(backend_cfg: Any, data: HierData, model_spec: ModelSpec, seed:
     return h.hexdigest()[:16]
 
 
-def cached_reference(
+def same_settings(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two backend configs give the same draws (equal but for :data:`NON_RESULT_KEYS`)."""
+
+    def result_keys(cfg: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in plain(cfg).items() if k not in NON_RESULT_KEYS}
+
+    return result_keys(a) == result_keys(b)
+
+
+def cached_fit(
     backend_cfg: Mapping[str, Any],
     data: HierData,
     model_spec: ModelSpec,
     seed: int,
     cache_dir: Path,
-) -> tuple[az.InferenceData, ReferenceCheck]:
-    """The reference posterior of ``data``, computed once and cached by a content hash.
+) -> FitResult:
+    """The fit of ``backend_cfg`` to ``data``, computed once and cached by a content hash.
+
+    The reference posterior (:func:`cached_reference`) and a run whose backend settings equal
+    the reference's (e.g. the ``pymc_nuts`` job of a study, whose reference is ``pymc_nuts``)
+    share one entry, so that fit is computed once.  A cached fit carries the timing and info
+    of the fit that made it, and ``info["from_cache"] = True``.
 
     Parameters
     ----------
@@ -122,33 +136,48 @@ def cached_reference(
         chains); instantiated with ``_partial_=True`` and then called with
         ``model=model_spec`` (so the ModelSpec reaches the backend as a ModelSpec, not a dict).
     data : HierData
-        The data the method was fitted to (same rows).
+        The data to fit (the training rows).
     model_spec : ModelSpec
     seed : int
     cache_dir : Path
         Holds ``<backend>-<hash>.nc`` (written atomically), a ``.json`` provenance sidecar and
         a ``.lock`` file.
-
-    Returns
-    -------
-    (InferenceData, ReferenceCheck)
     """
     settings = plain(backend_cfg)
     name = str(settings.get("name", "reference"))
     key = reference_key(settings, data, model_spec, seed)
     path = Path(cache_dir) / f"{name}-{key}.nc"
     with file_lock(path.with_suffix(".lock")):
-        if path.is_file():
-            log.info("reference posterior from cache: %s", path)
-            return load_reference(path)
-        log.info("computing reference posterior %s (cache %s)", name, path)
-        backend = instantiate_backend(settings, model_spec)
-        fit = backend.fit(data, seed=int(seed))
+        sidecar = path.with_suffix(".json")
+        if path.is_file() and sidecar.is_file():
+            log.info("fit from cache: %s", path)
+            idata, _ = load_reference(path)
+            meta = read_json(sidecar)
+            info = {**meta.get("info", {}), "from_cache": True, "cache_file": str(path)}
+            return FitResult(idata, None, dict(meta.get("timing", {})), info)
+        log.info("computing %s once for these data (cache %s)", name, path)
+        fit = instantiate_backend(settings, model_spec).fit(data, seed=int(seed))
         write_netcdf(path, fit.idata)
-        check = check_reference(fit.idata)
-        write_json(path.with_suffix(".json"), {
+        write_json(sidecar, {
             "key": key, "backend": settings, "seed": int(seed), "data": data.name,
             "model": model_spec.parameterization, "timing": fit.timing, "info": fit.info,
-            "check": check._asdict(),
+            "check": check_reference(fit.idata)._asdict(),
         })  # fmt: skip
-    return fit.idata, check
+    return fit._replace(info={**fit.info, "from_cache": False, "cache_file": str(path)})
+
+
+def cached_reference(
+    backend_cfg: Mapping[str, Any],
+    data: HierData,
+    model_spec: ModelSpec,
+    seed: int,
+    cache_dir: Path,
+) -> tuple[az.InferenceData, ReferenceCheck]:
+    """The reference posterior of ``data``, computed once and cached (:func:`cached_fit`).
+
+    Returns
+    -------
+    (InferenceData, ReferenceCheck)
+    """
+    fit = cached_fit(backend_cfg, data, model_spec, seed, cache_dir)
+    return fit.idata, check_reference(fit.idata)

@@ -8,7 +8,13 @@ from evalhelpers import IidNormalBackend, make_data, make_idata, normal_draws, p
 
 from backends.spec import ModelSpec
 from evaluation.metrics.posterior import compare_to_reference
-from evaluation.metrics.reference import cached_reference, check_reference, load_reference
+from evaluation.metrics.reference import (
+    cached_fit,
+    cached_reference,
+    check_reference,
+    load_reference,
+    same_settings,
+)
 
 
 def _idata(chains=4, draws=500, n_div=0, seed=0):
@@ -75,3 +81,21 @@ def test_cached_reference_computes_once_per_key(tmp_path):
     assert IidNormalBackend.calls == 4
     assert len(list(tmp_path.glob("iid_nuts-*.nc"))) == 4
     assert len(list(tmp_path.glob("iid_nuts-*.json"))) == 4
+
+
+def test_cached_fit_serves_the_reference_and_an_equal_run(tmp_path):
+    """A run whose settings equal the reference's reads the same cached fit (issue 15)."""
+    data = make_data(n_sites=3, kw=2)
+    cfg = {"_target_": "evalhelpers.IidNormalBackend", "name": "iid_nuts", "chains": 4,
+           "draws": 200, "progress": False}  # fmt: skip
+    IidNormalBackend.calls = 0
+    made = cached_fit(cfg, data, ModelSpec(), 0, tmp_path)
+    ref, _ = cached_reference(cfg, data, ModelSpec(), 0, tmp_path)
+    read = cached_fit({**cfg, "progress": True}, data, ModelSpec(), 0, tmp_path)
+    assert IidNormalBackend.calls == 1
+    assert made.info["from_cache"] is False and read.info["from_cache"] is True
+    assert read.info["cache_file"] == made.info["cache_file"]
+    assert read.timing == pytest.approx(made.timing)  # the cost of the one fit that was made
+    np.testing.assert_array_equal(read.idata.posterior["alpha"], ref.posterior["alpha"])
+    assert same_settings(cfg, {**cfg, "progress": True})
+    assert not same_settings(cfg, {**cfg, "draws": 201})
