@@ -79,6 +79,11 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> Path:
     return _atomic(Path(path), lambda tmp: tmp.write_text(text + "\n"))
 
 
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8), atomically."""
+    return _atomic(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
 def write_netcdf(path: Path, obj: Any) -> Path:
     """Write an InferenceData or xarray Dataset to netCDF, atomically."""
     return _atomic(Path(path), lambda tmp: obj.to_netcdf(str(tmp)))

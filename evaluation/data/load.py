@@ -11,6 +11,7 @@ from typing import Any
 
 from backends.spec import HierData
 from evaluation.config import plain
+from evaluation.data.public import write_public_tables
 from evaluation.data.tables import load_tables
 from evaluation.data.twin import make_paper_twin
 
@@ -29,7 +30,9 @@ def load_data(cfg: Mapping) -> HierData:
     """Build the data set a data config describes, dispatching on ``cfg["kind"]``.
 
     ``"paper"``: :func:`make_paper_twin` with the config's knobs; ``"tables"`` and
-    ``"paper_tables"``: :func:`evaluation.data.tables.load_tables`.  The split is not applied here
+    ``"paper_tables"``: :func:`evaluation.data.tables.load_tables`, after writing the tables of
+    a package's data set first when the config has a ``source``
+    (:func:`evaluation.data.public.write_public_tables`).  The split is not applied here
     (see :func:`split_from_config`).
     """
     kind = plain(cfg).get("kind")
@@ -44,5 +47,7 @@ def load_data(cfg: Mapping) -> HierData:
         name = str(plain(cfg).get("name", data.name))
         return data if name == data.name else dataclasses.replace(data, name=name)
     if kind in ("tables", "paper_tables"):
+        if plain(cfg).get("source"):
+            write_public_tables(cfg)
         return load_tables(cfg)
     raise ValueError(f"data.kind must be one of {DATA_KINDS}, got {kind!r}")

@@ -76,11 +76,6 @@ def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
     return df[first + sorted(c for c in df.columns if c not in first)]
 
 
-def write_text(path: Path, text: str) -> Path:
-    """Write ``text`` atomically (evaluation.io's temporary-name-then-rename)."""
-    return io._atomic(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
 def _head(path: Path) -> list[str]:
     with open(path, encoding="utf-8", errors="replace") as fh:
         return [line.rstrip("\r\n") for _, line in zip(range(_HEAD_LINES), fh, strict=False)]
@@ -168,10 +163,10 @@ def build_report(sweep_dir: Path, *, title: str | None = None) -> SweepOutputs:
     check_targets(sweep_dir)
     records = collect_runs(sweep_dir)
     df = comparison_table(records)
-    csv = write_text(sweep_dir / CSV_NAME, df.assign(**{WRITTEN_BY: WRITER}).to_csv(index=False))
+    csv = io.write_text(sweep_dir / CSV_NAME, df.assign(**{WRITTEN_BY: WRITER}).to_csv(index=False))
     rendered = render_report(df, records, sweep_dir, title=title or sweep_dir.name)
-    md = write_text(sweep_dir / MD_NAME, rendered.markdown)
-    html = write_text(sweep_dir / HTML_NAME, rendered.html)
+    md = io.write_text(sweep_dir / MD_NAME, rendered.markdown)
+    html = io.write_text(sweep_dir / HTML_NAME, rendered.html)
     n_complete = sum(r.status == "complete" for r in records)
     log.info("sweep report: %d runs (%d complete) -> %s", len(records), n_complete, md)
     return SweepOutputs(csv, md, html, rendered.figures, n_complete, len(records) - n_complete)

@@ -21,7 +21,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 
 from evaluation import io
-from evaluation.sweep.build import ReportRefused, build_report, write_text
+from evaluation.sweep.build import ReportRefused, build_report
 from evaluation.sweep.records import MD_NAME, collect_runs
 
 log = logging.getLogger("ppl_compare.sweep")
@@ -33,7 +33,7 @@ def record_crash(run_dir: Path, exc: BaseException, overrides: list[str]) -> Pat
     """Write ``failed.json`` (one-line error) and ``crash.txt`` (traceback) for a crashed job."""
     message = f"{type(exc).__name__}: {exc}".splitlines()[0]
     trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    write_text(Path(run_dir) / "crash.txt", trace)
+    io.write_text(Path(run_dir) / "crash.txt", trace)
     log.error("run crashed (recorded in failed.json, traceback in crash.txt): %s", message)
     return io.write_json(Path(run_dir) / "failed.json",
                          {"status": "failed", "error": f"crash: {message}",
