@@ -12,7 +12,7 @@ TORCH_PIP_ARGS ?=
 RUN_ARGS       ?=
 PYTEST_ARGS    ?=
 
-.PHONY: setup cmdstan run run-fast test test-slow lint format clean
+.PHONY: setup cmdstan run run-fast findings test test-slow lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ run: setup
 
 run-fast: setup
 	$(BIN)/ppl-compare experiment=main debug=fast $(RUN_ARGS)
+
+# The study's findings: the sweeps of evaluation/findings/plan.py (resumable), then
+# docs/findings.md + docs/figures/ (FINDINGS_ARGS e.g. "--only twin" or "--document-only").
+FINDINGS_ARGS ?=
+findings: setup
+	$(BIN)/ppl-compare-findings $(FINDINGS_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

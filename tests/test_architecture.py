@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "evaluation.judge": 5,
     "evaluation.sweep": 5,
     "evaluation.app": 6,
+    "evaluation.findings": 6,
 }
 #: Packages whose modules may import project modules inside functions (optional PPLs).
 LAZY_OK = ("backends.pyro", "backends.pymc", "backends.stan")

@@ -1,0 +1,106 @@
+"""``ppl-compare-findings`` (``make findings``): run the study's sweeps, write docs/findings.md.
+
+    ppl-compare-findings                          # run (or resume) every study, then write
+    ppl-compare-findings --only twin              # one study (the others' runs are reused)
+    ppl-compare-findings --document-only          # rewrite the document from the runs on disk
+    ppl-compare-findings -- debug=fast            # Hydra overrides for every sweep (smoke)
+
+Sweeps go to ``<runs-dir>/<study>/`` (default ``outputs/findings``); a second call resumes them
+(complete jobs are skipped by the app).  The wall time of each study is kept in
+``<runs-dir>/timings.json`` and printed at the top of the document.  Exit status 0 when the
+document was written, 1 when no study has a complete run, 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from evaluation import io
+from evaluation.findings.document import load_study, write_document
+from evaluation.findings.plan import STUDIES, run_study
+
+PROG = "ppl-compare-findings"
+TIMINGS = "timings.json"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line parser of ``ppl-compare-findings``."""
+    out = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    out.add_argument("--runs-dir", type=Path, default=Path("outputs/findings"),
+                     help="where the sweeps run (default: outputs/findings)")  # fmt: skip
+    out.add_argument("--docs", type=Path, default=Path("docs"),
+                     help="where findings.md and figures/ go (default: docs)")  # fmt: skip
+    out.add_argument(
+        "--only",
+        default=None,
+        help="comma-separated studies to run: " + ", ".join(s.key for s in STUDIES),
+    )
+    out.add_argument(
+        "--document-only",
+        action="store_true",
+        help="do not run anything; write the document from the runs on disk",
+    )
+    out.add_argument("overrides", nargs="*", help="Hydra overrides for every sweep (after --)")
+    return out
+
+
+def commit() -> str:
+    """``git describe``-like id of the working tree (``<sha>``, ``-dirty`` if modified)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True,
+                              check=True).stdout.strip()  # fmt: skip
+
+    try:
+        sha = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return sha + ("-dirty" if dirty else "")
+
+
+def cli(argv: Sequence[str] | None = None) -> int:
+    """Run ``ppl-compare-findings``; returns the exit status (see the module docstring)."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    keys = [s.key for s in STUDIES]
+    only = keys if args.only is None else [k.strip() for k in args.only.split(",") if k.strip()]
+    if unknown := sorted(set(only) - set(keys)):
+        print(f"{PROG}: error: unknown study {', '.join(unknown)}; studies: {', '.join(keys)}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    timings_path = args.runs_dir / TIMINGS
+    timings = io.read_json(timings_path) if timings_path.is_file() else {}
+    start = time.perf_counter()
+    for study in STUDIES:
+        if args.document_only or study.key not in only:
+            continue
+        ran = run_study(study, args.runs_dir / study.key, args.overrides)
+        timings[study.key] = {"wall_s": ran.wall_s, "return_codes": ran.return_codes,
+                              "overrides": list(args.overrides)}  # fmt: skip
+        io.write_json(timings_path, timings)
+    results = [load_study(s, args.runs_dir / s.key, timings.get(s.key, {}).get("wall_s"))
+               for s in STUDIES]  # fmt: skip
+    if all(r.df.empty for r in results):
+        print(f"{PROG}: error: no runs under {args.runs_dir}", file=sys.stderr)
+        return 1
+    total = sum(t.get("wall_s", 0.0) for t in timings.values()) or time.perf_counter() - start
+    command = " ".join([PROG, *(argv if argv is not None else sys.argv[1:])])
+    path = write_document(results, args.docs, command, commit(), total)
+    print(f"wrote {path}")
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    raise SystemExit(cli())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

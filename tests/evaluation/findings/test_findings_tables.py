@@ -1,0 +1,112 @@
+"""The findings' own glue: phase tables, the cost reconstruction, the answer's wording.
+
+These tests feed hand-made comparison tables (the numbers are inputs, not results of a
+fit); the end-to-end run of real sweeps is in test_findings_cli.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evaluation.findings import answer, phase
+from evaluation.findings.cost import cost_summary, summary_rows
+
+SIGMAS = (0.05, 1.0)
+
+
+def table(rows: list[dict]) -> pd.DataFrame:
+    base = {"status": "complete", "scenario": "s", "replicate": "0", "run": "r"}
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+def study_df() -> pd.DataFrame:
+    """Mean-field at half NUTS's sd and low coverage; NUTS on target; two sigma_worker."""
+    rows = []
+    for s in SIGMAS:
+        rows.append({"method_label": "pymc_nuts", "backend": "pymc_nuts",
+                     "data.sigma_worker_truth": s,
+                     "posterior.beta_site_identified_coverage90": 0.9,
+                     "vs_nuts.blocks.beta_site.sd_ratio_median": 1.0,
+                     "vs_nuts.blocks.beta_site.sd_ratio_median_floor": 1.05,
+                     "posterior.summary.sigma_worker.median": s, "predictive.auc": 0.8,
+                     "timing.fit_s": 100.0})  # fmt: skip
+        rows.append({"method_label": "pyro_meanfield", "backend": "pyro_meanfield",
+                     "data.sigma_worker_truth": s,
+                     "posterior.beta_site_identified_coverage90": 0.5 if s < 1 else 0.6,
+                     "vs_nuts.blocks.beta_site.sd_ratio_median": 0.3,
+                     "vs_nuts.blocks.beta_site.sd_ratio_median_floor": 1.05,
+                     "posterior.summary.sigma_worker.median": 2 * s, "predictive.auc": 0.79,
+                     "timing.fit_s": 10.0})  # fmt: skip
+    return phase.add_derived(table(rows), [])
+
+
+def test_phase_table_is_methods_by_sigma_in_sweep_order():
+    cov = next(m for m in phase.PHASE_METRICS if m.key == "coverage")
+    t = phase.phase_table(study_df(), cov)
+    assert list(t.index) == ["pymc_nuts", "pyro_meanfield"]
+    assert list(t.columns) == list(SIGMAS)
+    assert t.loc["pyro_meanfield", 0.05] == 0.5 and t.loc["pyro_meanfield", 1.0] == 0.6
+
+
+def test_sigma_ratio_is_median_over_truth():
+    ratio = next(m for m in phase.PHASE_METRICS if m.key == "sigma_ratio")
+    t = phase.phase_table(study_df(), ratio)
+    assert t.loc["pyro_meanfield"].tolist() == pytest.approx([2.0, 2.0])
+    assert t.loc["pymc_nuts"].tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_markdown_table_shows_the_floor_row_and_dashes_for_missing():
+    sd = next(m for m in phase.PHASE_METRICS if m.key == "sd_ratio")
+    df = study_df()
+    df.loc[3, "vs_nuts.blocks.beta_site.sd_ratio_median"] = np.nan
+    text = phase.markdown_table(phase.phase_table(df, sd), phase.floor_table(df, sd), 2)
+    assert "| pyro_meanfield | 0.30 | – |" in text
+    assert "_noise floor (NUTS vs NUTS)_ | _1.05_ | _1.05_" in text
+
+
+def test_answer_wording_follows_the_numbers():
+    df = study_df()
+    text = answer.uncertainty_sentence(df)
+    assert "understates" in text and "0.30 × NUTS's (noise floor 1.05)" in text
+    assert "cover 0.50–0.60" in text
+    df["vs_nuts.blocks.beta_site.sd_ratio_median"] = 2.0  # now wider than NUTS everywhere
+    assert "overstates" in answer.uncertainty_sentence(df)
+
+
+def test_remedy_sentence_picks_the_cheapest_method_close_to_nuts():
+    df = study_df()
+    assert "No approximation matched" in answer.remedy_sentence(df)
+    extra = df[df["method_label"] == "pyro_meanfield"].copy()
+    extra["method_label"] = "pyro_fullrank"
+    extra["posterior.beta_site_identified_coverage90"] = 0.88
+    extra["timing.fit_s"] = 50.0
+    text = answer.remedy_sentence(pd.concat([df, extra], ignore_index=True))
+    assert "is pyro_fullrank (50 s per fit, NUTS 100 s)" in text
+
+
+def test_cost_reconstructs_the_savings_from_measured_rates():
+    df = table([
+        {"backend": "pyro_meanfield", "timing.total_s": 40.0, "timing.fit_s": 30.0,
+         "timing.optimisation_s": 30.0, "fit.stopped_early": True, "fit.n_steps_run": 6000,
+         "fit.num_steps": 18000, "phases.data_s": 1.0, "phases.reference_s": 5.0},
+        {"backend": "pymc_nuts", "timing.total_s": 12.0, "timing.fit_s": 200.0,
+         "timing.compile_s": 20.0, "fit.from_cache": True, "phases.data_s": 1.0},
+        {"backend": "pymc_nuts", "timing.total_s": 220.0, "timing.fit_s": 200.0,
+         "timing.compile_s": 20.0, "fit.from_cache": False, "fit.compile_cached": False},
+        {"backend": "pymc_nuts", "timing.total_s": 190.0, "timing.fit_s": 181.0,
+         "timing.compile_s": 1.0, "fit.from_cache": False, "fit.compile_cached": True},
+    ])  # fmt: skip
+    s = cost_summary(df)
+    assert s.jobs_s == pytest.approx(462.0)
+    assert s.saved_s["VI stopped at the convergence rule"] == pytest.approx(60.0)  # 12k x 5 ms
+    assert s.saved_s["NUTS job reads the reference fit"] == pytest.approx(200.0)
+    assert s.saved_s["nutpie compiles once per model structure"] == pytest.approx(20.0)
+    assert s.before_jobs_s == pytest.approx(462.0 + 280.0)
+    assert s.phases["compile"] == pytest.approx(21.0)  # the cached job compiled nothing
+    assert s.phases["fit (without compile)"] == pytest.approx(30.0 + 180.0 + 180.0)
+    rows = {r[0]: r[1] for r in summary_rows(s, wall_s=231.0)}
+    assert rows["wall clock before the savings, at the same parallelism (reconstructed)"] == (
+        pytest.approx(742.0 * 0.5)
+    )
