@@ -37,6 +37,8 @@ from evaluation.config import (
 #: 40k steps; the paper's is backend.lr_decay=0.9995 backend.num_steps=18000); pymc_dadvi,
 #: pymc_pathfinder and pyro_flow are new; pyro_typeii and pyro_clipped (paper forensics) too.
 #: The Pyro and PyMC VI configs gained stop_at_convergence: false (issue 15; the paper's schedule).
+#: At paper scale pyro_fullrank went nan in float32 (now float64) and pyro_flow's loss inf at
+#: lr 0.005 (now 0.001).
 RECORDED = yaml.safe_load("""
 pymc_fullrank: {_target_: backends.pymc.PyMCADVI, name: pymc_fullrank, method: fullrank,
   num_steps: 40000, lr: 0.015, lr_decay: 0.9999, num_draws: 1000, obj_n_mc: 1,
@@ -54,7 +56,7 @@ pyro_fullrank: {_target_: backends.pyro.PyroSVI, name: pyro_fullrank, guide: ful
   num_steps: 40000, lr: 0.015, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0,
   num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
-  dtype: float32, num_threads: 1, progress: true}
+  dtype: float64, num_threads: 1, progress: true}
 pyro_lowrank: {_target_: backends.pyro.PyroSVI, name: pyro_lowrank, guide: lowrank,
   rank: null, num_steps: 40000, lr: 0.015, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0,
   num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, log_every: 100,
@@ -71,7 +73,7 @@ pymc_pathfinder: {_target_: backends.pymc.PyMCPathfinder, name: pymc_pathfinder,
   num_draws: 1000, num_draws_per_path: 1000, maxiter: 1000, num_elbo_draws: 10, jitter: 2.0,
   importance_sampling: psis, progress: false}
 pyro_flow: {_target_: backends.pyro.PyroSVI, name: pyro_flow, guide: flow, num_steps: 40000,
-  lr: 0.005, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0, num_draws: 1000,
+  lr: 0.001, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0, num_draws: 1000,
   num_particles: 1, jit: false, init_scale: 0.1, log_every: 100, convergence_window: 1000,
   convergence_rtol: 0.001, stop_at_convergence: false, dtype: float32, num_threads: 1,
   progress: true, num_transforms: 2,

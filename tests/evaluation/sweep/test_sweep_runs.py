@@ -89,6 +89,8 @@ EXPERIMENT_SMOKE = {
     "calibration": ["backend=pymc_nuts,pyro_meanfield", "seed=range(0,5)"],
     "benchmark": [],
     "paper_forensics": ["data.sigma_worker=0.05", "backend=pyro_meanfield,pyro_typeii"],
+    "meanfield_study_calibrated": ["data.sigma_worker=0.5", "backend=pymc_nuts,pyro_meanfield"],
+    "meanfield_real": ["backend=pymc_nuts,pyro_meanfield"],
 }
 #: A heading each experiment's report must contain beyond the common ones.
 EXPERIMENT_SECTION = {
@@ -98,6 +100,8 @@ EXPERIMENT_SECTION = {
     "calibration": "## Calibration across replications",
     "benchmark": "## Cost",
     "paper_forensics": "## Paper forensics",
+    "meanfield_study_calibrated": "## Interval width against the reference posterior",
+    "meanfield_real": "## Interval width against the reference posterior",
 }
 
 
