@@ -77,13 +77,15 @@ def test_answer_wording_follows_the_numbers():
 
 def test_remedy_sentence_picks_the_cheapest_method_close_to_nuts():
     df = study_df()
-    assert "No approximation matched" in answer.remedy_sentence(df)
+    text = answer.remedy_sentence(df)
+    assert "No approximation here matches" in text and "closest in β_site sd is pyro_mean" in text
     extra = df[df["method_label"] == "pyro_meanfield"].copy()
     extra["method_label"] = "pyro_fullrank"
-    extra["posterior.beta_site_identified_coverage90"] = 0.88
+    extra["vs_nuts.blocks.beta_site.sd_ratio_median"] = 0.9
+    extra["cross.sigma_worker_ratio"] = 1.1
     extra["timing.fit_s"] = 50.0
     text = answer.remedy_sentence(pd.concat([df, extra], ignore_index=True))
-    assert "is pyro_fullrank (50 s per fit, NUTS 100 s)" in text
+    assert "pyro_fullrank matches NUTS's spread" in text and "50 s per fit (NUTS 100 s)" in text
 
 
 def test_cost_reconstructs_the_savings_from_measured_rates():
