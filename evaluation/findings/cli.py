@@ -6,9 +6,10 @@
     ppl-compare-findings -- debug=fast            # Hydra overrides for every sweep (smoke)
 
 Sweeps go to ``<runs-dir>/<study>/`` (default ``outputs/findings``); a second call resumes them
-(complete jobs are skipped by the app).  The wall time of each study is kept in
-``<runs-dir>/timings.json`` and printed at the top of the document.  Exit status 0 when the
-document was written, 1 when no study has a complete run, 2 for bad arguments.
+(complete jobs are skipped by the app).  The wall time of each study (summed over the calls
+that ran it) is kept in ``<runs-dir>/timings.json`` and printed at the top of the document.
+Exit status 0 when the document was written, 1 when no study has a complete run, 2 for bad
+arguments.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import argparse
 import logging
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -77,22 +77,25 @@ def cli(argv: Sequence[str] | None = None) -> int:
         return 2
     timings_path = args.runs_dir / TIMINGS
     timings = io.read_json(timings_path) if timings_path.is_file() else {}
-    start = time.perf_counter()
+    command = " ".join([PROG, *(argv if argv is not None else sys.argv[1:])])
     for study in STUDIES:
         if args.document_only or study.key not in only:
             continue
         ran = run_study(study, args.runs_dir / study.key, args.overrides)
-        timings[study.key] = {"wall_s": ran.wall_s, "return_codes": ran.return_codes,
-                              "overrides": list(args.overrides)}  # fmt: skip
+        before = timings.get(study.key) or {}
+        timings[study.key] = {  # a resumed study adds its wall time to the earlier calls'
+            "wall_s": float(before.get("wall_s") or 0.0) + ran.wall_s,
+            "calls": (int(before.get("calls") or 1) if before else 0) + 1,
+            "return_codes": ran.return_codes, "overrides": list(args.overrides),
+            "command": command, "commit": commit(),
+        }  # fmt: skip
         io.write_json(timings_path, timings)
     results = [load_study(s, args.runs_dir / s.key, timings.get(s.key, {}).get("wall_s"))
                for s in STUDIES]  # fmt: skip
     if all(r.df.empty for r in results):
         print(f"{PROG}: error: no runs under {args.runs_dir}", file=sys.stderr)
         return 1
-    total = sum(t.get("wall_s", 0.0) for t in timings.values()) or time.perf_counter() - start
-    command = " ".join([PROG, *(argv if argv is not None else sys.argv[1:])])
-    path = write_document(results, args.docs, command, commit(), total)
+    path = write_document(results, args.docs, timings, command, commit())
     print(f"wrote {path}")
     return 0
 

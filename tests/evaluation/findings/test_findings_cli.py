@@ -47,6 +47,7 @@ def test_document_is_written_with_provenance_and_phase_tables(findings):
     assert text.startswith("# Findings")
     assert re.search(r"at commit `[0-9a-f]+(-dirty)?`", text)
     assert "wall time" in text and "## The answer" in text
+    assert "_Runs: `ppl-compare-findings --runs-dir" in text and "(twin " in text
     assert "| method | σw = 0.05 | σw = 1 |" in text
     assert (root / "docs" / "figures" / "phase_twin.png").stat().st_size > 10_000
     timings = json.loads((root / "runs" / "timings.json").read_text())
@@ -102,7 +103,11 @@ def test_document_only_rewrites_without_running(findings, tmp_path):
     finally:
         mp.undo()
     assert json.loads((root / "runs" / "timings.json").read_text()) == before
-    assert (tmp_path / "findings.md").read_text().startswith("# Findings")
+    text = (tmp_path / "findings.md").read_text()
+    assert text.startswith("# Findings")
+    # the runs keep the command that made them; the document names its own writer
+    assert "_Runs: `ppl-compare-findings --runs-dir" in text and "-- debug=fast" in text
+    assert "--document-only` at commit" in text
 
 
 def test_unknown_study_is_one_line_and_exit_2(capsys, tmp_path):
@@ -110,3 +115,26 @@ def test_unknown_study_is_one_line_and_exit_2(capsys, tmp_path):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["ppl-compare-findings: error: unknown study bogus; studies: "
                    "twin, calibrated, real"]  # fmt: skip
+
+
+def test_a_resumed_study_adds_its_wall_time(findings, tmp_path):
+    """Glue only: the sweeps themselves are replaced by a stand-in that takes 5 s."""
+    import shutil
+
+    from evaluation.findings.plan import StudyRun
+
+    root, _ = findings
+    runs = tmp_path / "runs"
+    shutil.copytree(root / "runs", runs)
+    before = json.loads((runs / "timings.json").read_text())["twin"]
+    mp = pytest.MonkeyPatch()
+    mp.setattr(cli, "STUDIES", (STUDY,))
+    mp.setattr(cli, "run_study", lambda study, d, o: StudyRun(study, d, 5.0, [0]))
+    try:
+        assert cli.cli(["--runs-dir", str(runs), "--docs", str(tmp_path / "docs")]) == 0
+    finally:
+        mp.undo()
+    after = json.loads((runs / "timings.json").read_text())["twin"]
+    assert after["wall_s"] == pytest.approx(before["wall_s"] + 5.0)
+    assert after["calls"] == 2 and after["return_codes"] == [0]
+    assert "over 2 calls" in (tmp_path / "docs" / "findings.md").read_text()
