@@ -19,7 +19,6 @@ from evaluation import io
 from evaluation.findings import answer, phase
 from evaluation.findings.cost import cost_summary, summary_rows
 from evaluation.findings.plan import Study
-from evaluation.report.format import fmt
 from evaluation.sweep.build import comparison_table
 from evaluation.sweep.claims import claim_pairs
 from evaluation.sweep.records import collect_runs
@@ -113,7 +112,7 @@ METHOD_COLUMNS: tuple[tuple[str, str | tuple[str, ...], int], ...] = (
     ("σ_worker / truth", "derived.sigma_worker_over_truth", 2),
     ("σ_worker / NUTS", "cross.sigma_worker_ratio", 2),
     ("k̂", "diagnostics.vi.khat", 2),
-    ("PSIS k̂ (resampled)", "psis.khat", 2),
+    ("PSIS ESS (resampled)", "psis.ess", 0),
     ("AUC", "predictive.auc", 3),
     ("accuracy", "predictive.accuracy", 3),
     ("ARI vs NUTS", "cross.ari_vs_nuts", 2),
@@ -180,7 +179,7 @@ def cost_section(results: Sequence[StudyResult]) -> str:
         lines += [f"**{r.study.title}**: {summary.n_jobs} jobs", "",
                   "| part | seconds | share of the measured parts |", "|---|---|---|"]  # fmt: skip
         for part, sec, share in summary_rows(summary, r.wall_s):
-            lines.append(f"| {part} | {fmt(sec, 0)} | {'' if share is None else f'{share:.0%}'} |")
+            lines.append(f"| {part} | {sec:,.0f} | {'' if share is None else f'{share:.0%}'} |")
         lines.append("")
     return "\n".join(lines)
 
