@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.findings import phase
+from evaluation.sweep.tables import family
 
 MEANFIELD = "pyro_meanfield"
 PAPER_SIGMA = 0.006294
@@ -140,7 +141,8 @@ def remedy_sentence(df: pd.DataFrame) -> str:
     if sd.empty or NUTS not in cost.index:
         return ""
     lo, hi = MATCH_BAND
-    others = [m for m in sd.index if m != NUTS and m in cost.index]
+    approx = set(df.loc[(family(df) == "vi").to_numpy(), "method_label"])
+    others = [m for m in sd.index if m in approx and m in cost.index]
     if not others:
         return ""
 

@@ -25,14 +25,14 @@ def study_df() -> pd.DataFrame:
     """Mean-field at half NUTS's sd and low coverage; NUTS on target; two sigma_worker."""
     rows = []
     for s in SIGMAS:
-        rows.append({"method_label": "pymc_nuts", "backend": "pymc_nuts",
+        rows.append({"method_label": "pymc_nuts", "backend": "pymc_nuts", "family": "mcmc",
                      "data.sigma_worker_truth": s,
                      "posterior.beta_site_identified_coverage90": 0.9,
                      "vs_nuts.blocks.beta_site.sd_ratio_median": 1.0,
                      "vs_nuts.blocks.beta_site.sd_ratio_median_floor": 1.05,
                      "posterior.summary.sigma_worker.median": s, "predictive.auc": 0.8,
                      "timing.fit_s": 100.0})  # fmt: skip
-        rows.append({"method_label": "pyro_meanfield", "backend": "pyro_meanfield",
+        rows.append({"method_label": "pyro_meanfield", "backend": "pyro_meanfield", "family": "vi",
                      "data.sigma_worker_truth": s,
                      "posterior.beta_site_identified_coverage90": 0.5 if s < 1 else 0.6,
                      "vs_nuts.blocks.beta_site.sd_ratio_median": 0.3,
@@ -86,6 +86,12 @@ def test_remedy_sentence_picks_the_cheapest_method_close_to_nuts():
     extra["timing.fit_s"] = 50.0
     text = answer.remedy_sentence(pd.concat([df, extra], ignore_index=True))
     assert "pyro_fullrank matches NUTS's spread" in text and "50 s per fit (NUTS 100 s)" in text
+    # a second NUTS matches NUTS too, but it is not an approximation: never named a remedy
+    nuts2 = df[df["method_label"] == "pymc_nuts"].assign(
+        method_label="stan_nuts", **{"timing.fit_s": 1.0}
+    )
+    text = answer.remedy_sentence(pd.concat([df, nuts2], ignore_index=True))
+    assert "stan_nuts" not in text and "No approximation here matches" in text
 
 
 def test_cost_reconstructs_the_savings_from_measured_rates():
