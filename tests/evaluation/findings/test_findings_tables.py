@@ -78,7 +78,8 @@ def test_answer_wording_follows_the_numbers():
 def test_remedy_sentence_picks_the_cheapest_method_close_to_nuts():
     df = study_df()
     text = answer.remedy_sentence(df)
-    assert "No approximation here matches" in text and "closest in β_site sd is pyro_mean" in text
+    assert "No approximation run at every σ_worker matches" in text
+    assert "closest in β_site sd is pyro_meanfield" in text
     extra = df[df["method_label"] == "pyro_meanfield"].copy()
     extra["method_label"] = "pyro_fullrank"
     extra["vs_nuts.blocks.beta_site.sd_ratio_median"] = 0.9
@@ -91,7 +92,12 @@ def test_remedy_sentence_picks_the_cheapest_method_close_to_nuts():
         method_label="stan_nuts", **{"timing.fit_s": 1.0}
     )
     text = answer.remedy_sentence(pd.concat([df, nuts2], ignore_index=True))
-    assert "stan_nuts" not in text and "No approximation here matches" in text
+    assert "stan_nuts" not in text and "No approximation run at every σ_worker" in text
+    # a method run at one sigma_worker only is never said to match "at every sigma_worker"
+    one = extra[extra["data.sigma_worker_truth"] == 1.0]
+    text = answer.remedy_sentence(pd.concat([df, one], ignore_index=True))
+    assert "No approximation run at every σ_worker" in text
+    assert "Run at σ_worker 1 only, pyro_fullrank is within the band there (50 s" in text
 
 
 def test_cost_reconstructs_the_savings_from_measured_rates():
