@@ -104,13 +104,13 @@ def pyplot() -> Any:
     return plt
 
 
-def save_figure(fig: Any, path: Path) -> Path:
-    """Save a matplotlib figure as PNG atomically and close it."""
+def save_figure(fig: Any, path: Path, dpi: int = 110) -> Path:
+    """Save a matplotlib figure as PNG (``dpi`` dots per inch) atomically and close it."""
     import matplotlib.pyplot as plt
 
     try:
         return _atomic(
-            Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+            Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
         )
     finally:
         plt.close(fig)

@@ -25,6 +25,8 @@ from evaluation.sweep.records import collect_runs
 
 DOC_NAME = "findings.md"
 FIG_DIR = "figures"
+#: Resolution of the committed figures (docs/ stays a few hundred KB).
+FIG_DPI = 80
 #: The data set and the methods of the remedies table (issue 14): sigma_worker of the main twin.
 MAIN_SIGMA = 1.0
 
@@ -91,7 +93,7 @@ def phase_section(result: StudyResult, fig_dir: Path) -> tuple[str, list[Path]]:
     figs = []
     fig = phase.phase_figure(result.df, phase.PHASE_METRICS, title)
     if fig is not None:
-        path = io.save_figure(fig, fig_dir / f"phase_{key}.png")
+        path = io.save_figure(fig, fig_dir / f"phase_{key}.png", dpi=FIG_DPI)
         figs.append(path)
         lines += [f"![phase diagram, {key}]({FIG_DIR}/{path.name})", ""]
     for metric in phase.PHASE_METRICS:
