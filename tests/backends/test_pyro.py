@@ -13,6 +13,7 @@ import numpy as np
 import pyro
 import pytest
 import torch
+from evalhelpers import assert_stop_keeps_identified
 from scipy import stats
 from scipy.special import expit
 
@@ -370,19 +371,7 @@ def test_stopping_at_convergence_keeps_what_the_data_identify(stop_pair, small_t
     (pinned by all 2,000 workers) within 1 sd (observed 0.16).
     """
     stopped, full = stop_pair
-    window = STOP["convergence_window"]
-    gap = rolling_mean(stopped.loss, window)[-1] - rolling_mean(full.loss, window)[-1]
-    assert gap < 3.0, gap
-    a, b = stopped.idata.posterior, full.idata.posterior
-
-    def site_logits(post):
-        return post["alpha"].values[0][:, None] + post["beta_site"].values[0] @ small_twin.X_site.T
-
-    eta_a, eta_b = site_logits(a), site_logits(b)
-    z_eta = np.abs(eta_a.mean(axis=0) - eta_b.mean(axis=0)) / eta_b.std(axis=0)
-    assert z_eta.max() < 2.0, z_eta
-    sw_a, sw_b = a["sigma_worker"].values, b["sigma_worker"].values
-    assert abs(sw_a.mean() - sw_b.mean()) < sw_b.std(), (sw_a.mean(), sw_b.mean(), sw_b.std())
+    assert_stop_keeps_identified(stopped, full, small_twin.X_site, STOP["convergence_window"])
 
 
 # ------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from evalhelpers import separated
 
 from backends.spec import HierData
 from evaluation.clustering import oracle
@@ -35,15 +36,6 @@ def hier(truth: np.ndarray, labels: np.ndarray | None) -> HierData:
         truth={"beta_worker": truth},
         cluster_labels=labels,
     )
-
-
-def separated(j: int = 40, d: int = 4, sep: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
-    """Two planted clusters ``sep`` within-sds apart in the first two features."""
-    rng = np.random.default_rng(3)
-    labels = np.arange(j) % 2
-    x = rng.normal(size=(j, d))
-    x[:, :2] += (labels[:, None] - 0.5) * sep
-    return x, labels
 
 
 def test_oracle_ari_is_one_on_well_separated_planted_clusters():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from evalhelpers import separated
 
 from evaluation.clustering import gmm
 from evaluation.clustering.settings import settings
@@ -16,15 +17,6 @@ FAST = {
     "burn_in": 50, "standardize": False, "n_seeds": 3, "n_draws": 0, "draw_restarts": 1,
     "k_range": None, "k_chains": 1, "stability_threshold": 0.8, "bic": False, "seed": 0,
 }  # fmt: skip
-
-
-def separated(j: int = 40, d: int = 4, sep: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
-    """Two planted clusters ``sep`` within-sds apart in the first two features."""
-    rng = np.random.default_rng(3)
-    labels = np.arange(j) % 2
-    x = rng.normal(size=(j, d))
-    x[:, :2] += (labels[:, None] - 0.5) * sep
-    return x, labels
 
 
 def test_sigma_is_a_standard_deviation_by_default():
