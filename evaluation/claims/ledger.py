@@ -139,11 +139,7 @@ def evaluate_claim(
     if ident and prob is None:
         note = _missing(claim.kind)
     return {
-        "name": claim.name,
-        "kind": claim.kind,
-        "statement": claim.text,
-        "source": claim.source,
-        "params": dict(claim.params),
+        **_claim_fields(claim),
         "identified": ident,
         "not_identified_because": because,
         "probability": prob,
@@ -154,14 +150,21 @@ def evaluate_claim(
     }
 
 
-def _dropped_entry(claim: Claim, gone: Sequence[str]) -> dict[str, Any]:
-    """The entry of a claim naming columns the data's design dropped: not evaluated."""
+def _claim_fields(claim: Claim) -> dict[str, Any]:
+    """The fields of a ledger entry that restate the claim itself (every entry starts so)."""
     return {
         "name": claim.name,
         "kind": claim.kind,
         "statement": claim.text,
         "source": claim.source,
         "params": dict(claim.params),
+    }
+
+
+def _dropped_entry(claim: Claim, gone: Sequence[str]) -> dict[str, Any]:
+    """The entry of a claim naming columns the data's design dropped: not evaluated."""
+    return {
+        **_claim_fields(claim),
         "identified": None,
         "not_identified_because": None,
         "probability": None,
