@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from evaluation.sweep.tables import numeric
+from evaluation.sweep.tables import numeric, truthy
 
 #: Measured parts of a job, in the order a run does them: (label, column).
 PHASES: tuple[tuple[str, str], ...] = (
@@ -64,9 +64,10 @@ class CostSummary(NamedTuple):
 
 
 def _flag(df: pd.DataFrame, col: str) -> pd.Series:
+    """``col`` read as yes/no (:func:`~evaluation.sweep.tables.truthy`); no where absent."""
     if col not in df:
         return pd.Series(False, index=df.index)
-    return df[col].map(lambda v: str(v).lower() in ("true", "1", "1.0"))
+    return df[col].map(truthy).astype(bool)
 
 
 def early_stop_saving(df: pd.DataFrame) -> pd.Series:
@@ -95,8 +96,7 @@ def cost_summary(df: pd.DataFrame) -> CostSummary:
         for backend, group in done[reused].groupby("backend"):
             first = numeric(done[done["backend"] == backend], "timing.compile_s").max()
             compile_saved += float(first) * len(group)
-    is_reference = done.get("fit.cache_file", pd.Series(index=done.index, dtype=object))
-    is_reference = is_reference.map(lambda v: isinstance(v, str) and v not in ("", "nan"))
+    is_reference = _flag(done, "fit.cache_file")  # the fit went through the reference cache
     saved = {
         "VI stopped at the convergence rule": float(early_stop_saving(done).sum()),
         "NUTS job is the reference fit": float(fit.where(is_reference, 0.0).fillna(0.0).sum()),

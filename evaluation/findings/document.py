@@ -22,6 +22,7 @@ from evaluation.findings.plan import Study
 from evaluation.sweep.build import comparison_table
 from evaluation.sweep.claims import claim_pairs
 from evaluation.sweep.records import collect_runs
+from evaluation.sweep.tables import truthy
 
 DOC_NAME = "findings.md"
 FIG_DIR = "figures"
@@ -132,9 +133,8 @@ def method_table(df: pd.DataFrame, drop_empty: bool = True) -> str:
              "|" + "---|" * (len(cols) + 1)]  # fmt: skip
     for idx in done.index:
         cells = [phase.cell_text(phase.values(done, c)[idx], d) for _, c, d in cols]
-        is_ref = str(done.get("fit.cache_file", pd.Series(dtype=str)).get(idx, "nan"))
-        label = str(done.at[idx, "method_label"]) + (" (the reference fit)" if is_ref not in
-                                                     ("nan", "None", "") else "")  # fmt: skip
+        is_ref = "fit.cache_file" in done and truthy(done.at[idx, "fit.cache_file"])
+        label = str(done.at[idx, "method_label"]) + (" (the reference fit)" if is_ref else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from evaluation.io import pyplot
 from evaluation.sweep.claims import Pair
-from evaluation.sweep.tables import numeric
+from evaluation.sweep.tables import first_of, numeric
 
 #: beta_site's sd ratio against the run's reference, else against the sweep's NUTS run.
 SD_RATIO = (
@@ -82,10 +82,8 @@ PHASE_METRICS: tuple[PhaseMetric, ...] = (
 
 def values(df: pd.DataFrame, columns: str | tuple[str, ...] | None) -> pd.Series:
     """Numbers of ``columns`` (the first with a value, row by row); NaN where none has one."""
-    out = pd.Series(np.nan, index=df.index)
-    for col in (columns,) if isinstance(columns, str) else tuple(columns or ()):
-        out = out.fillna(numeric(df, col)) if col in df else out
-    return out
+    cols = (columns,) if isinstance(columns, str) else tuple(columns or ())
+    return pd.to_numeric(first_of(df, cols), errors="coerce").astype(float)
 
 
 def sigma_column(df: pd.DataFrame) -> pd.Series:

@@ -336,7 +336,9 @@ def theme_table(df: pd.DataFrame, metrics: Sequence[Metric]) -> pd.DataFrame | N
     return pd.DataFrame(rows)
 
 
-def _truthy(value: Any) -> bool:
+def truthy(value: Any) -> bool:
+    """Whether a ``comparison.csv`` cell says yes: a true bool, a nonzero number, a non-empty
+    string other than false / 0 / nan / none (any case); NaN and None say no."""
     if isinstance(value, str):
         return value.strip().lower() not in ("", "false", "0", "nan", "none")
     return bool(value) and not (isinstance(value, float) and math.isnan(value))
@@ -348,7 +350,7 @@ def flag_cell(values: pd.Series, flag: str) -> str:
     v = values.dropna()
     v = v[v.astype(str) != ""] if flag == PARTNER_FAILED else v
     n = int(values.notna().sum())
-    hits = [x for x in v if _truthy(x)]
+    hits = [x for x in v if truthy(x)]
     if not n:
         return "-"
     if not hits:
@@ -369,7 +371,7 @@ def cell(g: pd.DataFrame, mt: Metric, col: str) -> str:
         verdict = ""
         if col + BEYOND_SUFFIX in g:
             beyond = g[col + BEYOND_SUFFIX].dropna()
-            k = sum(_truthy(x) for x in beyond)
+            k = sum(truthy(x) for x in beyond)
             verdict = f"; beyond {k}/{len(beyond)}" if k else "; within"
         text += f" (floor {spread(floor.tolist(), mt.digits)}{verdict})"
     return text
