@@ -77,14 +77,19 @@ def load_reference(path: Path) -> tuple[az.InferenceData, ReferenceCheck]:
     FileNotFoundError
         With the path, when there is no such file.
     """
+    idata = _read_idata(Path(path))
+    return idata, check_reference(idata)
+
+
+def _read_idata(path: Path) -> az.InferenceData:
+    """Read a ``posterior.nc`` into memory (FileNotFoundError naming it when absent)."""
     import arviz as az
 
-    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"reference posterior {path} does not exist")
     idata = az.from_netcdf(str(path))
     idata.load()  # read into memory and release the file
-    return idata, check_reference(idata)
+    return idata
 
 
 def reference_key(backend_cfg: Any, data: HierData, model_spec: ModelSpec, seed: int) -> str:
@@ -143,6 +148,18 @@ def cached_fit(
         Holds ``<backend>-<hash>.nc`` (written atomically), a ``.json`` provenance sidecar and
         a ``.lock`` file.
     """
+    return _cached(backend_cfg, data, model_spec, seed, cache_dir)[0]
+
+
+def _cached(
+    backend_cfg: Mapping[str, Any],
+    data: HierData,
+    model_spec: ModelSpec,
+    seed: int,
+    cache_dir: Path,
+) -> tuple[FitResult, ReferenceCheck]:
+    """:func:`cached_fit` and the fit's :class:`ReferenceCheck`, computed once with the fit and
+    kept in the sidecar (so a job reading the cache does not recompute R-hat and ESS)."""
     settings = plain(backend_cfg)
     name = str(settings.get("name", "reference"))
     key = reference_key(settings, data, model_spec, seed)
@@ -151,19 +168,22 @@ def cached_fit(
         sidecar = path.with_suffix(".json")
         if path.is_file() and sidecar.is_file():
             log.info("fit from cache: %s", path)
-            idata, _ = load_reference(path)
-            meta = read_json(sidecar)
+            idata, meta = _read_idata(path), read_json(sidecar)
+            check = (ReferenceCheck(**meta["check"]) if "check" in meta
+                     else check_reference(idata))  # fmt: skip
             info = {**meta.get("info", {}), "from_cache": True, "cache_file": str(path)}
-            return FitResult(idata, None, dict(meta.get("timing", {})), info)
+            return FitResult(idata, None, dict(meta.get("timing", {})), info), check
         log.info("computing %s once for these data (cache %s)", name, path)
         fit = instantiate_backend(settings, model_spec).fit(data, seed=int(seed))
+        check = check_reference(fit.idata)
         write_netcdf(path, fit.idata)
         write_json(sidecar, {
             "key": key, "backend": settings, "seed": int(seed), "data": data.name,
             "model": model_spec.parameterization, "timing": fit.timing, "info": fit.info,
-            "check": check_reference(fit.idata)._asdict(),
+            "check": check._asdict(),
         })  # fmt: skip
-    return fit._replace(info={**fit.info, "from_cache": False, "cache_file": str(path)})
+    info = {**fit.info, "from_cache": False, "cache_file": str(path)}
+    return fit._replace(info=info), check
 
 
 def cached_reference(
@@ -173,11 +193,12 @@ def cached_reference(
     seed: int,
     cache_dir: Path,
 ) -> tuple[az.InferenceData, ReferenceCheck]:
-    """The reference posterior of ``data``, computed once and cached (:func:`cached_fit`).
+    """The reference posterior of ``data``, computed once and cached (:func:`cached_fit`),
+    with its check against the criteria (computed once, with the fit).
 
     Returns
     -------
     (InferenceData, ReferenceCheck)
     """
-    fit = cached_fit(backend_cfg, data, model_spec, seed, cache_dir)
-    return fit.idata, check_reference(fit.idata)
+    fit, check = _cached(backend_cfg, data, model_spec, seed, cache_dir)
+    return fit.idata, check

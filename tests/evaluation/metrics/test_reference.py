@@ -90,7 +90,8 @@ def test_cached_fit_serves_the_reference_and_an_equal_run(tmp_path):
            "draws": 200, "progress": False}  # fmt: skip
     IidNormalBackend.calls = 0
     made = cached_fit(cfg, data, ModelSpec(), 0, tmp_path)
-    ref, _ = cached_reference(cfg, data, ModelSpec(), 0, tmp_path)
+    ref, ref_check = cached_reference(cfg, data, ModelSpec(), 0, tmp_path)
+    assert ref_check == check_reference(ref)  # read from the sidecar, not recomputed
     read = cached_fit({**cfg, "progress": True}, data, ModelSpec(), 0, tmp_path)
     assert IidNormalBackend.calls == 1
     assert made.info["from_cache"] is False and read.info["from_cache"] is True
