@@ -37,7 +37,7 @@ from evaluation.sweep.records import (
     run_row,
 )
 from evaluation.sweep.report import MARKER, render_report
-from evaluation.sweep.tables import add_cost, add_labels
+from evaluation.sweep.tables import add_cost, add_labels, add_verdicts
 
 log = logging.getLogger("ppl_compare.sweep")
 
@@ -71,7 +71,7 @@ def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
     df = pd.DataFrame([run_row(r) for r in records])
     if df.empty:
         return pd.DataFrame(columns=list(ID_COLUMNS))
-    df = add_cross_run(add_cost(add_labels(df)), records)
+    df = add_verdicts(add_cross_run(add_cost(add_labels(df)), records))
     first = [c for c in ID_COLUMNS if c in df.columns]
     return df[first + sorted(c for c in df.columns if c not in first)]
 
