@@ -135,7 +135,9 @@ def cluster_posterior(coef: Coefficients, s: Mapping[str, Any]) -> ClusteringRes
     draw_k = None
     if s["k_range"] is not None and pick.size:
         xd = prepare(coef.draws[pick], s)[0]
-        draw_k = gmm_select.select_k_draws(xd, s["k_range"], seed=seed, **kw)
+        draw_k = gmm_select.select_k_draws(
+            xd, s["k_range"], seed=seed, n_chains=s["k_chains"], **kw
+        )
     return ClusteringResult(k, labels, seeds, pick, draws, ksel, const_names, None, draw_k)
 
 

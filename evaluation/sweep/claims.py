@@ -103,7 +103,7 @@ def flips_table(pairs: Sequence[Pair]) -> pd.DataFrame:
 
 
 def _mc(p: Any, err: Any) -> str:
-    return fmt_number(p) if err is None or p is None else f"{fmt_number(p)} ± {fmt_number(err)}"
+    return fmt_number(p) if err is None or p is None else f"{fmt_number(p)} ± {fmt_number(err, 2)}"
 
 
 def flipped_claims(pairs: Sequence[Pair]) -> pd.DataFrame:
