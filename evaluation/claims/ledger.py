@@ -148,14 +148,11 @@ def evaluate_claim(
     Returns
     -------
     dict
-        name, kind, statement, source, params, counted_with, identified,
-        not_identified_because (None when identified), weakly_identified,
-        variance_inflation, weakly_identified_because (:mod:`evaluation.claims.weak`),
-        probability (None when not identified or not evaluated), mc_error and n_eff
-        (:mod:`evaluation.claims.precision`), verdict (one of :data:`VERDICTS`),
-        borderline (undecided only because P is within 2 Monte Carlo errors of a
-        threshold), n_draws, truth_value (True / False / None), detail (a data-dependent
-        restatement, or None), note.
+        The claim (name, kind, statement, source, params, counted_with); identified and
+        not_identified_because; weakly_identified, variance_inflation and
+        weakly_identified_because (:mod:`~evaluation.claims.weak`); probability, mc_error,
+        n_eff, n_draws (:mod:`~evaluation.claims.precision`); verdict (:data:`VERDICTS`) and
+        borderline (undecided only by the Monte Carlo margin); truth_value; detail; note.
     """
     thresholds = thresholds or Thresholds()
     data = context.data
