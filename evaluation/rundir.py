@@ -100,9 +100,11 @@ def warn_replacing(run_dir: Path, digest: str) -> None:
 
 def remove_if_empty(run_dir: Path, log_name: str) -> bool:
     """Remove ``run_dir`` when it holds nothing but what Hydra put there for this run
-    (``.hydra/``, the job's log ``log_name``) and empty directories; True if removed.
+    (``.hydra/``, the job's log ``log_name``) and an empty ``figures/``; True if removed.
 
     A run dir that holds anything else (an earlier run's results, the user's files) is left.
+    The working directory and its parents (``hydra.run.dir=.``) are never removed, only
+    Hydra's files in them.
     """
     run_dir = Path(run_dir)
     hydra_dir = run_dir / ".hydra"
@@ -110,11 +112,20 @@ def remove_if_empty(run_dir: Path, log_name: str) -> bool:
     own = {".hydra", log_name}
     try:
         entries = list(run_dir.iterdir())
-        if any(e.name not in own and not (e.is_dir() and not any(e.iterdir())) for e in entries):
+        empty_figures = [e for e in entries if e.name == "figures" and e.is_dir()
+                         and not any(e.iterdir())]  # fmt: skip
+        if any(e.name not in own and e not in empty_figures for e in entries):
             return False
         if hydra_dir.is_dir() and {e.name for e in hydra_dir.iterdir()} - hydra_files:
             return False
-        shutil.rmtree(run_dir)
+        here = Path.cwd().resolve()
+        if run_dir.resolve() not in (here, *here.parents):
+            shutil.rmtree(run_dir)
+            return True
+        shutil.rmtree(hydra_dir, ignore_errors=True)
+        (run_dir / log_name).unlink(missing_ok=True)
+        for empty in empty_figures:
+            empty.rmdir()
     except OSError:
         return False
-    return True
+    return False

@@ -205,6 +205,16 @@ def test_a_user_error_after_hydra_made_the_run_dir_leaves_no_dir(tmp_path):
     assert not out.exists()  # not .hydra/, app.log nor an empty figures/
 
 
+def test_a_user_error_with_the_run_dir_here_removes_only_hydras_files(tmp_path):
+    here = tmp_path / "here"
+    here.mkdir()
+    one_error_line(run_app(*FAST, "seed=-1", "hydra.run.dir=.", cwd=here))
+    assert here.is_dir() and list(here.iterdir()) == []  # the working dir itself stays
+    (here / "mine").mkdir()  # a dir holding anything of the user's is left as it is
+    one_error_line(run_app(*FAST, "seed=-1", "hydra.run.dir=.", cwd=here))
+    assert sorted(p.name for p in here.iterdir()) == [".hydra", "app.log", "mine"]
+
+
 # ------------------------------------------------------- issue 25 items 2, 5: claims ledgers
 LEDGERS = ", ".join(sorted(p.stem for p in (CONF_DIR / "claims").glob("*.yaml")))
 
