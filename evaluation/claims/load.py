@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 
 from evaluation.claims import kinds as K
-from evaluation.config import plain
+from evaluation.config import plain, yaml_error_line
 
 _ENTRY_KEYS = ("name", "kind", "source", "statement", "counted_with")
 _TOP_KEYS = ("thresholds", "claims", "description", "subject")
@@ -238,7 +238,11 @@ def load_ledger(source: str | Path | Mapping[str, Any] | None) -> Ledger:
         A malformed ledger; the one-line message names the claim and the key at fault.
     """
     if isinstance(source, str | Path):
-        content = yaml.safe_load(Path(source).read_text()) or {}
+        try:
+            with open(source, encoding="utf-8") as fh:  # the file named in a YAML error
+                content = yaml.safe_load(fh) or {}
+        except yaml.YAMLError as exc:  # e.g. a !!python/object tag: one line, no traceback
+            raise ValueError(f"claims: {yaml_error_line(exc)}") from None
     else:
         content = plain(source)
     if not isinstance(content, Mapping):

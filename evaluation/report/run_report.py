@@ -17,7 +17,7 @@ from typing import Any
 
 from evaluation.report.design import design_section
 from evaluation.report.findings import findings_section
-from evaluation.report.format import DASH, fmt, table
+from evaluation.report.format import DASH, fmt, no_html, table
 from evaluation.report.headline import get_path, headline_section, identified_section
 
 log = logging.getLogger(__name__)
@@ -305,7 +305,7 @@ def render_run_report(metrics: Mapping[str, Any], run_dir: Path,
             lines += [f"_(section {section.__name__.strip('_')} could not be rendered: "
                       f"{type(exc).__name__}: {exc})_", ""]  # fmt: skip
     lines += _figures(figures, Path(run_dir))
-    return "\n".join(lines).rstrip() + "\n"
+    return no_html("\n".join(lines).rstrip() + "\n")
 
 
 def write_run_report(metrics: dict, run_dir: Path, figures: list[Path]) -> Path:

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from evaluation.metrics.verdict import RULE
-from evaluation.report.format import md_table
+from evaluation.report.format import md_table, no_html
 from evaluation.sweep import figures as figs
 from evaluation.sweep.calibration import calibration_section
 from evaluation.sweep.claims import findings_section
@@ -193,18 +193,19 @@ def build_sections(
 def to_markdown(title: str, sections: Sequence[Section]) -> str:
     """The report as Markdown (figures linked from ``figures/``)."""
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    out = [f"# Comparison report — {title}", MARKER, "",
+    out = [no_html(f"# Comparison report — {title}"), MARKER, "",
            f"_Generated {stamp} by ppl-compare-report._"]  # fmt: skip
+    body: list[str] = []
     for sec in sections:
-        out += ["", f"## {sec.title}", ""]
+        body += ["", f"## {sec.title}", ""]
         for kind, content in sec.blocks:
             if kind == "p":
-                out += [content, ""]
+                body += [content, ""]
             elif kind == "table":
-                out += [md_table(content), ""]
+                body += [md_table(content), ""]
             elif kind == "figure":
-                out += [f"![{content.caption}]({content.rel})", "", f"*{content.caption}*", ""]
-    return "\n".join(out).rstrip() + "\n"
+                body += [f"![{content.caption}]({content.rel})", "", f"*{content.caption}*", ""]
+    return "\n".join([*out, no_html("\n".join(body))]).rstrip() + "\n"
 
 
 _CSS = """
