@@ -25,12 +25,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evaluation.clustering import figures
 from evaluation.clustering.coefficients import coefficients
 from evaluation.clustering.sigma_sweep import PAPER_SIGMAS, sigma_sweep
 from evaluation.clustering.stability import ari
 from evaluation.data.twin import make_paper_twin
 from evaluation.io import save_figure
+from evaluation.report import cluster_figures as figures
 
 
 def _matrix(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | None, str]:

@@ -30,7 +30,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,19 +39,18 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from backends.base import BackendError, FitResult, check_inference_data, split_name
-from backends.spec import HierData, ModelSpec
-from evaluation import io, judge, schema
+from backends.base import BackendError, split_name
+from backends.spec import HierData
+from evaluation import fitting, io, judge, schema
 from evaluation.claims.section import check_run_claims
+from evaluation.clustering.dataset import FILENAME as CLUSTERS_NC
 from evaluation.config import (
     CONF_DIR,
     ConfigError,
-    apply_backend_overrides,
     check_config,
     error_line,
     feature_entries,
     first_line,
-    instantiate_backend,
     model_spec,
     plain,
     typed_backend_keys,
@@ -59,7 +58,8 @@ from evaluation.config import (
 from evaluation.data.load import load_data
 from evaluation.data.recipes import DataValidationError
 from evaluation.data.split import split_from_config
-from evaluation.metrics.reference import cached_fit, same_settings
+from evaluation.data.truth import TRUTH_NC, truth_dataset
+from evaluation.report.run_figures import draw_run_figures
 from evaluation.report.run_report import write_run_report
 from evaluation.rundir import (
     RunFailed,
@@ -119,16 +119,6 @@ def check_claims_choice(cfg: DictConfig, hc: Any) -> None:
     )
 
 
-def backend_config(cfg: DictConfig, typed: Iterable[str] = (), *, warn: bool = False) -> DictConfig:
-    """``cfg.backend`` with ``cfg.backend_overrides`` applied to the keys the backend has.
-
-    A setting in ``typed`` (what the user typed on the command line) wins over an override.
-    """
-    overrides = plain(cfg.get("backend_overrides"))
-    backend = apply_backend_overrides(plain(cfg.backend), overrides, warn=warn, typed=typed)
-    return OmegaConf.create(backend)
-
-
 def config_hash(cfg: DictConfig) -> str:
     """A hash of the resolved job config (what makes two runs the same run)."""
     container = OmegaConf.to_container(cfg, resolve=True)
@@ -172,41 +162,13 @@ def build_data(cfg_data: DictConfig) -> tuple[HierData, HierData, HierData | Non
     return data, train, test
 
 
-def fit_backend(
-    cfg: DictConfig, train: HierData, spec: ModelSpec, backend_cfg: DictConfig | None = None
-) -> tuple[Any, FitResult]:
-    """Instantiate the configured backend and fit it; contract-check the result.
-
-    A backend whose settings equal the reference's (``evaluation.reference`` with its
-    ``reference_overrides``; e.g. the ``pymc_nuts`` job of a study) is not fitted twice: its
-    fit is the cached reference fit of the same data and seed (computed here if missing;
-    ``fit.info["from_cache"]`` says which).
-    """
-    bcfg = backend_config(cfg) if backend_cfg is None else backend_cfg
-    backend = instantiate_backend(bcfg, spec)
-    log.info(
-        "fitting %s on %d workers x %d worksites (seed %d)",
-        backend.name,
-        train.n_workers,
-        train.n_worksites,
-        cfg.seed,
-    )
-    ref_cfg = judge.reference_config(cfg)
-    if ref_cfg is not None and same_settings(ref_cfg, bcfg):
-        log.info("%s has the reference's settings: one fit serves as both", backend.name)
-        fit = cached_fit(ref_cfg, train, spec, int(cfg.seed), judge.reference_cache(cfg))
-    else:
-        fit = backend.fit(train, seed=int(cfg.seed))
-    check_inference_data(fit.idata, train)
-    return backend, fit
-
-
 def run(
     cfg: DictConfig, run_dir: Path, *, force: bool = False, backend_cfg: DictConfig | None = None
 ) -> dict[str, Any]:
     """One complete run into ``run_dir``; returns the metrics written to metrics.json.
 
-    ``backend_cfg`` is the backend config to instantiate (default: :func:`backend_config`).
+    ``backend_cfg`` is the backend config to instantiate (default:
+    :func:`evaluation.config.backend_config`).
     """
     run_dir = Path(run_dir)
     digest = config_hash(cfg)
@@ -234,10 +196,16 @@ def _fit_and_judge(
     check_run_claims(cfg.get("claims"), train)  # a wrong feature name fails before the fit
     spec = model_spec(cfg.model)
     phases = {"data_s": time.perf_counter() - start}
-    backend, fit = fit_backend(cfg, train, spec, backend_cfg)
+    backend, fit = fitting.fit_run(cfg, train, spec, backend_cfg)
     mark = time.perf_counter()
     io.write_netcdf(run_dir / "posterior.nc", fit.idata)
-    sections, figures = judge.evaluate(cfg, fit, train, test, spec, run_dir, timing=phases)
+    truth = truth_dataset(data)
+    if truth is not None:  # what a report needs of the data: never rebuilt from the config
+        io.write_netcdf(run_dir / TRUTH_NC, truth)
+    reference = fitting.reference_posterior(cfg, train, spec)
+    phases["reference_s"] = time.perf_counter() - mark
+    judged = judge.evaluate(cfg, fit, train, test, spec, reference, timing=phases)
+    sections, figures = judged.sections, write_judged(cfg, judged, backend.name, run_dir, phases)
     phases["evaluation_s"] = time.perf_counter() - mark
     language, method = split_name(backend.name)
     metrics: dict[str, Any] = {
@@ -262,6 +230,20 @@ def _fit_and_judge(
     io.write_json(run_dir / "metrics.json", metrics)
     log.info("wrote %s", run_dir)
     return metrics
+
+
+def write_judged(
+    cfg: DictConfig, judged: judge.Judged, name: str, run_dir: Path, phases: dict[str, float]
+) -> list[Path]:
+    """Write what the judges computed besides metrics.json: ``clusters.nc`` and (with
+    ``evaluation.figures``) the figures; returns the figure paths (``figures_s`` in
+    ``phases``)."""
+    mark = time.perf_counter()
+    if judged.clustered is not None:
+        io.write_netcdf(run_dir / CLUSTERS_NC, judged.clustered.dataset)
+    figures = draw_run_figures(judged, name, run_dir) if cfg.evaluation.figures else []
+    phases["figures_s"] = time.perf_counter() - mark
+    return figures
 
 
 #: Errors that are the user's to fix: shown as one line, never a traceback.

@@ -277,6 +277,32 @@ def compose_backend(name: str, overrides: Mapping[str, Any] | None = None) -> An
     return OmegaConf.merge(backend, dict(overrides or {}))
 
 
+def backend_config(cfg: Any, typed: Iterable[str] = (), *, warn: bool = False) -> Any:
+    """``cfg.backend`` with ``cfg.backend_overrides`` applied to the keys the backend has.
+
+    A setting in ``typed`` (what the user typed on the command line) wins over an override.
+    """
+    from omegaconf import OmegaConf
+
+    overrides = plain(cfg.get("backend_overrides"))
+    backend = apply_backend_overrides(plain(cfg.backend), overrides, warn=warn, typed=typed)
+    return OmegaConf.create(backend)
+
+
+def reference_config(cfg: Any) -> Any:
+    """The backend config of ``evaluation.reference`` with its overrides (None when the
+    reference is off or a ``posterior.nc`` path)."""
+    ref = cfg.evaluation.get("reference")
+    if not ref or str(ref).endswith(".nc"):
+        return None
+    return compose_backend(str(ref), plain(cfg.evaluation.get("reference_overrides")))
+
+
+def reference_cache(cfg: Any) -> Path:
+    """Where reference posteriors (and runs that are the reference) are cached."""
+    return Path(cfg.paths.cache_dir) / "reference"
+
+
 # ----------------------------------------------------------------------------- start-up checks
 def check_config(cfg: Any, typed: Iterable[str] = ()) -> dict[str, Any]:
     """The start-up checks of a composed run config; returns the backend settings to use.

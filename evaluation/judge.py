@@ -1,16 +1,18 @@
-"""Judge one fit: every metrics section and figure of a run, from the posterior alone.
+"""Judge one fit: every metrics section of a run, from the posterior alone (numbers only).
 
-The same code scores every backend.  Called by :mod:`evaluation.app` after the fit; calls the
-judges (:mod:`evaluation.metrics`, :mod:`evaluation.clustering`) for the numbers and the figure
-makers (:mod:`evaluation.report.run_figures`) to draw them.
+The same code scores every backend.  Called by :mod:`evaluation.app` after the fit, with the
+reference posterior the app fetched (:mod:`evaluation.fitting`); calls the judges
+(:mod:`evaluation.metrics`, :mod:`evaluation.clustering`, :mod:`evaluation.claims`) and returns
+their sections together with what the run's figures are drawn from (:class:`Judged`).  It
+never fits, writes or draws: the app writes the files and
+:func:`evaluation.report.run_figures.draw_run_figures` draws.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from omegaconf import DictConfig
 
@@ -18,43 +20,44 @@ from backends.base import FitResult
 from backends.spec import HierData, ModelSpec
 from evaluation.claims.section import CLUSTERING_OFF, claims_section, cluster_draws
 from evaluation.claims.section import ledger_from_config as claims_ledger
-from evaluation.clustering import figures as cluster_figures
-from evaluation.clustering.pipeline import run_clustering
-from evaluation.config import compose_backend, plain
+from evaluation.clustering.pipeline import Clustering, run_clustering
+from evaluation.config import plain
 from evaluation.data.design import design_check
-from evaluation.metrics import diagnostics, floors, posterior, predictive, psis, reference, verdict
+from evaluation.metrics import diagnostics, floors, posterior, predictive, psis, verdict
 from evaluation.metrics import identified as ident_metrics
 from evaluation.metrics import oracle as oracle_metrics
-from evaluation.report import forest, run_figures
 
 log = logging.getLogger("ppl_compare")
 
 
-def reference_config(cfg: DictConfig) -> Any:
-    """The backend config of ``evaluation.reference`` with its overrides (None when the
-    reference is off or a ``posterior.nc`` path)."""
-    ref = cfg.evaluation.get("reference")
-    if not ref or str(ref).endswith(".nc"):
-        return None
-    return compose_backend(str(ref), plain(cfg.evaluation.get("reference_overrides")))
+class Judged(NamedTuple):
+    """One run's judgement: the metrics sections and what its figures are drawn from.
 
+    Attributes
+    ----------
+    sections : dict
+        The judged sections of metrics.json (predictive, posterior, diagnostics, psis,
+        reference, approximation, clustering, claims).
+    fit : FitResult
+        The scored fit (PSIS-resampled with ``evaluation.psis_resample``).
+    raw_fit : FitResult
+        The fit as the backend returned it (its loss trace and info).
+    train : HierData
+        The fitted rows (the clustering's worksite features).
+    scored : (HierData, PredictivePass)
+        The scored workers (held out, or the training rows) and the predictive pass on them.
+    reference : InferenceData or None
+    clustered : Clustering or None
+        The clustering judge's bundle (None when clustering is off).
+    """
 
-def reference_cache(cfg: DictConfig) -> Path:
-    """Where reference posteriors (and runs that are the reference) are cached."""
-    return Path(cfg.paths.cache_dir) / "reference"
-
-
-def reference_posterior(cfg: DictConfig, train: HierData, spec: ModelSpec):
-    """Load or compute the reference posterior named by ``evaluation.reference`` (or None)."""
-    ref = cfg.evaluation.get("reference")
-    if not ref:
-        return None, None
-    if str(ref).endswith(".nc"):
-        return reference.load_reference(Path(str(ref)))
-    log.info("reference posterior: %s (cache %s)", ref, reference_cache(cfg))
-    return reference.cached_reference(
-        reference_config(cfg), train, spec, int(cfg.seed), reference_cache(cfg)
-    )
+    sections: dict[str, Any]
+    fit: FitResult
+    raw_fit: FitResult
+    train: HierData
+    scored: tuple[HierData, predictive.PredictivePass]
+    reference: Any
+    clustered: Clustering | None
 
 
 def evaluate(
@@ -63,15 +66,16 @@ def evaluate(
     train: HierData,
     test: HierData | None,
     spec: ModelSpec,
-    run_dir: Path,
+    reference: tuple[Any, Any] = (None, None),
     timing: dict[str, float] | None = None,
-) -> tuple[dict[str, Any], list[Path]]:
-    """Every metrics section and figure, computed from the posterior alone.
+) -> Judged:
+    """Every metrics section, computed from the posterior alone.
 
-    ``timing``, when given, receives the seconds of each part of the judgement: ``psis_s``,
-    ``scoring_s`` (predictive, posterior, diagnostics), ``reference_s`` (truth, identified
-    quantities, reference and noise floors), ``figures_s``, ``clustering_s`` (with its
-    figures), ``claims_s`` (with the forest plot).
+    ``reference`` is ``(InferenceData, ReferenceCheck)`` of ``evaluation.reference`` (or
+    ``(None, None)``).  ``timing``, when given, receives the seconds of each part of the
+    judgement: ``psis_s``, ``scoring_s`` (predictive, posterior, diagnostics), ``reference_s``
+    (truth, identified quantities, reference comparison and noise floors), ``clustering_s``,
+    ``claims_s``.
 
     With ``evaluation.psis_resample`` a VI posterior (one with ``log_q``) is PSIS-resampled
     first (section ``psis``: k-hat, ESS, whether it is trustworthy) and every section but
@@ -107,23 +111,19 @@ def evaluate(
     if psis_section is not None:
         sections["psis"] = psis_section
     clock.lap("scoring_s")
-    ref_idata = posterior_vs_truth_and_reference(cfg, fit, train, spec, sections)
+    posterior_vs_truth_and_reference(cfg, fit, train, reference, sections)
     approximation = verdict.run_verdict(sections)
     if approximation is not None:
         sections["approximation"] = approximation
     clock.lap("reference_s")
-    figures: list[Path] = []
-    if ecfg.figures:
-        figures = run_figure_files(cfg, fit, (scored, scored_pass), ref_idata, run_dir)
-    clock.lap("figures_s")
-    clustered, drawn = clustering_and_figures(cfg, fit, train, run_dir / "figures")
-    if clustered is not None:
+    clustered = None
+    if ecfg.clustering.get("enabled", True):
+        clustered = run_clustering(fit.idata.posterior, train, plain(ecfg.clustering))
         sections["clustering"] = clustered.section
-    figures += drawn
     clock.lap("clustering_s")
-    figures += claims_and_forest(cfg, fit, train, clustered, sections, run_dir / "figures")
+    add_claims(cfg, fit, train, clustered, sections)
     clock.lap("claims_s")
-    return sections, figures
+    return Judged(sections, fit, raw_fit, train, (scored, scored_pass), reference[0], clustered)
 
 
 class _Clock:
@@ -140,11 +140,16 @@ class _Clock:
 
 
 def posterior_vs_truth_and_reference(
-    cfg: DictConfig, fit: FitResult, train: HierData, spec: ModelSpec, sections: dict[str, Any]
-) -> Any:
+    cfg: DictConfig,
+    fit: FitResult,
+    train: HierData,
+    reference: tuple[Any, Any],
+    sections: dict[str, Any],
+) -> None:
     """Add the identified-quantity, dependence and sigma-collapse numbers to ``posterior`` and
-    the ``reference`` section (with its noise floors); return the reference posterior."""
-    ref_idata, ref_check = reference_posterior(cfg, train, spec)
+    the ``reference`` section (with its noise floors) against ``reference`` =
+    ``(InferenceData, ReferenceCheck)`` or ``(None, None)``."""
+    ref_idata, ref_check = reference
     post = sections["posterior"]
     ident = ident_metrics.identified_truth(fit.idata, train)  # alpha, beta_site: identified part
     post["identified"] = ident
@@ -163,48 +168,25 @@ def posterior_vs_truth_and_reference(
         sections["reference"]["identified"] = ident_metrics.identified_reference(
             fit.idata, ref_idata, train
         )
-    return ref_idata
 
 
-def clustering_and_figures(
-    cfg: DictConfig, fit: FitResult, train: HierData, fig_dir: Path
-) -> tuple[Any, list[Path]]:
-    """The clustering judge's bundle (None when disabled) and its figures, drawn here."""
-    ecfg = cfg.evaluation
-    if not ecfg.clustering.get("enabled", True):
-        return None, []
-    clustered = run_clustering(fit.idata.posterior, train, plain(ecfg.clustering), fig_dir.parent)
-    if not ecfg.figures:
-        return clustered, []
-    drawn = cluster_figures.write_figures(clustered, train, fig_dir)
-    clustered.section["figures"] = [p.name for p in drawn]
-    return clustered, sorted(drawn)
-
-
-def claims_and_forest(
+def add_claims(
     cfg: DictConfig,
     fit: FitResult,
     train: HierData,
-    clustered: Any,
+    clustered: Clustering | None,
     sections: dict[str, Any],
-    fig_dir: Path,
-) -> list[Path]:
-    """Add the ``claims`` section (unless ``claims=none``); draw ``figures/forest.png``.
+) -> None:
+    """Add the ``claims`` section (unless ``claims=none``).
 
-    The clustering claims are evaluated on the per-draw clusterings of ``clustered`` (the
-    clustering pipeline's bundle; None when clustering is disabled: those claims are "not
-    evaluated" with a note).  Returns the forest plot's path (none without figures).
+    The clustering claims are evaluated on the per-draw clusterings of ``clustered`` (None
+    when clustering is disabled: those claims are "not evaluated" with a note).
     """
     ledger = claims_ledger(cfg.get("claims"))
     if ledger is not None:
         per_draw = None if clustered is None else cluster_draws(clustered.result, clustered.coef)
         note = CLUSTERING_OFF if clustered is None else None
         sections["claims"] = claims_section(ledger, train, fit.idata, per_draw, note)
-    if not cfg.evaluation.figures:
-        return []
-    intervals = {str(cfg.backend.name): forest.run_intervals(sections)}
-    path = forest.write_forest(intervals, fig_dir / forest.FOREST_PNG)
-    return [] if path is None else [path]
 
 
 def psis_resampled_fit(
@@ -220,54 +202,6 @@ def psis_resampled_fit(
     say("psis_resample: scoring the PSIS-resampled posterior (ESS %.0f of %d); %s",
         section["ess"], section["n_draws"], section["verdict"])  # fmt: skip
     return fit._replace(idata=resampled), section
-
-
-def run_figure_files(
-    cfg: DictConfig,
-    fit: FitResult,
-    scored: tuple[HierData, predictive.PredictivePass],
-    ref_idata: Any,
-    run_dir: Path,
-) -> list[Path]:
-    """The run's figures (except the clusters'), drawn from the judges' numbers.
-
-    Parameters
-    ----------
-    cfg : DictConfig
-        The run config (``backend.name`` titles the loss trace).
-    fit : FitResult
-    scored : (HierData, PredictivePass)
-        The scored workers and :func:`~evaluation.metrics.predictive.predictive_pass` on them.
-    ref_idata : arviz.InferenceData or None
-        The reference posterior (the Yao scatter is drawn only with one).
-    run_dir : Path
-
-    Returns
-    -------
-    list of Path
-        ``figures/yao.png`` (with a reference posterior), ``figures/roc.png``,
-        ``figures/calibration.png``, ``figures/ppc_kde.png`` and ``loss.png`` (with a loss
-        trace), in that order.
-    """
-    fig_dir = run_dir / "figures"
-    data, scored_pass = scored
-    paths: list[Path] = []
-    if ref_idata is not None:
-        points = posterior.yao_points(fit.idata, ref_idata)
-        paths.append(run_figures.yao_scatter(points, fig_dir / "yao.png"))
-    curves = predictive.predictive_curves(scored_pass, data)
-    paths += run_figures.predictive_figures(curves, fig_dir)
-    if fit.loss is not None and len(fit.loss):
-        paths.append(
-            run_figures.plot_loss(
-                fit.loss,
-                run_dir / "loss.png",
-                title=cfg.backend.name,
-                converged_step=diagnostics.loss_convergence(fit.loss, fit.info)["converged_step"],
-                steps=fit.info.get("loss_steps"),
-            )
-        )
-    return paths
 
 
 def data_section(

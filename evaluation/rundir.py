@@ -17,6 +17,7 @@ from pathlib import Path
 
 from evaluation import io
 from evaluation.config import cannot_write
+from evaluation.data.truth import TRUTH_NC
 
 log = logging.getLogger("ppl_compare")
 
@@ -27,6 +28,7 @@ RUN_OUTPUTS: tuple[str, ...] = (
     "failed.json",
     "posterior.nc",
     "clusters.nc",
+    TRUTH_NC,
     "report.md",
     "loss.png",
 )

@@ -73,10 +73,13 @@ class TablesData:
 
 @dataclass
 class PublicTablesData(TablesData):
-    """A ``tables`` config whose two files are first written from a data set shipped in a
-    package (``source``, e.g. ``mlmRev/Contraception``: :mod:`evaluation.data.public`)."""
+    """A ``tables`` config whose two tables come, in memory, from a data set shipped in a
+    package (``source``, e.g. ``mlmRev/Contraception``: :mod:`evaluation.data.public`);
+    ``units_path`` / ``groups_path`` are null."""
 
     source: str = MISSING
+    units_path: str | None = None
+    groups_path: str | None = None
 
 
 # ---------------------------------------------------------------------------------- model

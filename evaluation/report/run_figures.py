@@ -1,21 +1,27 @@
 """The figure files of one run, drawn from the judges' numbers and saved atomically.
 
-The judges (:mod:`evaluation.metrics`) compute; this module names the files and writes them:
-``figures/roc.png``, ``figures/calibration.png``, ``figures/ppc_kde.png`` (from
-:class:`~evaluation.metrics.predictive.PredictiveCurves`), ``figures/yao.png`` (from
-:class:`~evaluation.metrics.posterior.YaoPoints`) and ``loss.png`` (the VI loss trace).
-:func:`evaluation.judge.evaluate` chooses the directories.
+The judges (:mod:`evaluation.metrics`, :mod:`evaluation.clustering`) compute; this module names
+the files and writes them: ``figures/yao.png`` (from
+:class:`~evaluation.metrics.posterior.YaoPoints`), ``figures/roc.png``,
+``figures/calibration.png``, ``figures/ppc_kde.png`` (from
+:class:`~evaluation.metrics.predictive.PredictiveCurves`), ``loss.png`` (the VI loss trace),
+the ``figures/cluster_*.png`` of :mod:`evaluation.report.cluster_figures` and
+``figures/forest.png`` (:mod:`evaluation.report.forest`).  :func:`draw_run_figures` draws them
+all from a :class:`~evaluation.judge.Judged`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from evaluation.io import save_figure
-from evaluation.metrics.posterior import YaoPoints
-from evaluation.metrics.predictive import PredictiveCurves
+from evaluation.metrics.diagnostics import loss_convergence
+from evaluation.metrics.posterior import YaoPoints, yao_points
+from evaluation.metrics.predictive import PredictiveCurves, predictive_curves
+from evaluation.report import cluster_figures, forest
 from evaluation.report.figures import (
     calibration_figure,
     loss_figure,
@@ -104,3 +110,42 @@ def plot_loss(
     """
     fig = loss_figure(loss, title=title, converged_step=converged_step, steps=steps)
     return save_figure(fig, Path(path))
+
+
+def draw_run_figures(judged: Any, backend_name: str, run_dir: Path) -> list[Path]:
+    """Every figure of one run, in the order the run report embeds them.
+
+    Parameters
+    ----------
+    judged : evaluation.judge.Judged
+        The judgement (sections, scored fit, scored rows, reference, clustering bundle).
+    backend_name : str
+        Titles the loss trace and the forest plot's row.
+    run_dir : Path
+        The run directory (``loss.png`` there, the rest in ``figures/``).
+
+    Returns
+    -------
+    list of Path
+        The files written; the clustering section's ``figures`` lists the cluster figures.
+    """
+    fig_dir = Path(run_dir) / "figures"
+    fit = judged.fit
+    data, scored_pass = judged.scored
+    paths: list[Path] = []
+    if judged.reference is not None:
+        paths.append(yao_scatter(yao_points(fit.idata, judged.reference), fig_dir / "yao.png"))
+    paths += predictive_figures(predictive_curves(scored_pass, data), fig_dir)
+    if fit.loss is not None and len(fit.loss):
+        converged = loss_convergence(fit.loss, fit.info)["converged_step"]
+        path = Path(run_dir) / "loss.png"
+        steps = fit.info.get("loss_steps")
+        paths.append(plot_loss(fit.loss, path, title=backend_name, converged_step=converged,
+                               steps=steps))  # fmt: skip
+    if judged.clustered is not None:
+        drawn = cluster_figures.write_figures(judged.clustered, judged.train, fig_dir)
+        judged.sections["clustering"]["figures"] = [p.name for p in drawn]
+        paths += sorted(drawn)
+    intervals = {backend_name: forest.run_intervals(judged.sections)}
+    path = forest.write_forest(intervals, fig_dir / forest.FOREST_PNG)
+    return paths if path is None else [*paths, path]

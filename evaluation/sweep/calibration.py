@@ -1,7 +1,7 @@
 """Calibration across replications: empirical interval coverage and rank histograms of the truth.
 
-For each complete run on synthetic data, the truth is rebuilt from the run's data config (the
-generator is deterministic given its knobs and seed) and the normalised rank of every true
+For each complete run on synthetic data, the truth the run recorded (``truth.nc``) is read and
+the normalised rank of every true
 value among the run's posterior draws is computed: ``u = P(draw < truth)``.  Under a calibrated
 posterior ``u`` is uniform.  Each run's interval coverage (the fraction of its true values
 inside their central 50% / 90% posterior interval) is
@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -32,10 +31,11 @@ from scipy.stats import binom, chisquare
 
 from backends.spec import VAR_NAMES
 from evaluation import io
-from evaluation.metrics.draws import param_draws
+from evaluation.data.truth import truth_arrays, truth_labels
+from evaluation.metrics.draws import select_labels, stacked
 from evaluation.metrics.posterior import interval_coverage
 from evaluation.report.format import fmt_number, spread
-from evaluation.sweep.records import RunRecord, run_data
+from evaluation.sweep.records import RunRecord, run_truth
 from evaluation.sweep.sections import Section, save
 
 log = logging.getLogger("ppl_compare.sweep")
@@ -65,17 +65,20 @@ def normalised_ranks(draws: np.ndarray, truth: np.ndarray) -> np.ndarray:
 def run_checks(rec: RunRecord) -> dict[str, BlockCheck] | None:
     """Ranks (from at most :data:`MAX_DRAWS` draws) and interval coverage (from every draw,
     :func:`~evaluation.metrics.posterior.interval_coverage`) of each canonical block of one
-    run; None when the run has no posterior or no truth."""
+    run; None when the run has no posterior or no recorded truth."""
     path = rec.path / "posterior.nc"
-    data = run_data(rec)
-    if data is None or data.truth is None or not path.exists():
+    truth = run_truth(rec)
+    if truth is None or not path.exists():
         return None
+    labels, values = truth_labels(truth), truth_arrays(truth)
     with xr.open_dataset(path, group="posterior") as post:
-        draws = param_draws(SimpleNamespace(posterior=post.load()), data)
+        post = post.load()
+    draws = {v: np.asarray(select_labels(stacked(post, v), labels, "posterior").values, float)
+             for v in values}  # fmt: skip
     step = max(1, next(iter(draws.values())).shape[0] // MAX_DRAWS)
-    return {v: BlockCheck(normalised_ranks(draws[v][::step], data.truth[v]),
-                          {lv: interval_coverage(draws[v], data.truth[v], lv) for lv in LEVELS})
-            for v in VAR_NAMES if v in data.truth}  # fmt: skip
+    return {v: BlockCheck(normalised_ranks(draws[v][::step], values[v]),
+                          {lv: interval_coverage(draws[v], values[v], lv) for lv in LEVELS})
+            for v in VAR_NAMES if v in values}  # fmt: skip
 
 
 def _eligible(df: pd.DataFrame) -> pd.DataFrame:

@@ -132,7 +132,10 @@ def worker_table(runs: pd.DataFrame, records: Sequence[RunRecord]) -> pd.DataFra
     first = by_name.get(runs["run"].iloc[0])
     truth = run_truth(first) if first is not None else None
     if truth is not None and "beta_worker" in truth:
-        columns["twin truth"] = worksite_coefficient_stats(truth["beta_worker"])
+        true_coef = truth["beta_worker"].sel(worker_feature=list(PAPER_WORKER_FEATURES))
+        columns["twin truth"] = worksite_coefficient_stats(
+            np.asarray(true_coef.transpose("worksite", "worker_feature").values)
+        )
     for method, g in runs.groupby("method_label", sort=False):
         stats = [posterior_mean_beta_worker(by_name[r]) for r in g["run"] if r in by_name]
         stats = [worksite_coefficient_stats(s) for s in stats if s is not None]

@@ -4,28 +4,25 @@ A sweep directory (``hydra.sweep.dir``) holds one sub-directory per job.  A fini
 ``metrics.json`` with ``"status": "complete"``; a failed one a ``failed.json`` (written by
 :mod:`evaluation.app` or by the sweep callback); a job that was killed has neither.
 :func:`collect_runs` reads them all as :class:`RunRecord`; :func:`run_row` flattens one into a
-row of ``comparison.csv``; :func:`run_data` rebuilds a run's data set (and so its truth) from
-its data config.
+row of ``comparison.csv``; :func:`run_truth` reads the true parameters a run on synthetic
+data recorded (``truth.nc``; a report never rebuilds a data set).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
+import xarray as xr
 from omegaconf import OmegaConf
 
-from backends.spec import HierData
 from evaluation import io
 from evaluation.config import apply_backend_overrides, typed_backend_keys
-from evaluation.data.load import load_data
+from evaluation.data.truth import TRUTH_NC
 
 log = logging.getLogger("ppl_compare.sweep")
 
@@ -224,28 +221,12 @@ def run_row(rec: RunRecord) -> dict[str, Any]:
     return row
 
 
-# ----------------------------------------------------------------------------- a run's data
-@lru_cache(maxsize=8)
-def _data_from_json(cfg_json: str) -> HierData:
-    return load_data(json.loads(cfg_json))
-
-
-def run_data(rec: RunRecord) -> HierData | None:
-    """The run's full data set, rebuilt from its data config (None when it cannot be)."""
-    cfg = rec.config.get("data")
-    if not cfg:
-        knobs = ((rec.metrics.get("data") or {}).get("meta") or {}).get("knobs")
-        if not knobs:
-            return None
-        cfg = {"kind": "paper", **knobs}
-    try:
-        return _data_from_json(json.dumps(cfg, sort_keys=True, default=str))
-    except (ValueError, TypeError, OSError, KeyError) as exc:
-        log.warning("cannot rebuild the data of %s: %s", rec.name, exc)
+# ----------------------------------------------------------------------------- a run's truth
+def run_truth(rec: RunRecord) -> xr.Dataset | None:
+    """The true parameters the run recorded (``truth.nc``, dims and coordinates), or None for
+    real data (or a run that recorded none)."""
+    path = rec.path / TRUTH_NC
+    if not path.is_file():
         return None
-
-
-def run_truth(rec: RunRecord) -> dict[str, np.ndarray] | None:
-    """The run's true parameters (canonical names), or None for real data."""
-    data = run_data(rec)
-    return None if data is None or data.truth is None else dict(data.truth)
+    with xr.open_dataset(path) as ds:
+        return ds.load()

@@ -11,7 +11,8 @@ from evalhelpers import run_app
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from evaluation.app import CONF_DIR, backend_config, model_spec
+from evaluation.app import CONF_DIR, model_spec
+from evaluation.config import backend_config
 
 GROUPS = ("data", "model", "backend", "evaluation", "debug", "experiment", "paths")
 

@@ -166,8 +166,8 @@ def test_a_run_clears_what_it_will_rewrite_and_a_skipped_run_touches_nothing(tmp
     lines = [line for line in other.stdout.splitlines() if "replacing" in line]
     assert len(lines) == 1 and lines[0].endswith(
         f"[WARNING] - replacing the complete run in {out} (pyro_meanfield, seed 0, data paper; "
-        f"its config differs from this one): removing metrics.json, posterior.nc, report.md, "
-        f"1 figure(s) in figures/"
+        f"its config differs from this one): removing metrics.json, posterior.nc, truth.nc, "
+        f"report.md, 1 figure(s) in figures/"
     )
     assert json.loads((out / "metrics.json").read_text())["seed"] == 1
     # a user error leaves the complete run (and the dir) as they were

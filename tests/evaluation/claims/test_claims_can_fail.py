@@ -69,28 +69,28 @@ def reversed_twin():
     return dataclasses.replace(twin, y=y, truth={**t, "alpha": alpha, "beta_site": beta})
 
 
-def fit_and_judge(data, ledger, out_dir):
+def fit_and_judge(data, ledger):
     """The app's path: NUTS fit, the clustering judge (default settings), the claims section."""
     from backends.pymc import PyMCNUTS
 
     fit = PyMCNUTS(ModelSpec(), chains=2, tune=300, draws=300, progress=False).fit(data, 0)
     settings = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "evaluation" / "default.yaml"))
-    clustered = run_clustering(fit.idata.posterior, data, settings["clustering"], out_dir)
+    clustered = run_clustering(fit.idata.posterior, data, settings["clustering"])
     per_draw = cluster_draws(clustered.result, clustered.coef)
     return claims_section(ledger, data, fit.idata, per_draw)
 
 
 @pytest.fixture(scope="module")
-def reversed_section(tmp_path_factory):
+def reversed_section():
     ledger = load_ledger(CONF_DIR / "claims" / "paper.yaml")
-    return fit_and_judge(reversed_twin(), ledger, tmp_path_factory.mktemp("reversed"))
+    return fit_and_judge(reversed_twin(), ledger)
 
 
 @pytest.fixture(scope="module")
-def clustered_section(tmp_path_factory):
+def clustered_section():
     twin = make_paper_twin(**TWIN, n_clusters=2, cluster_separation=6.0)
     ledger = load_ledger(CLUSTERED_CLAIMS)
-    return fit_and_judge(twin, ledger, tmp_path_factory.mktemp("clustered"))
+    return fit_and_judge(twin, ledger)
 
 
 def false_claims(section):

@@ -14,12 +14,11 @@ import xarray as xr
 from hydra import compose, initialize_config_dir
 
 from backends.spec import HierData
-from evaluation import schema
+from evaluation import io, schema
 from evaluation.clustering import gmm
 from evaluation.clustering import select as gmm_select
 from evaluation.clustering.coefficients import scale_columns
 from evaluation.clustering.dataset import FILENAME
-from evaluation.clustering.figures import write_figures
 from evaluation.clustering.pipeline import run_clustering
 from evaluation.clustering.settings import KEYS, settings
 from evaluation.clustering.stability import (
@@ -29,6 +28,7 @@ from evaluation.clustering.stability import (
     load_clusters,
 )
 from evaluation.config import CONF_DIR, plain
+from evaluation.report.cluster_figures import write_figures
 
 
 def composed_block() -> dict:
@@ -168,7 +168,7 @@ def test_recovers_planted_clusters(tmp_path):
     means, labels = planted()
     data = make_data(len(means), labels=labels)
     post = fake_posterior(means, data, noise=0.2)
-    clustered = run_clustering(post, data, {**FAST, "k_range": [1, 4]}, tmp_path)
+    clustered = run_clustering(post, data, {**FAST, "k_range": [1, 4]})
     m = clustered.section
     json.dumps(m, allow_nan=False)
     # Clusters 3 sd apart with posterior noise 0.2: recovery should be (near) exact; 0.8 is
@@ -178,12 +178,13 @@ def test_recovers_planted_clusters(tmp_path):
     assert m["chosen_k"] == 2 and sum(m["n_per_cluster"]) == len(means)
     assert "size" in m["separating_site_features"]  # the planted site-level difference
     assert not m["degenerate"] and m["sigma_over_spread"] < 1e-3  # the paper's tiny-sigma regime
-    ds = load_clusters(tmp_path / "clusters.nc")
+    io.write_netcdf(tmp_path / FILENAME, clustered.dataset)  # as the app writes it
+    ds = load_clusters(tmp_path / FILENAME)
     assert ds["labels"].dims == ("worksite",) and ds.attrs["k"] == 2
     assert ds["coclustering"].shape == (len(means), len(means))
     assert ds["labels_draw"].sizes["draw_sample"] == FAST["n_draws"]
     assert ds["log_joint_seed"].shape == (FAST["n_seeds"], FAST["n_iter"])
-    assert m["figures"] == []  # the judge draws and records them
+    assert m["figures"] == []  # the report draws them and the app records their names
     drawn = write_figures(clustered, data, tmp_path / "fig")
     assert sorted(p.name for p in drawn) == sorted(
         p.name for p in (tmp_path / "fig").glob("cluster*.png")
@@ -197,7 +198,7 @@ def test_pure_noise_is_unstable(tmp_path):
     means = rng.normal(size=(40, 4))
     data = make_data(40)
     post = fake_posterior(means, data, noise=1.0)
-    m = run_clustering(post, data, FAST, tmp_path).section
+    m = run_clustering(post, data, FAST).section
     # Unstructured means plus posterior noise as large as their spread: each draw's partition
     # is mostly noise.  ARI of unrelated partitions is ~0; 0.5 is a wide margin below 0.8.
     assert m["ari_draws"]["mean"] < 0.5
@@ -212,8 +213,8 @@ def test_cross_run_ari_aligns_by_label(tmp_path):
     perm = np.random.default_rng(0).permutation(len(means))
     shuffled = post.isel(worksite=perm)  # same worksites, another order
     cfg = {**FAST, "k_range": None, "n_draws": 0}
-    run_clustering(post, data, cfg, tmp_path / "a")
-    run_clustering(shuffled, data, cfg, tmp_path / "b")
+    for name, posterior in (("a", post), ("b", shuffled)):
+        io.write_netcdf(tmp_path / name / FILENAME, run_clustering(posterior, data, cfg).dataset)
     assert cross_run_ari_files(
         tmp_path / "a" / "clusters.nc", tmp_path / "b" / "clusters.nc"
     ) == pytest.approx(1.0)
@@ -234,18 +235,18 @@ def test_bad_input_raises(tmp_path):
     data = make_data(6)
     post = fake_posterior(means, data, noise=0.1)
     with pytest.raises(ValueError, match="exceeds the number of worksites"):
-        run_clustering(post, data, {**FAST, "k": 7}, tmp_path)
+        run_clustering(post, data, {**FAST, "k": 7})
     bad = post.copy(deep=True)
     bad["beta_worker"][0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        run_clustering(bad, data, FAST, tmp_path)
+        run_clustering(bad, data, FAST)
     with pytest.raises(ValueError, match="unknown config keys"):
         settings({**FAST, "sigmaa": 1.0})
     with pytest.raises(ValueError, match="sigma"):
         settings({**FAST, "sigma": 0})
     other = post.assign_coords(worksite=[f"x{i}" for i in range(6)])
     with pytest.raises(ValueError, match="labels differ"):
-        run_clustering(other, data, FAST, tmp_path)
+        run_clustering(other, data, FAST)
     with pytest.raises(ValueError, match="exceeds"):
         gmm.gibbs_gmm(np.zeros((3, 2)), 4)
 
@@ -253,14 +254,14 @@ def test_bad_input_raises(tmp_path):
 def test_all_equal_coefficients_are_degenerate(tmp_path):
     data = make_data(10)
     post = fake_posterior(np.full((10, 4), 0.3), data, noise=0.0)
-    clustered = run_clustering(post, data, FAST, tmp_path)  # warnings are errors
+    clustered = run_clustering(post, data, FAST)  # warnings are errors
     m = clustered.section
     assert m["degenerate"] and "nothing to cluster" in m["degenerate_reason"]
     assert m["stability"]["verdict"] == "degenerate" and m["ari_seeds"]["mean"] is None
     assert write_figures(clustered, data, tmp_path / "fig") == []
     assert m["figures"] == [] and m["n_per_cluster"] == [10, 0]
     assert m["sigma_over_spread"] is None
-    assert load_clusters(tmp_path / "clusters.nc").attrs["degenerate"] == 1
+    assert clustered.dataset.attrs["degenerate"] == 1
     json.dumps(m, allow_nan=False)
 
 
@@ -273,7 +274,7 @@ def test_constant_feature_is_zeroed_without_warnings():
 def test_plain_array_input(tmp_path):
     means, labels = planted()
     data = make_data(len(means), labels=labels)
-    m = run_clustering(means, data, {**FAST, "k_range": None}, tmp_path).section
+    m = run_clustering(means, data, {**FAST, "k_range": None}).section
     assert m["ari_truth"] > 0.8 and m["ari_draws"]["n"] == 0  # one matrix: no draw stability
 
 
@@ -294,13 +295,13 @@ def test_config_block_is_the_one_source_of_settings():
     assert "\n" not in str(err.value)
 
 
-def test_run_clustering_never_draws_and_figures_keep_their_names(tmp_path):
+def test_run_clustering_never_draws_or_writes_and_figures_keep_their_names(tmp_path):
     means, labels = planted(j=20, sep=5.0)
     data = make_data(20, labels=labels)
     post = fake_posterior(means, data, noise=0.1)
-    clustered = run_clustering(post, data, {**FAST, "n_draws": 4}, tmp_path / "run")
-    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
-    assert written == [f"run/{FILENAME}"]  # numbers only: clusters.nc, no PNG
+    clustered = run_clustering(post, data, {**FAST, "n_draws": 4})
+    assert not any(tmp_path.rglob("*"))  # numbers only: no clusters.nc, no PNG
+    assert set(clustered.dataset.data_vars) >= {"labels"}
     drawn = write_figures(clustered, data, tmp_path / "fig")
     assert [p.name for p in drawn] == [
         "cluster_fig6_coefficients.png",
@@ -316,10 +317,10 @@ def test_collapsed_and_trivial_verdicts(tmp_path):
     data = make_data(12, labels=labels)
     post = fake_posterior(means, data, noise=0.1)
     # sigma far above the spread of the coefficients: one cluster takes every worksite.
-    m = run_clustering(post, data, {**FAST, "sigma": 100.0}, tmp_path).section
+    m = run_clustering(post, data, {**FAST, "sigma": 100.0}).section
     assert m["stability"]["verdict"] == "degenerate" and m["empty_clusters"] == 1
     assert m["sigma_over_spread"] > 10
-    m = run_clustering(post, data, {**FAST, "k": 1}, tmp_path).section
+    m = run_clustering(post, data, {**FAST, "k": 1}).section
     assert m["stability"]["verdict"] == "trivial"
 
 
@@ -352,8 +353,8 @@ def test_accepts_contract_inference_data(tmp_path):
         post, data, backend="fake_nuts", family="mcmc", library="none", library_version="0", seed=0,
         model=ModelSpec(),
     )  # fmt: skip
-    m = run_clustering(idata, data, {**FAST, "k_range": None}, tmp_path).section
-    m2 = run_clustering(idata.posterior, data, {**FAST, "k_range": None}, tmp_path).section
+    m = run_clustering(idata, data, {**FAST, "k_range": None}).section
+    m2 = run_clustering(idata.posterior, data, {**FAST, "k_range": None}).section
     assert m["ari_truth"] > 0.8 and m2["ari_draws"] == m["ari_draws"]
 
 

@@ -74,7 +74,7 @@ def test_run_clustering_reports_the_oracle_beside_the_method(tmp_path):
     x, labels = separated()
     data = hier(x, labels)
     noisy = x + np.random.default_rng(5).normal(scale=8.0, size=x.shape)  # a poor "posterior"
-    sec = run_clustering(noisy, data, FAST, tmp_path).section
+    sec = run_clustering(noisy, data, FAST).section
     assert sec["oracle"]["ari_vs_planted"] == pytest.approx(1.0)
     assert sec["oracle"]["method_ari_vs_planted"] == sec["ari_truth"]
     assert sec["ari_truth"] < 0.8 and sec["oracle"]["limit"] == "estimates"

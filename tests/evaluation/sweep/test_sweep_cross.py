@@ -12,10 +12,13 @@ import xarray as xr
 from sweepfakes import fake_metrics, make_fake_sweep
 
 from backends.spec import VAR_NAMES
+from evaluation import io
+from evaluation.data.load import load_data
+from evaluation.data.truth import TRUTH_NC, truth_dataset
 from evaluation.metrics.posterior import interval_coverage, recovery
 from evaluation.sweep.build import build_report, comparison_table
 from evaluation.sweep.calibration import BlockCheck, coverage_rows, run_checks
-from evaluation.sweep.records import RunRecord, backend_settings, collect_runs, run_data
+from evaluation.sweep.records import RunRecord, backend_settings, collect_runs
 
 
 def write_runs(root, runs: list[tuple[str, dict]]) -> None:
@@ -121,7 +124,8 @@ def test_sweep_coverage_is_the_per_run_interval_coverage(tmp_path):
     """The calibration table's coverage of a run is interval_coverage of its draws, the same
     number as the run's own posterior.recovery coverage (no second definition from ranks)."""
     rec = RunRecord("0_x", tmp_path, "complete", {}, None, [], {"data": TWIN})
-    data = run_data(rec)
+    data = load_data(TWIN)
+    io.write_netcdf(tmp_path / TRUTH_NC, truth_dataset(data))  # what the run records
     draws = write_twin_posterior(tmp_path, data, np.random.default_rng(0))
     checks = run_checks(rec)
     for name in VAR_NAMES:
@@ -156,3 +160,10 @@ def test_backend_settings_apply_overrides_the_backend_has():
     config["backend"]["num_steps"] = 80
     typed = ["backend=pyro_meanfield", "backend.num_steps=80"]
     assert backend_settings(config, typed) == {"name": "pyro_meanfield", "num_steps": 80}
+
+
+def test_a_run_without_a_recorded_truth_has_no_calibration_check(tmp_path):
+    """Issue 23: the report reads the truth the run recorded; it never rebuilds the data."""
+    rec = RunRecord("0_x", tmp_path, "complete", {}, None, [], {"data": TWIN})
+    write_twin_posterior(tmp_path, load_data(TWIN), np.random.default_rng(0))
+    assert run_checks(rec) is None

@@ -11,10 +11,8 @@
 :func:`sigma_sweep_figure` draws the paper's Fig. 6 sweep (log joint over Gibbs iterations per
 sigma, :mod:`evaluation.clustering.sigma_sweep`) for ``benchmarks/gmm_sigma_sweep.py``.
 
-The one module of the package that draws (it sits with ``evaluation.report`` in the layers):
-:mod:`evaluation.judge` passes it the :class:`~evaluation.clustering.pipeline.Clustering`
-returned by :func:`~evaluation.clustering.pipeline.run_clustering`.  It may import the rest of
-the package; nothing in the package imports it.
+Drawn from the :class:`~evaluation.clustering.pipeline.Clustering` bundle that the clustering
+judge returns (:func:`~evaluation.clustering.pipeline.run_clustering`: numbers only).
 """
 
 from __future__ import annotations

@@ -7,14 +7,9 @@ import pytest
 from evalhelpers import IidNormalBackend, make_data, make_idata, normal_draws, point
 
 from backends.spec import ModelSpec
+from evaluation.fitting import cached_fit, cached_reference, load_reference, same_settings
 from evaluation.metrics.posterior import compare_to_reference
-from evaluation.metrics.reference import (
-    cached_fit,
-    cached_reference,
-    check_reference,
-    load_reference,
-    same_settings,
-)
+from evaluation.metrics.reference import check_reference
 
 
 def _idata(chains=4, draws=500, n_div=0, seed=0):
