@@ -21,6 +21,7 @@ import pyro.distributions as dist
 import torch
 from pyro.infer import autoguide
 
+from backends.pyro.guides import AutoFullRankNormal, AutoIAFFastNormal
 from backends.spec import HierData, ModelSpec
 
 #: Plates nested inside the model (worksite x worker_feature).
@@ -187,11 +188,11 @@ def make_guide(
             rank=None if rank is None else int(rank),
         )
     if guide == "fullrank":
-        return autoguide.AutoMultivariateNormal(
+        return AutoFullRankNormal(
             model, init_loc_fn=autoguide.init_to_feasible, init_scale=init_scale
         )
     if guide == "flow":
-        return autoguide.AutoIAFNormal(
+        return AutoIAFFastNormal(
             model,
             hidden_dim=None if hidden_dim is None else [int(hidden_dim)],
             num_transforms=int(num_transforms),

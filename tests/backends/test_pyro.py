@@ -149,14 +149,16 @@ def test_mvn_log_q_matches_scipy_density_of_the_latent_minus_jacobian(short_fits
     u = np.concatenate(
         [(np.log(d[k]) if k.startswith("sigma") else d[k]).reshape(n, -1) for k in order], 1
     )
-    prefix = "AutoLowRankMultivariateNormal" if guide == "lowrank" else "AutoMultivariateNormal"
+    prefix = "AutoLowRankMultivariateNormal" if guide == "lowrank" else "AutoFullRankNormal"
     loc = params[f"{prefix}.loc"]
     if guide == "lowrank":
         scale = params[f"{prefix}.scale"]
         factor = params[f"{prefix}.cov_factor"] * scale[:, None]
         cov = factor @ factor.T + np.diag(scale**2)
-    else:  # Pyro 1.9: scale_tril = diag(scale) @ unit lower-triangular factor
-        tril = params[f"{prefix}.scale"][:, None] * params[f"{prefix}.scale_tril"]
+    else:  # scale_tril = diag(scale) @ (I + strictly lower part), as Pyro 1.9's
+        lower = params[f"{prefix}.lower"]
+        assert not np.triu(lower).any()  # upper triangle and diagonal stay exactly zero
+        tril = params[f"{prefix}.scale"][:, None] * (np.eye(len(loc)) + lower)
         cov = tril @ tril.T
     expected = stats.multivariate_normal(loc, cov).logpdf(u)
     expected -= np.log(d["sigma_site"]) + np.log(d["sigma_worker"])
