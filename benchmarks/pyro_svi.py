@@ -10,6 +10,7 @@ one)::
     python benchmarks/pyro_svi.py                       # 300 steps per row, all four guides
     python benchmarks/pyro_svi.py --steps 500 --guides meanfield
     python benchmarks/pyro_svi.py --pyro-guides         # + Pyro's own full-rank and IAF guides
+    python benchmarks/pyro_svi.py --guides fullrank --pyro-guides --dtype float64  # as before
     python benchmarks/pyro_svi.py --full                # + the paper run: 18,000 steps, meanfield
     python benchmarks/pyro_svi.py --naive               # + a straightforward Pyro model for scale
 
@@ -43,8 +44,10 @@ TARGET_MS: dict[str, float] = {"fullrank": 5.0, "flow": 30.0}
 PYRO_GUIDES: dict[str, str] = {"fullrank": "AutoMultivariateNormal", "flow": "AutoIAFNormal"}
 
 
-def _backend(guide: str, steps: int, draws: int, spec: ModelSpec, jit: bool | None):
-    """The guide's backend as configured (conf/backend/pyro_<guide>.yaml), shortened."""
+def _backend(guide: str, steps: int, draws: int, spec: ModelSpec, jit: bool | None,
+             dtype: str | None = None):  # fmt: skip
+    """The guide's backend as configured (conf/backend/pyro_<guide>.yaml), shortened
+    (``dtype``: instead of the configured one)."""
     from hydra.utils import instantiate
 
     from evaluation.config import compose_backend
@@ -53,6 +56,8 @@ def _backend(guide: str, steps: int, draws: int, spec: ModelSpec, jit: bool | No
     overrides = {"num_steps": steps, "num_draws": draws, "progress": False}
     if jit is not None:
         overrides["jit"] = jit
+    if dtype is not None:
+        overrides["dtype"] = dtype
     return instantiate(cfg, _partial_=True, _convert_="all")(model=spec, **overrides)
 
 
@@ -70,11 +75,11 @@ def _pyro_guide(model, guide, **kw):
 
 
 def fit_row(data, guide: str, jit: bool | None, steps: int, draws: int, spec: ModelSpec,
-            pyro_guide: bool = False) -> str:  # fmt: skip
+            pyro_guide: bool = False, dtype: str | None = None) -> str:  # fmt: skip
     """One PyroSVI fit (``pyro_guide``: with Pyro's own guide class); a formatted table row."""
     from unittest import mock
 
-    backend = _backend(guide, steps, draws, spec, jit)
+    backend = _backend(guide, steps, draws, spec, jit, dtype)
     label = PYRO_GUIDES[guide] if pyro_guide else guide
     if pyro_guide:
         with mock.patch("backends.pyro.model.make_guide", _pyro_guide):
@@ -177,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pyro-guides", action="store_true", help="add Pyro's own full-rank and IAF guides"
     )
+    parser.add_argument("--dtype", choices=["float32", "float64"], help="instead of the config's")
     parser.add_argument("--naive", action="store_true", help="add the straightforward model")
     parser.add_argument("--full", action="store_true", help="also the 18,000-step paper run")
     args = parser.parse_args(argv)
@@ -194,9 +200,11 @@ def main(argv: list[str] | None = None) -> None:
     for guide in args.guides:
         jits = (True, False) if args.jit_both and guide != "flow" else (None,)
         for jit in jits:
-            print(fit_row(data, guide, jit, args.steps, args.draws, spec), flush=True)
+            print(fit_row(data, guide, jit, args.steps, args.draws, spec, dtype=args.dtype),
+                  flush=True)  # fmt: skip
         if args.pyro_guides and guide in PYRO_GUIDES:
-            print(fit_row(data, guide, None, args.steps, args.draws, spec, True), flush=True)
+            row = fit_row(data, guide, None, args.steps, args.draws, spec, True, args.dtype)
+            print(row, flush=True)
     if args.naive:
         for threads in (None, 1):
             print(naive_row(data, args.steps, spec, threads), flush=True)
