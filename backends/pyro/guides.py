@@ -151,7 +151,7 @@ def _band_hook(band: torch.Tensor, start: int):
 
 def _staircase_blocks(weight, mask, row_order, blocks: int):
     """Split a MADE layer whose mask is a staircase (row ``r`` of ``mask[row_order]`` is a prefix
-    of ones, the prefixes non-decreasing) into row blocks: ``(weight, bias rows, start, band)``
+    of ones, the prefixes non-decreasing) into row blocks: ``(weight, rows, start, band)``
     per block, with ``weight`` the block's rows up to its longest prefix and ``band`` the mask of
     the columns past its shortest prefix (the only columns where it has zeros)."""
     mask, weight = mask[row_order], (weight * mask)[row_order]
@@ -200,22 +200,21 @@ class BlockMADE(torch.nn.Module):
         mask1 = first.mask[:, arn.permutation]  # inputs in the network's order
         order2 = torch.argsort(second.mask.sum(-1), stable=True)
         self.register_buffer("unsort", torch.argsort(order2))
-        layers = []
-        for layer, mask, order, weight in (
-            (first, mask1, torch.arange(mask1.shape[0]), first.weight[:, arn.permutation]),
-            (second, second.mask, order2, second.weight),
-        ):
-            layers.append(self._blocks(weight.detach(), mask, order, layer.bias.detach(), blocks))
-        self.layer1, self.layer2 = layers
+        self.layer1 = self._blocks(first.weight[:, arn.permutation], mask1,
+                                   torch.arange(mask1.shape[0]), blocks)  # fmt: skip
+        self.layer2 = self._blocks(second.weight, second.mask, order2, blocks)
+        # one bias per layer (hidden units in their order, outputs in the network's order)
+        self.bias1 = torch.nn.Parameter(first.bias.detach().clone())
+        self.bias2 = torch.nn.Parameter(second.bias.detach().clone())
 
     @staticmethod
-    def _blocks(weight, mask, order, bias, blocks: int) -> torch.nn.ModuleList:
+    def _blocks(weight, mask, order, blocks: int) -> torch.nn.ModuleList:
         out = torch.nn.ModuleList()
-        for block_weight, (r0, r1), start, band in _staircase_blocks(weight, mask, order, blocks):
-            block = torch.nn.Linear(block_weight.shape[1], r1 - r0)
+        parts = _staircase_blocks(weight.detach(), mask, order, blocks)
+        for block_weight, (r0, r1), start, band in parts:
+            block = torch.nn.Linear(block_weight.shape[1], r1 - r0, bias=False)
             with torch.no_grad():
                 block.weight.copy_(block_weight)
-                block.bias.copy_(bias[order][r0:r1])
             block.register_buffer("band", band)
             block.weight.register_post_accumulate_grad_hook(_band_hook(block.band, start))
             out.append(block)
@@ -227,8 +226,8 @@ class BlockMADE(torch.nn.Module):
 
     def forward(self, x: torch.Tensor):
         """``(mean, log_scale)`` of the affine autoregressive transform at ``x``."""
-        hidden = self.f(self._run(self.layer1, x[..., self.permutation]))
-        out = self._run(self.layer2, hidden)[..., self.unsort]
+        hidden = self.f(self._run(self.layer1, x[..., self.permutation]) + self.bias1)
+        out = self._run(self.layer2, hidden)[..., self.unsort] + self.bias2
         return torch.unbind(out.reshape(*x.shape[:-1], 2, self.input_dim), dim=-2)
 
 
