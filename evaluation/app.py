@@ -8,14 +8,16 @@ A run checks its config at start-up (unknown keys, backend settings and their ra
 writable run dir), builds the data (seeded), splits held-out workers, fits, scores, and writes
 into the Hydra run dir: ``posterior.nc``, ``clusters.nc``, ``figures/``, ``report.md`` and, last,
 ``metrics.json`` (so a ``metrics.json`` with ``"status": "complete"`` marks a finished run).
-A run owns its directory's outputs: it clears them before the fit (unless the directory
-already holds a complete run of the same config, which is skipped) and removes them again when
-it fails or is interrupted, so nothing of a failed run looks like a result.
+A run owns its directory's outputs (:mod:`evaluation.rundir`): it clears them before the fit
+(unless the directory already holds a complete run of the same config, which is skipped; a
+complete run of another config is replaced with a warning naming it) and removes them again
+when it fails or is interrupted, so nothing of a failed run looks like a result.
 
 A failure is one line on stderr (``ppl-compare: error: ...``), Hydra's own config errors
-included; in a single run the exit code is 1, in a multirun the failure is recorded in
-``failed.json`` and the sweep goes on.  SIGTERM/SIGINT end the run with one line and exit code
-128 + the signal number.
+included (a ``claims=NAME`` naming no ledger, a YAML file that cannot be read); in a single
+run the exit code is 1 and a run dir holding only Hydra's files of the attempt is removed, in a
+multirun the failure is recorded in ``failed.json`` and the sweep goes on.  SIGTERM/SIGINT end
+the run with one line and exit code 128 + the signal number.
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ from evaluation.config import (
     CONF_DIR,
     ConfigError,
     apply_backend_overrides,
-    cannot_write,
     check_config,
     error_line,
     feature_entries,
@@ -60,24 +61,17 @@ from evaluation.data.recipes import DataValidationError
 from evaluation.data.split import split_from_config
 from evaluation.metrics.reference import cached_fit, same_settings
 from evaluation.report.run_report import write_run_report
+from evaluation.rundir import (
+    RunFailed,
+    check_writable,
+    clear_outputs,
+    is_complete,
+    remove_if_empty,
+    warn_replacing,
+)
 
 schema.register()  # before @hydra.main composes: the YAML files start from these schemas
 log = logging.getLogger("ppl_compare")
-
-#: What a run writes into its directory besides ``figures/*.png`` (cleared before a fit,
-#: removed when the run fails).  Hydra's ``.hydra/`` and the run log are left alone.
-RUN_OUTPUTS: tuple[str, ...] = (
-    "metrics.json",
-    "failed.json",
-    "posterior.nc",
-    "clusters.nc",
-    "report.md",
-    "loss.png",
-)
-
-
-class RunFailed(RuntimeError):
-    """A run could not complete; the message is the one line shown to the user."""
 
 
 class Interrupted(BaseException):
@@ -89,6 +83,42 @@ class Interrupted(BaseException):
 
 
 # ----------------------------------------------------------------------------- configuration
+def claims_ledgers() -> list[str]:
+    """The ledgers ``claims=`` can pick: ``claims/*.yaml`` on the app's config search path."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        options = GlobalHydra.instance().config_loader().get_group_options("claims")
+    else:
+        options = [p.stem for p in (CONF_DIR / "claims").glob("*.yaml")]
+    return sorted(o for o in options if not o.startswith("_"))
+
+
+def check_claims_choice(cfg: DictConfig, hc: Any) -> None:
+    """Refuse a ``claims=NAME`` that names no ledger (Hydra's optional default skips it).
+
+    The default ledger is the one named like the data set (``claims: ${data}``); a data
+    config of one's own without such a ledger runs without claims, with a warning.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the ledger and listing the ledgers there are.
+    """
+    name, data = hc.runtime.choices.get("claims"), hc.runtime.choices.get("data")
+    if name is None or cfg.get("claims") is not None:
+        return
+    typed = any(str(o).split("=", 1)[0].lstrip("+~") == "claims" for o in hc.overrides.task)
+    if name == data and not typed:
+        log.warning("no claims ledger named like data=%s: claims are off (claims=NAME picks a "
+                    "ledger, claims=none says so)", data)  # fmt: skip
+        return
+    ledgers = ", ".join(claims_ledgers())
+    raise ConfigError(
+        f"claims={name}: no such claims ledger; ledgers: {ledgers} (claims=none turns it off)"
+    )
+
+
 def backend_config(cfg: DictConfig, typed: Iterable[str] = (), *, warn: bool = False) -> DictConfig:
     """``cfg.backend`` with ``cfg.backend_overrides`` applied to the keys the backend has.
 
@@ -105,48 +135,6 @@ def config_hash(cfg: DictConfig) -> str:
     container.pop("hydra", None)
     text = json.dumps(container, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def is_complete(run_dir: Path, digest: str) -> bool:
-    """True when ``run_dir`` already holds a complete run of the same config."""
-    path = Path(run_dir) / "metrics.json"
-    if not path.exists():
-        return False
-    try:
-        metrics = io.read_json(path)
-    except (OSError, ValueError):
-        return False
-    return metrics.get("status") == "complete" and metrics.get("config_hash") == digest
-
-
-# ----------------------------------------------------------------------------- the run dir
-def check_writable(directory: Path) -> None:
-    """Create ``directory`` if needed and write (then remove) a probe file in it.
-
-    Raises
-    ------
-    RunFailed
-        One line naming the directory, the reason and the fix.
-    """
-    probe = Path(directory) / f".write-probe.{os.getpid()}.tmp"
-    try:
-        Path(directory).mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise RunFailed(cannot_write(directory, exc)) from None
-
-
-def clear_outputs(run_dir: Path) -> None:
-    """Remove the outputs a run writes, and ``.*.tmp`` leftovers of a killed run."""
-    run_dir = Path(run_dir)
-    fig_dir = run_dir / "figures"
-    stale = [run_dir / name for name in RUN_OUTPUTS]
-    if fig_dir.is_dir():
-        stale += [*fig_dir.glob("*.png"), *fig_dir.glob(".*.tmp")]
-    stale += list(run_dir.glob(".*.tmp")) if run_dir.is_dir() else []
-    for path in stale:
-        path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -228,6 +216,7 @@ def run(
     check_writable(run_dir)
     if cfg.evaluation.get("figures", False):
         check_writable(run_dir / "figures")
+    warn_replacing(run_dir, digest)
     clear_outputs(run_dir)
     try:
         return _fit_and_judge(cfg, run_dir, digest, backend_cfg)
@@ -287,7 +276,8 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
 
 def _fail(cfg: DictConfig, run_dir: Path, exc: BaseException) -> None:
     """Report a user error: failed.json in a multirun (replacing the job's earlier outputs),
-    one line and exit code 1 otherwise (the run dir's earlier outputs are left alone)."""
+    one line and exit code 1 otherwise (the run dir's earlier outputs are left alone; a run dir
+    holding only Hydra's files of this attempt is removed)."""
     hc = HydraConfig.get()
     shown = exc if isinstance(exc, ConfigError | RunFailed) else f"{type(exc).__name__}: {exc}"
     message = first_line(shown)
@@ -301,6 +291,7 @@ def _fail(cfg: DictConfig, run_dir: Path, exc: BaseException) -> None:
             {"status": "failed", "error": message, "overrides": list(hc.overrides.task)},
         )
         return
+    remove_if_empty(run_dir, f"{hc.job.name}.log")  # "nothing written": not even .hydra/
     print(f"ppl-compare: error: {message}", file=sys.stderr)
     raise SystemExit(1) from None
 
@@ -311,6 +302,7 @@ def task(cfg: DictConfig) -> float | None:
     run_dir = Path(hc.runtime.output_dir)
     try:
         with interrupts_raise():
+            check_claims_choice(cfg, hc)
             backend_cfg = check_config(cfg, typed_backend_keys(hc.overrides.task))
             metrics = run(
                 cfg, run_dir, force=bool(cfg.get("force", False)), backend_cfg=backend_cfg

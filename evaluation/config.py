@@ -299,7 +299,7 @@ def check_config(cfg: Any, typed: Iterable[str] = ()) -> dict[str, Any]:
     if unknown:
         key, accepted = unknown[0]
         raise ConfigError(_unknown_key(key, accepted, [k for k, _ in unknown[1:]]))
-    wrong = schema.check_root_types(cfg)
+    wrong = schema.check_root_types(cfg) or _bad_seed(cfg)
     if wrong:
         raise ConfigError(wrong)
     missing = sorted(OmegaConf.missing_keys(cfg))
@@ -317,6 +317,22 @@ def check_config(cfg: Any, typed: Iterable[str] = ()) -> dict[str, Any]:
     check_backend_values(backend, from_overrides)
     # valid: now name what was ignored or overruled
     return apply_backend_overrides(plain(cfg.backend), overrides, warn=True, typed=typed)
+
+
+#: The largest seed every library takes (NumPy, PyTorch, PyMC and CmdStan: 2**32 - 1).
+MAX_SEED = 2**32 - 1
+
+
+def _bad_seed(cfg: Any) -> str | None:
+    """A one-line complaint naming ``seed`` or ``data.seed`` when out of [0, MAX_SEED]."""
+    from omegaconf import OmegaConf
+
+    for key in ("seed", "data.seed"):
+        value = OmegaConf.select(cfg, key, default=None)
+        integer = isinstance(value, int) and not isinstance(value, bool)
+        if value is not None and not (integer and 0 <= value <= MAX_SEED):
+            return f"{key}={value}: must be an integer in [0, {MAX_SEED}]"
+    return None
 
 
 def _unknown_key(key: str, accepted: Iterable[str], more: Sequence[str] = ()) -> str:
@@ -364,12 +380,28 @@ def error_line(exc: BaseException) -> str | None:
             return _unknown_key_line(exc, cause)
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         return ": ".join(lines[:2]) if lines else type(exc).__name__
+    if (line := yaml_error_line(exc)) is not None:
+        return line
     seen: BaseException | None = exc
     while seen is not None and not isinstance(seen, OSError):
         seen = seen.__cause__ or seen.__context__
     if isinstance(seen, OSError) and seen.filename:
         return cannot_write(seen.filename, seen)
     return None
+
+
+def yaml_error_line(exc: BaseException) -> str | None:
+    """One line for a YAML file that cannot be read (bad syntax, or a tag such as
+    ``!!python/object`` that safe loading refuses), naming the file and line; else None."""
+    import yaml
+
+    if not isinstance(exc, yaml.YAMLError):
+        return None
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"{mark.name}, line {mark.line + 1}" if mark is not None else "a YAML file"
+    problem = getattr(exc, "problem", None) or first_line(exc)
+    tags = " (only plain YAML is read: no Python tags)" if "constructor" in problem else ""
+    return f"cannot read {where}: {problem}{tags}"
 
 
 def cannot_write(path: object, exc: OSError) -> str:

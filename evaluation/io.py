@@ -84,6 +84,12 @@ def write_text(path: Path, text: str) -> Path:
     return _atomic(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+def write_with(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write ``path`` atomically with ``write(tmp)``, a writer of a temporary file next to it
+    (e.g. ``lambda tmp: frame.to_parquet(tmp)``)."""
+    return _atomic(Path(path), write)
+
+
 def write_netcdf(path: Path, obj: Any) -> Path:
     """Write an InferenceData or xarray Dataset to netCDF, atomically."""
     return _atomic(Path(path), lambda tmp: obj.to_netcdf(str(tmp)))

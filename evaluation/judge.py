@@ -22,7 +22,7 @@ from evaluation.clustering import figures as cluster_figures
 from evaluation.clustering.pipeline import run_clustering
 from evaluation.config import compose_backend, plain
 from evaluation.data.design import design_check
-from evaluation.metrics import diagnostics, floors, posterior, predictive, psis, reference
+from evaluation.metrics import diagnostics, floors, posterior, predictive, psis, reference, verdict
 from evaluation.metrics import identified as ident_metrics
 from evaluation.metrics import oracle as oracle_metrics
 from evaluation.report import forest, run_figures
@@ -108,6 +108,9 @@ def evaluate(
         sections["psis"] = psis_section
     clock.lap("scoring_s")
     ref_idata = posterior_vs_truth_and_reference(cfg, fit, train, spec, sections)
+    approximation = verdict.run_verdict(sections)
+    if approximation is not None:
+        sections["approximation"] = approximation
     clock.lap("reference_s")
     figures: list[Path] = []
     if ecfg.figures:

@@ -273,12 +273,13 @@ class PyMCPathfinder:
     num_elbo_draws: int = MISSING
     jitter: float = MISSING
     importance_sampling: str = MISSING
+    init: str = MISSING
     progress: bool = MISSING
 
 
 @dataclass
 class PyMCDADVI:
-    """pymc-extras DADVI objective (``backends.pymc.PyMCDADVI``): pymc_dadvi."""
+    """DADVI objective (``backends.pymc.PyMCDADVI``): pymc_dadvi, pymc_dadvi_lr."""
 
     _target_: str = MISSING
     name: str = MISSING
@@ -286,6 +287,7 @@ class PyMCDADVI:
     num_draws: int = MISSING
     maxiter: int = MISSING
     init_log_sd: float = MISSING
+    lr_covariance: bool = MISSING
     progress: bool = MISSING
 
 

@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "evaluation.clustering.figures": 4,
     "evaluation.judge": 5,
     "evaluation.sweep": 5,
+    "evaluation.rundir": 5,
     "evaluation.app": 6,
     "evaluation.findings": 6,
 }

@@ -1,19 +1,24 @@
-"""Deterministic ADVI (DADVI, Giordano, Ingram & Broderick 2024) of ``pymc-extras`` on the PyMC
-model (``pymc_dadvi``).
+"""Deterministic ADVI (DADVI, Giordano, Ingram & Broderick 2024) on the PyMC model
+(``pymc_dadvi``), optionally with linear-response covariances (``pymc_dadvi_lr``).
 
 DADVI fixes ``n_fixed_draws`` standard-normal draws once and minimises the resulting
 *deterministic* negative ELBO of a mean-field Gaussian on the unconstrained space with a
 second-order optimiser (trust-region Newton-CG with Hessian-vector products).  The objective is
-the library's own graph (``pymc_extras.inference.dadvi.dadvi.create_dadvi_graph``); the
-optimisation is run here rather than through ``fit_dadvi`` because that function starts the
-optimiser from unit scales and aborts on the first non-finite trial step (seen on the twin:
-"array must not contain infs or NaNs" / L-BFGS-B "ABNORMAL"): here a non-finite objective is
-returned as +inf, which makes the trust region shrink instead.
+the one of ``pymc_extras.inference.dadvi.dadvi.create_dadvi_graph``, built here with the fixed
+draws passed in, so that their random stream is this backend's: the fixed draws and the output
+draws come from two children of ``SeedSequence(seed)`` (:func:`draw_streams`).  (Drawing both
+from ``default_rng(seed)`` made the first 30 output draws *equal* the fixed draws, the very
+points the optimiser overfits, and inflated k-hat from about 5 to 17.)  The optimisation is run
+here rather than through ``fit_dadvi`` because that function starts from unit scales and aborts
+on the first non-finite trial step; here a non-finite objective is +inf, which shrinks the trust
+region instead.
 
-The linear-response (LR) covariance correction of the DADVI paper is not offered by
-``pymc-extras`` 0.10 (``fit_dadvi`` returns the mean-field draws only); this backend is the
-mean-field DADVI.  ``sample_stats``: ``log_q`` (the mean-field Gaussian on the constrained
-space) and ``lp`` (PyMC's log joint, no Jacobian).
+With ``lr_covariance: true`` the output is the linear-response correction
+(:mod:`backends.linear_response`): the objective's Hessian at the optimum, built from
+Hessian-vector products grouped by the model's sparsity (a worksite's coefficients never meet
+another worksite's), gives ``Sigma_LR = J H^{-1} J^T``; the draws come from
+``N(mu + s * zbar, Sigma_LR)`` on the unconstrained space.  ``sample_stats``: ``log_q`` (the
+output Gaussian on the constrained space) and ``lp`` (PyMC's log joint, no Jacobian).
 """
 
 from __future__ import annotations
@@ -23,16 +28,27 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from backends import linear_response as lr
 from backends.base import BackendError, FitResult, finish_fit, library_version, require
 from backends.pymc.convert import posterior_arrays
 from backends.pymc.model import INSTALL_HINTS, build_model, quiet_pytensor
 from backends.spec import HierData, ModelSpec, log_jacobian_unconstrained
 
 EXTRAS_HINT = "pip install 'ppl-compare[pymc]'  (or: pip install pymc-extras)"
+#: The latent block whose worksites never couple with each other, per parameterisation.
+GROUP_VARIABLE: dict[str, str] = {"centered": "beta_worker", "noncentered": "z_worker"}
+
+
+def draw_streams(seed: int, n_fixed: int, n_out: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The objective's fixed draws ``(n_fixed, n)`` and the output's standard-normal draws
+    ``(n_out, n)``, from two independent children of ``SeedSequence(seed)``."""
+    fixed_ss, out_ss = np.random.SeedSequence(int(seed)).spawn(2)
+    fixed = np.random.default_rng(fixed_ss).standard_normal((n_fixed, n))
+    return fixed, np.random.default_rng(out_ss).standard_normal((n_out, n))
 
 
 class PyMCDADVI:
-    """Mean-field DADVI of the PyMC model.
+    """DADVI of the PyMC model: mean-field, or with linear-response covariances.
 
     Parameters
     ----------
@@ -47,6 +63,8 @@ class PyMCDADVI:
     init_log_sd : float
         Initial log scale of every coordinate (the library starts at 0; -2 keeps the first
         trial steps inside the region where the likelihood is finite).
+    lr_covariance : bool
+        Draw from the linear-response-corrected Gaussian instead of the mean-field one.
     progress : bool
         Unused (the optimiser prints nothing); kept so ``backend_overrides.progress`` applies.
     """
@@ -61,6 +79,7 @@ class PyMCDADVI:
         num_draws: int = 1000,
         maxiter: int = 1000,
         init_log_sd: float = -2.0,
+        lr_covariance: bool = False,
         progress: bool = False,
     ) -> None:
         if min(n_fixed_draws, num_draws, maxiter) < 1:
@@ -68,63 +87,41 @@ class PyMCDADVI:
         self.model, self.name = model, name
         self.n_fixed_draws, self.num_draws = int(n_fixed_draws), int(num_draws)
         self.maxiter, self.init_log_sd = int(maxiter), float(init_log_sd)
-        self.progress = bool(progress)
+        self.lr_covariance, self.progress = bool(lr_covariance), bool(progress)
 
     def fit(self, data: HierData, seed: int) -> FitResult:
         """Minimise the deterministic objective, draw from the Gaussian with log_q and lp."""
         start = time.perf_counter()
         require("pymc", INSTALL_HINTS["pymc"])
-        dadvi = require("pymc_extras.inference.dadvi.dadvi", EXTRAS_HINT)
         pf = require("pymc_extras.inference.pathfinder.pathfinder", EXTRAS_HINT)
         with quiet_pytensor():
             model = build_model(data, self.model)
-            result, timing = self._optimise(dadvi, model, seed)
+            n = pf.DictToArrayBijection.map(model.initial_point()).data.shape[0]
+            fixed, eps = draw_streams(seed, self.n_fixed_draws, self.num_draws, n)
+            funcs, timing = compile_objective(model, fixed)
+            result = self._optimise(funcs, n, timing)
+            flat, log_q_u, info = self._output(funcs, model, result.x, fixed, eps, timing)
             t0 = time.perf_counter()
-            mean, log_sd = np.split(np.asarray(result.x, float), 2)
-            eps = np.random.default_rng(int(seed)).standard_normal((self.num_draws, mean.size))
-            flat = mean + np.exp(log_sd) * eps
             raw = pf.convert_flat_trace_to_idata(flat, model=model, importance_sampling="psis")
             posterior = posterior_arrays(raw.posterior, data, self.model)
-            log_q_u = (-0.5 * eps**2 - log_sd - 0.5 * np.log(2 * np.pi)).sum(axis=1)
             jac = log_jacobian_unconstrained({k: v[0] for k, v in posterior.items()})
             lp = _model_logp(pf, model, flat)
-        timing["sampling_s"] = time.perf_counter() - t0
+        timing["sampling_s"] = timing.get("sampling_s", 0.0) + time.perf_counter() - t0
         timing["fit_s"] = time.perf_counter() - start
-        info = {
-            "algorithm": "DADVI (pymc-extras objective, trust-ncg), mean-field",
-            "n_fixed_draws": self.n_fixed_draws,
-            "maxiter": self.maxiter,
-            "optimizer_success": bool(result.success),
-            "optimizer_message": str(result.message),
-            "optimizer_nit": int(result.nit),
-            "final_objective": float(result.fun),
-            "lr_covariance": "not offered by pymc-extras 0.10 (mean-field only)",
-            "log_q_space": "constrained (log q_u - log|dtheta/du|)",
-        }
+        info.update(self._optimiser_info(result))
         return finish_fit(
             self, data, posterior, model=self.model, seed=seed, library="pymc-extras",
             library_version=library_version("pymc-extras"), timing=timing, info=info,
             sample_stats={"log_q": (log_q_u - jac)[None], "lp": lp[None]},
-            extra_attrs={"n_fixed_draws": self.n_fixed_draws},
+            extra_attrs={"n_fixed_draws": self.n_fixed_draws,
+                         "lr_covariance": int(self.lr_covariance)},
         )  # fmt: skip
 
-    def _optimise(self, dadvi: Any, model: Any, seed: int) -> tuple[Any, dict[str, float]]:
-        """trust-ncg on the library's DADVI objective, non-finite values mapped to +inf."""
-        from pymc import DictToArrayBijection
-        from pymc_extras.inference.laplace_approx.scipy_interface import (
-            scipy_optimize_funcs_from_loss,
-        )
+    def _optimise(self, funcs: tuple[Any, Any], n: int, timing: dict[str, float]) -> Any:
+        """trust-ncg on the objective, non-finite values mapped to +inf."""
         from scipy.optimize import minimize
 
-        t0 = time.perf_counter()
-        n = DictToArrayBijection.map(model.initial_point()).data.shape[0]
-        params, objective = dadvi.create_dadvi_graph(
-            model, n_params=n, n_fixed_draws=self.n_fixed_draws, random_seed=int(seed)
-        )
-        f_fused, f_hessp = scipy_optimize_funcs_from_loss(
-            loss=objective, inputs=[params], initial_point_dict=None, use_grad=True,
-            use_hessp=True, use_hess=False, gradient_backend="pytensor", inputs_are_flat=True,
-        )  # fmt: skip
+        f_fused, f_hessp = funcs
 
         def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
             value, grad = f_fused(x)
@@ -140,10 +137,95 @@ class PyMCDADVI:
         t1 = time.perf_counter()
         result = minimize(fun, x0, jac=True, hessp=hessp, method="trust-ncg",
                           options={"maxiter": self.maxiter})  # fmt: skip
-        t2 = time.perf_counter()
+        timing["optimisation_s"] = time.perf_counter() - t1
         if not np.isfinite(result.fun):
             raise BackendError(f"{self.name}: DADVI objective is not finite ({result.message})")
-        return result, {"compile_s": t1 - t0, "optimisation_s": t2 - t1}
+        return result
+
+    def _output(
+        self, funcs: tuple[Any, Any], model: Any, x: np.ndarray, fixed: np.ndarray,
+        eps: np.ndarray, timing: dict[str, float],
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:  # fmt: skip
+        """Unconstrained output draws, their log q, and what was done to get them."""
+        mean, log_sd = np.split(np.asarray(x, float), 2)
+        if not self.lr_covariance:
+            flat = mean + np.exp(log_sd) * eps
+            log_q_u = (-0.5 * eps**2 - log_sd - 0.5 * np.log(2 * np.pi)).sum(axis=1)
+            return flat, log_q_u, {"algorithm": "DADVI, mean-field", "lr_covariance": False}
+        t0 = time.perf_counter()
+        hess, n_products = lr.structured_hessian(funcs[1], x, sparsity(model, self.model))
+        hessian_s = time.perf_counter() - t0  # in fit_s; not a TIMING_KEYS phase
+        try:
+            corrected = lr.lr_covariance(hess, x, fixed)
+        except lr.NotPositiveDefinite as exc:
+            raise BackendError(
+                f"{self.name}: no linear-response covariance: {exc} (the optimiser stopped "
+                "short of a minimum; raise backend.maxiter)"
+            ) from exc
+        flat, log_q_u = lr.gaussian_draws(corrected, eps)
+        timing["sampling_s"] = time.perf_counter() - t0 - hessian_s
+        sd_ratio = np.sqrt(np.diag(corrected.cov)) / np.exp(log_sd)
+        info = {"algorithm": "DADVI with linear-response covariance", "lr_covariance": True,
+                "hessian_products": n_products, "hessian_dim": int(hess.shape[0]),
+                "hessian_s": hessian_s,
+                "lr_sd_over_meanfield_sd_median": float(np.median(sd_ratio))}  # fmt: skip
+        return flat, log_q_u, info
+
+    def _optimiser_info(self, result: Any) -> dict[str, Any]:
+        return {
+            "n_fixed_draws": self.n_fixed_draws,
+            "maxiter": self.maxiter,
+            "optimizer_success": bool(result.success),
+            "optimizer_message": str(result.message),
+            "optimizer_nit": int(result.nit),
+            "final_objective": float(result.fun),
+            "draw_streams": "fixed and output draws: independent children of SeedSequence(seed)",
+            "log_q_space": "constrained (log q_u - log|dtheta/du|)",
+        }
+
+
+def compile_objective(model: Any, fixed: np.ndarray) -> tuple[tuple[Any, Any], dict[str, float]]:
+    """The DADVI objective on ``fixed`` draws, compiled: ``(f_fused, f_hessp)`` and its
+    compile seconds.  ``f_fused(x) -> (value, grad)``; ``f_hessp(x, v) -> H(x) v``."""
+    import pytensor
+    import pytensor.tensor as pt
+    from pymc.pytensorf import join_nonshared_inputs
+    from pymc_extras.inference.laplace_approx.scipy_interface import (
+        scipy_optimize_funcs_from_loss,
+    )
+
+    t0 = time.perf_counter()
+    n = fixed.shape[1]
+    [logp], flat_input = join_nonshared_inputs(
+        point=model.initial_point(), outputs=[model.logp()], inputs=model.continuous_value_vars
+    )
+    eta = pt.vector(name="eta", shape=(2 * n,))
+    samples = eta[:n] + pt.exp(eta[n:]) * pt.constant(fixed)
+    logp_draws = pytensor.graph.vectorize_graph(logp, replace={flat_input: samples})
+    objective = -pt.mean(logp_draws) - pt.sum(eta[n:])
+    f_fused, f_hessp = scipy_optimize_funcs_from_loss(
+        loss=objective, inputs=[eta], initial_point_dict=None, use_grad=True,
+        use_hessp=True, use_hess=False, gradient_backend="pytensor", inputs_are_flat=True,
+    )  # fmt: skip
+    return (f_fused, f_hessp), {"compile_s": time.perf_counter() - t0}
+
+
+def sparsity(model: Any, spec: ModelSpec) -> lr.Sparsity:
+    """Where the model's worksite block lies in the flat unconstrained vector; the rest is
+    global (:class:`backends.linear_response.Sparsity`)."""
+    from pymc import DictToArrayBijection
+
+    group_name, offset = GROUP_VARIABLE[spec.parameterization], 0
+    group, rest = None, []
+    for name, shape, size, _ in DictToArrayBijection.map(model.initial_point()).point_map_info:
+        if name == group_name:
+            group = offset + np.arange(size).reshape(shape)
+        else:
+            rest.extend(range(offset, offset + size))
+        offset += size
+    if group is None or group.ndim != 2:
+        raise BackendError(f"no {group_name} block of shape (worksite, worker_feature)")
+    return lr.Sparsity(np.asarray(rest, dtype=int), group)
 
 
 def _model_logp(pf: Any, model: Any, flat: np.ndarray) -> np.ndarray:

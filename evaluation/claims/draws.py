@@ -31,6 +31,9 @@ class Draws:
     beta_site : ndarray, shape (S, K_s) or None
     alpha, sigma_site, sigma_worker : ndarray, shape (S,) or None
     beta_worker : ndarray, shape (S, J, K_w) or None
+    n_chains : int
+        The draws are ``n_chains`` chains of equal length one after the other (1: one chain,
+        or independent draws); the Monte Carlo error of a claim's probability uses it.
     """
 
     beta_site: np.ndarray | None = None
@@ -38,6 +41,7 @@ class Draws:
     sigma_site: np.ndarray | None = None
     sigma_worker: np.ndarray | None = None
     beta_worker: np.ndarray | None = None
+    n_chains: int = 1
 
     @property
     def n_draws(self) -> int:
@@ -61,10 +65,15 @@ class ClusterDraws:
     beta_worker : ndarray, shape (M, J, K_w) or None
         The coefficients of the same M draws; None means "use the posterior mean of
         ``Draws.beta_worker`` for every clustered draw".
+    chosen_k : ndarray of int, shape (M,) or None
+        The number of clusters the paper's criterion (the elbow of the log joint over K,
+        :func:`evaluation.clustering.select.select_k_draws`) chooses for each draw; None when
+        K was not selected per draw.
     """
 
     labels: np.ndarray
     beta_worker: np.ndarray | None = None
+    chosen_k: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         labels = np.asarray(self.labels)
@@ -84,6 +93,11 @@ class ClusterDraws:
                     f"{labels.shape}, got {bw.shape}"
                 )
             object.__setattr__(self, "beta_worker", bw)
+        if self.chosen_k is not None:
+            k = np.asarray(self.chosen_k).reshape(-1)
+            if k.shape != (labels.shape[0],) or not np.issubdtype(k.dtype, np.integer):
+                raise ValueError(f"chosen_k must be {labels.shape[0]} integers, got {k!r}")
+            object.__setattr__(self, "chosen_k", k)
 
 
 def _coords(data: HierData) -> dict[str, tuple[str, ...]]:
@@ -129,6 +143,14 @@ def _from_array(value: Any, name: str) -> np.ndarray:
     return arr.reshape(-1, *arr.shape[arr.ndim - k :]) if k else arr.reshape(-1)
 
 
+def _n_chains(value: Any, name: str) -> int:
+    """How many chains a variable's leading dims hold (1 for a plain (S, ...) array)."""
+    if isinstance(value, xr.DataArray):
+        return int(value.sizes["chain"]) if "chain" in value.dims else 1
+    arr = np.shape(value)
+    return int(arr[0]) if len(arr) == len(VAR_DIMS[name]) + 2 else 1
+
+
 def posterior_draws(posterior: Any, data: HierData) -> Draws:
     """The claim variables of a posterior, aligned to ``data``.
 
@@ -143,14 +165,17 @@ def posterior_draws(posterior: Any, data: HierData) -> Draws:
     Returns
     -------
     Draws
+        With ``n_chains`` from the (chain, draw) dims of the input.
     """
     if hasattr(posterior, "posterior") and not isinstance(posterior, xr.Dataset):
         posterior = posterior.posterior
     out: dict[str, np.ndarray] = {}
+    chains = {1}
     for name in CLAIM_VARS:
         if name not in posterior:
             continue
         value = posterior[name]
+        chains = {_n_chains(value, name)}
         if isinstance(value, xr.DataArray):
             out[name] = _from_dataarray(value, name, data)
         else:
@@ -158,7 +183,10 @@ def posterior_draws(posterior: Any, data: HierData) -> Draws:
     sizes = {v.shape[0] for v in out.values()}
     if len(sizes) > 1:
         raise ValueError(f"claims: variables have different numbers of draws {sorted(sizes)}")
-    return Draws(**out)
+    n_chains = chains.pop()
+    if sizes and sizes.pop() % n_chains:
+        n_chains = 1
+    return Draws(**out, n_chains=n_chains)
 
 
 def truth_draws(truth: Mapping[str, Any] | None) -> Draws | None:

@@ -1,27 +1,34 @@
-"""Evaluate a claims ledger on one posterior, and compare two evaluated ledgers.
+"""Evaluate a claims ledger on one posterior.
 
-Each claim gets a posterior probability (the fraction of draws in which its statement holds),
-a verdict against the ledger's thresholds ("credible", "contradicted", "undecided"), or "not
-identified" with the collinearity of the design that causes it (computed from the design
-matrix by :mod:`evaluation.data.design`, never from a hand list), and on synthetic data its
-truth value under the generating parameters.
+Each claim gets a posterior probability (the fraction of draws in which its statement holds)
+with its Monte Carlo error (:mod:`evaluation.claims.precision`), a verdict against the
+ledger's thresholds ("credible", "contradicted", "undecided"; undecided too when P lies
+within two Monte Carlo errors of a threshold), or "not identified" with the collinearity of
+the design that causes it (computed from the design matrix by :mod:`evaluation.data.design`,
+never from a hand list); identified claims on nearly collinear directions are flagged
+"weakly identified" (:mod:`evaluation.claims.weak`); on synthetic data each claim also gets
+its truth value under the generating parameters.
 
 Public API: :func:`evaluate_ledger` (the JSON-ready ``claims`` metrics section),
-:func:`evaluate_claim`, :func:`identification`, :func:`verdict`, :func:`summarise` and
-:func:`compare_ledgers`.  Loading lives in :mod:`evaluation.claims.load`.
+:func:`evaluate_claim`, :func:`identification`, :func:`verdict`; :func:`summarise` and
+:func:`compare_ledgers` (from :mod:`evaluation.claims.compare`).  Loading lives in
+:mod:`evaluation.claims.load`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from backends.spec import HierData
 from evaluation.claims import kinds as K
+from evaluation.claims.compare import VERDICTS, compare_ledgers, summarise
 from evaluation.claims.draws import ClusterDraws, Draws, posterior_draws, truth_draws
 from evaluation.claims.load import Claim, Ledger, Thresholds, check_features, dropped_features
+from evaluation.claims.precision import precision, within_margin
+from evaluation.claims.weak import weak_identification
 from evaluation.data.design import (
     RANK_TOL,
     loading_directions,
@@ -29,8 +36,6 @@ from evaluation.data.design import (
     site_design,
     worker_design,
 )
-
-VERDICTS = ("credible", "contradicted", "undecided", "not identified", "not evaluated")
 
 
 # ------------------------------------------------------------------------------------------
@@ -82,10 +87,17 @@ def identification(claim: Claim, data: HierData, tol: float = RANK_TOL) -> tuple
     return True, None
 
 
-def verdict(probability: float | None, thresholds: Thresholds) -> str:
-    """ "credible", "contradicted" or "undecided" ("not evaluated" when ``probability`` is None)."""
+def verdict(probability: float | None, thresholds: Thresholds, mc_error: float = 0.0) -> str:
+    """ "credible", "contradicted" or "undecided" ("not evaluated" when ``probability`` is None).
+
+    A probability within :data:`~evaluation.claims.precision.MC_MARGIN` Monte Carlo errors of
+    a threshold is "undecided" (the draws cannot tell on which side of it the claim lies).
+    """
     if probability is None:
         return "not evaluated"
+    for threshold in (thresholds.credible, thresholds.contradicted):
+        if within_margin(probability, threshold, mc_error):
+            return "undecided"
     if probability >= thresholds.credible:
         return "credible"
     if probability <= thresholds.contradicted:
@@ -94,9 +106,22 @@ def verdict(probability: float | None, thresholds: Thresholds) -> str:
 
 
 def _missing(kind: str) -> str:
-    if kind in ("n_clusters", "cluster_separates", "cluster_effect_order"):
+    if kind == "k_selected":
+        return "needs the K chosen per clustered draw (evaluation.clustering.k_range)"
+    if kind in K.CLUSTERING_KINDS:
         return "needs per-draw cluster labels (and beta_worker draws)"
     return "the posterior lacks a variable this claim reads"
+
+
+def _probability(hits: np.ndarray | None, claim: Claim, context: K.Context) -> dict[str, Any]:
+    """probability, mc_error, n_eff and n_draws of an indicator (all None without one)."""
+    if hits is None or not hits.size:
+        return dict.fromkeys(("probability", "mc_error", "n_eff", "n_draws"))
+    clustered = claim.kind in K.CLUSTERING_KINDS  # draws picked at random: independent
+    chains = 1 if clustered or context.draws is None else context.draws.n_chains
+    prec = precision(np.asarray(hits, dtype=bool), chains, independent=clustered)
+    return {"probability": float(np.mean(hits)), "mc_error": round(prec.mc_error, 6),
+            "n_eff": round(prec.n_eff, 1), "n_draws": int(hits.size)}  # fmt: skip
 
 
 def evaluate_claim(
@@ -123,31 +148,42 @@ def evaluate_claim(
     Returns
     -------
     dict
-        name, kind, statement, source, params, identified, not_identified_because (None when
-        identified), probability (None when not identified or not evaluated), verdict (one
-        of :data:`VERDICTS`), n_draws, truth_value (True / False / None), note.
+        The claim (name, kind, statement, source, params, counted_with); identified and
+        not_identified_because; weakly_identified, variance_inflation and
+        weakly_identified_because (:mod:`~evaluation.claims.weak`); probability, mc_error,
+        n_eff, n_draws (:mod:`~evaluation.claims.precision`); verdict (:data:`VERDICTS`) and
+        borderline (undecided only by the Monte Carlo margin); truth_value; detail; note.
     """
     thresholds = thresholds or Thresholds()
     data = context.data
     check_features(Ledger(claims=(claim,)), data.site_features, data.worker_features)
     ident, because = identification(claim, data, tol)
-    indicator = K.KINDS[claim.kind].indicator
-    hits = indicator(claim.params, context) if ident else None
-    prob = float(np.mean(hits)) if hits is not None and hits.size else None
-    true_hits = indicator(claim.params, truth) if truth is not None else None
-    note = None
-    if ident and prob is None:
-        note = _missing(claim.kind)
+    kind = K.KINDS[claim.kind]
+    hits = kind.indicator(claim.params, context) if ident else None
+    prob = _probability(hits, claim, context)
+    true_hits = kind.indicator(claim.params, truth) if truth is not None else None
+    weak = weak_identification(claim, data) if ident else _NOT_WEAK
+    said = verdict(prob["probability"], thresholds, prob["mc_error"] or 0.0)
+    borderline = said == "undecided" and verdict(prob["probability"], thresholds) != said
+    note = _missing(claim.kind) if ident and prob["probability"] is None else None
+    if borderline:
+        note = "P is within 2 Monte Carlo errors of a verdict threshold: undecided"
     return {
         **_claim_fields(claim),
         "identified": ident,
         "not_identified_because": because,
-        "probability": prob,
-        "verdict": verdict(prob, thresholds) if ident else "not identified",
-        "n_draws": None if hits is None else int(hits.size),
+        **weak,
+        **prob,
+        "verdict": said if ident else "not identified",
+        "borderline": borderline,
         "truth_value": None if true_hits is None or not true_hits.size else bool(true_hits[0]),
+        "detail": kind.detail(claim.params, context) if kind.detail and ident else None,
         "note": note,
     }
+
+
+_NOT_WEAK = {"weakly_identified": None, "variance_inflation": None,
+             "weakly_identified_because": None}  # fmt: skip
 
 
 def _claim_fields(claim: Claim) -> dict[str, Any]:
@@ -158,6 +194,7 @@ def _claim_fields(claim: Claim) -> dict[str, Any]:
         "statement": claim.text,
         "source": claim.source,
         "params": dict(claim.params),
+        "counted_with": claim.counted_with,
     }
 
 
@@ -167,10 +204,15 @@ def _dropped_entry(claim: Claim, gone: Sequence[str]) -> dict[str, Any]:
         **_claim_fields(claim),
         "identified": None,
         "not_identified_because": None,
+        **_NOT_WEAK,
         "probability": None,
-        "verdict": "not evaluated",
+        "mc_error": None,
+        "n_eff": None,
         "n_draws": None,
+        "verdict": "not evaluated",
+        "borderline": False,
         "truth_value": None,
+        "detail": None,
         "note": f"names {', '.join(gone)}, which the data's design dropped (data.design)",
     }
 
@@ -183,7 +225,9 @@ def _truth_context(data: HierData) -> K.Context | None:
     labels = data.cluster_labels
     if labels is None:
         labels = np.zeros(data.n_worksites, dtype=np.int64)
-    clusters = ClusterDraws(np.asarray(labels, dtype=np.int64)[None], draws.beta_worker)
+    labels = np.asarray(labels, dtype=np.int64)
+    true_k = np.array([np.unique(labels).size])  # the criterion's target: the planted K
+    clusters = ClusterDraws(labels[None], draws.beta_worker, true_k)
     return K.Context(data, draws, clusters)
 
 
@@ -240,67 +284,6 @@ def evaluate_ledger(
         "summary": summarise(results),
         "claims": results,
     }
-
-
-def _confidently_wrong(r: Mapping[str, Any]) -> bool:
-    tv = r.get("truth_value")
-    return (r["verdict"] == "credible" and tv is False) or (
-        r["verdict"] == "contradicted" and tv is True
-    )
-
-
-def summarise(results: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Counts over evaluated claims (a list of :func:`evaluate_claim` dicts).
-
-    Returns
-    -------
-    dict
-        n_claims, n_identified, n_not_identified, n_credible, n_contradicted, n_undecided,
-        n_not_evaluated, n_with_truth (truth value known), n_true (true in truth),
-        n_confidently_wrong (credible but false, or contradicted but true, in truth).
-    """
-    count = {v: sum(r["verdict"] == v for r in results) for v in VERDICTS}
-    return {
-        "n_claims": len(results),
-        "n_identified": sum(bool(r["identified"]) for r in results),
-        "n_not_identified": count["not identified"],
-        "n_credible": count["credible"],
-        "n_contradicted": count["contradicted"],
-        "n_undecided": count["undecided"],
-        "n_not_evaluated": count["not evaluated"],
-        "n_with_truth": sum(r.get("truth_value") is not None for r in results),
-        "n_true": sum(r.get("truth_value") is True for r in results),
-        "n_confidently_wrong": sum(_confidently_wrong(r) for r in results),
-    }
-
-
-def compare_ledgers(reference: Mapping[str, Any], other: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Claim-by-claim comparison of two evaluated ``claims`` sections (e.g. NUTS vs mean-field).
-
-    Returns
-    -------
-    list of dict
-        For each claim present in both (reference order): name, identified (in both),
-        verdict_reference, verdict_other, probability_reference, probability_other and
-        ``changed`` (both identified and the verdicts differ).
-    """
-    theirs = {r["name"]: r for r in other["claims"]}
-    rows = []
-    for r in reference["claims"]:
-        o = theirs.get(r["name"])
-        if o is None:
-            continue
-        both = bool(r["identified"] and o["identified"])
-        rows.append({
-            "name": r["name"],
-            "identified": both,
-            "verdict_reference": r["verdict"],
-            "verdict_other": o["verdict"],
-            "probability_reference": r["probability"],
-            "probability_other": o["probability"],
-            "changed": both and r["verdict"] != o["verdict"],
-        })  # fmt: skip
-    return rows
 
 
 __all__ = [

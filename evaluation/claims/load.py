@@ -11,6 +11,7 @@ A ledger is a mapping (a ``conf/claims/*.yaml`` file or its composed config node
         direction: positive
         source: "..."               # optional: the sentence of the study it encodes
         statement: "..."            # optional: overrides the generated wording
+        counted_with: other_claim   # optional: flips of the two count once (a near-duplicate)
 
 Public API: :class:`Thresholds`, :class:`Claim`, :class:`Ledger`, :func:`load_ledger`,
 :func:`parse_claim` and :func:`check_features`.
@@ -27,9 +28,9 @@ import numpy as np
 import yaml
 
 from evaluation.claims import kinds as K
-from evaluation.config import plain
+from evaluation.config import plain, yaml_error_line
 
-_ENTRY_KEYS = ("name", "kind", "source", "statement")
+_ENTRY_KEYS = ("name", "kind", "source", "statement", "counted_with")
 _TOP_KEYS = ("thresholds", "claims", "description", "subject")
 
 
@@ -57,6 +58,8 @@ class Claim:
     params: dict[str, Any]
     source: str | None = None
     statement: str | None = None
+    #: Another claim of the ledger this one nearly duplicates: their flips count once.
+    counted_with: str | None = None
 
     @property
     def text(self) -> str:
@@ -102,6 +105,14 @@ def _choice(value: Any, what: str, allowed: Sequence[Any]) -> Any:
     return value
 
 
+def _coefficients(value: Any, what: str) -> list[Any]:
+    """Worker coefficients: names, or {name: weight} contrasts, in a non-empty list."""
+    items = [value] if isinstance(value, str | Mapping) else value
+    if not isinstance(items, Sequence) or not items:
+        raise ValueError(f"{what} must be a non-empty list of names or contrasts, got {value!r}")
+    return [v if isinstance(v, str) else _weights(v, what) for v in items]
+
+
 def _weights(value: Any, what: str) -> dict[str, float]:
     if not isinstance(value, Mapping) or not value:
         raise ValueError(f"{what} must be a non-empty mapping feature -> number, got {value!r}")
@@ -118,8 +129,16 @@ def _check_param(kind: str, key: str, value: Any) -> Any:
         if not isinstance(value, str) or not value:
             raise ValueError(f"{what} must be a feature name, got {value!r}")
         return value
-    if key in ("features", "coefficients", "among"):
+    if key in ("features", "among", "larger", "smaller"):
         return _names(value, what, allow_none=key == "among")
+    if key == "held_fixed":
+        return [] if value in (None, (), []) else _names(value, what)
+    if key == "coefficients":
+        return _coefficients(value, what)
+    if key == "permutation_level":
+        if value is None and kind != "cluster_even":
+            return None
+        return _number(value, what, 0.0, 1.0)
     if key == "weights":
         return _weights(value, what)
     if key == "direction":
@@ -168,12 +187,36 @@ def parse_claim(entry: Mapping[str, Any], names_seen: Sequence[str] = ()) -> Cla
             params[key] = _check_param(kind, key, entry.get(key, default))
         except ValueError as err:
             raise ValueError(f"claim '{name}': {err}") from None
-    if kind == "strongest" and params["among"] and params["feature"] not in params["among"]:
-        raise ValueError(f"claim '{name}': feature '{params['feature']}' is not in 'among'")
-    text = {k: entry.get(k) for k in ("source", "statement")}
+    _check_combination(name, kind, params)
+    text = {k: entry.get(k) for k in ("source", "statement", "counted_with")}
     return Claim(
         name, kind, params, **{k: (None if v is None else str(v)) for k, v in text.items()}
     )
+
+
+def _check_combination(name: str, kind: str, params: Mapping[str, Any]) -> None:
+    """Parameters that must agree with each other (``ValueError`` naming the claim)."""
+    among = params.get("among")
+    named = [params["feature"]] if kind == "strongest" else params.get("features") or []
+    if kind in ("strongest", "top") and among:
+        missing = [f for f in named if f not in among]
+        if missing:
+            raise ValueError(f"claim '{name}': feature '{missing[0]}' is not in 'among'")
+        if len(named) >= len(among):
+            raise ValueError(f"claim '{name}': 'features' must leave some of 'among' out")
+    if kind == "group_dominates" and set(params["larger"]) & set(params["smaller"]):
+        raise ValueError(f"claim '{name}': 'larger' and 'smaller' share features")
+    if kind == "partial_effect" and params["feature"] in params["held_fixed"]:
+        raise ValueError(f"claim '{name}': 'feature' cannot also be held fixed")
+
+
+def _check_counted_with(claims: Sequence[Claim]) -> None:
+    """Every ``counted_with`` names another claim of the same ledger."""
+    names = {c.name for c in claims}
+    for c in claims:
+        if c.counted_with is not None and (c.counted_with not in names or c.counted_with == c.name):
+            raise ValueError(f"claim '{c.name}': counted_with '{c.counted_with}' is not another "
+                             "claim of this ledger")  # fmt: skip
 
 
 def load_ledger(source: str | Path | Mapping[str, Any] | None) -> Ledger:
@@ -195,7 +238,11 @@ def load_ledger(source: str | Path | Mapping[str, Any] | None) -> Ledger:
         A malformed ledger; the one-line message names the claim and the key at fault.
     """
     if isinstance(source, str | Path):
-        content = yaml.safe_load(Path(source).read_text()) or {}
+        try:
+            with open(source, encoding="utf-8") as fh:  # the file named in a YAML error
+                content = yaml.safe_load(fh) or {}
+        except yaml.YAMLError as exc:  # e.g. a !!python/object tag: one line, no traceback
+            raise ValueError(f"claims: {yaml_error_line(exc)}") from None
     else:
         content = plain(source)
     if not isinstance(content, Mapping):
@@ -212,6 +259,7 @@ def load_ledger(source: str | Path | Mapping[str, Any] | None) -> Ledger:
         if not isinstance(entry, Mapping):
             raise ValueError(f"claims: every claim is a mapping, got {entry!r}")
         claims.append(parse_claim(entry, [c.name for c in claims]))
+    _check_counted_with(claims)
     subject = content.get("subject")
     if subject is not None and (not isinstance(subject, str) or "{n}" not in subject):
         raise ValueError(f"claims.subject must be a text holding {{n}}, got {subject!r}")
@@ -224,7 +272,9 @@ def _referenced(claim: Claim, keys: Sequence[str]) -> list[str]:
         value = claim.params.get(key)
         if value is None:
             continue
-        out += [value] if isinstance(value, str) else list(value)  # list, or mapping keys
+        items = [value] if isinstance(value, str | Mapping) else list(value)
+        for item in items:  # a name, or a mapping keyed by names (weights, contrasts)
+            out += [item] if isinstance(item, str) else list(item)
     return out
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from backends.spec import HierData
 from evaluation.claims.draws import ClusterDraws, Draws, posterior_draws
+from evaluation.claims.kinds import CLUSTERING_KINDS
 from evaluation.claims.ledger import evaluate_ledger
 from evaluation.claims.load import Ledger, check_features, load_ledger
 
@@ -75,14 +76,17 @@ def cluster_draws(result: Any, coef: Any) -> ClusterDraws | None:
     """The per-draw clusterings of a clustering result (``ClusteringResult``, ``Coefficients``).
 
     Labels of the clustered draws (``result.draws.labels``) with the coefficients of the same
-    draws (``coef.draws[result.draw_index]``); None when no draw was clustered.
+    draws (``coef.draws[result.draw_index]``) and the K the paper's criterion chose for each
+    (``result.draw_k``, None when K was not selected per draw); None when no draw was
+    clustered.
     """
     draws = getattr(result, "draws", None)
     if draws is None or not len(result.draw_index):
         return None
     labels = np.asarray(draws.labels, dtype=np.int64)
     beta = np.asarray(coef.draws, dtype=float)[np.asarray(result.draw_index)]
-    return ClusterDraws(labels, beta)
+    chosen = getattr(result, "draw_k", None)
+    return ClusterDraws(labels, beta, None if chosen is None else np.asarray(chosen, np.int64))
 
 
 def claims_section(
@@ -124,7 +128,7 @@ def claims_section(
 
 
 def _is_clustering(row: Mapping[str, Any]) -> bool:
-    return row["kind"] in ("n_clusters", "cluster_separates", "cluster_effect_order")
+    return row["kind"] in CLUSTERING_KINDS
 
 
 __all__ = [

@@ -40,6 +40,9 @@ class ClusteringResult(NamedTuple):
     constant_features : tuple of str
         Features constant across worksites in the posterior mean.
     degenerate_reason : str or None
+    draw_k : ndarray of int64, shape (M,) or None
+        The elbow K of each clustered draw (:func:`~evaluation.clustering.select.select_k_draws`;
+        None without ``k_range`` or clustered draws).
     """
 
     k: int
@@ -50,6 +53,7 @@ class ClusteringResult(NamedTuple):
     k_selection: gmm_select.KSelection | None
     constant_features: tuple[str, ...]
     degenerate_reason: str | None
+    draw_k: np.ndarray | None = None
 
 
 def prepare(x: np.ndarray, s: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +132,13 @@ def cluster_posterior(coef: Coefficients, s: Mapping[str, Any]) -> ClusteringRes
     best = int(np.argmax(seeds.log_joint[:, s["burn_in"] :].max(axis=1)))
     labels = gmm.canonical_labels(seeds.labels[best])
     pick, draws = _cluster_draws(coef, k, s)
-    return ClusteringResult(k, labels, seeds, pick, draws, ksel, const_names, None)
+    draw_k = None
+    if s["k_range"] is not None and pick.size:
+        xd = prepare(coef.draws[pick], s)[0]
+        draw_k = gmm_select.select_k_draws(
+            xd, s["k_range"], seed=seed, n_chains=s["k_chains"], **kw
+        )
+    return ClusteringResult(k, labels, seeds, pick, draws, ksel, const_names, None, draw_k)
 
 
 __all__ = ["ClusteringResult", "cluster_posterior", "prepare"]

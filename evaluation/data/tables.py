@@ -114,8 +114,9 @@ def read_table(path: str | Path, key: str, fmt: str = "auto", id_column: str | N
     """
     path = Path(path)
     if not path.is_file():
+        what = "a directory, not a file" if path.is_dir() else "file not found"
         raise DataValidationError(
-            f"{path}: file not found; set data.{key}=PATH to an existing CSV or Parquet file"
+            f"{path}: {what}; set data.{key}=PATH to an existing CSV or Parquet file"
         )
     fmt = _format(path, fmt, key)
     if fmt == "parquet":

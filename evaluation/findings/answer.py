@@ -133,8 +133,19 @@ def clusters_sentence(df: pd.DataFrame) -> str:
 MATCH_BAND = (0.8, 1.25)
 
 
+def _failed_at(df: pd.DataFrame) -> dict[str, list[float]]:
+    """Approximation -> the true sigma_worker values at which a run of it failed the rule."""
+    table = phase.phase_table(df, _metric("failed"))
+    return {m: [float(c) for c, v in row.items() if v > 0]
+            for m, row in table.iterrows() if (row > 0).any()}  # fmt: skip
+
+
 def remedy_sentence(df: pd.DataFrame) -> str:
-    """Which approximation comes closest to NUTS's posterior spread, and at what cost."""
+    """Which approximation matches NUTS's posterior spread, at what cost; which failed.
+
+    A method that failed the rule of :mod:`evaluation.metrics.verdict` at any sigma_worker is
+    named as failed, never as a remedy or as the nearest one.
+    """
     sd = phase.phase_table(df, _metric("sd_ratio"))
     sig = phase.phase_table(df, _metric("sigma_vs_nuts"))
     cost = phase.phase_table(df, _metric("fit_s"))
@@ -142,9 +153,8 @@ def remedy_sentence(df: pd.DataFrame) -> str:
         return ""
     lo, hi = MATCH_BAND
     approx = set(df.loc[(family(df) == "vi").to_numpy(), "method_label"])
-    others = [m for m in sd.index if m in approx and m in cost.index]
-    if not others:
-        return ""
+    failed = _failed_at(df)
+    others = [m for m in sd.index if m in approx and m in cost.index and m not in failed]
 
     def row(table: pd.DataFrame, m: str) -> pd.Series:
         return table.loc[m].dropna() if m in table.index else pd.Series(dtype=float)
@@ -158,28 +168,29 @@ def remedy_sentence(df: pd.DataFrame) -> str:
     partial = [m for m in others if m not in swept and inside(sd, m) and inside(sig, m)]
     nuts_s = float(cost.loc[NUTS].mean())
     band = f"{lo:g}–{hi:g} × NUTS's"
+    text = "**Remedies.**"
     if good:
         best = min(good, key=lambda m: float(cost.loc[m].mean()))
-        text = (
-            f"**Remedies.** {best} matches NUTS's spread (β_site sd and σ_worker within "
-            f"{band} at every σ_worker) at {cost.loc[best].mean():.0f} s per fit "
-            f"(NUTS {nuts_s:.0f} s)."
+        text += (
+            f" {best} matches NUTS's spread (β_site sd and σ_worker within {band} at every "
+            f"σ_worker) at {cost.loc[best].mean():.0f} s per fit (NUTS {nuts_s:.0f} s)."
         )
     elif swept:
-        closest = min(swept, key=lambda m: float(np.nanmax(np.abs(np.log(row(sd, m))))))
-        text = (
-            f"**Remedies.** No approximation run at every σ_worker matches NUTS's spread "
-            f"(β_site sd and σ_worker within {band}); the closest in β_site sd is {closest} "
-            f"({_span(row(sd, closest))} × NUTS's, σ_worker {_span(row(sig, closest))} × "
-            f"NUTS's) at {cost.loc[closest].mean():.0f} s per fit; NUTS took {nuts_s:.0f} s."
-        )
-    else:
-        text = "**Remedies.**"
+        near = min(swept, key=lambda m: float(np.nanmax(np.abs(np.log(row(sd, m))))))
+        text += (f" No approximation run at every σ_worker matches NUTS's spread (β_site sd "
+                 f"and σ_worker within {band}); of those that did not fail, {near} comes "
+                 f"nearest in β_site sd ({_span(row(sd, near))} × NUTS's, σ_worker "
+                 f"{_span(row(sig, near))} × NUTS's) at {cost.loc[near].mean():.0f} s per fit; "
+                 f"NUTS took {nuts_s:.0f} s.")  # fmt: skip
     for m in partial:
         at = ", ".join(f"{c:g}" for c in row(sd, m).index)
         text += (f" Run at σ_worker {at} only, {m} is within the band there "
                  f"({cost.loc[m].mean():.0f} s per fit).")  # fmt: skip
-    return text
+    if failed:
+        named = "; ".join(f"{m} (at σ_worker {', '.join(f'{c:g}' for c in at)})"
+                          for m, at in failed.items())  # fmt: skip
+        text += f" Failed the failure rule, so never a remedy: {named}."
+    return "" if text == "**Remedies.**" else text
 
 
 def answer_section(results: Sequence[Any]) -> str:

@@ -19,6 +19,7 @@ from evaluation import io
 from evaluation.findings import answer, phase
 from evaluation.findings.cost import cost_summary, summary_rows
 from evaluation.findings.plan import Study
+from evaluation.metrics.verdict import RULE
 from evaluation.sweep.build import comparison_table
 from evaluation.sweep.claims import claim_pairs
 from evaluation.sweep.records import collect_runs
@@ -131,12 +132,33 @@ def method_table(df: pd.DataFrame, drop_empty: bool = True) -> str:
             if not drop_empty or phase.values(done, c).notna().any()]  # fmt: skip
     lines = ["| method | " + " | ".join(h for h, _, _ in cols) + " |",
              "|" + "---|" * (len(cols) + 1)]  # fmt: skip
+    notes = []
     for idx in done.index:
         cells = [phase.cell_text(phase.values(done, c)[idx], d) for _, c, d in cols]
         is_ref = "fit.cache_file" in done and truthy(done.at[idx, "fit.cache_file"])
         label = str(done.at[idx, "method_label"]) + (" (the reference fit)" if is_ref else "")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        marks, why = verdict_marks(done.loc[idx])
+        lines.append(f"| {label}{marks} | " + " | ".join(cells) + " |")
+        notes += [f"- {label}: {w}" for w in why]
+    if notes:
+        lines += ["", f"Marked rows (failure rule: {RULE}):", "", *notes]
     return "\n".join(lines)
+
+
+def verdict_marks(row: pd.Series) -> tuple[str, list[str]]:
+    """`` — **FAILED**`` / `` — **PSIS NOT TRUSTWORTHY**`` for a row, and the reasons."""
+    marks, why = "", []
+    failed = row.get("verdict.failed")
+    if truthy(failed):
+        marks += " — **FAILED**"
+        why.append(f"FAILED: {failed}" if isinstance(failed, str) else "FAILED")
+    psis = row.get("verdict.psis_untrustworthy")
+    if truthy(psis):
+        marks += " — **PSIS NOT TRUSTWORTHY**"
+        ess = row.get("psis.ess")
+        why.append(f"PSIS-resampled posterior not trustworthy: {psis} (ESS {ess:.0f})"
+                   if isinstance(ess, (int, float)) else f"not trustworthy: {psis}")  # fmt: skip
+    return marks, why
 
 
 def remedies_section(twin: StudyResult) -> str:

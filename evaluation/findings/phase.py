@@ -16,7 +16,7 @@ import pandas as pd
 
 from evaluation.io import pyplot
 from evaluation.sweep.claims import Pair
-from evaluation.sweep.tables import first_of, numeric
+from evaluation.sweep.tables import first_of, numeric, truthy
 
 #: beta_site's sd ratio against the run's reference, else against the sweep's NUTS run.
 SD_RATIO = (
@@ -75,6 +75,8 @@ PHASE_METRICS: tuple[PhaseMetric, ...] = (
                 "cross.ari_vs_nuts", 1.0, "cross.ari_vs_nuts_floor"),
     PhaseMetric("ari_planted", "cluster ARI vs the planted clusters", "clustering.ari_truth",
                 1.0),
+    PhaseMetric("failed", "approximation failed the rule (share of runs; 1 = failed)",
+                "derived.failed", 0.0, digits=0),
     PhaseMetric("fit_s", "fit seconds (cached reference: its one fit)", "timing.fit_s", None,
                 digits=0),
 )  # fmt: skip
@@ -95,7 +97,8 @@ def sigma_column(df: pd.DataFrame) -> pd.Series:
 
 
 def add_derived(df: pd.DataFrame, pairs: Sequence[Pair]) -> pd.DataFrame:
-    """Add ``derived.sigma_worker_over_truth``, ``derived.flips`` and ``derived.flips_floor``.
+    """Add ``derived.sigma_worker_over_truth``, ``derived.flips``, ``derived.flips_floor`` and
+    ``derived.failed`` (:func:`failed_share`).
 
     ``flips`` is the number of identified claims whose verdict differs from the NUTS run of
     the same data (:mod:`evaluation.sweep.claims`); ``flips_floor`` is the same count for the
@@ -113,7 +116,18 @@ def add_derived(df: pd.DataFrame, pairs: Sequence[Pair]) -> pd.DataFrame:
     keys = list(zip(df["scenario"], df["replicate"], df["method_label"], strict=True))
     df["derived.flips"] = [flips.get(k, np.nan) for k in keys]
     df["derived.flips_floor"] = [floor.get(k[:2], np.nan) for k in keys]
+    df["derived.failed"] = failed_share(df)
     return df
+
+
+def failed_share(df: pd.DataFrame) -> pd.Series:
+    """1.0 where an approximation failed (``verdict.failed``, :mod:`evaluation.metrics.verdict`),
+    0.0 where it passed, NaN where not checked or not an approximation."""
+    if "verdict.failed" not in df:
+        return pd.Series(np.nan, index=df.index)
+    col = df["verdict.failed"]
+    return pd.Series([np.nan if v is None or (isinstance(v, float) and np.isnan(v))
+                      else float(truthy(v)) for v in col], index=df.index)  # fmt: skip
 
 
 def phase_table(df: pd.DataFrame, metric: PhaseMetric) -> pd.DataFrame:

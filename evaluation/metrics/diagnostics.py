@@ -201,10 +201,10 @@ def psis_khat(log_p: np.ndarray, log_q: np.ndarray) -> float | None:
     return float(khat)
 
 
-def khat_verdict(khat: float | None) -> str:
-    """Plain-language reading of a PSIS k-hat."""
+def khat_verdict(khat: float | None, reason: str | None = None) -> str:
+    """Plain-language reading of a PSIS k-hat (``reason``: why there is none)."""
     if khat is None:
-        return "k-hat not available"
+        return f"k-hat not diagnosable: {reason or 'not computed'}"
     if khat > KHAT_BAD:
         return f"k-hat {khat:.2f} > {KHAT_BAD}: the approximation is not reliable"
     if khat > KHAT_GOOD:
@@ -275,7 +275,12 @@ def vi_diagnostics(
 ) -> dict:
     """Loss convergence (:func:`loss_convergence`) and the PSIS k-hat of the approximation.
 
-    Log weights are ``spec.log_joint(draw, data, model_spec) - sample_stats.log_q``.
+    The k-hat comes from the approximation's own proposal: log weights
+    ``spec.log_joint(draw, data, model_spec) - sample_stats.log_q`` of the draws, or, for a
+    backend that resampled its draws (Pathfinder with PSIS: the kept draws are no longer
+    distributed as the proposal), the k-hat the backend computed on the proposal's draws
+    before resampling (``info["pareto_k"]``).  Neither: "not diagnosable", and ``ok`` is None
+    (not checked), never True.
 
     Returns
     -------
@@ -283,26 +288,46 @@ def vi_diagnostics(
         ``converged``, ``converged_step``, ``convergence_rule`` (:func:`loss_convergence`),
         ``n_steps``,
         ``final_loss`` (last step), ``final_loss_mean`` (mean of the last 1%),
-        ``relative_change_last_10pct``, ``khat``, ``khat_verdict``, ``verdicts``, ``ok``.
+        ``relative_change_last_10pct``, ``khat``, ``khat_source``, ``khat_verdict``,
+        ``verdicts``, ``ok`` (True, False, or None when no k-hat could be computed).
     """
-    out: dict[str, Any] = {"kind": "vi", **_loss_section(loss, info or {})}
-    stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
-    if "log_q" in stats:
-        log_q = np.asarray(stats["log_q"].transpose("chain", "draw").values, float).ravel()
-        out["khat"] = psis_khat(draw_log_joint(idata, data, model_spec), log_q)
-    else:
-        out["khat"] = None
-    out["khat_verdict"] = khat_verdict(out["khat"])
-    verdicts = [out["khat_verdict"].capitalize() + "."]
+    info = info or {}
+    out: dict[str, Any] = {"kind": "vi", **_loss_section(loss, info)}
+    out["khat"], out["khat_source"], reason = _vi_khat(idata, data, model_spec, info)
+    out["khat_verdict"] = khat_verdict(out["khat"], reason)
+    verdicts = [out["khat_verdict"][0].upper() + out["khat_verdict"][1:] + "."]
     if out["converged"] is False:
         verdicts.append("The optimiser did not meet its convergence rule.")
     elif out["converged_step"] is not None:
         verdicts.append(f"The loss converged at step {out['converged_step']}.")
     out["verdicts"] = verdicts
-    out["ok"] = (
-        out["khat"] is not None and out["khat"] <= KHAT_BAD and out["converged"] is not False
-    )
+    if out["converged"] is False or (out["khat"] is not None and out["khat"] > KHAT_BAD):
+        out["ok"] = False
+    else:
+        out["ok"] = None if out["khat"] is None else True
     return out
+
+
+#: ``khat_source`` of a k-hat computed from the draws' own ``log_q``.
+KHAT_FROM_DRAWS = "the draws' own log q"
+#: ``khat_source`` of a k-hat a resampling backend computed before resampling.
+KHAT_FROM_PROPOSAL = "the proposal's draws before PSIS resampling (the backend's info.pareto_k)"
+
+
+def _vi_khat(
+    idata: az.InferenceData, data: HierData, spec: ModelSpec, info: Mapping[str, Any]
+) -> tuple[float | None, str | None, str | None]:
+    """(k-hat, where it comes from, why there is none)."""
+    stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
+    if "log_q" in stats:
+        log_q = np.asarray(stats["log_q"].transpose("chain", "draw").values, float).ravel()
+        khat = psis_khat(draw_log_joint(idata, data, spec), log_q)
+        why = None if khat is not None else "the log weights are NaN or +inf"
+        return khat, KHAT_FROM_DRAWS, why
+    proposal = info.get("pareto_k")
+    if isinstance(proposal, (int, float)) and np.isfinite(proposal) and proposal >= 0:
+        return float(proposal), KHAT_FROM_PROPOSAL, None
+    return None, None, "the draws carry no log density of the approximation (log_q)"
 
 
 def diagnostics_section(
@@ -316,12 +341,13 @@ def diagnostics_section(
 ) -> dict:
     """The ``diagnostics`` section: MCMC diagnostics when the draws come from a sampler (a
     ``diverging`` stat, or several chains without ``log_q``), VI diagnostics when
-    ``sample_stats.log_q`` exists; both when both apply.  ``divergence_warn_fraction`` is
+    ``sample_stats.log_q`` exists or the backend declares the ``vi`` family; both when both
+    apply.  ``ok`` is None (not checked) when no check could run.  ``divergence_warn_fraction`` is
     ``evaluation.divergence_warn_fraction`` (see :func:`mcmc_diagnostics`)."""
     stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
     timing = timing or {}
     out: dict[str, Any] = {}
-    is_vi = "log_q" in stats
+    is_vi = "log_q" in stats or idata.posterior.attrs.get("inference_family") == "vi"
     if "diverging" in stats or (idata.posterior.sizes["chain"] > 1 and not is_vi):
         wall = (timing.get("warmup_s") or 0.0) + (timing.get("sampling_s") or 0.0)
         info = fit_info or {}
@@ -335,6 +361,15 @@ def diagnostics_section(
     if is_vi:
         out["vi"] = vi_diagnostics(idata, data, model_spec, loss, fit_info)
     if not out:
-        out["note"] = "single-chain draws without log_q: no diagnostic applies"
-    out["ok"] = all(s["ok"] for s in out.values() if isinstance(s, dict))
+        out["note"] = "not checked: single-chain draws of no declared family, without log_q"
+    out["ok"] = combine_ok(s["ok"] for s in out.values() if isinstance(s, dict))
     return out
+
+
+def combine_ok(oks: Any) -> bool | None:
+    """False if any check failed, True if every check ran and passed, None (not checked)
+    when none ran or one could not run."""
+    oks = list(oks)
+    if any(ok is False for ok in oks):
+        return False
+    return True if oks and all(ok is True for ok in oks) else None

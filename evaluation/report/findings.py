@@ -30,23 +30,31 @@ def subject(section: Mapping[str, Any], n: int | None = None) -> str:
 
 
 def identified_clause(section: Mapping[str, Any]) -> str:
-    """ "Of the paper's 14 conclusions, 2 are not identified by its design" (or "all are
-    identified by the design")."""
+    """ "Of the paper's 19 conclusions, 1 is not identified by its design and 7 are weakly
+    identified (nearly collinear features)" (or "all are identified by the design")."""
     s = section["summary"]
     head = f"Of {subject(section)}"
-    k = s["n_not_identified"]
+    k, weak = s["n_not_identified"], s.get("n_weakly_identified") or 0
+    weak_text = ""
+    if weak:
+        verb = "is" if weak == 1 else "are"
+        weak_text = f"{weak} {verb} weakly identified (nearly collinear worksite features)"
     if not k:
-        return f"{head}, all are identified by the design"
+        return f"{head}, all are identified by the design" + (f" ({weak_text})" if weak else "")
     verb = "is" if k == 1 else "are"
-    return f"{head}, {k} {verb} not identified by its design"
+    return f"{head}, {k} {verb} not identified by its design" + (
+        f" and {weak_text}" if weak else ""
+    )
 
 
 def verdict_counts(s: Mapping[str, Any]) -> str:
     """ "8 of the other 12 credible, 1 contradicted, 3 undecided" (and not evaluated)."""
     other = s["n_claims"] - s["n_not_identified"]
     pool = f"of the other {other}" if s["n_not_identified"] else f"of the {other}"
+    close = s.get("n_borderline") or 0
+    within = f" ({close} within Monte Carlo error of a threshold)" if close else ""
     parts = [f"{s['n_credible']} {pool} credible", f"{s['n_contradicted']} contradicted",
-             f"{s['n_undecided']} undecided"]  # fmt: skip
+             f"{s['n_undecided']} undecided{within}"]  # fmt: skip
     if s.get("n_not_evaluated"):
         parts.append(f"{s['n_not_evaluated']} not evaluated")
     return ", ".join(parts)
@@ -80,16 +88,28 @@ def _truth(value: Any) -> str:
     return DASH if value is None else ("true" if value else "false")
 
 
+def _identified(c: Mapping[str, Any]) -> str:
+    """The ledger table's identified cell: yes / weakly (why) / no (why), note and detail."""
+    if not c.get("identified"):
+        why = f"no: {_short(c.get('not_identified_because'))}"
+    elif c.get("weakly_identified"):
+        why = f"weakly: {_short(c.get('weakly_identified_because'))}"
+    else:
+        why = "yes"
+    extras = [c.get(k) for k in ("detail", "note") if c.get(k)]
+    return why + "".join(f" ({e})" for e in extras)
+
+
+def probability_cell(c: Mapping[str, Any]) -> str:
+    """ "0.987 ± 0.012" (the Monte Carlo error), or the bare P when it has none."""
+    p, err = c.get("probability"), c.get("mc_error")
+    return fmt(p, 3) if p is None or err is None else f"{fmt(p, 3)} ± {fmt(err, 2)}"
+
+
 def ledger_rows(claims: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
-    """Rows of the ledger table: claim, statement, P, verdict, truth, identified / reason."""
-    rows = []
-    for c in claims:
-        why = "yes" if c.get("identified") else f"no: {_short(c.get('not_identified_because'))}"
-        if c.get("note"):
-            why += f" ({c['note']})"
-        rows.append([c["name"], c.get("statement"), fmt(c.get("probability"), 3),
-                     c.get("verdict"), _truth(c.get("truth_value")), why])  # fmt: skip
-    return rows
+    """Rows of the ledger table: claim, statement, P ± MC error, verdict, truth, identified."""
+    return [[c["name"], c.get("statement"), probability_cell(c), c.get("verdict"),
+             _truth(c.get("truth_value")), _identified(c)] for c in claims]  # fmt: skip
 
 
 def findings_section(metrics: Mapping[str, Any]) -> list[str]:
@@ -102,8 +122,10 @@ def findings_section(metrics: Mapping[str, Any]) -> list[str]:
     out += [f"Each claim's P is the posterior probability of its statement (the fraction of "
             f"draws in which it holds; clustering claims: of the per-draw clusterings). "
             f"Credible: P ≥ {fmt(th.get('credible'))}; contradicted: P ≤ "
-            f"{fmt(th.get('contradicted'))}; otherwise undecided. A claim resting on a "
-            f"direction the design does not identify gets no probability. 'Truth': the "
+            f"{fmt(th.get('contradicted'))}; otherwise undecided, and undecided too when P lies "
+            f"within 2 Monte Carlo errors (±) of a threshold. A claim resting on a direction "
+            f"the design does not identify gets no probability; 'weakly' marks one resting on "
+            f"nearly collinear worksite features (variance inflation > 10). 'Truth': the "
             f"statement under the generating parameters (synthetic data).", ""]  # fmt: skip
     header = ["claim", "statement", "P", "verdict", "truth", "identified"]
     return out + table(header, ledger_rows(section["claims"]))
@@ -113,6 +135,7 @@ __all__ = [
     "findings_section",
     "identified_clause",
     "ledger_rows",
+    "probability_cell",
     "run_headline",
     "subject",
     "verdict_counts",

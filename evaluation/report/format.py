@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,3 +71,23 @@ def md_table(df: pd.DataFrame) -> str:
     rule = "|" + "|".join("---" for _ in df.columns) + "|"
     rows = ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in df.itertuples(False)]
     return "\n".join([head, rule, *rows])
+
+
+#: A ``<`` that opens an HTML tag, comment or declaration (``<b``, ``</b``, ``<!--``, ``<?``).
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
+
+
+def no_html(text: str) -> str:
+    """``text`` with every tag-opening ``<`` outside code spans written as ``&lt;``.
+
+    Names come from the user's data and configs (columns, worksite ids, titles); a Markdown
+    viewer renders raw HTML, so one named ``<img src=x onerror=...>`` would run in it.  The
+    entity shows as ``<``; a ``<`` before a space or digit (``P < 0.05``) and code spans
+    (`` `<b>` ``, shown literally anyway) are left as they are.
+    """
+    out, last = [], 0
+    for span in _CODE_SPAN.finditer(text):
+        out += [_TAG_OPEN.sub("&lt;", text[last : span.start()]), span.group(0)]
+        last = span.end()
+    return "".join([*out, _TAG_OPEN.sub("&lt;", text[last:])])

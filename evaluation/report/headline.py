@@ -113,9 +113,35 @@ def _headline_rest(m: Mapping[str, Any]) -> list[str]:
                    f"{fmt(p.get('accuracy'))} (majority baseline "
                    f"{fmt(p.get('baseline_accuracy'))}). These barely separate inference "
                    "methods on this model; the lines above do.")  # fmt: skip
-    ok = get_path(m, "diagnostics", "ok")
-    if ok is not None:
-        out.append(f"- **Diagnostics:** {'no warnings' if ok else 'see the warnings below'}.")
+    d = m.get("diagnostics")
+    if isinstance(d, Mapping):
+        ok = d.get("ok")
+        text = ("no warnings" if ok else "see the warnings below" if ok is False
+                else "not checked (see below)")  # fmt: skip
+        out.append(f"- **Diagnostics:** {text}.")
+    return out
+
+
+def approximation_lines(m: Mapping[str, Any]) -> list[str]:
+    """The approximation's verdict against NUTS (``approximation``) and, when the scored
+    posterior was PSIS-resampled, whether that can be trusted (``psis``): first in the
+    headline, because a failed approximation's other numbers describe a wrong posterior."""
+    out = []
+    a = m.get("approximation")
+    if isinstance(a, Mapping) and a.get("failed") is not None:
+        if a["failed"]:
+            why = "; ".join(a.get("reasons") or [])
+            out.append(f"- **Approximation: FAILED** — {why}. Its intervals and conclusions "
+                       "below describe a wrong posterior.")  # fmt: skip
+        else:
+            out.append("- **Approximation:** within the failure rule's bounds against NUTS.")
+    elif isinstance(a, Mapping):
+        out.append(f"- **Approximation:** {'; '.join(a.get('reasons') or ['not checked'])}.")
+    p = m.get("psis")
+    if isinstance(p, Mapping) and p.get("applied") and p.get("trustworthy") is False:
+        out.append(f"- **PSIS-resampled posterior: NOT TRUSTWORTHY** — {p.get('verdict')}; "
+                   f"effective sample size {fmt(p.get('ess'))} of {fmt(p.get('n_draws'))} "
+                   "draws.")  # fmt: skip
     return out
 
 
@@ -156,7 +182,7 @@ def _headline_identified(m: Mapping[str, Any]) -> list[str]:
 
 def headline_section(m: Mapping[str, Any]) -> list[str]:
     """What separates inference methods first (coverage, width, scales), then the rest."""
-    parts = (_headline_truth, _headline_identified, _headline_reference, _headline_scales,
-             _headline_rest)  # fmt: skip
+    parts = (approximation_lines, _headline_truth, _headline_identified, _headline_reference,
+             _headline_scales, _headline_rest)  # fmt: skip
     out = [line for part in parts for line in part(m)]
     return ["## Headline", "", *out, ""] if out else []

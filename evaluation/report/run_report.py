@@ -17,7 +17,7 @@ from typing import Any
 
 from evaluation.report.design import design_section
 from evaluation.report.findings import findings_section
-from evaluation.report.format import DASH, fmt, table
+from evaluation.report.format import DASH, fmt, no_html, table
 from evaluation.report.headline import get_path, headline_section, identified_section
 
 log = logging.getLogger(__name__)
@@ -219,10 +219,12 @@ def _diagnostics(m: Mapping[str, Any]) -> list[str]:
                        mc.get("min_ebfmi"), mc.get("ess_bulk_per_s"))])  # fmt: skip
     vi = d.get("vi")
     if isinstance(vi, Mapping):
+        source = [f"- k̂ from {vi['khat_source']}."] if vi.get("khat_source") else []
         out += [
             "**Variational approximation**",
             "",
             *[f"- {v}" for v in vi.get("verdicts", [])],
+            *source,
             "- PSIS k̂ measures how far the approximation is from the posterior: below 0.5 "
             "good, 0.5–0.7 marginal, above 0.7 its intervals should not be trusted.",
             "",
@@ -230,6 +232,22 @@ def _diagnostics(m: Mapping[str, Any]) -> list[str]:
         out += table(["PSIS k̂", "steps", "final loss", "converged at", "rule"],
                      [(vi.get("khat"), vi.get("n_steps"), vi.get("final_loss_mean"),
                        vi.get("converged_step"), vi.get("convergence_rule"))])  # fmt: skip
+    return out
+
+
+def _psis(m: Mapping[str, Any]) -> list[str]:
+    """``evaluation.psis_resample``: the k-hat, ESS and verdict of the resampling."""
+    p = m.get("psis")
+    if not isinstance(p, Mapping):
+        return []
+    out = ["## PSIS importance resampling", ""]
+    if not p.get("applied"):
+        return [*out, f"Not applied: {p.get('verdict', DASH)}.", ""]
+    out += [f"Every section but Diagnostics scores the {p.get('scored', 'resampled posterior')}. "
+            f"{str(p.get('verdict', '')).capitalize()}.", ""]  # fmt: skip
+    out += table(["PSIS k̂", "effective sample size", "draws", "distinct draws", "trustworthy"],
+                 [(p.get("khat"), p.get("ess"), p.get("n_draws"), p.get("n_unique"),
+                   {True: "yes", False: "NO"}.get(p.get("trustworthy"), DASH))])  # fmt: skip
     return out
 
 
@@ -265,6 +283,7 @@ SECTIONS: tuple[Callable[[Mapping[str, Any]], list[str]], ...] = (
     _clustering,
     _predictive,
     _diagnostics,
+    _psis,
     _summary,
 )
 
@@ -286,7 +305,7 @@ def render_run_report(metrics: Mapping[str, Any], run_dir: Path,
             lines += [f"_(section {section.__name__.strip('_')} could not be rendered: "
                       f"{type(exc).__name__}: {exc})_", ""]  # fmt: skip
     lines += _figures(figures, Path(run_dir))
-    return "\n".join(lines).rstrip() + "\n"
+    return no_html("\n".join(lines).rstrip() + "\n")
 
 
 def write_run_report(metrics: dict, run_dir: Path, figures: list[Path]) -> Path:

@@ -7,20 +7,26 @@
 ``report.md``        the comparison report (figures under ``figures/``);
 ``report.html``      the same report, self-contained (figures embedded as base64 PNG).
 
-It never replaces a file it did not write: each file carries a marker (the ``written_by``
-column; the comment :data:`~evaluation.sweep.report.MARKER` on the second line of the report),
-and an existing ``comparison.csv`` / ``report.md`` / ``report.html`` without it stops the
-build, before anything is written, with :class:`ReportRefused`.
+Every job the sweep launched is listed: the jobs of ``multirun.yaml`` (Hydra's basic
+sweeper) that left no run directory are added as runs that did not start.
+
+It never replaces a file it did not write, judged by content: the SHA-256 of every file it
+writes is recorded in :data:`LEDGER` (a hidden JSON file in the sweep dir).  A
+``comparison.csv`` / ``report.md`` / ``report.html`` whose bytes differ from the recorded ones
+(edited by hand, written by someone else, or by a version that kept no record) is kept, and
+the new file is written beside it (``report.new.md``, ...) with a one-line warning.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
+from omegaconf import OmegaConf
 
 from evaluation import io
 from evaluation.sweep.cross import add_cross_run
@@ -36,26 +42,31 @@ from evaluation.sweep.records import (
     is_run_dir,
     run_row,
 )
-from evaluation.sweep.report import MARKER, render_report
-from evaluation.sweep.tables import add_cost, add_labels
+from evaluation.sweep.report import render_report
+from evaluation.sweep.tables import add_cost, add_labels, add_verdicts
 
 log = logging.getLogger("ppl_compare.sweep")
 
 WRITER = "ppl-compare-report"
 #: The marker column of comparison.csv (value :data:`WRITER` in every row).
 WRITTEN_BY = "written_by"
-#: Files written by ppl-compare-report before the markers existed, recognised by their start.
-_LEGACY_CSV_HEADER = "run,status,error,overrides,"
-_LEGACY_REPORT_LINES = ("_Generated ", "<p><em>Generated ")
-_HEAD_LINES = 6
+#: The record of what :func:`build_report` wrote: ``{"sha256": {file name: hex digest}}``.
+LEDGER = ".ppl-compare-report.json"
+#: Error of a job of ``multirun.yaml`` that left no run directory.
+NOT_STARTED = "not started: the sweep launched it, but it left no run directory"
 
 
 class ReportRefused(Exception):
-    """The report was not written: the dir is not a sweep, or a file in the way is not ours."""
+    """The report was not written: the dir is not a sweep."""
 
 
 class SweepOutputs(NamedTuple):
-    """Paths written by :func:`build_report` and the run counts."""
+    """Paths written by :func:`build_report`, the run counts and the files kept.
+
+    ``n_failed`` counts every run that is not complete: failed, interrupted or not started.
+    ``kept`` lists the files that differ from what this module wrote there (kept; the new
+    file is beside them, at the path in ``csv`` / ``markdown`` / ``html``).
+    """
 
     csv: Path
     markdown: Path
@@ -63,6 +74,7 @@ class SweepOutputs(NamedTuple):
     figures: list[Path]
     n_complete: int
     n_failed: int
+    kept: tuple[Path, ...] = ()
 
 
 def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
@@ -71,68 +83,175 @@ def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
     df = pd.DataFrame([run_row(r) for r in records])
     if df.empty:
         return pd.DataFrame(columns=list(ID_COLUMNS))
-    df = add_cross_run(add_cost(add_labels(df)), records)
+    df = add_verdicts(add_cross_run(add_cost(add_labels(df)), records))
     first = [c for c in ID_COLUMNS if c in df.columns]
     return df[first + sorted(c for c in df.columns if c not in first)]
 
 
-def _head(path: Path) -> list[str]:
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        return [line.rstrip("\r\n") for _, line in zip(range(_HEAD_LINES), fh, strict=False)]
+# ----------------------------------------------------------------------------- ownership
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def written_by_us(path: Path) -> bool:
-    """Whether ``path`` is absent or a file this module wrote (so it may be replaced).
+def read_ledger(sweep_dir: Path) -> dict[str, str]:
+    """File name -> SHA-256 of what :func:`build_report` last wrote in ``sweep_dir``.
 
-    A ``.csv`` must name the :data:`WRITTEN_BY` column in its header; a report must hold
-    :data:`~evaluation.sweep.report.MARKER` in its first lines.  Files written before the
-    markers existed are recognised too (the CSV's leading ``run,status,error,overrides``
-    columns; the report's "Generated ... by ppl-compare-report." line).
+    A missing or unreadable record is empty: then no file counts as this module's.
+    """
+    path = Path(sweep_dir) / LEDGER
+    try:
+        hashes = io.read_json(path).get("sha256") if path.is_file() else {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else {}
+
+
+def written_by_us(path: Path, hashes: dict[str, str] | None = None) -> bool:
+    """Whether ``path`` is absent or holds exactly what this module wrote (may be replaced).
+
+    ``hashes`` is the sweep dir's record (:func:`read_ledger`, read when not given); a file
+    it does not name, or whose bytes differ from the recorded hash, is not ours.
     """
     path = Path(path)
-    if not path.exists():
+    if hashes is None:
+        hashes = read_ledger(path.parent)
+    if not path.exists() and not path.is_symlink():
         return True
+    return path.is_file() and not path.is_symlink() and hashes.get(path.name) == _sha256(path)
+
+
+def _beside(path: Path, n: int) -> Path:
+    suffix = "" if n == 1 else str(n)
+    return path.with_name(f"{path.stem}.new{suffix}{path.suffix}")
+
+
+def report_target(path: Path, hashes: dict[str, str]) -> Path:
+    """Where the new ``path`` goes: ``path`` itself when :func:`written_by_us`, else the first
+    ``<stem>.new<n><ext>`` beside it that is absent or ours."""
+    n = 0
+    target = Path(path)
+    while not written_by_us(target, hashes):
+        n += 1
+        target = _beside(Path(path), n)
+    return target
+
+
+def _drop_stale_copies(path: Path, hashes: dict[str, str]) -> None:
+    """Remove copies this module once wrote beside ``path`` (it is now written in place)."""
+    for copy in path.parent.glob(f"{path.stem}.new*{path.suffix}"):
+        if copy.name in hashes and written_by_us(copy, hashes):
+            copy.unlink()
+
+
+def _record(sweep_dir: Path, hashes: dict[str, str], written: Sequence[Path]) -> None:
+    """Record the hashes of ``written``; the entries of other files still there stay (an
+    edited file's entry no longer matches it, so it stays the user's)."""
+    kept = {name: h for name, h in hashes.items() if (sweep_dir / name).exists()}
+    kept.update({p.name: _sha256(p) for p in written})
+    io.write_json(sweep_dir / LEDGER, {"written_by": WRITER, "sha256": kept})
+
+
+# ----------------------------------------------------------------------------- launched jobs
+def launched_jobs(sweep_dir: Path) -> list[list[str]] | None:
+    """The override list of every job the sweep launched, from its ``multirun.yaml``.
+
+    None when there is no ``multirun.yaml`` or its sweeper is not Hydra's basic sweeper
+    (whose job list can be recomputed from the sweep's overrides and ``hydra.sweeper.params``).
+    """
+    path = Path(sweep_dir) / "multirun.yaml"
     if not path.is_file():
-        return False
-    head = _head(path)
-    if path.suffix == ".csv":
-        header = head[0] if head else ""
-        return WRITTEN_BY in header.split(",") or header.startswith(_LEGACY_CSV_HEADER)
-    legacy = any(line.startswith(_LEGACY_REPORT_LINES) and f"by {WRITER}." in line
-                 for line in head)  # fmt: skip
-    return MARKER in head or legacy
+        return None
+    try:
+        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        hydra_cfg = OmegaConf.load(path).hydra
+        if not str(hydra_cfg.sweeper.get("_target_", "")).endswith(".BasicSweeper"):
+            return None
+        params, task = hydra_cfg.sweeper.get("params") or {}, hydra_cfg.overrides.task or []
+        parsed = OverridesParser.create().parse_overrides(
+            [f"{k}={v}" for k, v in params.items()] + [str(o) for o in task]
+        )
+        return [list(job) for job in BasicSweeper.split_arguments(parsed, None)[0]]
+    except Exception as exc:  # a damaged multirun.yaml must not stop the report
+        log.warning("cannot list the jobs of %s: %s", path, exc)
+        return None
 
 
-def check_targets(sweep_dir: Path) -> None:
-    """Raise :class:`ReportRefused` if a report file in ``sweep_dir`` was not written by us."""
-    for name in (CSV_NAME, MD_NAME, HTML_NAME):
-        path = Path(sweep_dir) / name
-        if not written_by_us(path):
-            raise ReportRefused(
-                f"{path} was not written by {WRITER}; refusing to replace it "
-                f"(move it away to build the sweep report here)"
-            )
+def not_started(sweep_dir: Path, records: Sequence[RunRecord]) -> list[RunRecord]:
+    """A record (status ``incomplete``) for every launched job no run dir answers to.
+
+    A run dir answers to a job when its overrides are the job's (in any order).
+    """
+    jobs = launched_jobs(sweep_dir)
+    if not jobs:
+        return []
+    seen = [sorted(r.overrides) for r in records]
+    missing = []
+    for num, job in enumerate(jobs):
+        if sorted(job) in seen:
+            seen.remove(sorted(job))
+            continue
+        missing.append(RunRecord(f"job {num} (not started)", Path(sweep_dir) / f"job_{num}",
+                                 "incomplete", {}, NOT_STARTED, list(job), {}))  # fmt: skip
+    return missing
+
+
+def sweep_runs(sweep_dir: Path) -> list[RunRecord]:
+    """Every run of the sweep: the run dirs, then the launched jobs that left none."""
+    records = collect_runs(sweep_dir)
+    return records + not_started(sweep_dir, records)
 
 
 def require_sweep(sweep_dir: Path) -> None:
-    """Raise :class:`ReportRefused` unless ``sweep_dir`` holds run sub-directories.
+    """Raise :class:`ReportRefused` unless ``sweep_dir`` is a sweep: it holds run
+    sub-directories, or a ``multirun.yaml`` that lists jobs (none of which started).
 
     Raises
     ------
     FileNotFoundError
         ``sweep_dir`` does not exist.
     ReportRefused
-        No sub-directory holds a run (e.g. a single run's dir, or a data folder).
+        ``sweep_dir`` is a file, or no sub-directory holds a run (e.g. a single run's dir, or
+        a data folder).
     """
     sweep_dir = Path(sweep_dir)
+    if sweep_dir.exists() and not sweep_dir.is_dir():
+        raise ReportRefused(f"{sweep_dir} is a file, not a sweep dir; nothing written")
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"sweep dir {sweep_dir} does not exist")
-    if not find_run_dirs(sweep_dir):
+    if not find_run_dirs(sweep_dir) and not launched_jobs(sweep_dir):
         what = "a single run's dir, not a sweep dir" if is_run_dir(sweep_dir) else "not a sweep dir"
         raise ReportRefused(
             f"{sweep_dir} is {what}: no sub-directory holds a run "
             f"({', '.join(RUN_MARKERS)}); nothing written"
         )
+
+
+def write_owned(sweep_dir: Path, texts: dict[str, str]) -> tuple[dict[str, Path], list[Path]]:
+    """Write each ``texts[name]`` to ``sweep_dir/name``, or beside it when that file is not ours.
+
+    Returns the path each text went to and the files kept (one warning line each); the hashes
+    of what was written are recorded in :data:`LEDGER`.
+    """
+    hashes = read_ledger(sweep_dir)
+    targets = {name: report_target(sweep_dir / name, hashes) for name in texts}
+    written = [io.write_text(targets[name], text) for name, text in texts.items()]
+    kept = []
+    for name, target in targets.items():
+        if target.name == name:
+            _drop_stale_copies(target, hashes)
+            continue
+        kept.append(sweep_dir / name)
+        why = (
+            "it changed since %s wrote it (edited?)"
+            if name in hashes
+            else "%s has no record of writing it (yours, or from before the record existed)"
+        )
+        log.warning("kept %s: " + why + "; the new one is %s", sweep_dir / name, WRITER,
+                    target.name)  # fmt: skip
+    _record(sweep_dir, hashes, written)
+    return targets, kept
 
 
 def build_report(sweep_dir: Path, *, title: str | None = None) -> SweepOutputs:
@@ -148,25 +267,24 @@ def build_report(sweep_dir: Path, *, title: str | None = None) -> SweepOutputs:
     Returns
     -------
     SweepOutputs
+        A file that differs from what this module wrote (:func:`written_by_us`) is kept and
+        named in ``kept``; its new version is beside it (:func:`report_target`).
 
     Raises
     ------
     FileNotFoundError
         ``sweep_dir`` does not exist.
-    ReportRefused
-        A comparison.csv, report.md or report.html there was not written by this module
-        (:func:`written_by_us`); nothing is written.
     """
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"sweep dir {sweep_dir} does not exist")
-    check_targets(sweep_dir)
-    records = collect_runs(sweep_dir)
+    records = sweep_runs(sweep_dir)
     df = comparison_table(records)
-    csv = io.write_text(sweep_dir / CSV_NAME, df.assign(**{WRITTEN_BY: WRITER}).to_csv(index=False))
     rendered = render_report(df, records, sweep_dir, title=title or sweep_dir.name)
-    md = io.write_text(sweep_dir / MD_NAME, rendered.markdown)
-    html = io.write_text(sweep_dir / HTML_NAME, rendered.html)
+    texts = {CSV_NAME: df.assign(**{WRITTEN_BY: WRITER}).to_csv(index=False),
+             MD_NAME: rendered.markdown, HTML_NAME: rendered.html}  # fmt: skip
+    paths, kept = write_owned(sweep_dir, texts)
     n_complete = sum(r.status == "complete" for r in records)
-    log.info("sweep report: %d runs (%d complete) -> %s", len(records), n_complete, md)
-    return SweepOutputs(csv, md, html, rendered.figures, n_complete, len(records) - n_complete)
+    log.info("sweep report: %d runs (%d complete) -> %s", len(records), n_complete, paths[MD_NAME])
+    return SweepOutputs(paths[CSV_NAME], paths[MD_NAME], paths[HTML_NAME], rendered.figures,
+                        n_complete, len(records) - n_complete, tuple(kept))  # fmt: skip

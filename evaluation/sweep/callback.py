@@ -21,8 +21,8 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 
 from evaluation import io
-from evaluation.sweep.build import ReportRefused, build_report
-from evaluation.sweep.records import MD_NAME, collect_runs
+from evaluation.sweep.build import ReportRefused, build_report, sweep_runs
+from evaluation.sweep.records import MD_NAME
 
 log = logging.getLogger("ppl_compare.sweep")
 #: Exit status of a sweep in which a run failed or did not finish, or whose report failed.
@@ -53,7 +53,7 @@ def _write_report(sweep_dir: Path, config: Any) -> tuple[int | None, int | None]
     """Build the report; (complete, failed-or-incomplete) counts, (None, None) if it failed."""
     try:
         out = build_report(sweep_dir, title=_sweep_title(config))
-    except ReportRefused as exc:  # a file of the user's in the way: one line, no traceback
+    except ReportRefused as exc:  # not a sweep after all: one line, no traceback
         log.error("sweep report not written: %s", exc)
         return None, None
     except Exception as exc:  # the sweep's results are on disk; say how to rebuild
@@ -75,10 +75,12 @@ class SweepReportCallback(Callback):
     current batch, with no report; with ``record_crashes`` the callback writes that job's
     ``failed.json`` (message + ``crash.txt`` traceback) and lets the sweep go on.
 
-    When the multirun ends, the report is written (it lists the failed runs) and then, if any
-    run of the sweep dir failed or did not finish, or the report could not be written, one line
-    goes to stderr and the process exits with status :data:`EXIT_FAILED` (``SystemExit``, which
-    Hydra lets through; callbacks registered before this one are then not notified).
+    When the multirun ends, the report is written (it lists the failed runs and the jobs that
+    did not start; a report file edited by hand is kept and the new one written beside it) and
+    then, if any run of the sweep dir failed, did not finish or did not start, or the report
+    could not be written, one line goes to stderr and the process exits with status
+    :data:`EXIT_FAILED` (``SystemExit``, which Hydra lets through; callbacks registered before
+    this one are then not notified).
 
     Parameters
     ----------
@@ -118,7 +120,7 @@ class SweepReportCallback(Callback):
         if self.enabled:
             n_complete, n_failed = _write_report(sweep_dir, config)
         else:
-            records = collect_runs(sweep_dir)
+            records = sweep_runs(sweep_dir)
             n_complete = sum(r.status == "complete" for r in records)
             n_failed = len(records) - n_complete
         if n_failed is None:

@@ -3,10 +3,13 @@
 Every run with a ``claims`` section (:mod:`evaluation.claims`) is compared, claim by claim
 (:func:`evaluation.claims.ledger.compare_ledgers`), with the MCMC run of the same data and seed
 (:func:`evaluation.sweep.cross.mcmc_partner`: the declared ``family``, never the name).  A claim
-*flips* when it is identified and the two verdicts differ.  The section leads the report with a
-headline generated from these numbers, then a table of the flips per scenario, seed and method,
-the flipped claims one by one, a heat map of the probabilities (claims x methods;
-not-identified claims greyed) and the forest plot of ``beta_site`` for one data set.
+*flips* when both runs give it a verdict (credible, contradicted, undecided; never "not
+identified" or "not evaluated") and the verdicts differ; near-duplicate claims (the ledger's
+``counted_with``) count once.  Flips of weakly identified claims (nearly collinear features)
+are marked.  The section leads the report with a headline generated from these numbers, then
+a table of the flips per scenario, seed and method, the differing claims one by one, a heat
+map of the probabilities (claims x methods; not-identified claims greyed) and the forest plot
+of ``beta_site`` for one data set.
 """
 
 from __future__ import annotations
@@ -72,31 +75,48 @@ def claim_pairs(df: pd.DataFrame, records: Sequence[RunRecord]) -> list[Pair]:
     return pairs
 
 
+def claim_label(row: Mapping[str, Any]) -> str:
+    """A compared claim's name, marked "(weakly identified)" when it rests on nearly
+    collinear features in either run."""
+    return f"{row['name']} (weakly identified)" if row.get("weakly_identified") else row["name"]
+
+
+def _flip_text(r: Mapping[str, Any]) -> str:
+    tail = f"; counted with {r['counted_with']}" if r.get("counted_with") else ""
+    return f"{claim_label(r)} ({r['verdict_reference']} → {r['verdict_other']}{tail})"
+
+
 def flips_table(pairs: Sequence[Pair]) -> pd.DataFrame:
     """One row per run: credible counts of it and its NUTS partner, and the flipped claims."""
     rows = []
     for p in pairs:
-        flipped = [r for r in p.rows if r["changed"]]
+        differ = [r for r in p.rows if r.get("differs", r["changed"])]
         rows.append({
             "scenario": p.scenario, "seed": p.replicate, "method": p.method,
             "vs": p.partner, "identified": sum(r["identified"] for r in p.rows),
             "credible (method)": p.own["summary"]["n_credible"],
             "credible (NUTS)": p.reference["summary"]["n_credible"],
-            "flips": len(flipped),
-            "flipped claims (NUTS → method)": "; ".join(
-                f"{r['name']} ({r['verdict_reference']} → {r['verdict_other']})" for r in flipped
-            ) or "-",
+            "flips": sum(r["changed"] for r in p.rows),
+            "flipped claims (NUTS → method)": "; ".join(map(_flip_text, differ)) or "-",
         })  # fmt: skip
     return pd.DataFrame(rows)
 
 
+def _mc(p: Any, err: Any) -> str:
+    return fmt_number(p) if err is None or p is None else f"{fmt_number(p)} ± {fmt_number(err, 2)}"
+
+
 def flipped_claims(pairs: Sequence[Pair]) -> pd.DataFrame:
-    """Every flip: claim, scenario, seed, method, P and verdict of the method and of NUTS."""
+    """Every differing verdict: claim, scenario, seed, method, P ± Monte Carlo error and verdict
+    of the method and of NUTS, whether it is counted as a flip, weak identification."""
     rows = [{"claim": r["name"], "scenario": p.scenario, "seed": p.replicate,
-             "method": p.method, "P (method)": fmt_number(r["probability_other"]),
-             "verdict (method)": r["verdict_other"], "P (NUTS)": fmt_number(
-                 r["probability_reference"]), "verdict (NUTS)": r["verdict_reference"]}
-            for p in pairs for r in p.rows if r["changed"]]  # fmt: skip
+             "method": p.method, "P (method)": _mc(r["probability_other"], r.get("mc_error_other")),
+             "verdict (method)": r["verdict_other"],
+             "P (NUTS)": _mc(r["probability_reference"], r.get("mc_error_reference")),
+             "verdict (NUTS)": r["verdict_reference"],
+             "counted": f"with {r['counted_with']}" if r.get("counted_with") else "yes",
+             "weakly identified": "yes" if r.get("weakly_identified") else "no"}
+            for p in pairs for r in p.rows if r.get("differs", r["changed"])]  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -119,7 +139,7 @@ def _group_sentence(group: Sequence[Pair], baseline: Sequence[Pair] = ()) -> str
     counts.append(f"NUTS ({group[0].partner}) {ref['summary']['n_credible']}")
     flips = []
     for p in group:
-        names = [r["name"] for r in p.rows if r["changed"]]
+        names = [claim_label(r) for r in p.rows if r["changed"]]
         if not names:
             flips.append(f"none flips between {p.method} and NUTS")
             continue
@@ -209,10 +229,13 @@ def findings_section(df: pd.DataFrame, records: Sequence[RunRecord], sweep_dir: 
     blocks: list[tuple[str, Any]] = [("p", headline(pairs))]
     if pairs:
         blocks += [
-            ("p", "A claim flips when the design identifies it and its verdict (credible: "
-                  "P ≥ the ledger's credible threshold; contradicted: P ≤ its contradicted "
-                  "threshold; else undecided) differs from the NUTS run of the same data "
-                  "and seed. NUTS rows compare the other NUTS run (the baseline)."),
+            ("p", "A claim flips when both runs give it a verdict (credible: P ≥ the "
+                  "ledger's credible threshold; contradicted: P ≤ its contradicted threshold; "
+                  "else undecided, and undecided within 2 Monte Carlo errors of a threshold) "
+                  "and it differs from the NUTS run of the same data and seed; a claim not "
+                  "identified or not evaluated in either run never flips, and near-duplicate "
+                  "claims count once. 'Weakly identified': the claim rests on nearly collinear "
+                  "worksite features. NUTS rows compare the other NUTS run (the baseline)."),
             ("table", flips_table(pairs)),
         ]  # fmt: skip
         flipped = flipped_claims(pairs)
@@ -232,6 +255,7 @@ def findings_section(df: pd.DataFrame, records: Sequence[RunRecord], sweep_dir: 
 
 __all__ = [
     "Pair",
+    "claim_label",
     "claim_pairs",
     "findings_section",
     "flipped_claims",

@@ -2,10 +2,14 @@
 
     ppl-compare-report outputs/multirun/2026-01-01_12-00-00
 
-Exit status: 0 the report is written, also when it lists runs that failed or did not finish
-(the sweep itself exits 1 then; here the job, rebuilding the report, succeeded and the counts
-are printed); 2 nothing was written (no such dir, not a sweep dir, or a comparison.csv /
-report.md / report.html there that ppl-compare-report did not write).
+The report lists every job the sweep launched (``multirun.yaml``), also those that failed,
+were interrupted or never started.  A ``comparison.csv`` / ``report.md`` / ``report.html``
+that differs from what ppl-compare-report wrote there (edited by hand) is kept, and the new
+one is written beside it (``report.new.md``, ...) with a one-line warning.
+
+Exit status, as the sweep's own: 0 the report is written and every run completed; 1 the
+report is written but a run failed, did not finish or did not start (one line on stderr
+counts them); 2 nothing was written (no such dir, or not a sweep dir).
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ from evaluation.sweep.build import ReportRefused, build_report, require_sweep
 
 PROG = "ppl-compare-report"
 EPILOG = (
-    "exit status: 0 = report written, also when some runs failed or did not finish (they are "
-    "counted on stdout and listed in the report); 2 = nothing written: no such dir, not a "
-    "sweep dir (no run sub-directories), or a comparison.csv/report.md/report.html there "
-    f"that {PROG} did not write (it never replaces those)."
+    "exit status: 0 = report written, every run complete; 1 = report written, but a run "
+    "failed, did not finish or did not start (listed in the report, counted on stderr); "
+    "2 = nothing written: no such dir, or not a sweep dir (no run sub-directories). "
+    f"A comparison.csv/report.md/report.html that differs from what {PROG} wrote there "
+    "is kept; the new file goes beside it (report.new.md, ...)."
 )
+#: Exit status when the report is written but a run is not complete (as the sweep's).
+EXIT_RUNS_FAILED = 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -50,10 +57,18 @@ def cli(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ReportRefused) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"{out.n_complete} complete, {out.n_failed} failed or incomplete runs\n"
-        f"wrote {out.csv}\nwrote {out.markdown}\nwrote {out.html}"
-    )
+    except OSError as exc:  # e.g. a read-only sweep dir or a full disk
+        where = exc.filename or args.sweep_dir
+        print(f"{PROG}: error: cannot write {where} ({exc.strerror or exc}); make the sweep "
+              f"dir writable", file=sys.stderr)  # fmt: skip
+        return 2
+    total = out.n_complete + out.n_failed
+    print(f"{out.n_complete} complete, {out.n_failed} failed or incomplete runs\n"
+          f"wrote {out.csv}\nwrote {out.markdown}\nwrote {out.html}")  # fmt: skip
+    if out.n_failed:
+        print(f"{PROG}: {out.n_failed} of {total} runs failed or did not finish (listed in "
+              f"{out.markdown}); exit status {EXIT_RUNS_FAILED}", file=sys.stderr)  # fmt: skip
+        return EXIT_RUNS_FAILED
     return 0
 
 

@@ -18,7 +18,8 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from evaluation.report.format import md_table
+from evaluation.metrics.verdict import RULE
+from evaluation.report.format import md_table, no_html
 from evaluation.sweep import figures as figs
 from evaluation.sweep.calibration import calibration_section
 from evaluation.sweep.claims import findings_section
@@ -27,7 +28,13 @@ from evaluation.sweep.forensics import forensics_section
 from evaluation.sweep.paper import paper_section
 from evaluation.sweep.records import RunRecord
 from evaluation.sweep.sections import Section, figure_block, optional
-from evaluation.sweep.tables import THEMES, failures_table, status_table, theme_table
+from evaluation.sweep.tables import (
+    THEMES,
+    failed_methods,
+    failures_table,
+    status_table,
+    theme_table,
+)
 
 log = logging.getLogger("ppl_compare.sweep")
 #: Second line of every report.md / report.html this module renders: what lets
@@ -67,7 +74,14 @@ def overview(df: pd.DataFrame, sweep_dir: Path) -> Section:
            "accuracy barely separate inference methods on this model; interval coverage, sd "
            "ratios, the variance components and cluster stability do, so they come first. "
            "Every number is also in `comparison.csv` (one row per run).")  # fmt: skip
-    return Section("Overview", [("p", text), ("p", how)])
+    failed = failed_methods(df) if n else {}
+    blocks: list[tuple[str, Any]] = [("p", text)]
+    if failed:
+        blocks.append(("p", "**Failed approximations** (" + RULE + "): "
+                       + ", ".join(f"`{k}` ({v})" for k, v in failed.items())
+                       + ". Their numbers describe a wrong posterior: they are reported, "
+                       "never offered as a remedy."))  # fmt: skip
+    return Section("Overview", [*blocks, ("p", how)])
 
 
 def runs_section(df: pd.DataFrame) -> Section:
@@ -179,18 +193,19 @@ def build_sections(
 def to_markdown(title: str, sections: Sequence[Section]) -> str:
     """The report as Markdown (figures linked from ``figures/``)."""
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    out = [f"# Comparison report — {title}", MARKER, "",
+    out = [no_html(f"# Comparison report — {title}"), MARKER, "",
            f"_Generated {stamp} by ppl-compare-report._"]  # fmt: skip
+    body: list[str] = []
     for sec in sections:
-        out += ["", f"## {sec.title}", ""]
+        body += ["", f"## {sec.title}", ""]
         for kind, content in sec.blocks:
             if kind == "p":
-                out += [content, ""]
+                body += [content, ""]
             elif kind == "table":
-                out += [md_table(content), ""]
+                body += [md_table(content), ""]
             elif kind == "figure":
-                out += [f"![{content.caption}]({content.rel})", "", f"*{content.caption}*", ""]
-    return "\n".join(out).rstrip() + "\n"
+                body += [f"![{content.caption}]({content.rel})", "", f"*{content.caption}*", ""]
+    return "\n".join([*out, no_html("\n".join(body))]).rstrip() + "\n"
 
 
 _CSS = """

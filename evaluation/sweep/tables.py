@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from evaluation.metrics.verdict import approximation_verdict
 from evaluation.report.format import spread
 
 log = logging.getLogger("ppl_compare.sweep")
@@ -65,6 +66,8 @@ def m(
 #: Flag texts of the sweep tables (see :mod:`evaluation.sweep.cross`).
 MORE_CERTAIN = "more certain than the exact posterior"
 PARTNER_FAILED = "failed its checks"
+FAILED = "FAILED"
+UNTRUSTWORTHY = "NOT TRUSTWORTHY"
 FLOOR_SUFFIX = "_floor"
 BEYOND_SUFFIX = "_beyond_floor"
 
@@ -163,6 +166,8 @@ THEMES: dict[str, list[Metric]] = {
         m("chosen K", "clustering.chosen_k", digits=2),
     ],
     "Diagnostics": [
+        m("approximation", "verdict.failed", flag=FAILED),
+        m("PSIS-resampled posterior", "verdict.psis_untrustworthy", flag=UNTRUSTWORTHY),
         m(
             "PSIS k̂",
             "diagnostics.vi.khat",
@@ -317,6 +322,50 @@ def add_cost(df: pd.DataFrame) -> pd.DataFrame:
     own = numeric(df, "diagnostics.mcmc.min_ess_bulk") / wall.fillna(numeric(df, "timing.fit_s"))
     df["cost.ess_per_s"] = numeric(df, "diagnostics.mcmc.ess_bulk_per_s").fillna(own).where(~is_vi)
     return df
+
+
+#: Columns of a run's beta_site sd ratio: its own reference section, else the sweep's NUTS run.
+SD_RATIO_COLUMNS: tuple[str, ...] = (f"{_REF}.beta_site.sd_ratio_median",
+                                     f"{_VS}.beta_site.sd_ratio_median")  # fmt: skip
+#: Columns of a run's sigma ratios to NUTS, per scale (own reference first).
+SIGMA_RATIO_COLUMNS: dict[str, tuple[str, ...]] = {
+    "sigma_worker": (f"{_COL}.sigma_worker.ratio_median", "cross.sigma_worker_ratio"),
+    "sigma_site": (f"{_COL}.sigma_site.ratio_median",),
+}
+
+
+def add_verdicts(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``verdict.failed`` (the reasons when an approximation failed the rule of
+    :mod:`evaluation.metrics.verdict`, False when it passed, None when not checked or not an
+    approximation) and ``verdict.psis_untrustworthy`` (the PSIS verdict of a resampled
+    posterior whose k-hat is above 0.7).  Needs :func:`evaluation.sweep.cross.add_cross_run`
+    first (the NUTS ratios of runs without their own reference)."""
+    df = df.copy()
+    sd = first_of(df, SD_RATIO_COLUMNS)
+    sig = {k: first_of(df, cols) for k, cols in SIGMA_RATIO_COLUMNS.items()}
+    khat = first_of(df, ["diagnostics.vi.khat"])
+    out = []
+    for i, fam in zip(df.index, family(df), strict=True):
+        v = (approximation_verdict(khat[i], sd[i], {k: s[i] for k, s in sig.items()})
+             if fam == "vi" else {"failed": None})  # fmt: skip
+        out.append("; ".join(v["reasons"]) if v["failed"] else v["failed"])
+    df["verdict.failed"] = pd.Series(out, index=df.index, dtype=object)
+    bad = first_of(df, ["psis.trustworthy"]).map(lambda x: x is not None and not truthy(x))
+    df["verdict.psis_untrustworthy"] = first_of(df, ["psis.verdict"]).where(bad, None)
+    return df
+
+
+def failed_methods(df: pd.DataFrame) -> dict[str, str]:
+    """Method label -> ``"k/n runs"`` for the methods with a failed run (complete runs)."""
+    done = df[df["status"] == "complete"]
+    if "verdict.failed" not in done:
+        return {}
+    out = {}
+    for label, g in done.groupby("method_label", sort=False):
+        k = sum(truthy(x) for x in g["verdict.failed"])
+        if k:
+            out[str(label)] = f"{k}/{len(g)} runs"
+    return out
 
 
 # ----------------------------------------------------------------------------- summaries

@@ -1,5 +1,5 @@
-"""The remedies for mean-field (issue 14): pymc_pathfinder, pymc_dadvi, pyro_flow, and the
-converging full-rank / low-rank schedules.
+"""The remedies for mean-field (issues 14, 20): pymc_pathfinder, pymc_dadvi, pymc_dadvi_lr,
+pyro_flow, and the converging full-rank / low-rank schedules.
 
 Real fits (no mocks), one per backend on a 20-worksite twin with moderate site effects, each
 shared by the contract, the log-density and the recovery tests.  Both PyMC-based backends use the
@@ -21,7 +21,7 @@ from backends.base import TIMING_KEYS, BackendError, check_inference_data
 from backends.pymc import PyMCDADVI, PyMCPathfinder
 from backends.pyro import PyroSVI
 from backends.spec import ModelSpec, linear_predictor
-from evaluation.metrics.diagnostics import draw_log_joint, psis_khat
+from evaluation.metrics.diagnostics import diagnostics_section, draw_log_joint, psis_khat
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "backend"
 SPEC = ModelSpec("noncentered")
@@ -50,13 +50,17 @@ def fits(twin):
     return {
         "pymc_pathfinder": _pathfinder(twin, "none"),
         "pymc_dadvi": PyMCDADVI(model=SPEC, num_draws=300).fit(twin, seed=0),
+        "pymc_dadvi_lr": PyMCDADVI(model=SPEC, name="pymc_dadvi_lr", num_draws=300,
+                                   lr_covariance=True).fit(twin, seed=0),
         "pyro_flow": PyroSVI(model=SPEC, name="pyro_flow", guide="flow", num_steps=1500,
                              lr=0.005, lr_decay=0.9995, num_draws=300, jit=False,
                              progress=False).fit(twin, seed=0),
     }  # fmt: skip
 
 
-NAMES = pytest.mark.parametrize("name", ["pymc_pathfinder", "pymc_dadvi", "pyro_flow"])
+NAMES = pytest.mark.parametrize(
+    "name", ["pymc_pathfinder", "pymc_dadvi", "pymc_dadvi_lr", "pyro_flow"]
+)
 
 
 @NAMES
@@ -114,13 +118,30 @@ def test_each_remedy_recovers_the_worksite_logits(fits, twin, name):
     assert np.abs(err).max() < 1.5, np.abs(err).max()
 
 
-@pytest.mark.parametrize("name", ["pymc_dadvi", "pyro_flow"])
+@pytest.mark.parametrize("name", ["pymc_dadvi", "pymc_dadvi_lr", "pyro_flow"])
 def test_dadvi_and_flow_recover_sigma_worker(fits, twin, name):
     """sigma_worker (truth 0.5) within a factor 1.6 (observed 0.42 / 0.41).  Not asserted for
     Pathfinder: on this twin its sigma_worker came out at 1.7-1.9 (raw or PSIS-resampled
     draws): an observed limitation, reported, not a test bound."""
     ratio = float(fits[name].idata.posterior["sigma_worker"].values.mean()) / 0.5
     assert 1 / 1.6 < ratio < 1.6, ratio
+
+
+def test_linear_response_widens_what_mean_field_understates(fits):
+    """On this twin NUTS's beta_site sds are 2.6 x DADVI mean-field's (median; measured with
+    4 x 500 draws, ESS >= 199) and 1.3 x the LR-corrected ones: the LR draws must be at least
+    1.5 x as spread as the mean-field draws of the same optimum, which a covariance left at
+    the mean-field diagonal (ratio 1) cannot pass.  The Gaussian case, where LR is exact, is
+    in test_linear_response.py."""
+
+    def sds(name):
+        return fits[name].idata.posterior["beta_site"].std(("chain", "draw")).values
+
+    ratio = np.median(sds("pymc_dadvi_lr") / sds("pymc_dadvi"))
+    assert ratio > 1.5, ratio
+    info = fits["pymc_dadvi_lr"].info
+    assert info["lr_covariance"] is True and info["hessian_products"] == 2 * (21 + 7) + 1
+    assert fits["pymc_dadvi"].info["lr_covariance"] is False
 
 
 def test_pathfinder_psis_resamples_and_keeps_the_proposal_density_apart(tiny_twin):
@@ -135,6 +156,10 @@ def test_pathfinder_psis_resamples_and_keeps_the_proposal_density_apart(tiny_twi
     assert fit.idata.posterior.attrs["importance_sampling"] == "psis"
     ref = draw_log_joint(fit.idata, tiny_twin, SPEC)
     assert np.ptp(stats["lp"].values.ravel() - ref) < 1e-8 * np.abs(ref).max()
+    # the diagnostics show that k-hat (issue 20: they said "no diagnostic applies", ok: true)
+    diag = diagnostics_section(fit.idata, tiny_twin, SPEC, fit.info, fit.loss, fit.timing)
+    assert diag["vi"]["khat"] == fit.info["pareto_k"] and "note" not in diag
+    assert diag["ok"] is (fit.info["pareto_k"] <= 0.7)
 
 
 def test_bad_settings_fail_at_construction():
@@ -176,7 +201,7 @@ def test_new_backends_compose_and_are_in_the_studies():
 
     extras = {o.split("=", 1)[1] for x in TWIN_EXTRAS for o in x if o.startswith("backend=")}
     schema.register()
-    for name in ("pymc_pathfinder", "pymc_dadvi", "pyro_flow"):
+    for name in ("pymc_pathfinder", "pymc_dadvi", "pymc_dadvi_lr", "pyro_flow"):
         cfg = compose_backend(name, {})
         assert cfg["name"] == name and "progress" in cfg
         assert name in swept("benchmark").split(",")

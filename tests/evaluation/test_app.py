@@ -178,3 +178,27 @@ def test_no_overrides_and_debug_after_experiment():
     assert backend_config(plain).draws == plain.backend.draws  # empty overrides are fine
     # debug/ composes after experiment/, so debug=fast shortens an experiment's NUTS too
     assert fast.backend_overrides.draws == 200
+
+
+def hydra_choices(claims, data, task=()):
+    """The part of ``HydraConfig`` that :func:`check_claims_choice` reads."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(runtime=SimpleNamespace(choices={"claims": claims, "data": data}),
+                           overrides=SimpleNamespace(task=list(task)))  # fmt: skip
+
+
+def test_a_claims_name_without_a_ledger_is_an_error_unless_it_is_the_data_default(caplog):
+    """Issue 25 item 2: Hydra's ``optional claims: ${data}`` skips a missing option silently."""
+    from evaluation.app import check_claims_choice
+    from evaluation.config import ConfigError
+
+    empty, ledger = OmegaConf.create({}), OmegaConf.create({"claims": {"claims": []}})
+    check_claims_choice(ledger, hydra_choices("paper", "paper"))  # found: nothing to say
+    check_claims_choice(empty, hydra_choices("mydata", "mydata"))  # your own data config
+    assert "no claims ledger named like data=mydata: claims are off" in caplog.text
+    for name, data, task in [("papr", "paper", ["claims=papr"]), ("x", "paper", []),
+                             ("mydata", "mydata", ["+claims=mydata"])]:  # fmt: skip
+        pattern = rf"^claims={name}: no such claims ledger; ledgers: contraception, none, paper, "
+        with pytest.raises(ConfigError, match=pattern):
+            check_claims_choice(empty, hydra_choices(name, data, task))

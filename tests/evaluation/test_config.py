@@ -37,6 +37,8 @@ from evaluation.config import (
 #: 40k steps; the paper's is backend.lr_decay=0.9995 backend.num_steps=18000); pymc_dadvi,
 #: pymc_pathfinder and pyro_flow are new; pyro_typeii and pyro_clipped (paper forensics) too.
 #: The Pyro and PyMC VI configs gained stop_at_convergence: false (issue 15; the paper's schedule).
+#: pymc_dadvi gained lr_covariance: false, and pymc_dadvi_lr (the same with true) is new;
+#: pymc_pathfinder gained init: default (issue 20).
 #: At paper scale pyro_fullrank went nan in float32 (then float64) and pyro_flow's loss inf at
 #: lr 0.005 (now 0.001). Issue 20: pyro_fullrank is float32 again (its new guide has no
 #: triangular solve) with an 80k cap; every Pyro VI config gained init_sigma: null.
@@ -69,10 +71,12 @@ pyro_meanfield: {_target_: backends.pyro.PyroSVI, name: pyro_meanfield, guide: m
   convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
   dtype: float32, num_threads: 1, progress: true}
 pymc_dadvi: {_target_: backends.pymc.PyMCDADVI, name: pymc_dadvi, n_fixed_draws: 30,
-  num_draws: 1000, maxiter: 1000, init_log_sd: -2.0, progress: false}
+  num_draws: 1000, maxiter: 1000, init_log_sd: -2.0, lr_covariance: false, progress: false}
+pymc_dadvi_lr: {_target_: backends.pymc.PyMCDADVI, name: pymc_dadvi_lr, n_fixed_draws: 30,
+  num_draws: 1000, maxiter: 1000, init_log_sd: -2.0, lr_covariance: true, progress: false}
 pymc_pathfinder: {_target_: backends.pymc.PyMCPathfinder, name: pymc_pathfinder, num_paths: 4,
   num_draws: 1000, num_draws_per_path: 1000, maxiter: 1000, num_elbo_draws: 10, jitter: 2.0,
-  importance_sampling: psis, progress: false}
+  importance_sampling: psis, init: default, progress: false}
 pyro_flow: {_target_: backends.pyro.PyroSVI, name: pyro_flow, guide: flow, num_steps: 40000,
   lr: 0.001, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0, num_draws: 1000,
   num_particles: 1, jit: false, init_scale: 0.1, init_sigma: null, log_every: 100,

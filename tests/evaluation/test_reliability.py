@@ -1,4 +1,5 @@
-"""Reliability of a run as a user meets it (issue 16, items 2, 3, 7, 8 and signals).
+"""Reliability of a run as a user meets it (issue 16, items 2, 3, 7, 8 and signals; issue 25,
+items 2, 5, 7 and 8).
 
 Each test runs ``ppl-compare`` as a user would and asserts the message, the exit code and
 what is left on disk.  Runs are tiny (``debug=fast``, a few steps, no clustering).
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from evalhelpers import APP, one_error_line, run_app
+
+from evaluation.config import CONF_DIR
 
 #: A fast, complete run (seconds): tiny twin, 30 Pyro steps, no clustering, no figures.
 FAST = (
@@ -54,14 +57,16 @@ def test_debug_fast_keeps_the_steps_typed_on_the_command_line(tmp_path):
         ("backend=pymc_nuts", "backend.chains=0"),
         ("backend=pymc_nuts", "backend.draws=0"),
         ("backend.lr=0",),
+        ("seed=-1", "data.seed=0"),  # issue 25 item 8: the message names seed, not a library
+        ("data.seed=4294967296",),
     ],
 )
 def test_a_bad_value_is_an_error_whatever_the_debug_preset(tmp_path, overrides):
     out = tmp_path / "run"
     line = one_error_line(run_app("debug=fast", *overrides, f"hydra.run.dir={out}", cwd=tmp_path))
-    key = overrides[-1].split("=")[0]
-    assert f"{key}=" in line and ": must be " in line
-    assert results_in(out) == []
+    key = overrides[0].split("=")[0] if "seed" in overrides[0] else overrides[-1].split("=")[0]
+    assert line.startswith(f"ppl-compare: error: {key}=") and ": must be " in line
+    assert not out.exists()  # nothing written: the run dir Hydra made for it is gone too
 
 
 # ------------------------------------------------------------- item 3: the file system
@@ -155,6 +160,20 @@ def test_a_run_clears_what_it_will_rewrite_and_a_skipped_run_touches_nothing(tmp
     again = run_app(*FAST, f"hydra.run.dir={out}", cwd=tmp_path)
     assert again.returncode == 0 and "skipping" in again.stdout
     assert (out / "figures" / "mine.png").read_text() == "kept"
+    # issue 25 item 7: another config replaces the complete run, with one warning naming it
+    other = run_app(*FAST, "seed=1", f"hydra.run.dir={out}", cwd=tmp_path)
+    assert other.returncode == 0, other.stderr[-3000:]
+    lines = [line for line in other.stdout.splitlines() if "replacing" in line]
+    assert len(lines) == 1 and lines[0].endswith(
+        f"[WARNING] - replacing the complete run in {out} (pyro_meanfield, seed 0, data paper; "
+        f"its config differs from this one): removing metrics.json, posterior.nc, report.md, "
+        f"1 figure(s) in figures/"
+    )
+    assert json.loads((out / "metrics.json").read_text())["seed"] == 1
+    # a user error leaves the complete run (and the dir) as they were
+    one_error_line(run_app(*FAST, "backend.lr=0", f"hydra.run.dir={out}", cwd=tmp_path))
+    assert sorted(results_in(out)) == ["metrics.json", "posterior.nc", "report.md"]
+    assert json.loads((out / "metrics.json").read_text())["seed"] == 1
 
 
 def test_a_sweep_job_keeps_only_its_latest_outcome(tmp_path):
@@ -170,6 +189,82 @@ def test_a_sweep_job_keeps_only_its_latest_outcome(tmp_path):
     fixed = run_app(*common, cwd=tmp_path)
     assert (job / "metrics.json").is_file(), fixed.stderr[-3000:]
     assert not (job / "failed.json").exists()
+
+
+# ------------------------------------------- issue 25 items 7, 8: what a run leaves behind
+def test_a_user_error_after_hydra_made_the_run_dir_leaves_no_dir(tmp_path):
+    out = tmp_path / "run"
+    proc = run_app(*FAST[:3], "evaluation.figures=true", "data=paper_tables",
+                   f"data.units_path={tmp_path}", f"data.groups_path={tmp_path / 'g.csv'}",
+                   f"hydra.run.dir={out}", cwd=tmp_path)  # fmt: skip
+    line = one_error_line(proc)  # issue 25 item 8: a directory is not "file not found"
+    assert line == (
+        f"ppl-compare: error: DataValidationError: {tmp_path}: a directory, not a file; set "
+        "data.units_path=PATH to an existing CSV or Parquet file"
+    )
+    assert not out.exists()  # not .hydra/, app.log nor an empty figures/
+
+
+def test_a_user_error_with_the_run_dir_here_removes_only_hydras_files(tmp_path):
+    here = tmp_path / "here"
+    here.mkdir()
+    one_error_line(run_app(*FAST, "seed=-1", "hydra.run.dir=.", cwd=here))
+    assert here.is_dir() and list(here.iterdir()) == []  # the working dir itself stays
+    (here / "mine").mkdir()  # a dir holding anything of the user's is left as it is
+    one_error_line(run_app(*FAST, "seed=-1", "hydra.run.dir=.", cwd=here))
+    assert sorted(p.name for p in here.iterdir()) == [".hydra", "app.log", "mine"]
+
+
+# ------------------------------------------------------- issue 25 items 2, 5: claims ledgers
+LEDGERS = ", ".join(sorted(p.stem for p in (CONF_DIR / "claims").glob("*.yaml")))
+
+
+@pytest.mark.parametrize("overrides", [("claims=does_not_exist",), ("data=paper", "claims=papr")])
+def test_an_unknown_claims_ledger_is_one_line_listing_the_ledgers(tmp_path, overrides):
+    out = tmp_path / "run"
+    line = one_error_line(run_app(*FAST, *overrides, f"hydra.run.dir={out}", cwd=tmp_path))
+    name = overrides[-1].split("=")[1]
+    assert line == (f"ppl-compare: error: claims={name}: no such claims ledger; ledgers: "
+                    f"{LEDGERS} (claims=none turns it off)")  # fmt: skip
+    assert not out.exists()
+
+
+def test_a_claims_yaml_with_a_python_tag_is_one_line_and_never_run(tmp_path):
+    conf = tmp_path / "myconf" / "claims"
+    conf.mkdir(parents=True)
+    (conf / "evil.yaml").write_text(
+        "claims:\n  - !!python/object/apply:os.system ['touch pwned']\n"
+    )
+    out = tmp_path / "run"
+    proc = run_app(*FAST, f"hydra.searchpath=[file://{tmp_path / 'myconf'}]", "claims=evil",
+                   f"hydra.run.dir={out}", cwd=tmp_path)  # fmt: skip
+    line = one_error_line(proc)
+    assert line == (f"ppl-compare: error: cannot read {conf / 'evil.yaml'}, line 2: could not "
+                    f"determine a constructor for the tag 'tag:yaml.org,2002:python/object/"
+                    f"apply:os.system' (only plain YAML is read: no Python tags)")  # fmt: skip
+    assert not (tmp_path / "pwned").exists() and not out.exists()
+
+
+def test_the_ledger_loader_refuses_a_python_tag_in_one_line(tmp_path):
+    from evaluation.claims.load import load_ledger
+
+    path = tmp_path / "ledger.yaml"
+    path.write_text("claims:\n  - !!python/object/apply:os.system ['touch pwned']\n")
+    with pytest.raises(ValueError, match=r"^claims: cannot read .*ledger\.yaml, line 2: ") as info:
+        load_ledger(path)
+    assert "\n" not in str(info.value) and not (tmp_path / "pwned").exists()
+
+
+# ------------------------------------------------ issue 25 item 8: no raw HTML in report.md
+def test_html_in_names_is_not_raw_html_in_the_run_report(tmp_path):
+    from evaluation.report.format import no_html
+    from evaluation.report.run_report import render_run_report
+
+    metrics = {"status": "complete", "backend": "pyro_meanfield", "seed": 0,
+               "data": {"name": "<img src=x onerror=alert(1)>", "n_worksites": 2}}  # fmt: skip
+    text = render_run_report(metrics, tmp_path)
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)>" in text
+    assert no_html("P < 0.05, `<b>` and <b>x</b>") == "P < 0.05, `<b>` and &lt;b>x&lt;/b>"
 
 
 # ------------------------------------------------------------------------------ signals

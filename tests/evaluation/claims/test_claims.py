@@ -1,4 +1,6 @@
-"""Claims: each kind on draws whose answer is known exactly, identification, the paper's ledger."""
+"""Claims: the original kinds on draws whose answer is known exactly, identification, the
+paper's ledger (the newer kinds: test_claim_kinds.py; precision and flips:
+test_claims_precision.py; real fits where the claims are false: test_claims_can_fail.py)."""
 
 from __future__ import annotations
 
@@ -55,13 +57,14 @@ def data() -> HierData:
     return make_data()
 
 
-def beta_site(**cols) -> np.ndarray:
-    """(S, K_s) draws: the named columns as given, every other column 0."""
+def beta_site(reps: int = 1, **cols) -> np.ndarray:
+    """(S, K_s) draws: the named columns as given (the list repeated ``reps`` times, so that a
+    verdict is not within Monte Carlo error of a threshold), every other column 0."""
     s = len(next(iter(cols.values())))
     out = np.zeros((s, len(SITE)))
     for name, values in cols.items():
         out[:, SITE.index(name)] = values
-    return out
+    return np.tile(out, (reps, 1))
 
 
 def prob(data, entry, draws=None, clusters=None) -> dict:
@@ -73,13 +76,13 @@ def prob(data, entry, draws=None, clusters=None) -> dict:
 # Each kind, exact answers
 # ------------------------------------------------------------------------------------------
 def test_sign(data):
-    draws = Draws(beta_site=beta_site(x=[1.0, 2.0, 3.0, 4.0], z=[1.0, -1.0, 2.0, -2.0]))
+    draws = Draws(beta_site=beta_site(100, x=[1.0, 2.0, 3.0, 4.0], z=[1.0, -1.0, 2.0, -2.0]))
     r = prob(data, {"kind": "sign", "feature": "x", "direction": "positive"}, draws)
     assert (r["probability"], r["verdict"], r["identified"], r["n_draws"]) == (
         1.0,
         "credible",
         True,
-        4,
+        400,
     )
     assert r["not_identified_because"] is None
     assert (
@@ -139,11 +142,15 @@ def test_variance_share(data):
     assert missing["note"]
 
 
-def test_n_clusters(data):
-    labels = np.array([[0] * 10 + [1] * 10, [0] * 20, [3] * 5 + [7] * 15, [0, 1, 2] * 6 + [0, 0]])
-    r = prob(data, {"kind": "n_clusters", "k": 2}, clusters=ClusterDraws(labels))
-    assert r["probability"] == 0.5
-    assert prob(data, {"kind": "n_clusters", "k": 2})["verdict"] == "not evaluated"
+def test_k_selected_reads_the_k_chosen_per_draw(data):
+    labels = np.zeros((4, J), dtype=int)
+    r = prob(data, {"kind": "k_selected", "k": 2},
+             clusters=ClusterDraws(labels, chosen_k=np.array([2, 2, 3, 2])))  # fmt: skip
+    assert r["probability"] == 0.75
+    assert r["detail"] == "K chosen per draw: K = 2 in 3, K = 3 in 1 of 4"
+    labels_only = prob(data, {"kind": "k_selected", "k": 2}, clusters=ClusterDraws(labels))
+    assert labels_only["verdict"] == "not evaluated" and "k_range" in labels_only["note"]
+    assert prob(data, {"kind": "k_selected", "k": 2})["verdict"] == "not evaluated"
 
 
 def test_cluster_separates(data):
@@ -209,7 +216,7 @@ def test_strongest_over_a_set_with_the_quintiles_is_not_identified(data):
 def test_clustering_claims_need_a_full_rank_worker_design():
     xw = np.random.default_rng(3).normal(size=(10 * J, 1))
     bad = make_data(x_worker=np.column_stack([xw, -xw]))
-    claim = parse_claim({"name": "k2", "kind": "n_clusters", "k": 2})
+    claim = parse_claim({"name": "k2", "kind": "k_selected", "k": 2})
     ident, why = identification(claim, bad)
     assert not ident and "w0 + w1" in why and "X_worker" in why
     assert identification(claim, make_data()) == (True, None)
@@ -224,15 +231,16 @@ def referenced(claim) -> tuple[set[str], set[str]]:
     for level, keys in (("site", kind.site_params), ("worker", kind.worker_params)):
         for key in keys:
             value = claim.params.get(key)
-            if value is not None:
-                names[level] |= {value} if isinstance(value, str) else set(value)
+            items = [] if value is None else [value] if isinstance(value, str) else value
+            for item in items:  # a name, or a {name: weight} contrast
+                names[level] |= {item} if isinstance(item, str) else set(item)
     return names["site"], names["worker"]
 
 
 def test_paper_ledger_loads_and_names_real_features():
     ledger = load_ledger(CONF_DIR / "claims" / "paper.yaml")
     assert ledger.thresholds == Thresholds(0.95, 0.05)
-    assert len(ledger.claims) == 14 and {c.kind for c in ledger.claims} == set(KINDS) - {
+    assert len(ledger.claims) == 19 and {c.kind for c in ledger.claims} == set(KINDS) - {
         "scale_above"
     }
     for claim in ledger.claims:
@@ -267,7 +275,7 @@ def test_unknown_feature_is_a_one_line_error_naming_claim_and_feature(data):
         ({"name": "a", "kind": "signs"}, "claim 'a': unknown kind 'signs'"),
         ({"name": "a", "kind": "sign", "feature": "x"}, "claim 'a': kind sign needs 'direction'"),
         ({"name": "a", "kind": "sign", "feature": "x", "direction": "up"}, "'direction' must be"),
-        ({"name": "a", "kind": "n_clusters", "k": 2, "kk": 1}, "unknown key.*kk"),
+        ({"name": "a", "kind": "k_selected", "k": 2, "kk": 1}, "unknown key.*kk"),
         ({"name": "a", "kind": "scale_below", "threshold": -1}, "'threshold' must be"),
         ({"name": "a", "kind": "contrast", "weights": {"x": 0}, "direction": "positive"},
          "all zero"),
@@ -281,7 +289,7 @@ def test_malformed_claims_fail_naming_the_claim(entry, match):
 
 
 def test_ledger_level_errors():
-    one = {"name": "a", "kind": "n_clusters", "k": 2}
+    one = {"name": "a", "kind": "k_selected", "k": 2}
     with pytest.raises(ValueError, match="duplicate name"):
         load_ledger({"claims": [one, one]})
     with pytest.raises(ValueError, match="contradicted < credible"):
@@ -305,7 +313,8 @@ def test_truth_values_on_the_twin():
     names = ("beta_site", "sigma_worker", "beta_worker")
     draws = Draws(**{k: np.asarray(t[k], float)[None] for k in names})
     labels = np.asarray(twin.cluster_labels)[None]
-    out = evaluate_ledger(ledger, twin, draws, ClusterDraws(labels, t["beta_worker"][None]))
+    clusters = ClusterDraws(labels, t["beta_worker"][None], chosen_k=np.array([2]))
+    out = evaluate_ledger(ledger, twin, draws, clusters)
     json.dumps(out, allow_nan=False)
     res = {r["name"]: r for r in out["claims"]}
     paper = dict(zip(PAPER_SITE_FEATURES, PAPER_TRUTH["beta_site"], strict=True))
@@ -319,16 +328,19 @@ def test_truth_values_on_the_twin():
     assert res["ndo_strongest"]["truth_value"] is True
     assert res["midlength_campaign_below_others"]["truth_value"] is True
     assert res["sigma_worker_small"]["truth_value"] is False  # truth 0.5 > 0.1
-    assert res["two_clusters"]["truth_value"] is True
+    assert res["two_clusters_selected"]["truth_value"] is True
     assert res["clusters_separate_on_size"]["truth_value"] is True
     assert res["larger_sites_more_attention_effect"]["truth_value"] is True
+    assert res["workers_discovered_negative_degree_fixed"]["truth_value"] is True
+    assert res["larger_worksites_harder"]["truth_value"] is True
+    assert res["top_three_positive"]["truth_value"] is True
     assert not res["workers_discovered_negative"]["identified"]
-    assert not res["ndo_strongest"]["identified"]
+    assert res["ndo_strongest"]["identified"]  # over the ten standardised, identified features
     s = out["summary"]
-    assert (s["n_claims"], s["n_not_identified"], s["n_confidently_wrong"]) == (14, 2, 0)
+    assert (s["n_claims"], s["n_not_identified"], s["n_confidently_wrong"]) == (19, 1, 0)
     # no planted clusters: one true cluster, so "two clusters" is false in truth
     plain = make_paper_twin(n_worksites=30, n_workers=1500, sigma_worker=0.0063, seed=0)
-    k2 = {"name": "k2", "kind": "n_clusters", "k": 2}
+    k2 = {"name": "k2", "kind": "k_selected", "k": 2}
     small = {"name": "small", "kind": "scale_below", "threshold": 0.1}
     two = load_ledger({"claims": [k2, small]})
     res = evaluate_ledger(two, plain, {"sigma_worker": np.array([0.2])})["claims"]
@@ -359,8 +371,8 @@ def test_compare_ledgers_flags_changed_verdicts(data):
         {"name": "q1_pos", "kind": "sign", "feature": "campaign_length_q1",
          "direction": "positive"},
     ]})  # fmt: skip
-    exact = Draws(beta_site=beta_site(x=[1.0, -1.0, 1.0, 1.0], z=[1.0, 1.0, 1.0, 1.0]))
-    narrow = Draws(beta_site=beta_site(x=[1.0, 1.0, 1.0, 1.0], z=[1.0, 1.0, 1.0, 1.0]))
+    exact = Draws(beta_site=beta_site(100, x=[1.0, -1.0, 1.0, 1.0], z=[1.0, 1.0, 1.0, 1.0]))
+    narrow = Draws(beta_site=beta_site(100, x=[1.0, 1.0, 1.0, 1.0], z=[1.0, 1.0, 1.0, 1.0]))
     rows = compare_ledgers(
         evaluate_ledger(ledger, data, exact), evaluate_ledger(ledger, data, narrow)
     )
@@ -376,11 +388,12 @@ def test_paper_ledger_on_inference_data_of_the_twin():
     twin = make_paper_twin(n_worksites=20, n_workers=600, sigma_worker=0.5, n_clusters=2, seed=1)
     centre = {k: np.asarray(v, float) for k, v in twin.truth.items()}
     idata = make_idata(normal_draws(twin, centre, 0.05, chains=2, draws=50), twin)
-    labels = np.tile(twin.cluster_labels, (5, 1))
+    labels = ClusterDraws(np.tile(twin.cluster_labels, (5, 1)), chosen_k=np.full(5, 2))
     out = evaluate_ledger(load_ledger(CONF_DIR / "claims" / "paper.yaml"), twin, idata, labels)
     res = {r["name"]: r for r in out["claims"]}
     regression = [r for r in out["claims"] if r["kind"] in ("sign", "contrast") and r["identified"]]
     assert len(regression) == 7 and all(r["n_draws"] == 100 for r in regression)
     assert res["ndo_positive"]["verdict"] == "credible"
-    assert res["two_clusters"]["probability"] == 1.0 and res["two_clusters"]["n_draws"] == 5
+    k2 = res["two_clusters_selected"]
+    assert (k2["probability"], k2["n_draws"], k2["n_eff"]) == (1.0, 5, 5.0)
     assert out["summary"]["n_not_evaluated"] == 0

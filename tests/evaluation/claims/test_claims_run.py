@@ -52,8 +52,9 @@ def composed(*overrides: str):
 
 @pytest.mark.parametrize(
     ("overrides", "n_claims"),
-    [((), 14), (("claims=none",), 0), (("data=tables",), 0), (("data=paper_tables",), 14),
-     (("data=tables", "claims=paper"), 14), (("experiment=main",), 14)],
+    [((), 19), (("claims=none",), 0), (("data=tables",), 0), (("data=paper_tables",), 19),
+     (("data=tables", "claims=paper"), 19), (("experiment=main",), 19),
+     (("data=paper_calibrated",), 19)],
 )  # fmt: skip
 def test_the_claims_group_follows_the_data_and_claims_none_turns_it_off(overrides, n_claims):
     ledger = ledger_from_config(composed(*overrides).get("claims"))
@@ -84,7 +85,7 @@ def test_claims_section_adds_intervals_truth_and_the_clustering_off_note():
     idata = make_idata(normal_draws(data, centre, 0.1), data)
     ledger = load_ledger({"claims": [
         {"name": "up", "kind": "sign", "feature": "s0", "direction": "positive"},
-        {"name": "two", "kind": "n_clusters", "k": 2},
+        {"name": "two", "kind": "cluster_separates", "features": ["s0"]},
     ]})  # fmt: skip
     out = claims_section(ledger, data, idata, None, CLUSTERING_OFF)
     up, two = out["claims"]

@@ -1,4 +1,5 @@
-"""Issue 16 items for the data layer: extreme values, thin splits and non-comma CSVs."""
+"""Issue 16 items for the data layer: extreme values, thin splits and non-comma CSVs; issue 25
+items 3, 5 and 8: what ppl-compare-export refuses, and a table path that is a directory."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 from test_tables import preset, small, write
 
+from evaluation.data.export import main as export_main
 from evaluation.data.export import write_example_tables
 from evaluation.data.recipes import MAX_ABS_FEATURE
 from evaluation.data.split import split_data
@@ -170,3 +172,53 @@ def test_an_unknown_delimiter_is_named_in_the_error(tmp_path):
         "the file has a single column: is it delimited by something other than comma, "
         "semicolon, tab or |? save it comma-separated"
     )
+
+
+# ------------------------------------------------- issue 25 items 3, 5: ppl-compare-export
+TINY_EXPORT = ["--n-worksites", "4", "--n-workers", "60"]
+
+
+def test_export_never_replaces_tables_without_force(tmp_path, capsys):
+    assert export_main([str(tmp_path), *TINY_EXPORT]) == 0
+    (tmp_path / "units.csv").write_text("my edited table\n")
+    groups = (tmp_path / "groups.csv").read_bytes()
+    capsys.readouterr()
+    assert export_main([str(tmp_path), *TINY_EXPORT, "--seed", "1"]) == 2
+    out = capsys.readouterr()
+    assert out.err == (f"ppl-compare-export: error: units.csv and groups.csv already exist in "
+                       f"{tmp_path}; nothing written (--force replaces them)\n")  # fmt: skip
+    assert out.out == ""
+    assert (tmp_path / "units.csv").read_text() == "my edited table\n"
+    assert (tmp_path / "groups.csv").read_bytes() == groups
+    assert export_main([str(tmp_path), *TINY_EXPORT, "--seed", "1", "--force"]) == 0
+    assert (tmp_path / "units.csv").read_text().startswith("worker_id,worksite_id,signed")
+    assert (tmp_path / "groups.csv").read_bytes() != groups
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("where", ["a file", "a read-only dir"])
+def test_export_where_it_cannot_write_is_one_line(tmp_path, capsys, monkeypatch, where):
+    target = tmp_path / "out"
+    if where == "a file":
+        target.write_text("x")
+        reason = f"{target} (it is a file, not a directory)"
+    else:  # as root a chmod does not stop the write: the file system refuses it here
+
+        def refuse(path, *args, **kwargs):
+            raise PermissionError(13, "Permission denied", str(path))
+
+        monkeypatch.setattr("evaluation.data.export.io.write_text", refuse)
+        reason = f"{target / 'units.csv'} (Permission denied)"
+    assert export_main([str(target), *TINY_EXPORT]) == 2
+    out = capsys.readouterr()
+    assert out.err == (
+        f"ppl-compare-export: error: cannot write to {reason}; choose another OUT_DIR\n"
+    )
+    assert out.out == "" and not (target.is_dir() and list(target.iterdir()))
+
+
+def test_a_table_path_that_is_a_directory_is_named_as_one(tmp_path):
+    units, groups = small()
+    cfg = write(tmp_path, units, groups)
+    cfg["units_path"] = str(tmp_path)
+    one_line_error(cfg, rf"^{tmp_path}: a directory, not a file; set data\.units_path=PATH")

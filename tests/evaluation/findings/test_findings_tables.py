@@ -79,7 +79,7 @@ def test_remedy_sentence_picks_the_cheapest_method_close_to_nuts():
     df = study_df()
     text = answer.remedy_sentence(df)
     assert "No approximation run at every σ_worker matches" in text
-    assert "closest in β_site sd is pyro_meanfield" in text
+    assert "of those that did not fail, pyro_meanfield comes nearest in β_site sd" in text
     extra = df[df["method_label"] == "pyro_meanfield"].copy()
     extra["method_label"] = "pyro_fullrank"
     extra["vs_nuts.blocks.beta_site.sd_ratio_median"] = 0.9
@@ -127,3 +127,31 @@ def test_cost_reconstructs_the_savings_from_measured_rates():
     assert rows["wall clock before the savings, at the same parallelism (reconstructed)"] == (
         pytest.approx(942.0 * 0.5)
     )
+
+
+def test_a_failed_method_is_named_failed_never_a_remedy_or_nearest():
+    """Issue 20: Pathfinder (sigma_worker collapsed) was called "closest in beta_site sd"."""
+    df = study_df()
+    pf = df[df["method_label"] == "pyro_meanfield"].copy()
+    pf["method_label"] = "pymc_pathfinder"
+    pf["vs_nuts.blocks.beta_site.sd_ratio_median"] = 0.95  # nearest in sd, but collapsed:
+    pf["cross.sigma_worker_ratio"] = 1e-9
+    pf["timing.fit_s"] = 5.0
+    pf["verdict.failed"] = "sigma_worker collapsed to 1e-09 x NUTS's median"
+    df["verdict.failed"] = [None if f == "mcmc" else False for f in df["family"]]
+    df = phase.add_derived(pd.concat([df, pf], ignore_index=True), [])
+    text = answer.remedy_sentence(df)
+    assert "pyro_meanfield comes nearest" in text and "pymc_pathfinder comes" not in text
+    assert "never a remedy: pymc_pathfinder (at σ_worker 0.05, 1)" in text
+    failed = next(m for m in phase.PHASE_METRICS if m.key == "failed")
+    t = phase.phase_table(df, failed)
+    assert t.loc["pymc_pathfinder"].tolist() == [1.0, 1.0]
+    assert t.loc["pyro_meanfield"].tolist() == [0.0, 0.0]
+    assert t.loc["pymc_nuts"].isna().all()  # not an approximation: not judged by the rule
+    # ... and the remedies table marks the row and says why
+    from evaluation.findings.document import method_table
+
+    md = method_table(df)
+    assert "| pymc_pathfinder — **FAILED** |" in md
+    assert "- pymc_pathfinder: FAILED: sigma_worker collapsed to 1e-09" in md
+    assert "pyro_meanfield — **FAILED**" not in md

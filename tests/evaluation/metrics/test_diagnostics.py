@@ -228,3 +228,39 @@ def test_divergence_verdict_reads_the_warn_fraction(n_div, ok):
         idata, data, ModelSpec(), {}, None, {}, divergence_warn_fraction=0.0
     )
     assert strict["mcmc"]["ok"] is False and not strict["ok"]
+
+
+def _vi_idata_without_log_q(data, spec):
+    """One chain of an approximation whose draws carry no log_q (resampled Pathfinder)."""
+    from backends.base import build_inference_data
+
+    draws, log_q = _prior_draws(data, spec)
+    return build_inference_data(draws, data, backend="test_pathfinder", family="vi",
+                                library="none", library_version="0", seed=0, model=spec,
+                                sample_stats={"log_q_proposal": log_q})  # fmt: skip
+
+
+def test_a_resampling_backends_proposal_khat_is_shown_and_judged():
+    """Issue 20: Pathfinder with PSIS kept its proposal's k-hat (19.7 on the twin) in info,
+    and the diagnostics said "no diagnostic applies" with ok: true."""
+    data, spec = make_data(n_sites=3, n_workers=0, ks=2, kw=2), ModelSpec()
+    idata = _vi_idata_without_log_q(data, spec)
+    out = diagnostics_section(idata, data, spec, {"pareto_k": 19.7}, None, {"fit_s": 1.0})
+    assert out["vi"]["khat"] == 19.7 and "before PSIS resampling" in out["vi"]["khat_source"]
+    assert out["vi"]["ok"] is False and out["ok"] is False and "note" not in out
+    assert "19.70 > 0.7" in out["vi"]["verdicts"][0]
+
+
+@pytest.mark.parametrize("info", [{}, {"pareto_k": None}, {"pareto_k": -1.0}])
+def test_no_khat_is_not_diagnosable_never_ok(info):
+    data, spec = make_data(n_sites=3, n_workers=0, ks=2, kw=2), ModelSpec()
+    idata = _vi_idata_without_log_q(data, spec)
+    out = diagnostics_section(idata, data, spec, info, None, {"fit_s": 1.0})
+    assert out["vi"]["khat"] is None and out["vi"]["ok"] is None and out["ok"] is None
+    assert out["vi"]["verdicts"][0].startswith("K-hat not diagnosable: the draws carry no")
+    # a draw set of no declared family and no log_q: nothing ran, so "not checked", not ok
+    draws, _ = _prior_draws(data, spec)
+    other = make_idata(draws, data)  # one chain, mcmc family but no sampler stats
+    other.posterior.attrs["inference_family"] = "other"
+    out = diagnostics_section(other, data, spec, {}, None, {"fit_s": 1.0})
+    assert out["ok"] is None and out["note"].startswith("not checked")

@@ -114,3 +114,27 @@ def test_coverage_verdict_uses_binomial_band():
     assert coverage_verdict(0.9, 0.9, 100) == "consistent with nominal"
     assert "narrow" in coverage_verdict(0.7, 0.9, 1000)  # 2 sd band is +-0.019
     assert "wide" in coverage_verdict(0.99, 0.9, 1000)
+
+
+def test_failed_approximation_and_untrustworthy_psis_lead_the_headline(tmp_path):
+    """Issue 20: the psis section had no renderer, and a failed method read like any other."""
+    from evaluation.report.run_report import render_run_report
+
+    m = {
+        "backend": "pyro_meanfield",
+        "approximation": {"failed": True, "reasons": ["k-hat 2.8 > 0.7 and beta_site sd 0.31"]},
+        "psis": {"applied": True, "khat": 2.84, "ess": 1.02, "n_draws": 1000, "n_unique": 3,
+                 "trustworthy": False, "scored": "resampled posterior",
+                 "verdict": "k-hat 2.84 > 0.7: the PSIS correction is NOT trustworthy"},
+        "predictive": {"auc": 0.89, "accuracy": 0.88, "baseline_accuracy": 0.83},
+    }  # fmt: skip
+    text = render_run_report(m, tmp_path)
+    head = text[text.index("## Headline") :]
+    lines = [ln for ln in head.splitlines() if ln.startswith("- ")]
+    assert lines[0].startswith("- **Approximation: FAILED** — k-hat 2.8 > 0.7 and beta_site")
+    assert lines[1].startswith("- **PSIS-resampled posterior: NOT TRUSTWORTHY**")
+    assert "effective sample size 1.02 of 1000 draws" in lines[1]
+    section = text[text.index("## PSIS importance resampling") :]
+    assert "| 2.84 | 1.02 | 1000 | 3 | NO |" in section
+    m["approximation"] = {"failed": None, "reasons": ["not checked: no NUTS posterior"]}
+    assert "- **Approximation:** not checked: no NUTS posterior." in render_run_report(m, tmp_path)

@@ -92,3 +92,40 @@ def test_the_headline_shows_the_nuts_vs_nuts_flips_as_its_noise_floor(tmp_path):
     text = headline([*pairs, floor])
     assert "the 2 that flip between pyro_meanfield and NUTS: latino, sigma " in text
     assert "(noise floor: NUTS vs NUTS flips 1)." in text
+
+
+def test_not_evaluated_claims_and_near_duplicates_add_no_flips(tmp_path):
+    """Issue 21: a clustering claim not evaluated in one run (it is 'identified' either way)
+    is no flip; a near-duplicate (counted_with) flipping with its partner counts once; a
+    weakly identified flip is marked in the headline and the tables."""
+    root = make_fake_sweep(tmp_path / "sweep")
+
+    def ledger(nuts: bool) -> dict:
+        claims = [
+            claim("k2", 0.99 if nuts else None, "credible" if nuts else "not evaluated"),
+            claim("sigma", 0.01 if nuts else 0.99, "contradicted" if nuts else "credible"),
+            {**claim("share", 0.02 if nuts else 0.98, "contradicted" if nuts else "credible"),
+             "counted_with": "sigma"},
+            {**claim("cvar", 0.80 if nuts else 0.99, "undecided" if nuts else "credible"),
+             "weakly_identified": True},
+        ]  # fmt: skip
+        return {"thresholds": {"credible": 0.95, "contradicted": 0.05},
+                "summary": summarise(claims), "claims": claims}  # fmt: skip
+
+    for path in root.glob("*/metrics.json"):
+        metrics = json.loads(path.read_text())
+        metrics["claims"] = ledger(metrics["family"] == "mcmc")
+        path.write_text(json.dumps(metrics))
+    records = collect_runs(root)
+    pairs = claim_pairs(comparison_table(records), records)
+    table = flips_table(pairs)
+    assert list(table["flips"]) == [2, 2]  # sigma (with share) and cvar; k2 is no flip
+    text = table["flipped claims (NUTS → method)"][0]
+    assert "k2" not in text and "share (contradicted → credible; counted with sigma)" in text
+    assert "cvar (weakly identified) (undecided → credible)" in text
+    assert "the 2 that flip between pyro_meanfield and NUTS: sigma, cvar (weakly identified)" in (
+        headline(pairs)
+    )
+    every = flipped_claims(pairs)
+    assert set(every["claim"]) == {"sigma", "share", "cvar"}
+    assert set(every.loc[every["claim"] == "share", "counted"]) == {"with sigma"}

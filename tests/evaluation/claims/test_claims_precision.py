@@ -1,0 +1,150 @@
+"""How sure a claim's verdict is: Monte Carlo error, the 'undecided within 2 errors' rule,
+weak identification (variance inflation), and what counts as a flip between two runs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from evaluation.claims.compare import compare_ledgers, summarise
+from evaluation.claims.draws import ClusterDraws, Draws
+from evaluation.claims.ledger import evaluate_ledger, verdict
+from evaluation.claims.load import Thresholds, load_ledger
+from evaluation.claims.precision import indicator_ess, precision
+from evaluation.claims.weak import VIF_LIMIT, functional_vif, site_information
+from evaluation.config import CONF_DIR
+from evaluation.data.twin import make_paper_twin
+from evaluation.report.findings import ledger_rows, run_headline
+
+
+# ------------------------------------------------------------------------------------------
+# Monte Carlo error and verdicts
+# ------------------------------------------------------------------------------------------
+def test_the_mc_error_of_50_clustered_draws_and_the_verdicts_it_allows():
+    """50 of 50: add-one p~ = 51/52, error sqrt(p~(1 - p~)/50) = 0.0193, so P = 1 is 0.05 >
+    2 errors above 0.95: credible.  49 of 50: P = 0.98, error 0.0272, within 2 errors of
+    0.95: undecided (the same P from 5,000 independent draws is credible)."""
+    all_hits = precision(np.ones(50, bool), independent=True)
+    assert all_hits.mc_error == pytest.approx(math.sqrt(51 / 52 * 1 / 52 / 50))
+    assert verdict(1.0, Thresholds(), all_hits.mc_error) == "credible"
+    one_miss = precision(np.r_[np.ones(49, bool), False], independent=True)
+    assert one_miss.mc_error == pytest.approx(math.sqrt(50 / 52 * 2 / 52 / 50))
+    assert verdict(0.98, Thresholds(), one_miss.mc_error) == "undecided"
+    many = precision(np.r_[np.ones(4900, bool), np.zeros(100, bool)], independent=True)
+    assert verdict(0.98, Thresholds(), many.mc_error) == "credible"
+    assert verdict(0.03, Thresholds(), 0.02) == "undecided"  # 0.05 - 0.03 < 2 x 0.02
+
+
+def test_autocorrelated_chains_have_fewer_effective_draws():
+    """Four chains of 500 that hold each value for 50 draws: the ESS of the mean is near
+    4 x 500 / 50 = 40 (well below 200); the same values shuffled are near-independent."""
+    rng = np.random.default_rng(0)
+    sticky = np.repeat(rng.random(40) < 0.7, 50)
+    assert indicator_ess(sticky, n_chains=4) < 200
+    shuffled = rng.permutation(sticky)
+    assert indicator_ess(shuffled, n_chains=4) > 1000
+    assert indicator_ess(sticky, n_chains=1) == indicator_ess(sticky, 1)  # deterministic
+    assert precision(sticky, 4).mc_error > 3 * precision(shuffled, 4).mc_error
+
+
+def test_a_borderline_probability_is_undecided_and_says_why():
+    twin = make_paper_twin(n_worksites=20, n_workers=600, sigma_worker=0.5, seed=0)
+    ledger = load_ledger({"claims": [{"name": "small", "kind": "scale_below", "threshold": 1.0}]})
+    sigma = np.r_[np.full(48, 0.5), 2.0, 2.0]  # P = 0.96 from 50 independent draws
+    entry = evaluate_ledger(ledger, twin, Draws(sigma_worker=sigma))["claims"][0]
+    assert (entry["probability"], entry["verdict"], entry["borderline"]) == (0.96, "undecided",
+                                                                              True)  # fmt: skip
+    assert "Monte Carlo" in entry["note"]
+
+
+# ------------------------------------------------------------------------------------------
+# Weak identification
+# ------------------------------------------------------------------------------------------
+def test_the_variance_inflation_of_one_coefficient_is_the_classical_vif():
+    """VIF_j = 1 / (1 - R_j^2), R_j^2 of the worker-weighted regression of column j on the
+    intercept and the other columns (here a twin design without the exact relations)."""
+    twin = make_paper_twin(n_worksites=60, n_workers=3000, sigma_worker=0.5, seed=1,
+                           design="identified")  # fmt: skip
+    info = site_information(twin)
+    w = np.bincount(twin.site).astype(float)
+    x = twin.X_site
+    for name in ("ndo", "log_centrality_mean"):
+        j = twin.site_features.index(name)
+        others = np.column_stack([np.ones(len(w)), np.delete(x, j, axis=1)])
+        coef = np.linalg.lstsq(others * np.sqrt(w)[:, None], x[:, j] * np.sqrt(w), rcond=None)[0]
+        resid, mean = x[:, j] - others @ coef, w @ x[:, j] / w.sum()
+        r2 = 1 - (w @ resid**2) / (w @ (x[:, j] - mean) ** 2)
+        assert functional_vif({name: 1.0}, info) == pytest.approx(1 / (1 - r2), rel=1e-6)
+
+
+def test_the_paper_ledger_marks_claims_on_nearly_collinear_features_in_every_report():
+    """On the twin, mean centrality falls as 1/sqrt(size): its claims are weakly identified;
+    NDO's sign is not.  The mark reaches the summary, the headline and the ledger table."""
+    twin = make_paper_twin(n_worksites=60, n_workers=3000, sigma_worker=0.5, seed=1)
+    ledger = load_ledger(CONF_DIR / "claims" / "paper.yaml")
+    t = twin.truth
+    draws = Draws(beta_site=np.tile(t["beta_site"], (200, 1)),
+                  sigma_worker=np.full(200, t["sigma_worker"]),
+                  beta_worker=np.tile(t["beta_worker"], (200, 1, 1)))  # fmt: skip
+    section = evaluate_ledger(ledger, twin, draws)
+    res = {r["name"]: r for r in section["claims"]}
+    cmean = res["centrality_mean_positive"]
+    assert cmean["weakly_identified"] and cmean["variance_inflation"] > VIF_LIMIT
+    assert "log_centrality_mean" in cmean["weakly_identified_because"]
+    assert res["ndo_positive"]["weakly_identified"] is False
+    assert res["sigma_worker_small"]["weakly_identified"] is None  # not a beta_site claim
+    n_weak = section["summary"]["n_weakly_identified"]
+    assert n_weak == sum(r["weakly_identified"] is True for r in section["claims"]) >= 1
+    headline = run_headline({"claims": section, "backend": "x"})
+    assert f"{n_weak} are weakly identified" in headline
+    row = next(r for r in ledger_rows(section["claims"]) if r[0] == "centrality_mean_positive")
+    assert row[-1].startswith("weakly: ") and " ± " in row[2]
+
+
+# ------------------------------------------------------------------------------------------
+# What counts as a flip
+# ------------------------------------------------------------------------------------------
+def entry(name, p, verdict_, counted_with=None, identified=True):
+    return {"name": name, "identified": identified, "probability": p, "verdict": verdict_,
+            "counted_with": counted_with, "weakly_identified": False, "mc_error": 0.01}  # fmt: skip
+
+
+def section(*claims):
+    return {"claims": list(claims), "summary": summarise(claims)}
+
+
+def test_a_claim_not_evaluated_in_one_run_never_flips():
+    """Clustering claims are 'identified' whether or not the run clustered."""
+    nuts = section(entry("k2", 0.99, "credible"), entry("sign", 0.99, "credible"))
+    vi = section(entry("k2", None, "not evaluated"), entry("sign", 0.5, "undecided"))
+    rows = {r["name"]: r for r in compare_ledgers(nuts, vi)}
+    assert not rows["k2"]["changed"] and not rows["k2"]["differs"]
+    assert rows["k2"]["evaluated"] is False and rows["sign"]["changed"]
+
+
+def test_near_duplicates_count_once_in_either_order():
+    both = [entry("sigma_small", 0.99, "credible"),
+            entry("site_dominate", 0.99, "credible", counted_with="sigma_small")]  # fmt: skip
+    flipped = [
+        entry("sigma_small", 0.01, "contradicted"),
+        entry("site_dominate", 0.01, "contradicted", counted_with="sigma_small"),
+    ]
+    rows = compare_ledgers(section(*both), section(*flipped))
+    assert [r["changed"] for r in rows] == [True, False]
+    assert rows[1]["differs"] and rows[1]["counted_with"] == "sigma_small"
+    alone = compare_ledgers(section(*both), section(both[0], flipped[1]))
+    assert [r["changed"] for r in alone] == [False, True]  # counted when it flips alone
+    reversed_rows = compare_ledgers(section(*both[::-1]), section(*flipped[::-1]))
+    assert sum(r["changed"] for r in reversed_rows) == 1
+
+
+def test_the_truth_of_k_selection_is_the_planted_number_of_clusters():
+    ledger = load_ledger({"claims": [{"name": "k2", "kind": "k_selected", "k": 2}]})
+    for n_clusters, truth in ((0, False), (2, True)):
+        twin = make_paper_twin(n_worksites=20, n_workers=600, sigma_worker=0.5,
+                               n_clusters=n_clusters, seed=0)  # fmt: skip
+        labels = ClusterDraws(np.zeros((3, 20), int), chosen_k=np.array([2, 2, 2]))
+        out = evaluate_ledger(ledger, twin, Draws(sigma_worker=np.ones(3)), labels)
+        assert out["claims"][0]["truth_value"] is truth
