@@ -1,19 +1,26 @@
 """Pyro SVI cost per step at paper scale (120 worksites x 16,553 workers), per guide.
 
 Every row is a real :class:`backends.pyro.PyroSVI` fit on ``make_paper_twin()`` (the paper's
-sizes and defaults), same seed; rows run one after the other, so numbers are comparable only on
-an otherwise idle machine (the header prints the load average; on a shared machine the CPU
-ms/step column is the steadier one)::
+sizes and defaults), same seed, built from the guide's own backend config
+(``conf/backend/pyro_<guide>.yaml``: its dtype, jit and flow size) with ``--steps`` steps; rows
+run one after the other, so numbers are comparable only on an otherwise idle machine (the
+header prints the load average; on a shared machine the CPU ms/step column is the steadier
+one)::
 
-    python benchmarks/pyro_svi.py                       # 300 steps per row, all guides, jit on/off
+    python benchmarks/pyro_svi.py                       # 300 steps per row, all four guides
     python benchmarks/pyro_svi.py --steps 500 --guides meanfield
+    python benchmarks/pyro_svi.py --pyro-guides         # + Pyro's own full-rank and IAF guides
+    python benchmarks/pyro_svi.py --guides fullrank --pyro-guides --dtype float64  # as before
     python benchmarks/pyro_svi.py --full                # + the paper run: 18,000 steps, meanfield
     python benchmarks/pyro_svi.py --naive               # + a straightforward Pyro model for scale
 
-Columns: guide, JIT, wall ms/step and process-CPU ms/step of the optimisation loop, JIT
-compile (warm-up) seconds, seconds to draw 1,000 posterior draws with log_q and lp, and the
-mean loss of the last 50 steps.  ``--naive`` adds the textbook version (row gather
-``X_site[site] @ beta_site``, ``beta_worker[site]``, ``SVI`` + ``pyro.optim.ExponentialLR``
+Columns: guide, JIT, dtype, wall ms/step and process-CPU ms/step of the optimisation loop, the
+target ms/step (:data:`TARGET_MS`, issue 20: full-rank <= 5, flow <= 30; "ok" when the CPU
+figure meets it), JIT compile (warm-up) seconds, seconds to draw 1,000 posterior draws with
+log_q and lp, and the mean loss of the last 50 steps.  ``--pyro-guides`` adds rows for Pyro's
+``AutoMultivariateNormal`` and ``AutoIAFNormal`` (what ``backends/pyro/guides.py`` replaces:
+the same family and loss) under the same settings.  ``--naive`` adds the textbook version (row
+gather ``X_site[site] @ beta_site``, ``beta_worker[site]``, ``SVI`` + ``pyro.optim.ExponentialLR``
 with one optimiser per parameter, plain ``Trace_ELBO``), at torch's default threads and at 1.
 """
 
@@ -31,18 +38,62 @@ import numpy as np
 
 from backends.spec import ModelSpec
 
+#: Performance targets in ms per step at paper scale (issue 20 item 6), by guide.
+TARGET_MS: dict[str, float] = {"fullrank": 5.0, "flow": 30.0}
+#: Pyro's own guides that backends/pyro/guides.py replaces (``--pyro-guides`` rows).
+PYRO_GUIDES: dict[str, str] = {"fullrank": "AutoMultivariateNormal", "flow": "AutoIAFNormal"}
 
-def fit_row(data, guide: str, jit: bool, steps: int, draws: int, spec: ModelSpec) -> str:
-    """One PyroSVI fit; a formatted table row."""
-    from backends.pyro import PyroSVI
 
-    backend = PyroSVI(model=spec, name=f"pyro_{guide}", guide=guide, num_steps=steps, jit=jit,
-                      num_draws=draws, progress=False)  # fmt: skip
-    fit = backend.fit(data, seed=0)
-    t = fit.timing
-    return (f"{guide:<10} {'on' if jit else 'off':<4} {fit.info['ms_per_step']:>9.2f} "
-            f"{fit.info['ms_per_step_cpu']:>9.2f} {t.get('compile_s', float('nan')):>9.2f} "
-            f"{t['sampling_s']:>9.2f} {fit.loss[-50:].mean():>11.1f}")  # fmt: skip
+def _backend(guide: str, steps: int, draws: int, spec: ModelSpec, jit: bool | None,
+             dtype: str | None = None):  # fmt: skip
+    """The guide's backend as configured (conf/backend/pyro_<guide>.yaml), shortened
+    (``dtype``: instead of the configured one)."""
+    from hydra.utils import instantiate
+
+    from evaluation.config import compose_backend
+
+    cfg = compose_backend(f"pyro_{guide}")
+    overrides = {"num_steps": steps, "num_draws": draws, "progress": False}
+    if jit is not None:
+        overrides["jit"] = jit
+    if dtype is not None:
+        overrides["dtype"] = dtype
+    return instantiate(cfg, _partial_=True, _convert_="all")(model=spec, **overrides)
+
+
+def _pyro_guide(model, guide, **kw):
+    """Pyro's own ``AutoMultivariateNormal`` / ``AutoIAFNormal`` with the backend's settings."""
+    from pyro.infer import autoguide
+
+    if guide == "fullrank":
+        return autoguide.AutoMultivariateNormal(
+            model, init_loc_fn=autoguide.init_to_feasible, init_scale=kw["init_scale"]
+        )
+    hidden = kw["hidden_dim"]
+    return autoguide.AutoIAFNormal(model, hidden_dim=None if hidden is None else [hidden],
+                                   num_transforms=kw["num_transforms"])  # fmt: skip
+
+
+def fit_row(data, guide: str, jit: bool | None, steps: int, draws: int, spec: ModelSpec,
+            pyro_guide: bool = False, dtype: str | None = None) -> str:  # fmt: skip
+    """One PyroSVI fit (``pyro_guide``: with Pyro's own guide class); a formatted table row."""
+    from unittest import mock
+
+    backend = _backend(guide, steps, draws, spec, jit, dtype)
+    label = PYRO_GUIDES[guide] if pyro_guide else guide
+    if pyro_guide:
+        with mock.patch("backends.pyro.model.make_guide", _pyro_guide):
+            fit = backend.fit(data, seed=0)
+    else:
+        fit = backend.fit(data, seed=0)
+    t, info = fit.timing, fit.info
+    target = TARGET_MS.get(guide)
+    met = target is not None and info["ms_per_step_cpu"] <= target
+    verdict = "" if target is None else f"{target:g} {'ok' if met else 'over'}"
+    return (f"{label:<22} {'on' if info['jit'] else 'off':<4} {info['dtype']:<8} "
+            f"{info['ms_per_step']:>9.2f} {info['ms_per_step_cpu']:>9.2f} {verdict:>9} "
+            f"{t.get('compile_s', float('nan')):>9.2f} {t['sampling_s']:>9.2f} "
+            f"{fit.loss[-50:].mean():>11.1f}")  # fmt: skip
 
 
 def naive_row(data, steps: int, spec: ModelSpec, threads: int | None) -> str:
@@ -121,11 +172,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="optimisation steps per row")
     parser.add_argument("--draws", type=int, default=1000, help="posterior draws per row")
-    parser.add_argument("--guides", nargs="+", default=["meanfield", "lowrank", "fullrank"])
+    parser.add_argument("--guides", nargs="+", default=["meanfield", "lowrank", "fullrank", "flow"])
     parser.add_argument(
         "--parameterization", default="centered", choices=["centered", "noncentered"]
     )
-    parser.add_argument("--no-jit-off", action="store_true", help="skip the jit=False rows")
+    parser.add_argument(
+        "--jit-both", action="store_true", help="jit on and off (else as configured)"
+    )
+    parser.add_argument(
+        "--pyro-guides", action="store_true", help="add Pyro's own full-rank and IAF guides"
+    )
+    parser.add_argument("--dtype", choices=["float32", "float64"], help="instead of the config's")
     parser.add_argument("--naive", action="store_true", help="add the straightforward model")
     parser.add_argument("--full", action="store_true", help="also the 18,000-step paper run")
     args = parser.parse_args(argv)
@@ -138,11 +195,16 @@ def main(argv: list[str] | None = None) -> None:
           f"{len(data.site_features)} site / {len(data.worker_features)} worker features; "
           f"{spec.parameterization}; {args.steps} steps per row; load average "
           f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")  # fmt: skip
-    print(f"{'guide':<10} {'jit':<4} {'ms/step':>9} {'cpu ms':>9} {'compile':>9} "
-          f"{'draws s':>9} {'final loss':>11}")  # fmt: skip
+    print(f"{'guide':<22} {'jit':<4} {'dtype':<8} {'ms/step':>9} {'cpu ms':>9} {'target':>9} "
+          f"{'compile':>9} {'draws s':>9} {'final loss':>11}")  # fmt: skip
     for guide in args.guides:
-        for jit in (True,) if args.no_jit_off else (True, False):
-            print(fit_row(data, guide, jit, args.steps, args.draws, spec), flush=True)
+        jits = (True, False) if args.jit_both and guide != "flow" else (None,)
+        for jit in jits:
+            print(fit_row(data, guide, jit, args.steps, args.draws, spec, dtype=args.dtype),
+                  flush=True)  # fmt: skip
+        if args.pyro_guides and guide in PYRO_GUIDES:
+            row = fit_row(data, guide, None, args.steps, args.draws, spec, True, args.dtype)
+            print(row, flush=True)
     if args.naive:
         for threads in (None, 1):
             print(naive_row(data, args.steps, spec, threads), flush=True)

@@ -162,6 +162,7 @@ RANGES: dict[str, _Range] = {
     "lr_decay": _Range("number", 0, 1, low_open=True, high_open=False, nullable=True),
     "clip_norm": _Range("number", 0, low_open=True),
     "init_scale": _Range("number", 0, low_open=True),
+    "init_sigma": _Range("number", 0, low_open=True, nullable=True),
     "convergence_rtol": _Range("number", 0, low_open=True),
     "tol_rel_obj": _Range("number", 0, low_open=True),
     "target_accept": _Range("number", 0, 1, low_open=True),

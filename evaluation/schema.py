@@ -155,6 +155,7 @@ class PyroVI:
     num_particles: int = MISSING
     jit: bool = MISSING
     init_scale: float = MISSING
+    init_sigma: float | None = MISSING
     log_every: int = MISSING
     convergence_window: int = MISSING
     convergence_rtol: float = MISSING

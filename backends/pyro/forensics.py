@@ -10,6 +10,8 @@ scale ``scale`` on the unconstrained (log) space; :func:`sigma_readings` records
   standard deviation on the log scale -- a few hundredths on the twin),
 * ``median``: the median of the posterior draws,
 * ``point``: the point estimate of a ``typeii`` guide (``AutoDelta`` on the scales),
+* ``variance``: the median of the draws of sigma^2 (the paper says its Half-Cauchy priors
+  "parameterize the distributions for the variance"),
 
 so that a sweep can say which of them the paper's number matches.  No torch import here: the
 guide's parameters are read through their ``detach()`` / ``item()`` methods.
@@ -26,7 +28,7 @@ import numpy as np
 #: The scales whose readings are recorded.
 SIGMA_SITES: tuple[str, ...] = ("sigma_worker", "sigma_site")
 #: The reading names, in table order.
-READINGS: tuple[str, ...] = ("guide_loc", "guide_scale", "median", "point")
+READINGS: tuple[str, ...] = ("guide_loc", "guide_scale", "median", "point", "variance")
 
 
 def _value(param: Any) -> float:
@@ -51,6 +53,7 @@ def _site_reading(guide: Any, site: str, draws: np.ndarray | None) -> dict[str, 
             reading["point"] = _value(getattr(part, site))
     if draws is not None and np.size(draws):
         reading["median"] = float(np.median(draws))
+        reading["variance"] = float(np.median(np.square(draws)))
     return reading
 
 
@@ -69,8 +72,8 @@ def sigma_readings(
     Returns
     -------
     dict or None
-        ``{site: {"guide_loc", "guide_scale", "median", "point"}}`` (None where the guide
-        has no such reading), or None for a guide that is neither (low-rank, full-rank, flow).
+        ``{site: {reading: value}}`` for every reading of :data:`READINGS` (None where the
+        guide has no such reading), or None for a guide that is neither (low-rank, full-rank, flow).
     """
     kinds = {type(part).__name__ for part in _parts(guide)}
     if not kinds & {"AutoNormal", "AutoDelta"}:

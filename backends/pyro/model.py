@@ -21,6 +21,7 @@ import pyro.distributions as dist
 import torch
 from pyro.infer import autoguide
 
+from backends.pyro.guides import AutoFullRankNormal, AutoIAFFastNormal
 from backends.spec import HierData, ModelSpec
 
 #: Plates nested inside the model (worksite x worker_feature).
@@ -150,6 +151,7 @@ def make_guide(
     rank: int | None = None,
     num_transforms: int = 2,
     hidden_dim: int | None = None,
+    init_sigma: float | None = None,
 ):
     """An autoguide for ``model``.
 
@@ -173,46 +175,61 @@ def make_guide(
     num_transforms, hidden_dim : int
         Size of the flow (``flow`` only); ``init_scale`` does not apply to it (the flow starts
         near a standard normal on the unconstrained space; Pyro ignores an ``init_loc_fn``).
+    init_sigma : float, optional
+        Start of the guide for both scales (:data:`SCALE_SITES`; location ``log init_sigma``
+        on the unconstrained space, or the point estimate of ``typeii``); None: 1, as
+        ``init_to_feasible``.  Not for the flow.
     """
     init_scale = float(init_scale)
+    init_loc = init_scales_at(init_sigma)
     if guide == "meanfield":
-        return autoguide.AutoNormal(
-            model, init_loc_fn=autoguide.init_to_feasible, init_scale=init_scale
-        )
+        return autoguide.AutoNormal(model, init_loc_fn=init_loc, init_scale=init_scale)
     if guide == "lowrank":
         return autoguide.AutoLowRankMultivariateNormal(
-            model,
-            init_loc_fn=autoguide.init_to_feasible,
-            init_scale=init_scale,
+            model, init_loc_fn=init_loc, init_scale=init_scale,
             rank=None if rank is None else int(rank),
-        )
+        )  # fmt: skip
     if guide == "fullrank":
-        return autoguide.AutoMultivariateNormal(
-            model, init_loc_fn=autoguide.init_to_feasible, init_scale=init_scale
-        )
+        return AutoFullRankNormal(model, init_loc_fn=init_loc, init_scale=init_scale)
     if guide == "flow":
-        return autoguide.AutoIAFNormal(
+        return AutoIAFFastNormal(
             model,
             hidden_dim=None if hidden_dim is None else [int(hidden_dim)],
             num_transforms=int(num_transforms),
         )
     if guide == "typeii":
-        return make_typeii_guide(model, init_scale=init_scale)
+        return make_typeii_guide(model, init_scale=init_scale, init_sigma=init_sigma)
     raise ValueError(f"guide must be one of {GUIDES}, got {guide!r}")
 
 
-def make_typeii_guide(model, *, init_scale: float = 0.1):
+def init_scales_at(init_sigma: float | None):
+    """Pyro ``init_loc_fn``: :data:`SCALE_SITES` at ``init_sigma``, every other site (and both
+    scales when ``init_sigma`` is None) at ``init_to_feasible``."""
+    if init_sigma is None:
+        return autoguide.init_to_feasible
+    value = float(init_sigma)
+    if not value > 0:
+        raise ValueError(f"init_sigma must be > 0, got {init_sigma}")
+
+    def init_loc_fn(site):
+        start = autoguide.init_to_feasible(site)
+        return torch.full_like(start, value) if site["name"] in SCALE_SITES else start
+
+    return init_loc_fn
+
+
+def make_typeii_guide(model, *, init_scale: float = 0.1, init_sigma: float | None = None):
     """Type-II (empirical Bayes) guide: point estimates of the two scales, mean-field the rest.
 
     An ``AutoGuideList`` of ``AutoDelta`` on :data:`SCALE_SITES` (draws of the scales are the
-    point estimate) and ``AutoNormal`` (``init_scale``) on every other latent site; both start
-    at ``init_to_feasible``.
+    point estimate; they start at ``init_sigma``, None: 1) and ``AutoNormal`` (``init_scale``)
+    on every other latent site, which starts at ``init_to_feasible``.
     """
     guides = autoguide.AutoGuideList(model)
     guides.append(
         autoguide.AutoDelta(
             pyro.poutine.block(model, expose=list(SCALE_SITES)),
-            init_loc_fn=autoguide.init_to_feasible,
+            init_loc_fn=init_scales_at(init_sigma),
         )
     )
     guides.append(

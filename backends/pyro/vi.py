@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from backends.base import BackendError, FitResult, finish_fit, library_version, require
 from backends.convergence import check_every, converged_step
+from backends.pyro import steps
 from backends.pyro.forensics import sigma_readings
 from backends.spec import HierData, ModelSpec
 
@@ -70,6 +69,9 @@ class PyroSVI:
         Rank of the low-rank guide (Pyro default about sqrt(latent dim) when None).
     init_scale : float
         Initial guide scale on the unconstrained space.
+    init_sigma : float, optional
+        Start of the guide for sigma_worker and sigma_site (paper forensics: the sensitivity
+        to it); None: 1, Pyro's ``init_to_feasible``.  Ignored by the flow.
     log_every : int
         Steps between progress-bar loss updates.
     convergence_window, convergence_rtol : int, float
@@ -111,6 +113,7 @@ class PyroSVI:
         progress: bool = True,
         rank: int | None = None,
         init_scale: float = 0.1,
+        init_sigma: float | None = None,
         log_every: int = 100,
         convergence_window: int = 1000,
         convergence_rtol: float = 1e-3,
@@ -133,6 +136,7 @@ class PyroSVI:
                 "num_steps, num_draws and num_particles must be >= 1",
             ),
             (lr > 0 and 0 < lr_decay <= 1, "need lr > 0 and 0 < lr_decay <= 1"),
+            (init_sigma is None or init_sigma > 0, "init_sigma must be > 0 or None"),
         ]
         for ok, message in checks:
             if not ok:
@@ -144,6 +148,7 @@ class PyroSVI:
         self.clip_norm, self.jit, self.progress = float(clip_norm), bool(jit), bool(progress)
         self.rank = None if rank is None else int(rank)
         self.init_scale, self.log_every = float(init_scale), max(int(log_every), 1)
+        self.init_sigma = None if init_sigma is None else float(init_sigma)
         self.convergence_window = int(convergence_window)
         self.convergence_rtol = float(convergence_rtol)
         self.stop_at_convergence = bool(stop_at_convergence)
@@ -177,16 +182,17 @@ class PyroSVI:
         from backends.pyro.convert import draw_posterior
 
         t_start = time.perf_counter()
-        with _torch_threads(self.num_threads), pyro.validation_enabled(False):
+        with steps.torch_threads(self.num_threads), pyro.validation_enabled(False):
             pyro.clear_param_store()
             pyro.set_rng_seed(int(seed))
-            tensors = pyro_model.to_tensors(data, _torch_dtype(self.dtype))
+            tensors = pyro_model.to_tensors(data, steps.torch_dtype(self.dtype))
             model = pyro_model.make_model(self.model)
             guide = pyro_model.make_guide(
                 model, self.guide, init_scale=self.init_scale, rank=self.rank,
                 num_transforms=self.num_transforms, hidden_dim=self.hidden_dim,
+                init_sigma=self.init_sigma,
             )  # fmt: skip
-            elbo = _make_elbo(self.jit, self.num_particles, pyro_model.MAX_PLATE_NESTING)
+            elbo = steps.make_elbo(self.jit, self.num_particles, pyro_model.MAX_PLATE_NESTING)
             loss, timing, cpu_s = self._optimise(elbo, model, guide, tensors, int(seed))
             t0 = time.perf_counter()
             draws = draw_posterior(model, guide, tensors, self.num_draws, self.draw_batch)
@@ -229,18 +235,18 @@ class PyroSVI:
         with torch.no_grad():
             guide(*tensors)  # creates the guide's parameters
         params = list(guide.parameters())
-        optim, scheduler = _make_optimizer(
+        optim, scheduler = steps.make_optimizer(
             params, self.optimizer, self.lr, self.lr_decay, self.clip_norm
         )
         t0 = time.perf_counter()
-        with _quiet_pyro():
-            _loss_and_grads(elbo, model, guide, tensors, self.name, 0)
+        with steps.quiet_pyro():
+            steps.loss_and_grads(elbo, model, guide, tensors, self.name, 0)
         optim.zero_grad(set_to_none=True)
         warmup_s = time.perf_counter() - t0
         pyro.set_rng_seed(seed)
 
         def step_fn(step: int) -> float:
-            value = _loss_and_grads(elbo, model, guide, tensors, self.name, step)
+            value = steps.loss_and_grads(elbo, model, guide, tensors, self.name, step)
             if not math.isfinite(value):
                 raise BackendError(self._nan_message(value, step))
             optim.step()
@@ -262,12 +268,12 @@ class PyroSVI:
         """Call ``step_fn(step)`` ``num_steps`` times, or until the loss so far converged (with
         ``stop_at_convergence``): the losses of the steps run and the total seconds."""
         loss = np.empty(self.num_steps, dtype=np.float64)
-        bar = _progress(self.num_steps, self.name, enabled=self.progress)
+        bar = steps.progress(self.num_steps, self.name, enabled=self.progress)
         stop, every = self.stop_at_convergence, check_every(self.convergence_window)
         n_run = self.num_steps
         t_loop = time.perf_counter()
         try:
-            with _quiet_pyro():
+            with steps.quiet_pyro():
                 for step in range(self.num_steps):
                     loss[step] = step_fn(step)
                     if bar is not None and (step + 1) % self.log_every == 0:
@@ -323,6 +329,7 @@ class PyroSVI:
             "lr": self.lr,
             "lr_decay": self.lr_decay,
             "optimizer": self.optimizer,
+            "init_sigma": self.init_sigma,
             "num_particles": self.num_particles,
             "jit": self.jit,
             "dtype": self.dtype,
@@ -341,79 +348,3 @@ class PyroSVI:
         """The VI settings stored as ``vi_*`` attrs of every InferenceData group."""
         keys = ("guide", "num_steps", "lr", "lr_decay", "optimizer", "num_particles", "dtype")
         return {f"vi_{k}": info[k] for k in keys}
-
-
-# ----------------------------------------------------------------------------------------------
-def _loss_and_grads(elbo, model, guide, tensors, name: str, step: int) -> float:
-    """One ELBO evaluation with gradients; a deep PPL error becomes a one-line BackendError."""
-    try:
-        return float(elbo.loss_and_grads(model, guide, *tensors))
-    except (RuntimeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BackendError(f"{name}: Pyro failed at step {step}: {first}") from exc
-
-
-def _make_elbo(jit: bool, num_particles: int, max_plate_nesting: int):
-    """``JitTrace_ELBO`` or ``Trace_ELBO`` (vectorised particles when ``num_particles > 1``)."""
-    from pyro.infer import JitTrace_ELBO, Trace_ELBO
-
-    kwargs: dict[str, Any] = {"ignore_jit_warnings": True} if jit else {}
-    return (JitTrace_ELBO if jit else Trace_ELBO)(
-        num_particles=num_particles,
-        vectorize_particles=True,
-        max_plate_nesting=max_plate_nesting,
-        **kwargs,
-    )
-
-
-def _make_optimizer(params, optimizer: str, lr: float, lr_decay: float, clip_norm: float):
-    """Adam + per-step ExponentialLR, or ClippedAdam with ``lrd``; returns (optim, scheduler)."""
-    import torch
-
-    if optimizer == "adam":
-        optim = torch.optim.Adam(params, lr=lr, fused=True)
-        return optim, torch.optim.lr_scheduler.ExponentialLR(optim, gamma=lr_decay)
-    from pyro.optim.clipped_adam import ClippedAdam
-
-    return ClippedAdam(params, lr=lr, lrd=lr_decay, clip_norm=clip_norm), None
-
-
-def _torch_dtype(name: str):
-    import torch
-
-    return {"float32": torch.float32, "float64": torch.float64}[name]
-
-
-@contextmanager
-def _quiet_pyro():
-    """Silence torch's deprecation notice for ``torch.jit.trace`` (used by JitTrace_ELBO) and
-    Pyro's "Encountered NaN: loss" warning (the fit loop raises BackendError on it instead)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message=r".*torch\.jit\.\w+` is deprecated", category=DeprecationWarning
-        )
-        warnings.filterwarnings("ignore", message=r"Encountered NaN", category=UserWarning)
-        yield
-
-
-@contextmanager
-def _torch_threads(n: int | None):
-    import torch
-
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _progress(total: int, name: str, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tqdm.auto may warn about missing ipywidgets
-        return tqdm(total=total, desc=name, unit="step", mininterval=1.0)

@@ -178,7 +178,8 @@ def test_bad_settings_fail_at_construction():
 def test_full_and_low_rank_default_to_the_converging_schedule(name):
     text = (CONF / f"{name}.yaml").read_text()
     cfg = yaml.safe_load(text)
-    assert cfg["lr_decay"] == 0.9999 and cfg["num_steps"] == 40000
+    # full-rank's cap is 80k (issue 20: at 40k its paper-scale loss was still falling)
+    assert cfg["lr_decay"] == 0.9999 and cfg["num_steps"] >= 40000
     # The paper's schedule stays one override away, written in the config's comment.
     assert "backend.lr_decay=0.9995 backend.num_steps=18000" in text
     # The learning rate still anneals (lr x decay^steps well below lr) but 5x later than the

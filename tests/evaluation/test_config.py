@@ -39,8 +39,9 @@ from evaluation.config import (
 #: The Pyro and PyMC VI configs gained stop_at_convergence: false (issue 15; the paper's schedule).
 #: pymc_dadvi gained lr_covariance: false, and pymc_dadvi_lr (the same with true) is new;
 #: pymc_pathfinder gained init: default (issue 20).
-#: At paper scale pyro_fullrank went nan in float32 (now float64) and pyro_flow's loss inf at
-#: lr 0.005 (now 0.001).
+#: At paper scale pyro_fullrank went nan in float32 (then float64) and pyro_flow's loss inf at
+#: lr 0.005 (now 0.001). Issue 20: pyro_fullrank is float32 again (its new guide has no
+#: triangular solve) with an 80k cap; every Pyro VI config gained init_sigma: null.
 RECORDED = yaml.safe_load("""
 pymc_fullrank: {_target_: backends.pymc.PyMCADVI, name: pymc_fullrank, method: fullrank,
   num_steps: 40000, lr: 0.015, lr_decay: 0.9999, num_draws: 1000, obj_n_mc: 1,
@@ -55,18 +56,18 @@ pymc_nuts: {_target_: backends.pymc.PyMCNUTS, name: pymc_nuts, chains: 4, tune: 
   nutpie: {low_rank_modified_mass_matrix: true}, init: jitter+adapt_diag,
   max_divergence_fraction: 0.01, progress: true}
 pyro_fullrank: {_target_: backends.pyro.PyroSVI, name: pyro_fullrank, guide: fullrank,
-  num_steps: 40000, lr: 0.015, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0,
-  num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, log_every: 100,
+  num_steps: 80000, lr: 0.015, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0,
+  num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, init_sigma: null, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
-  dtype: float64, num_threads: 1, progress: true}
+  dtype: float32, num_threads: 1, progress: true}
 pyro_lowrank: {_target_: backends.pyro.PyroSVI, name: pyro_lowrank, guide: lowrank,
   rank: null, num_steps: 40000, lr: 0.015, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0,
-  num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, log_every: 100,
+  num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, init_sigma: null, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
   dtype: float32, num_threads: 1, progress: true}
 pyro_meanfield: {_target_: backends.pyro.PyroSVI, name: pyro_meanfield, guide: meanfield,
   num_steps: 18000, lr: 0.015, lr_decay: 0.9995, optimizer: adam, clip_norm: 10.0,
-  num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, log_every: 100,
+  num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, init_sigma: null, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
   dtype: float32, num_threads: 1, progress: true}
 pymc_dadvi: {_target_: backends.pymc.PyMCDADVI, name: pymc_dadvi, n_fixed_draws: 30,
@@ -78,18 +79,17 @@ pymc_pathfinder: {_target_: backends.pymc.PyMCPathfinder, name: pymc_pathfinder,
   importance_sampling: psis, init: default, progress: false}
 pyro_flow: {_target_: backends.pyro.PyroSVI, name: pyro_flow, guide: flow, num_steps: 40000,
   lr: 0.001, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0, num_draws: 1000,
-  num_particles: 1, jit: false, init_scale: 0.1, log_every: 100, convergence_window: 1000,
-  convergence_rtol: 0.001, stop_at_convergence: false, dtype: float32, num_threads: 1,
-  progress: true, num_transforms: 2,
-  hidden_dim: null}
+  num_particles: 1, jit: false, init_scale: 0.1, init_sigma: null, log_every: 100,
+  convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
+  dtype: float32, num_threads: 1, progress: true, num_transforms: 2, hidden_dim: null}
 pyro_typeii: {_target_: backends.pyro.PyroSVI, name: pyro_typeii, guide: typeii,
   num_steps: 18000, lr: 0.015, lr_decay: 0.9995, optimizer: adam, clip_norm: 10.0,
-  num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, log_every: 100,
+  num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, init_sigma: null, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
   dtype: float32, num_threads: 1, progress: true}
 pyro_clipped: {_target_: backends.pyro.PyroSVI, name: pyro_clipped, guide: meanfield,
   num_steps: 18000, lr: 0.015, lr_decay: 0.9995, optimizer: clipped_adam, clip_norm: 10.0,
-  num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, log_every: 100,
+  num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, init_sigma: null, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
   dtype: float32, num_threads: 1, progress: true}
 stan_fullrank: {_target_: backends.stan.StanFullRank, name: stan_fullrank, num_steps: 10000,

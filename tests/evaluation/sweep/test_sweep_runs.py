@@ -88,7 +88,11 @@ EXPERIMENT_SMOKE = {
     "meanfield_study": ["data.sigma_worker=0.5", "seed=0", "backend=pymc_nuts,pyro_meanfield"],
     "calibration": ["backend=pymc_nuts,pyro_meanfield", "seed=range(0,5)"],
     "benchmark": [],
-    "paper_forensics": ["data.sigma_worker=0.05", "backend=pyro_meanfield,pyro_typeii"],
+    "paper_forensics": [
+        "data.sigma_worker=0.05",
+        "backend=pyro_meanfield,pyro_typeii",
+        "backend.init_sigma=0.1",
+    ],
     "meanfield_study_calibrated": ["data.sigma_worker=0.5", "backend=pymc_nuts,pyro_meanfield"],
     "meanfield_real": ["backend=pymc_nuts,pyro_meanfield"],
 }
