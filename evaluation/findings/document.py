@@ -172,9 +172,11 @@ def remedies_section(twin: StudyResult) -> str:
         "What to run instead of mean-field, at what cost: every method on the same data, "
         "against the NUTS reference (pymc_nuts). `psis_resample=true`: the mean-field draws "
         "PSIS-resampled (trustworthy only if k̂ ≤ 0.7); full-rank `lr_decay=0.9995`: the "
-        "paper's decay (frozen by step ~10k), `0.9999`: the converging one; the flow ran "
-        "2,000 steps (about 0.3 s each at this scale). The floor is the sd ratio of two "
-        "halves of the NUTS chains.", "",
+        "paper's decay over 18,000 steps, otherwise the converging one (× 0.9999, stopped by "
+        "the convergence rule); `init=advi`: Pathfinder's paths started at a mean-field fit's "
+        "mean; pymc_dadvi_lr: DADVI with linear-response covariances. The floor is the sd "
+        "ratio of two halves of the NUTS chains; fit seconds were measured with two jobs "
+        "sharing the two cores.", "",
         method_table(at_main), "",
     ])  # fmt: skip
 

@@ -18,17 +18,19 @@ from typing import NamedTuple
 
 log = logging.getLogger("ppl_compare.findings")
 
-#: Extra sweeps of the face-value twin study at sigma_worker 1.0 (the main twin), for the
-#: remedies table of issue 14: full-rank with the converging (x0.9999) and the paper's (x0.9995)
-#: decay, the flow for 2,000 steps (too slow per step at paper scale for every sigma_worker:
-#: 50-100 and ~280 ms), mean-field + PSIS; and a second NUTS (Stan) at sigma_worker 1.0 and
-#: the paper's 0.006294, for the NUTS-vs-NUTS noise floor of the claims.
+#: Extra sweeps of the face-value twin study: full-rank and the flow at every sigma_worker of
+#: the sweep to the convergence rule (3.5 and 27 ms per step at paper scale since issue 20:
+#: about 2.5 and 7-9 minutes per fit), full-rank with the paper's x0.9995 decay at sigma_worker
+#: 1.0, Pathfinder started at a mean-field fit's mean, mean-field + PSIS; and a second NUTS
+#: (Stan) at sigma_worker 1.0 and the paper's 0.006294 for the NUTS-vs-NUTS noise floor.
 TWIN_EXTRAS: tuple[tuple[str, ...], ...] = (
-    ("backend=pyro_fullrank", "backend.lr_decay=0.9999,0.9995", "data.sigma_worker=1.0"),
-    ("backend=pyro_flow", "backend.num_steps=2000", "data.sigma_worker=1.0"),
+    ("backend=pyro_fullrank,pyro_flow", "data.sigma_worker=0.006294,0.05,0.25,0.5,1.0"),
+    ("backend=pyro_fullrank", "backend.lr_decay=0.9995", "backend.num_steps=18000",
+     "data.sigma_worker=1.0"),
+    ("backend=pymc_pathfinder", "backend.init=advi", "data.sigma_worker=1.0"),
     ("backend=pyro_meanfield", "evaluation.psis_resample=true", "data.sigma_worker=1.0"),
     ("backend=stan_nuts", "data.sigma_worker=1.0,0.006294"),
-)
+)  # fmt: skip
 
 
 class Study(NamedTuple):

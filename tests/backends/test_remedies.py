@@ -199,7 +199,8 @@ def test_new_backends_compose_and_are_in_the_studies():
         text = (CONF.parent / "experiment" / f"{study}.yaml").read_text()
         return yaml.safe_load(text)["hydra"]["sweeper"]["params"]["backend"]
 
-    extras = {o.split("=", 1)[1] for x in TWIN_EXTRAS for o in x if o.startswith("backend=")}
+    extras = {b for x in TWIN_EXTRAS for o in x if o.startswith("backend=")
+              for b in o.split("=", 1)[1].split(",")}  # fmt: skip
     schema.register()
     for name in ("pymc_pathfinder", "pymc_dadvi", "pymc_dadvi_lr", "pyro_flow"):
         cfg = compose_backend(name, {})
