@@ -41,18 +41,20 @@ from omegaconf import DictConfig, OmegaConf
 
 from backends.base import BackendError, split_name
 from backends.spec import HierData
-from evaluation import fitting, io, judge, schema
+from evaluation import fitting, io, judge
 from evaluation.claims.section import check_run_claims
 from evaluation.clustering.dataset import FILENAME as CLUSTERS_NC
 from evaluation.config import (
     CONF_DIR,
     ConfigError,
+    check_claims_choice,
     check_config,
     error_line,
     feature_entries,
     first_line,
     model_spec,
     plain,
+    schema,
     typed_backend_keys,
 )
 from evaluation.data.load import load_data
@@ -83,42 +85,6 @@ class Interrupted(BaseException):
 
 
 # ----------------------------------------------------------------------------- configuration
-def claims_ledgers() -> list[str]:
-    """The ledgers ``claims=`` can pick: ``claims/*.yaml`` on the app's config search path."""
-    from hydra.core.global_hydra import GlobalHydra
-
-    if GlobalHydra.instance().is_initialized():
-        options = GlobalHydra.instance().config_loader().get_group_options("claims")
-    else:
-        options = [p.stem for p in (CONF_DIR / "claims").glob("*.yaml")]
-    return sorted(o for o in options if not o.startswith("_"))
-
-
-def check_claims_choice(cfg: DictConfig, hc: Any) -> None:
-    """Refuse a ``claims=NAME`` that names no ledger (Hydra's optional default skips it).
-
-    The default ledger is the one named like the data set (``claims: ${data}``); a data
-    config of one's own without such a ledger runs without claims, with a warning.
-
-    Raises
-    ------
-    ConfigError
-        One line naming the ledger and listing the ledgers there are.
-    """
-    name, data = hc.runtime.choices.get("claims"), hc.runtime.choices.get("data")
-    if name is None or cfg.get("claims") is not None:
-        return
-    typed = any(str(o).split("=", 1)[0].lstrip("+~") == "claims" for o in hc.overrides.task)
-    if name == data and not typed:
-        log.warning("no claims ledger named like data=%s: claims are off (claims=NAME picks a "
-                    "ledger, claims=none says so)", data)  # fmt: skip
-        return
-    ledgers = ", ".join(claims_ledgers())
-    raise ConfigError(
-        f"claims={name}: no such claims ledger; ledgers: {ledgers} (claims=none turns it off)"
-    )
-
-
 def config_hash(cfg: DictConfig) -> str:
     """A hash of the resolved job config (what makes two runs the same run)."""
     container = OmegaConf.to_container(cfg, resolve=True)

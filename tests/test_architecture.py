@@ -31,7 +31,6 @@ LAYERS: dict[str, int] = {
     "evaluation": 0,  # the package itself: a docstring only
     "evaluation.io": 1,
     "evaluation.config": 1,
-    "evaluation.schema": 1,
     "evaluation.data": 2,
     "evaluation.metrics": 3,
     "evaluation.clustering": 3,

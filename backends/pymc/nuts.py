@@ -8,6 +8,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,6 +34,10 @@ logger = logging.getLogger(__name__)
 
 #: NUTS implementations this backend can drive.
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc")
+#: The default ``nutpie`` setting: the low-rank-modified mass matrix, which adapts to the
+#: sigma_worker / z_worker correlations (~20 leapfrog steps per draw on the paper twin instead
+#: of ~60 with nutpie's diagonal one).
+NUTPIE_DEFAULTS: Mapping[str, Any] = MappingProxyType({"low_rank_modified_mass_matrix": True})
 #: nutpie.sample keywords that choose the mass-matrix adaptation rather than a setting.
 _NUTPIE_MODES: tuple[str, ...] = ("low_rank_modified_mass_matrix", "transform_adapt")
 TIMING_RULE = (
@@ -131,7 +136,8 @@ class PyMCNUTS:
         Passed to ``nutpie.sample`` when ``sampler="nutpie"``:
         ``low_rank_modified_mass_matrix`` / ``transform_adapt`` and any nutpie setting
         (``mass_matrix_eigval_cutoff``, ``mass_matrix_gamma``, ``use_grad_based_mass_matrix``,
-        ...).  Ignored by ``sampler="pymc"``.
+        ...); default :data:`NUTPIE_DEFAULTS` (the low-rank-modified mass matrix); None or
+        ``{}``: nutpie's own defaults.  Ignored by ``sampler="pymc"``.
     max_treedepth : int
         Maximum tree depth (both samplers).
     max_divergence_fraction : float
@@ -158,11 +164,11 @@ class PyMCNUTS:
         target_accept: float = 0.8,
         cores: int | None = None,
         sampler: str = "nutpie",
-        nutpie: Mapping[str, Any] | None = None,
+        nutpie: Mapping[str, Any] | None = NUTPIE_DEFAULTS,
         max_treedepth: int = 10,
         max_divergence_fraction: float = 0.01,
         init: str = "jitter+adapt_diag",
-        progress: bool = False,
+        progress: bool = True,
     ) -> None:
         if sampler not in SAMPLERS:
             raise BackendError(

@@ -49,7 +49,7 @@ class StanNUTS(StanBackend):
         target_accept: float = 0.8,
         max_treedepth: int = 10,
         parallel_chains: int | None = None,
-        progress: bool = False,
+        progress: bool = True,
         name: str | None = None,
         stan_file: str | Path | None = None,
     ) -> None:

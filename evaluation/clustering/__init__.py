@@ -11,6 +11,6 @@ curves per sigma), ``site_features`` (the paper's Fig. 7 as numbers),
 ``figures`` (the ``cluster_*.png`` figures, drawn by the judge from the pipeline's result).
 
 Computes numbers; only ``figures`` draws, and nothing else in the package imports it.
-May import ``backends.spec``, ``evaluation.config``, ``evaluation.schema``, ``evaluation.io`` and
+May import ``backends.spec``, ``evaluation.config``, ``evaluation.io`` and
 ``evaluation.data`` only; never ``evaluation.metrics``, ``report``, ``sweep``, ``judge`` or ``app``.
 """

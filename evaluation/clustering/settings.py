@@ -1,7 +1,7 @@
 """The clustering settings: validate the ``evaluation.clustering`` config block.
 
 One source each: the values live in ``conf/evaluation/default.yaml`` (the composed Hydra
-config), the key names and types in :class:`evaluation.schema.Clustering` (the structured
+config), the key names and types in :class:`evaluation.config.schema.Clustering` (the structured
 config Hydra checks while composing).  This module reads the key names from that schema and
 checks what it receives, so a caller that bypasses Hydra (a script, a test) gets the same
 one-line ``ValueError`` naming a missing or unknown key or a bad value.  Code that needs the
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from evaluation import schema
 from evaluation.clustering import gmm
+from evaluation.config import schema
 
 #: Keys of the block that are read by the caller (the judge), not by the clustering.
 IGNORED: frozenset[str] = frozenset({"enabled"})

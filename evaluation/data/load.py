@@ -7,23 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
 
 from backends.spec import HierData
-from evaluation.config import plain
+from evaluation.config import generator_knobs, plain
+from evaluation.config.schema import PaperData, keys_of
 from evaluation.data.public import public_tables
 from evaluation.data.tables import load_tables
 from evaluation.data.twin import make_paper_twin
 
 DATA_KINDS: tuple[str, ...] = ("paper", "tables", "paper_tables")
-#: Data-config keys that are split settings or Hydra bookkeeping, not generator knobs.
-NON_KNOB_KEYS: frozenset[str] = frozenset({"name", "kind", "test_fraction", "split"})
-
-
-def generator_knobs(cfg: Mapping) -> dict[str, Any]:
-    """The generator knobs of a data config: all keys but split settings and ``_`` keys."""
-    return {k: v for k, v in plain(cfg).items()
-            if k not in NON_KNOB_KEYS and not str(k).startswith("_")}  # fmt: skip
 
 
 def load_data(cfg: Mapping) -> HierData:
@@ -38,7 +30,7 @@ def load_data(cfg: Mapping) -> HierData:
     kind = plain(cfg).get("kind")
     if kind == "paper":
         knobs = generator_knobs(cfg)
-        allowed = set(make_paper_twin.__code__.co_varnames[: make_paper_twin.__code__.co_argcount])
+        allowed = set(generator_knobs({k: None for k in keys_of(PaperData)}))
         unknown = sorted(set(knobs) - allowed)
         if unknown:
             raise ValueError(f"data: unknown keys {unknown} for kind 'paper'; "

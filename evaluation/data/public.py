@@ -1,6 +1,6 @@
 """Public multilevel data sets shipped inside a PyPI package, loaded as ``data=tables``.
 
-A data config typed by :class:`evaluation.schema.PublicTablesData` is a ``tables`` config
+A data config typed by :class:`evaluation.config.schema.PublicTablesData` is a ``tables`` config
 plus ``source`` (e.g. ``mlmRev/Contraception``).  :func:`public_tables` builds the package's
 data frame into a units table and a groups table in memory, and the run then goes through the
 code path of the user's own tables (recipes, feature entries, validation, design record;

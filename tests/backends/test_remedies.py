@@ -191,8 +191,7 @@ def test_full_and_low_rank_default_to_the_converging_schedule(name):
 def test_new_backends_compose_and_are_in_the_studies():
     """Each remedy is in the benchmark and in the study: in meanfield_study's sweep, or (too
     slow per step at paper scale for every sigma_worker) an extra of the findings' twin study."""
-    from evaluation import schema
-    from evaluation.config import compose_backend
+    from evaluation.config import compose_backend, schema
     from evaluation.findings.plan import TWIN_EXTRAS
 
     def swept(study: str) -> str:

@@ -16,7 +16,6 @@ from evalhelpers import one_error_line, run_app
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from evaluation import schema
 from evaluation.app import CONF_DIR, build_data
 from evaluation.config import (
     ConfigError,
@@ -27,6 +26,7 @@ from evaluation.config import (
     check_config,
     compose_backend,
     plain,
+    schema,
     typed_backend_keys,
 )
 
@@ -38,7 +38,10 @@ from evaluation.config import (
 #: pymc_pathfinder and pyro_flow are new; pyro_typeii and pyro_clipped (paper forensics) too.
 #: The Pyro and PyMC VI configs gained stop_at_convergence: false (issue 15; the paper's schedule).
 #: pymc_dadvi gained lr_covariance: false, and pymc_dadvi_lr (the same with true) is new;
-#: pymc_pathfinder gained init: default (issue 20).
+#: pymc_pathfinder gained init: default (issue 20).  Since a backend's schema is derived from its
+#: class's signature (issue 23) every setting the class takes is in its composed config: the
+#: Pyro configs show rank, draw_batch, num_transforms and hidden_dim (the class defaults they
+#: always had), the Stan configs stan_file (null: the shipped program); no value changed.
 #: At paper scale pyro_fullrank went nan in float32 (then float64) and pyro_flow's loss inf at
 #: lr 0.005 (now 0.001). Issue 20: pyro_fullrank is float32 again (its new guide has no
 #: triangular solve) with an 80k cap; every Pyro VI config gained init_sigma: null.
@@ -59,17 +62,20 @@ pyro_fullrank: {_target_: backends.pyro.PyroSVI, name: pyro_fullrank, guide: ful
   num_steps: 80000, lr: 0.015, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0,
   num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, init_sigma: null, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
-  dtype: float32, num_threads: 1, progress: true}
+  dtype: float32, num_threads: 1, progress: true,
+  rank: null, draw_batch: 100, num_transforms: 2, hidden_dim: null}
 pyro_lowrank: {_target_: backends.pyro.PyroSVI, name: pyro_lowrank, guide: lowrank,
   rank: null, num_steps: 40000, lr: 0.015, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0,
   num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, init_sigma: null, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
-  dtype: float32, num_threads: 1, progress: true}
+  dtype: float32, num_threads: 1, progress: true,
+  draw_batch: 100, num_transforms: 2, hidden_dim: null}
 pyro_meanfield: {_target_: backends.pyro.PyroSVI, name: pyro_meanfield, guide: meanfield,
   num_steps: 18000, lr: 0.015, lr_decay: 0.9995, optimizer: adam, clip_norm: 10.0,
   num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, init_sigma: null, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
-  dtype: float32, num_threads: 1, progress: true}
+  dtype: float32, num_threads: 1, progress: true,
+  rank: null, draw_batch: 100, num_transforms: 2, hidden_dim: null}
 pymc_dadvi: {_target_: backends.pymc.PyMCDADVI, name: pymc_dadvi, n_fixed_draws: 30,
   num_draws: 1000, maxiter: 1000, init_log_sd: -2.0, lr_covariance: false, progress: false}
 pymc_dadvi_lr: {_target_: backends.pymc.PyMCDADVI, name: pymc_dadvi_lr, n_fixed_draws: 30,
@@ -81,27 +87,31 @@ pyro_flow: {_target_: backends.pyro.PyroSVI, name: pyro_flow, guide: flow, num_s
   lr: 0.001, lr_decay: 0.9999, optimizer: adam, clip_norm: 10.0, num_draws: 1000,
   num_particles: 1, jit: false, init_scale: 0.1, init_sigma: null, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
-  dtype: float32, num_threads: 1, progress: true, num_transforms: 2, hidden_dim: null}
+  dtype: float32, num_threads: 1, progress: true, num_transforms: 2, hidden_dim: null,
+  rank: null, draw_batch: 100}
 pyro_typeii: {_target_: backends.pyro.PyroSVI, name: pyro_typeii, guide: typeii,
   num_steps: 18000, lr: 0.015, lr_decay: 0.9995, optimizer: adam, clip_norm: 10.0,
   num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, init_sigma: null, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
-  dtype: float32, num_threads: 1, progress: true}
+  dtype: float32, num_threads: 1, progress: true,
+  rank: null, draw_batch: 100, num_transforms: 2, hidden_dim: null}
 pyro_clipped: {_target_: backends.pyro.PyroSVI, name: pyro_clipped, guide: meanfield,
   num_steps: 18000, lr: 0.015, lr_decay: 0.9995, optimizer: clipped_adam, clip_norm: 10.0,
   num_draws: 1000, num_particles: 1, jit: true, init_scale: 0.1, init_sigma: null, log_every: 100,
   convergence_window: 1000, convergence_rtol: 0.001, stop_at_convergence: false,
-  dtype: float32, num_threads: 1, progress: true}
+  dtype: float32, num_threads: 1, progress: true,
+  rank: null, draw_batch: 100, num_transforms: 2, hidden_dim: null}
 stan_fullrank: {_target_: backends.stan.StanFullRank, name: stan_fullrank, num_steps: 10000,
   lr: null, lr_decay: null, num_draws: 1000, tol_rel_obj: 0.01, grad_samples: 1,
-  elbo_samples: 100, eval_elbo: 100, adapt_iter: 50, progress: false}
+  elbo_samples: 100, eval_elbo: 100, adapt_iter: 50, progress: false, stan_file: null}
 stan_meanfield: {_target_: backends.stan.StanMeanField, name: stan_meanfield, num_steps: 10000,
   lr: null, lr_decay: null, num_draws: 1000, tol_rel_obj: 0.01, grad_samples: 1,
-  elbo_samples: 100, eval_elbo: 100, adapt_iter: 50, progress: false}
+  elbo_samples: 100, eval_elbo: 100, adapt_iter: 50, progress: false, stan_file: null}
 stan_nuts: {_target_: backends.stan.StanNUTS, name: stan_nuts, chains: 4, tune: 1000,
-  draws: 1000, target_accept: 0.8, max_treedepth: 10, parallel_chains: null, progress: true}
+  draws: 1000, target_accept: 0.8, max_treedepth: 10, parallel_chains: null, progress: true,
+  stan_file: null}
 stan_pathfinder: {_target_: backends.stan.StanPathfinder, name: stan_pathfinder, num_paths: 4,
-  num_draws: 1000, max_lbfgs_iters: 1000, num_elbo_draws: 25, progress: false}
+  num_draws: 1000, max_lbfgs_iters: 1000, num_elbo_draws: 25, progress: false, stan_file: null}
 """)
 FAMILY_BASES = {
     "_pyro_vi": [
@@ -113,7 +123,6 @@ FAMILY_BASES = {
         "pyro_clipped",
     ],
     "_pymc_vi": ["pymc_meanfield", "pymc_fullrank"],
-    "_stan_vi": ["stan_meanfield", "stan_fullrank"],
 }
 
 #: Leaves whose default is the converging schedule instead of their base's (the paper's).
@@ -141,13 +150,23 @@ def test_a_family_base_is_shared_and_not_selectable():
             leaf_cfg = yaml.safe_load((CONF_DIR / "backend" / f"{leaf}.yaml").read_text())
             defaults = leaf_cfg.pop("defaults")
             assert defaults[0] == base and defaults[-1] == "_self_", leaf
-            # The shared keys live in the base only, except the schedule of the leaves that
-            # default to the converging one (issue 14), which must differ from the base's.
-            base_cfg = yaml.safe_load((CONF_DIR / "backend" / f"{base}.yaml").read_text())
-            for key in ("num_steps", "lr_decay"):
-                if key in leaf_cfg:
-                    assert leaf in CONVERGING and leaf_cfg[key] != base_cfg[key], (leaf, key)
+            # The converging schedule (issue 14) is what distinguishes those leaves' steps.
             assert ("num_steps" in leaf_cfg) == (leaf in CONVERGING), leaf
+
+
+def test_a_backend_yaml_holds_only_what_differs_from_its_class():
+    """Issue 23: each default lives in one place, the class's signature; a YAML file sets a
+    value only where its backend differs from the class's default."""
+    for path in sorted((CONF_DIR / "backend").glob("*.yaml")):
+        cfg = yaml.safe_load(path.read_text())
+        target = cfg.get("_target_") or next(
+            yaml.safe_load((CONF_DIR / "backend" / f"{d}.yaml").read_text())["_target_"]
+            for d in cfg["defaults"] if d != "_self_" and not d[1].isupper()
+        )  # fmt: skip
+        params = inspect.signature(hydra.utils.get_class(target)).parameters
+        same = [k for k, v in cfg.items() if k in params and k != "name"
+                and params[k].default == v]  # fmt: skip
+        assert not same, f"{path.name} repeats the class defaults of {same}"
 
 
 def test_unknown_backend_lists_only_selectable_ones(tmp_path):
@@ -158,13 +177,24 @@ def test_unknown_backend_lists_only_selectable_ones(tmp_path):
 
 # ------------------------------------------------------------------------- the schemas
 @pytest.mark.parametrize("name", sorted(RECORDED))
-def test_backend_schema_is_the_yaml_keys_and_the_class_takes_them(name):
+def test_backend_schema_is_the_class_signature(name):
+    """Issue 23: a backend's schema is derived from its class (keys, types, defaults): the
+    composed config has exactly the class's settings."""
     cfg = composed(f"backend={name}")
+    cls = hydra.utils.get_class(RECORDED[name]["_target_"])
     kind = OmegaConf.get_type(cfg.backend)
-    assert kind in schema.BACKEND_SCHEMAS
-    assert set(schema.keys_of(kind)) == set(RECORDED[name])
-    params = inspect.signature(hydra.utils.get_class(RECORDED[name]["_target_"])).parameters
-    assert set(RECORDED[name]) - {"_target_"} <= set(params)
+    assert kind.__name__ == f"{cls.__name__}Settings"
+    params = set(inspect.signature(cls).parameters) - {"model"}
+    assert set(schema.keys_of(kind)) - {"_target_"} == params == set(RECORDED[name]) - {"_target_"}
+
+
+def test_paper_data_schema_is_the_generator_signature():
+    """The twin's knobs have one source: the schema lists make_paper_twin's parameters."""
+    from evaluation.config import generator_knobs
+    from evaluation.data.twin import make_paper_twin
+
+    knobs = set(generator_knobs({k: None for k in schema.keys_of(schema.PaperData)}))
+    assert knobs == set(inspect.signature(make_paper_twin).parameters)
 
 
 def test_every_group_is_typed_by_its_schema():

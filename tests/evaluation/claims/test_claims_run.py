@@ -13,7 +13,6 @@ import pytest
 from evalhelpers import make_data, make_idata, normal_draws, point
 from hydra import compose, initialize_config_dir
 
-from evaluation import schema
 from evaluation.claims.draws import ClusterDraws
 from evaluation.claims.load import load_ledger
 from evaluation.claims.section import (
@@ -23,7 +22,7 @@ from evaluation.claims.section import (
     cluster_draws,
     ledger_from_config,
 )
-from evaluation.config import CONF_DIR
+from evaluation.config import CONF_DIR, schema
 from evaluation.data.export import write_example_tables
 
 APP = str(Path(sys.executable).parent / "ppl-compare")

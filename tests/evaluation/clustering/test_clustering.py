@@ -14,7 +14,7 @@ import xarray as xr
 from hydra import compose, initialize_config_dir
 
 from backends.spec import HierData
-from evaluation import io, schema
+from evaluation import io
 from evaluation.clustering import gmm
 from evaluation.clustering import select as gmm_select
 from evaluation.clustering.coefficients import scale_columns
@@ -27,7 +27,7 @@ from evaluation.clustering.stability import (
     cross_run_ari_files,
     load_clusters,
 )
-from evaluation.config import CONF_DIR, plain
+from evaluation.config import CONF_DIR, plain, schema
 from evaluation.report.cluster_figures import write_figures
 
 

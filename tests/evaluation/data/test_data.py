@@ -14,7 +14,7 @@ from scipy.special import expit
 from scipy.stats import spearmanr
 
 from backends.spec import linear_predictor
-from evaluation import schema
+from evaluation.config import schema
 from evaluation.data.features import (
     PAPER_SITE_FEATURES,
     PAPER_WORKER_FEATURES,

@@ -16,8 +16,8 @@ import pytest
 from evalhelpers import one_error_line, run_app
 from hydra import compose, initialize_config_dir
 
-from evaluation import schema
 from evaluation.app import CONF_DIR
+from evaluation.config import schema
 from evaluation.data.load import load_data
 from evaluation.data.public import SOURCES, read_rdataset
 from evaluation.data.recipes import DataValidationError

@@ -1,51 +1,27 @@
-"""Configuration helpers shared by every layer: plain dicts of configs, the model spec, the
-backend config with ``backend_overrides`` applied (what the user typed wins), the start-up
-checks of backend settings, and backend instantiation.
+"""A backend's settings: the selectable configs, composing one (also the reference's),
+``backend_overrides`` (what the user typed wins), the checks of keys and ranges against the
+backend class, and instantiation.
 
-A low layer: imports only ``backends.spec`` / ``backends.base``, :mod:`evaluation.schema` (and
-OmegaConf / Hydra), so ``evaluation.data``, ``evaluation.metrics`` and the app can all use it.
+One source for a backend's settings: its class's ``__init__`` signature (names, types,
+defaults), from which :mod:`evaluation.config.schema` derives the structured config its YAML
+file starts from; the YAML file holds only what differs from the class's defaults.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from backends.spec import ModelSpec, Priors
-from evaluation import schema
+from backends.spec import ModelSpec
+from evaluation.config import schema
+from evaluation.config.core import CONF_DIR, plain
+from evaluation.config.errors import ConfigError
 
 log = logging.getLogger("ppl_compare")
-
-
-class ConfigError(ValueError):
-    """A config the run cannot start with; the message is one line naming the key."""
-
-
-#: The Hydra config directory shipped with the project.
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-
-
-def plain(node: Any) -> dict[str, Any]:
-    """A config node (OmegaConf config, mapping or None) as a plain, resolved dict."""
-    if node is None:
-        return {}
-    from omegaconf import OmegaConf
-
-    if OmegaConf.is_config(node):
-        return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]
-    return dict(node)
-
-
-def model_spec(cfg_model: Any) -> ModelSpec:
-    """The ModelSpec a ``model`` config describes."""
-    model = plain(cfg_model)
-    priors = model.get("priors") or {}
-    return ModelSpec(parameterization=model["parameterization"], priors=Priors(**priors))
 
 
 def typed_backend_keys(task_overrides: Iterable[str]) -> set[str]:
@@ -152,6 +128,7 @@ _COUNTS = (
     "max_treedepth num_paths max_lbfgs_iters num_elbo_draws grad_samples elbo_samples "
     "eval_elbo adapt_iter draw_batch"
 ).split()
+
 #: Numeric backend settings and their ranges; any backend having the key is checked.
 RANGES: dict[str, _Range] = {
     **{k: _Range("integer", 1) for k in _COUNTS},
@@ -219,18 +196,6 @@ def check_backend_signature(backend: Mapping[str, Any]) -> None:
             f"backend.{unknown[0]}: not a setting of {backend.get('name', target)} ({target}); "
             f"valid: {', '.join(valid)}"
         )
-
-
-def feature_entries(features: Any) -> Any:
-    """A ``data.unit_features`` / ``group_features`` value with bare column names as entries.
-
-    ``[x1, x2]`` (columns taken as they are) becomes ``[{column: x1}, {column: x2}]``, the list
-    form :func:`evaluation.data.recipes.parse_features` reads (no recipe = ``as_is``); a
-    mapping, null or a list of ``{column: ...}`` entries is returned unchanged.
-    """
-    if isinstance(features, Sequence) and not isinstance(features, str):
-        return [{"column": f} if isinstance(f, str) else f for f in features]
-    return features
 
 
 def instantiate_backend(backend_cfg: Any, spec: ModelSpec) -> Any:
@@ -302,137 +267,3 @@ def reference_config(cfg: Any) -> Any:
 def reference_cache(cfg: Any) -> Path:
     """Where reference posteriors (and runs that are the reference) are cached."""
     return Path(cfg.paths.cache_dir) / "reference"
-
-
-# ----------------------------------------------------------------------------- start-up checks
-def check_config(cfg: Any, typed: Iterable[str] = ()) -> dict[str, Any]:
-    """The start-up checks of a composed run config; returns the backend settings to use.
-
-    ``typed`` are the backend settings the user typed (:func:`typed_backend_keys`); they win
-    over ``backend_overrides`` (a conflict is logged as a warning naming both values), and a
-    ``backend_overrides`` key the backend lacks is logged as a warning naming it.
-
-    Raises
-    ------
-    ConfigError
-        One line naming the first unknown key (one a ``+key=`` override added), a missing
-        mandatory value, a ``backend_overrides`` key no backend has, a setting the backend
-        class does not take, or a backend setting out of range.
-    """
-    from omegaconf import OmegaConf
-
-    unknown = schema.unknown_keys(cfg, accepted=schema.root_keys(CONF_DIR))
-    if unknown:
-        key, accepted = unknown[0]
-        raise ConfigError(_unknown_key(key, accepted, [k for k, _ in unknown[1:]]))
-    wrong = schema.check_root_types(cfg) or _bad_seed(cfg)
-    if wrong:
-        raise ConfigError(wrong)
-    missing = sorted(OmegaConf.missing_keys(cfg))
-    if missing:
-        raise ConfigError(f"{missing[0]} is required (it is ???); set it, e.g. {missing[0]}=VALUE")
-    ref = cfg.evaluation.get("reference")
-    if ref and str(ref).endswith(".nc") and not Path(str(ref)).is_file():
-        raise ConfigError(f"evaluation.reference={ref}: no such file")
-    typed = set(typed)
-    overrides = plain(cfg.get("backend_overrides"))
-    check_override_keys(overrides)
-    backend = apply_backend_overrides(plain(cfg.backend), overrides, typed=typed)
-    check_backend_signature(backend)
-    from_overrides = {k: "backend_overrides" for k in overrides if k in backend and k not in typed}
-    check_backend_values(backend, from_overrides)
-    # valid: now name what was ignored or overruled
-    return apply_backend_overrides(plain(cfg.backend), overrides, warn=True, typed=typed)
-
-
-#: The largest seed every library takes (NumPy, PyTorch, PyMC and CmdStan: 2**32 - 1).
-MAX_SEED = 2**32 - 1
-
-
-def _bad_seed(cfg: Any) -> str | None:
-    """A one-line complaint naming ``seed`` or ``data.seed`` when out of [0, MAX_SEED]."""
-    from omegaconf import OmegaConf
-
-    for key in ("seed", "data.seed"):
-        value = OmegaConf.select(cfg, key, default=None)
-        integer = isinstance(value, int) and not isinstance(value, bool)
-        if value is not None and not (integer and 0 <= value <= MAX_SEED):
-            return f"{key}={value}: must be an integer in [0, {MAX_SEED}]"
-    return None
-
-
-def _unknown_key(key: str, accepted: Iterable[str], more: Sequence[str] = ()) -> str:
-    parent = key.rpartition(".")[0] or "the config"
-    also = f" (and {', '.join(more)})" if more else ""
-    return f"unknown config key {key}{also}; {parent} accepts: {', '.join(accepted)}"
-
-
-def first_line(text: object) -> str:
-    """The first non-blank line of ``str(text)``."""
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return lines[0] if lines else type(text).__name__
-
-
-def _unknown_key_line(exc: BaseException, cause: Any) -> str:
-    """One line for an OmegaConf error raised while applying an override."""
-    full_key = str(getattr(cause, "full_key", "") or "")
-    object_type = getattr(cause, "object_type", None)
-    if "not in" in str(cause) and full_key and dataclasses.is_dataclass(object_type):
-        accepted = sorted(k for k in schema.keys_of(object_type) if not k.startswith("_"))
-        return _unknown_key(full_key, accepted)
-    lines = [line.strip().rstrip(".") for line in str(exc).splitlines() if line.strip()]
-    return "; ".join([f"{lines[0]}: {first_line(cause)}", *lines[1:]])
-
-
-def error_line(exc: BaseException) -> str | None:
-    """The one line to show for an error raised while Hydra composes or sets up a job.
-
-    Hydra's config errors (an unknown option or key, a bad value or override) and a file
-    system error (an unwritable run dir, e.g. Hydra's "Unable to configure handler 'file'")
-    become one line naming the key or path; None for any other error (a bug, shown with its
-    traceback by the caller).
-    """
-    from hydra.errors import HydraException, MissingConfigException, OverrideParseException
-    from omegaconf.errors import OmegaConfBaseException
-
-    if isinstance(exc, MissingConfigException):
-        options = [str(o) for o in (exc.options or []) if not str(o).startswith("_")]
-        return first_line(exc) + (f"; available: {', '.join(options)}" if options else "")
-    if isinstance(exc, OverrideParseException):
-        return f"cannot parse override {exc.override!r}: {first_line(exc)}"
-    if isinstance(exc, HydraException | OmegaConfBaseException):
-        cause = exc.__cause__
-        if isinstance(cause, OmegaConfBaseException):
-            return _unknown_key_line(exc, cause)
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        return ": ".join(lines[:2]) if lines else type(exc).__name__
-    if (line := yaml_error_line(exc)) is not None:
-        return line
-    seen: BaseException | None = exc
-    while seen is not None and not isinstance(seen, OSError):
-        seen = seen.__cause__ or seen.__context__
-    if isinstance(seen, OSError) and seen.filename:
-        return cannot_write(seen.filename, seen)
-    return None
-
-
-def yaml_error_line(exc: BaseException) -> str | None:
-    """One line for a YAML file that cannot be read (bad syntax, or a tag such as
-    ``!!python/object`` that safe loading refuses), naming the file and line; else None."""
-    import yaml
-
-    if not isinstance(exc, yaml.YAMLError):
-        return None
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    where = f"{mark.name}, line {mark.line + 1}" if mark is not None else "a YAML file"
-    problem = getattr(exc, "problem", None) or first_line(exc)
-    tags = " (only plain YAML is read: no Python tags)" if "constructor" in problem else ""
-    return f"cannot read {where}: {problem}{tags}"
-
-
-def cannot_write(path: object, exc: OSError) -> str:
-    """One line: ``path`` cannot be written, why, and the fix."""
-    return (
-        f"cannot write to {path} ({exc.strerror or exc}): make it writable, or choose another "
-        "run dir with hydra.run.dir=DIR (hydra.sweep.dir=DIR for a sweep)"
-    )

@@ -1,25 +1,28 @@
 """Structured configs: the schema of every config group, registered in Hydra's ConfigStore.
 
 Each YAML file of ``conf/data``, ``conf/model``, ``conf/evaluation`` and ``conf/backend``
-starts from one of these dataclasses through its ``defaults:`` list (the documented Hydra
-pattern: a schema node in the same group, then ``_self_``).  The schemas hold the keys and
-their types only; the values live in one place, the YAML files (every field is ``???``
-until a YAML sets it).  So a misspelled key (``data.sigma_wroker=1``) or a value of the wrong
-type (``data.n_workers=abc``) fails while Hydra composes the config, and a key added with
-``+`` (which Hydra's ``force_add`` lets through) is caught by :func:`unknown_keys` at start-up.
-The root config is not typed (it stays open to new config groups): its keys are checked by
-:func:`unknown_keys` against :func:`root_keys`, its run-wide values by :func:`check_root_types`.
+starts from one of these schemas through its ``defaults:`` list (the documented Hydra
+pattern: a schema node in the same group, then ``_self_``), so a misspelled key
+(``data.sigma_wroker=1``) or a value of the wrong type (``data.n_workers=abc``) fails while
+Hydra composes the config, and a key added with ``+`` (which Hydra's ``force_add`` lets
+through) is caught by :func:`unknown_keys` at start-up.  The root config is not typed (it
+stays open to new config groups): its keys are checked by :func:`unknown_keys` against
+:func:`root_keys`, its run-wide values by :func:`check_root_types`.
 
-Schema nodes are named ``_<family>_schema`` and YAML bases ``_<family>``: names starting with
-``_`` are not selectable configs (:func:`evaluation.config.backend_names` skips them).
+Where the values live: for data, model and evaluation the schemas hold keys and types only
+(every field ``???``) and the values live in the YAML files; a backend's schema is derived from
+its class's ``__init__`` signature (:func:`backend_schema`: keys, types and defaults, one
+source), so its YAML file (``defaults: [_<ClassName>, _self_]``) holds only the name, the
+``_target_`` and what differs from the class's defaults.
 
-A leaf of the layers (imports no project module): ``evaluation.config`` and the app use it.
+Schema nodes are named ``_<family>_schema`` (``_<ClassName>`` for a backend) and YAML bases
+``_<family>``: names starting with ``_`` are not selectable configs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,162 +141,6 @@ class Evaluation:
     clustering: Clustering = field(default_factory=Clustering)
 
 
-# ------------------------------------------------------------------------------- backends
-@dataclass
-class PyroVI:
-    """Pyro SVI (``backends.pyro.PyroSVI``): pyro_meanfield, pyro_fullrank."""
-
-    _target_: str = MISSING
-    name: str = MISSING
-    guide: str = MISSING
-    num_steps: int = MISSING
-    lr: float = MISSING
-    lr_decay: float = MISSING
-    optimizer: str = MISSING
-    clip_norm: float = MISSING
-    num_draws: int = MISSING
-    num_particles: int = MISSING
-    jit: bool = MISSING
-    init_scale: float = MISSING
-    init_sigma: float | None = MISSING
-    log_every: int = MISSING
-    convergence_window: int = MISSING
-    convergence_rtol: float = MISSING
-    stop_at_convergence: bool = MISSING
-    dtype: str = MISSING
-    num_threads: int | None = MISSING
-    progress: bool = MISSING
-
-
-@dataclass
-class PyroLowRank(PyroVI):
-    """Pyro SVI with the low-rank guide: PyroVI plus ``rank``."""
-
-    rank: int | None = MISSING
-
-
-@dataclass
-class PyroFlow(PyroVI):
-    """Pyro SVI with the normalizing-flow guide (AutoIAFNormal): PyroVI plus the flow's size."""
-
-    num_transforms: int = MISSING
-    hidden_dim: int | None = MISSING
-
-
-@dataclass
-class PyMCVI:
-    """PyMC ADVI (``backends.pymc.PyMCADVI``): pymc_meanfield, pymc_fullrank."""
-
-    _target_: str = MISSING
-    name: str = MISSING
-    method: str = MISSING
-    num_steps: int = MISSING
-    lr: float = MISSING
-    lr_decay: float = MISSING
-    num_draws: int = MISSING
-    obj_n_mc: int = MISSING
-    convergence_window: int = MISSING
-    convergence_rtol: float = MISSING
-    stop_at_convergence: bool = MISSING
-    progress: bool = MISSING
-
-
-@dataclass
-class PyMCNUTS:
-    """PyMC NUTS (``backends.pymc.PyMCNUTS``): pymc_nuts."""
-
-    _target_: str = MISSING
-    name: str = MISSING
-    chains: int = MISSING
-    tune: int = MISSING
-    draws: int = MISSING
-    target_accept: float = MISSING
-    max_treedepth: int = MISSING
-    cores: int | None = MISSING
-    sampler: str = MISSING
-    nutpie: dict[str, Any] = MISSING  # any nutpie.sample setting
-    init: str = MISSING
-    max_divergence_fraction: float = MISSING
-    progress: bool = MISSING
-
-
-@dataclass
-class StanVI:
-    """CmdStan ADVI (``backends.stan.StanMeanField`` / ``StanFullRank``)."""
-
-    _target_: str = MISSING
-    name: str = MISSING
-    num_steps: int = MISSING
-    lr: float | None = MISSING
-    lr_decay: float | None = MISSING
-    num_draws: int = MISSING
-    tol_rel_obj: float = MISSING
-    grad_samples: int = MISSING
-    elbo_samples: int = MISSING
-    eval_elbo: int = MISSING
-    adapt_iter: int = MISSING
-    progress: bool = MISSING
-
-
-@dataclass
-class StanNUTS:
-    """CmdStan NUTS (``backends.stan.StanNUTS``): stan_nuts."""
-
-    _target_: str = MISSING
-    name: str = MISSING
-    chains: int = MISSING
-    tune: int = MISSING
-    draws: int = MISSING
-    target_accept: float = MISSING
-    max_treedepth: int = MISSING
-    parallel_chains: int | None = MISSING
-    progress: bool = MISSING
-
-
-@dataclass
-class StanPathfinder:
-    """CmdStan Pathfinder (``backends.stan.StanPathfinder``): stan_pathfinder."""
-
-    _target_: str = MISSING
-    name: str = MISSING
-    num_paths: int = MISSING
-    num_draws: int = MISSING
-    max_lbfgs_iters: int = MISSING
-    num_elbo_draws: int = MISSING
-    progress: bool = MISSING
-
-
-@dataclass
-class PyMCPathfinder:
-    """pymc-extras Pathfinder (``backends.pymc.PyMCPathfinder``): pymc_pathfinder."""
-
-    _target_: str = MISSING
-    name: str = MISSING
-    num_paths: int = MISSING
-    num_draws: int = MISSING
-    num_draws_per_path: int = MISSING
-    maxiter: int = MISSING
-    num_elbo_draws: int = MISSING
-    jitter: float = MISSING
-    importance_sampling: str = MISSING
-    init: str = MISSING
-    progress: bool = MISSING
-
-
-@dataclass
-class PyMCDADVI:
-    """DADVI objective (``backends.pymc.PyMCDADVI``): pymc_dadvi, pymc_dadvi_lr."""
-
-    _target_: str = MISSING
-    name: str = MISSING
-    n_fixed_draws: int = MISSING
-    num_draws: int = MISSING
-    maxiter: int = MISSING
-    init_log_sd: float = MISSING
-    lr_covariance: bool = MISSING
-    progress: bool = MISSING
-
-
 # ------------------------------------------------------------------------------- the root
 @dataclass
 class RunSettings:
@@ -309,26 +156,84 @@ class RunSettings:
     backend_overrides: dict[str, Any] = MISSING
 
 
-#: (group, ConfigStore name) -> schema.  The YAML files name these in their defaults list.
+#: (group, ConfigStore name) -> schema of the data, model and evaluation groups (the backend
+#: group's are derived from the backend classes: :func:`backend_schemas`).
 SCHEMAS: dict[tuple[str, str], type] = {
     ("data", "_paper_schema"): PaperData,
     ("data", "_tables_schema"): TablesData,
     ("data", "_public_tables_schema"): PublicTablesData,
     ("model", "_model_schema"): Model,
     ("evaluation", "_evaluation_schema"): Evaluation,
-    ("backend", "_pyro_vi_schema"): PyroVI,
-    ("backend", "_pyro_lowrank_schema"): PyroLowRank,
-    ("backend", "_pymc_vi_schema"): PyMCVI,
-    ("backend", "_pymc_nuts_schema"): PyMCNUTS,
-    ("backend", "_stan_vi_schema"): StanVI,
-    ("backend", "_stan_nuts_schema"): StanNUTS,
-    ("backend", "_stan_pathfinder_schema"): StanPathfinder,
-    ("backend", "_pymc_pathfinder_schema"): PyMCPathfinder,
-    ("backend", "_pymc_dadvi_schema"): PyMCDADVI,
-    ("backend", "_pyro_flow_schema"): PyroFlow,
 }
-#: The backend families (one schema each).
-BACKEND_SCHEMAS: tuple[type, ...] = tuple(s for (g, _), s in SCHEMAS.items() if g == "backend")
+
+
+# ------------------------------------------------------------------------------- backends
+def backend_classes(conf_dir: Path | None = None) -> dict[str, type]:
+    """Every backend class a ``conf/backend`` YAML file names (``_target_``), by class name.
+
+    Importing a backend class imports no PPL (they are imported inside ``fit``).
+    """
+    import importlib
+
+    import yaml
+
+    from evaluation.config.core import CONF_DIR
+
+    out: dict[str, type] = {}
+    for path in sorted(Path(conf_dir or CONF_DIR, "backend").glob("*.yaml")):
+        target = (yaml.safe_load(path.read_text()) or {}).get("_target_")
+        if target:
+            module, _, name = str(target).rpartition(".")
+            out[name] = getattr(importlib.import_module(module), name)
+    return out
+
+
+def _omegaconf_type(hint: Any) -> Any:
+    """The OmegaConf-supported type of a signature annotation (Any when it has none): a
+    union with None stays nullable; a mapping is a dict of anything."""
+    import types
+    import typing
+
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        base = _omegaconf_type(args[0]) if len(args) == 1 else (str if str in args else Any)
+        return base if base is Any else base | None
+    if hint in (int, float, bool, str):
+        return hint
+    if hint in (dict, Mapping) or typing.get_origin(hint) in (dict, Mapping):
+        return dict[str, Any]
+    return Any
+
+
+def _default(value: Any) -> Any:
+    """A dataclass field holding a signature default (``???`` for a parameter without one)."""
+    import inspect
+
+    if value is inspect.Parameter.empty:
+        return field(default=MISSING)
+    if isinstance(value, Mapping):
+        return field(default_factory=lambda v=dict(value): dict(v))
+    return field(default=value)
+
+
+def backend_schema(cls: type) -> type:
+    """The structured config of a backend class: one field per ``__init__`` parameter (but
+    ``model``) with its type and default, and ``_target_`` (the one source of a backend's
+    settings is its signature; its YAML file holds what differs)."""
+    import inspect
+    import typing
+
+    hints = typing.get_type_hints(cls.__init__)
+    fields: list[tuple[str, Any, Any]] = [("_target_", str, field(default=MISSING))]
+    for name, p in inspect.signature(cls.__init__).parameters.items():
+        if name not in ("self", "model") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            fields.append((name, _omegaconf_type(hints.get(name, Any)), _default(p.default)))
+    return dataclasses.make_dataclass(f"{cls.__name__}Settings", fields)
+
+
+def backend_schemas() -> dict[str, type]:
+    """``_<ClassName>`` (the ConfigStore name a backend YAML starts from) -> its schema."""
+    return {f"_{name}": backend_schema(cls) for name, cls in backend_classes().items()}
 
 
 def register() -> None:
@@ -338,6 +243,8 @@ def register() -> None:
     store = ConfigStore.instance()
     for (group, name), node in SCHEMAS.items():
         store.store(group=group, name=name, node=node)
+    for name, node in backend_schemas().items():
+        store.store(group="backend", name=name, node=node)
 
 
 def keys_of(schema: type) -> list[str]:
@@ -346,8 +253,8 @@ def keys_of(schema: type) -> list[str]:
 
 
 def backend_keys() -> set[str]:
-    """Every setting some backend family has (``_target_`` excluded)."""
-    return {k for s in BACKEND_SCHEMAS for k in keys_of(s)} - {"_target_"}
+    """Every setting some backend class takes (``_target_`` excluded)."""
+    return {k for s in backend_schemas().values() for k in keys_of(s)} - {"_target_"}
 
 
 def unknown_keys(
@@ -392,7 +299,6 @@ def check_root_types(cfg: Any) -> str | None:
 
 
 __all__ = [
-    "BACKEND_SCHEMAS",
     "SCHEMAS",
     "Clustering",
     "Evaluation",
@@ -400,19 +306,12 @@ __all__ = [
     "PaperData",
     "Priors",
     "PublicTablesData",
-    "PyMCDADVI",
-    "PyMCNUTS",
-    "PyMCPathfinder",
-    "PyMCVI",
-    "PyroFlow",
-    "PyroLowRank",
-    "PyroVI",
     "RunSettings",
-    "StanNUTS",
-    "StanPathfinder",
-    "StanVI",
     "TablesData",
+    "backend_classes",
     "backend_keys",
+    "backend_schema",
+    "backend_schemas",
     "check_root_types",
     "keys_of",
     "register",

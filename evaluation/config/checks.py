@@ -1,0 +1,114 @@
+"""The start-up checks of a composed run config: unknown keys, types, seeds, missing values,
+the reference, the claims ledger chosen, and the backend's settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from evaluation.config import schema
+from evaluation.config.backends import (
+    apply_backend_overrides,
+    check_backend_signature,
+    check_backend_values,
+    check_override_keys,
+)
+from evaluation.config.core import CONF_DIR, plain
+from evaluation.config.errors import ConfigError, unknown_key
+
+log = logging.getLogger("ppl_compare")
+
+
+def check_config(cfg: Any, typed: Iterable[str] = ()) -> dict[str, Any]:
+    """The start-up checks of a composed run config; returns the backend settings to use.
+
+    ``typed`` are the backend settings the user typed (:func:`typed_backend_keys`); they win
+    over ``backend_overrides`` (a conflict is logged as a warning naming both values), and a
+    ``backend_overrides`` key the backend lacks is logged as a warning naming it.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the first unknown key (one a ``+key=`` override added), a missing
+        mandatory value, a ``backend_overrides`` key no backend has, a setting the backend
+        class does not take, or a backend setting out of range.
+    """
+    from omegaconf import OmegaConf
+
+    unknown = schema.unknown_keys(cfg, accepted=schema.root_keys(CONF_DIR))
+    if unknown:
+        key, accepted = unknown[0]
+        raise ConfigError(unknown_key(key, accepted, [k for k, _ in unknown[1:]]))
+    wrong = schema.check_root_types(cfg) or _bad_seed(cfg)
+    if wrong:
+        raise ConfigError(wrong)
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise ConfigError(f"{missing[0]} is required (it is ???); set it, e.g. {missing[0]}=VALUE")
+    ref = cfg.evaluation.get("reference")
+    if ref and str(ref).endswith(".nc") and not Path(str(ref)).is_file():
+        raise ConfigError(f"evaluation.reference={ref}: no such file")
+    typed = set(typed)
+    overrides = plain(cfg.get("backend_overrides"))
+    check_override_keys(overrides)
+    backend = apply_backend_overrides(plain(cfg.backend), overrides, typed=typed)
+    check_backend_signature(backend)
+    from_overrides = {k: "backend_overrides" for k in overrides if k in backend and k not in typed}
+    check_backend_values(backend, from_overrides)
+    # valid: now name what was ignored or overruled
+    return apply_backend_overrides(plain(cfg.backend), overrides, warn=True, typed=typed)
+
+
+#: The largest seed every library takes (NumPy, PyTorch, PyMC and CmdStan: 2**32 - 1).
+MAX_SEED = 2**32 - 1
+
+
+def _bad_seed(cfg: Any) -> str | None:
+    """A one-line complaint naming ``seed`` or ``data.seed`` when out of [0, MAX_SEED]."""
+    from omegaconf import OmegaConf
+
+    for key in ("seed", "data.seed"):
+        value = OmegaConf.select(cfg, key, default=None)
+        integer = isinstance(value, int) and not isinstance(value, bool)
+        if value is not None and not (integer and 0 <= value <= MAX_SEED):
+            return f"{key}={value}: must be an integer in [0, {MAX_SEED}]"
+    return None
+
+
+# ----------------------------------------------------------------------------- the claims ledger
+def claims_ledgers() -> list[str]:
+    """The ledgers ``claims=`` can pick: ``claims/*.yaml`` on the app's config search path."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():
+        options = GlobalHydra.instance().config_loader().get_group_options("claims")
+    else:
+        options = [p.stem for p in (CONF_DIR / "claims").glob("*.yaml")]
+    return sorted(o for o in options if not o.startswith("_"))
+
+
+def check_claims_choice(cfg: Any, hc: Any) -> None:
+    """Refuse a ``claims=NAME`` that names no ledger (Hydra's optional default skips it).
+
+    The default ledger is the one named like the data set (``claims: ${data}``); a data
+    config of one's own without such a ledger runs without claims, with a warning.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the ledger and listing the ledgers there are.
+    """
+    name, data = hc.runtime.choices.get("claims"), hc.runtime.choices.get("data")
+    if name is None or cfg.get("claims") is not None:
+        return
+    typed = any(str(o).split("=", 1)[0].lstrip("+~") == "claims" for o in hc.overrides.task)
+    if name == data and not typed:
+        log.warning("no claims ledger named like data=%s: claims are off (claims=NAME picks a "
+                    "ledger, claims=none says so)", data)  # fmt: skip
+        return
+    ledgers = ", ".join(claims_ledgers())
+    raise ConfigError(
+        f"claims={name}: no such claims ledger; ledgers: {ledgers} (claims=none turns it off)"
+    )
