@@ -35,7 +35,7 @@ run: setup
 run-fast: setup
 	$(BIN)/ppl-compare experiment=main debug=fast $(RUN_ARGS)
 
-# The study's findings: the sweeps of evaluation/findings/plan.py (resumable), then
+# The study's findings: the sweeps of evaluation/study/plan.py (resumable), then
 # docs/findings.md + docs/figures/ (FINDINGS_ARGS e.g. "--only twin" or "--document-only").
 FINDINGS_ARGS ?=
 findings: setup

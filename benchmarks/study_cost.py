@@ -9,7 +9,7 @@ Reads every run of the sweep dir (``metrics.json``: ``phases``, ``timing``, ``fi
   counts 0 here), of the evaluation and in total, steps run of the cap for VI;
 * per part of a job (data build, compile, fit, scoring, reference, clustering, claims,
   figures, report): summed seconds and share;
-* the savings, reconstructed from the measured rates (see ``evaluation/findings/cost.py``):
+* the savings, reconstructed from the measured rates (see ``evaluation/sweep/cost.py``):
   VI steps skipped by ``stop_at_convergence`` x measured seconds per step, the NUTS job's
   second fit that the reference cache avoided, nutpie compiles avoided; and so the cost of the
   same jobs before the savings.
@@ -28,10 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evaluation.findings.cost import cost_summary, summary_rows
-from evaluation.sweep.build import comparison_table
+from evaluation.sweep.columns import numeric
+from evaluation.sweep.comparison import comparison_table
+from evaluation.sweep.cost import cost_summary, summary_rows
 from evaluation.sweep.records import collect_runs
-from evaluation.sweep.tables import numeric
 
 
 def study_wall(sweep_dir: Path) -> float | None:

@@ -5,8 +5,9 @@ Walks every module with ``ast`` (nothing is imported), builds the graph of impor
 project modules, and checks
 
 * the graph is acyclic (module level and function level alike);
-* no lower layer imports a higher one (DESIGN.md: app/sweep -> report -> metrics, clustering,
-  claims -> data -> backends.spec, backends.base);
+* no lower layer imports a higher one (docs/architecture.md: app/study -> report -> sweep,
+  fitting, judge -> metrics, clustering, claims -> data -> config, io -> backends.spec,
+  backends.base);
 * ``backends`` never imports ``evaluation``;
 * a function-level import of a project module appears only where it keeps an optional PPL
   (torch/pyro, pymc, cmdstanpy) out of import time, i.e. only inside ``backends/<ppl>/``;
@@ -35,13 +36,16 @@ LAYERS: dict[str, int] = {
     "evaluation.metrics": 3,
     "evaluation.clustering": 3,
     "evaluation.claims": 3,
-    "evaluation.report": 4,
     "evaluation.fitting": 4,
     "evaluation.judge": 4,
-    "evaluation.sweep": 5,
+    "evaluation.sweep": 4,
+    "evaluation.report": 5,
     "evaluation.rundir": 5,
+    "evaluation.sweep.build": 6,  # the sweep report's writer, its callback and CLI
+    "evaluation.sweep.callback": 6,
+    "evaluation.sweep.cli": 6,
     "evaluation.app": 6,
-    "evaluation.findings": 6,
+    "evaluation.study": 6,
 }
 #: Packages whose modules may import project modules inside functions (optional PPLs).
 LAZY_OK = ("backends.pyro", "backends.pymc", "backends.stan")

@@ -11,8 +11,8 @@ import numpy as np
 from backends.base import FitResult
 from backends.spec import HierData, ModelSpec
 from backends.stan import convert
-from backends.stan.base import SIG_FIGS, StanBackend, run_cmdstan
 from backends.stan.cmdstan import output_dir, write_data
+from backends.stan.common import SIG_FIGS, StanBackend, run_cmdstan
 
 
 class StanNUTS(StanBackend):
@@ -33,7 +33,7 @@ class StanNUTS(StanBackend):
     name : str, optional
         Defaults to ``"stan_nuts"`` (Hydra passes the config's ``name``).
     stan_file : path, optional
-        See :class:`~backends.stan.base.StanBackend`.
+        See :class:`~backends.stan.common.StanBackend`.
     """
 
     method: ClassVar[str] = "nuts"

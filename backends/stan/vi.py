@@ -17,8 +17,8 @@ import numpy as np
 from backends.base import BackendError, FitResult
 from backends.spec import HierData, ModelSpec
 from backends.stan import convert
-from backends.stan.base import SIG_FIGS, StanBackend, run_cmdstan
 from backends.stan.cmdstan import output_dir, write_data
+from backends.stan.common import SIG_FIGS, StanBackend, run_cmdstan
 
 
 class StanVI(StanBackend):

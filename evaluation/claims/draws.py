@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from backends.spec import VAR_DIMS, HierData
+from evaluation.metrics.draws import select_labels
 
 #: Variables a claim may read, with their dims after the draw dim.
 CLAIM_VARS: tuple[str, ...] = ("alpha", "beta_site", "sigma_site", "sigma_worker", "beta_worker")
@@ -108,28 +109,12 @@ def _coords(data: HierData) -> dict[str, tuple[str, ...]]:
     }
 
 
-def _align(da: xr.DataArray, dim: str, wanted: tuple[str, ...], name: str) -> xr.DataArray:
-    """``da`` reordered along ``dim`` to ``wanted`` by label (by position without coords)."""
-    if dim not in da.coords:
-        if da.sizes[dim] != len(wanted):
-            raise ValueError(
-                f"claims: {name} has {da.sizes[dim]} {dim} entries, data {len(wanted)}"
-            )
-        return da
-    have = [str(v) for v in da.coords[dim].values]
-    missing = [w for w in wanted if w not in have]
-    if missing:
-        raise ValueError(f"claims: {name} lacks {dim} {missing[:5]} of the data")
-    return da.isel({dim: [have.index(w) for w in wanted]})
-
-
 def _from_dataarray(da: xr.DataArray, name: str, data: HierData) -> np.ndarray:
     dims = VAR_DIMS[name]
     lead = [d for d in ("chain", "draw") if d in da.dims]
     if not lead:
         raise ValueError(f"claims: {name} has no chain/draw dim (dims {da.dims})")
-    for dim in dims:
-        da = _align(da, dim, _coords(data)[dim], name)
+    da = select_labels(da, {d: _coords(data)[d] for d in dims}, "claims", positional=True)
     arr = np.asarray(da.transpose(*lead, *dims).values, dtype=float)
     return arr.reshape(-1, *arr.shape[len(lead) :])
 

@@ -16,13 +16,13 @@ instead (scale-free across data sets).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from backends.spec import HierData
 from evaluation.clustering import gmm
+from evaluation.metrics.draws import select_labels
 
 VAR = "beta_worker"
 
@@ -62,21 +62,6 @@ def _as_dataarray(posterior: Any) -> Any:
     return posterior if isinstance(posterior, xr.DataArray) else None
 
 
-def _select(da: Any, dim: str, wanted: Sequence[str]) -> Any:
-    have = [str(v) for v in da.coords[dim].values] if dim in da.coords else None
-    if have is None:
-        if da.sizes[dim] != len(wanted):
-            raise ValueError(f"clustering: {dim} has {da.sizes[dim]} entries, data {len(wanted)}")
-        return da
-    if set(have) != set(wanted) or len(have) != len(wanted):
-        raise ValueError(
-            f"clustering: posterior {dim} labels differ from the data's "
-            f"(only in posterior: {sorted(set(have) - set(wanted))[:5]}, "
-            f"only in data: {sorted(set(wanted) - set(have))[:5]})"
-        )
-    return da.isel({dim: [have.index(w) for w in wanted]})
-
-
 def _plain_array(posterior: Any, data: HierData | None) -> tuple[np.ndarray, tuple, tuple]:
     """(chain, draw, J, D) values and labels of an unlabelled array, in the data's order."""
     arr = np.asarray(posterior, dtype=float)
@@ -98,8 +83,8 @@ def _labelled_array(da: Any, data: HierData | None) -> tuple[np.ndarray, tuple, 
     """(chain, draw, J, D) values and labels of a DataArray, reordered to ``data`` by label."""
     da = da.transpose("chain", "draw", "worksite", "worker_feature")
     if data is not None:
-        da = _select(da, "worksite", data.worksite_ids)
-        da = _select(da, "worker_feature", data.worker_features)
+        labels = {"worksite": data.worksite_ids, "worker_feature": data.worker_features}
+        da = select_labels(da, labels, "clustering", positional=True, exact=True)
     sites = tuple(str(v) for v in da.coords["worksite"].values)
     feats = tuple(str(v) for v in da.coords["worker_feature"].values)
     return np.asarray(da.values, dtype=float), sites, feats

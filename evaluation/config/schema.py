@@ -29,6 +29,8 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from evaluation.config.core import CONF_DIR
+
 
 # ----------------------------------------------------------------------------------- data
 @dataclass
@@ -176,8 +178,6 @@ def backend_classes(conf_dir: Path | None = None) -> dict[str, type]:
     import importlib
 
     import yaml
-
-    from evaluation.config.core import CONF_DIR
 
     out: dict[str, type] = {}
     for path in sorted(Path(conf_dir or CONF_DIR, "backend").glob("*.yaml")):

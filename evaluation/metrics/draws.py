@@ -32,21 +32,50 @@ def data_labels(data: HierData) -> dict[str, list[str]]:
     return {dim: list(coords[dim]) for dim in PARAM_DIMS}
 
 
-def select_labels(da: xr.DataArray, labels: Mapping[str, Sequence[str]], what: str) -> xr.DataArray:
+def select_labels(
+    da: xr.DataArray,
+    labels: Mapping[str, Sequence[str]],
+    what: str,
+    *,
+    positional: bool = False,
+    exact: bool = False,
+) -> xr.DataArray:
     """``da`` reordered to ``labels`` on every dim it has; ``ValueError`` naming what differs.
 
+    The one way draws are aligned to data by label (metrics, claims and clustering).
     Coordinates are compared as strings (netCDF round trips may turn ids into numbers).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+    labels : mapping of dim to labels
+        The wanted order (e.g. :func:`data_labels`).
+    what : str
+        Names the caller in the error message (``"posterior"``, ``"claims"`` ...).
+    positional : bool
+        A dim without coordinates is taken in the given order when its size matches
+        (otherwise it is an error).
+    exact : bool
+        The labels must be the same set (no extra label in ``da``).
     """
     for dim, wanted in labels.items():
         if dim not in da.dims:
             continue
         have = _labels(da[dim].values) if dim in da.coords else None
         if have is None:
-            raise ValueError(f"{what}: {da.name} has no coordinates on dim {dim}")
+            if positional and da.sizes[dim] == len(wanted):
+                continue
+            raise ValueError(f"{what}: {da.name} has no coordinates on dim {dim} "
+                             f"({da.sizes[dim]} entries, data {len(wanted)})")  # fmt: skip
         missing = [w for w in wanted if w not in set(have)]
+        if exact and (missing or len(have) != len(wanted)):
+            raise ValueError(
+                f"{what}: {da.name} {dim} labels differ from the data's (only in posterior: "
+                f"{sorted(set(have) - set(wanted))[:5]}, only in data: {missing[:5]})"
+            )
         if missing:
             raise ValueError(
-                f"{what}: {da.name} coordinate {dim} lacks {missing[:10]}"
+                f"{what}: {da.name} lacks {dim} labels {missing[:10]}"
                 f"{' ...' if len(missing) > 10 else ''} (has {have[:10]})"
             )
         da = da.assign_coords({dim: have}).sel({dim: list(wanted)})

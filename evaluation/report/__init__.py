@@ -1,10 +1,17 @@
-"""Presentation: formatting, figures and the per-run ``report.md``, from the judges' numbers.
+"""The one report package: three documents from the judges' numbers, sharing tables, figures
+and formatting.
 
-``format`` (numbers and Markdown tables, shared with the sweep report), ``figures`` (matplotlib
-figure builders, through :func:`evaluation.io.pyplot`), ``run_figures`` (a run's figure files:
-``figures/{roc,calibration,ppc_kde,yao}.png`` and ``loss.png``), ``run_report`` (the run's
-``report.md``).
-May import ``evaluation.metrics`` (and what it may import: ``backends.spec``,
-``backends.base``, ``evaluation.io``, ``evaluation.config``, ``evaluation.data``) -- never
-``judge``, ``sweep`` or ``app``.
+- shared: ``format`` (numbers, Markdown tables), ``figures`` (matplotlib builders, through
+  :func:`evaluation.io.pyplot`), ``cluster_figures`` (the paper's Figs. 6 and 7 and the
+  clustering's own), ``forest`` (beta_site intervals by method), ``sections`` (a sweep or study
+  document's sections and saved figures), ``themes`` (the headline metrics of a sweep);
+- the run report (``report.md`` of a run): ``run_report``, ``headline``, ``claims_headline``,
+  ``design``, ``run_figures``;
+- the sweep report (``report.md`` / ``report.html`` of a sweep): ``sweep_report`` with the
+  sections ``sweep_claims``, ``calibration``, ``paper``, ``forensics`` and ``sweep_figures``;
+- the study document (``docs/findings.md``): ``study_document``, ``study_answer``, ``phase``.
+
+May import the judges (``evaluation.metrics``, ``evaluation.clustering``, ``evaluation.claims``)
+and the sweep's table (``evaluation.sweep`` below its writer): never the judge, the app or the
+study's runner.
 """

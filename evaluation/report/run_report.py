@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluation import io
+from evaluation.report.claims_headline import findings_section
 from evaluation.report.design import design_section
-from evaluation.report.findings import findings_section
 from evaluation.report.format import DASH, fmt, no_html, table
 from evaluation.report.headline import get_path, headline_section, identified_section
 
@@ -322,7 +323,5 @@ def write_run_report(metrics: dict, run_dir: Path, figures: list[Path]) -> Path:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / "report.md"
-    tmp = run_dir / ".report.md.tmp"
-    tmp.write_text(render_run_report(metrics, run_dir, figures), encoding="utf-8")
-    os.replace(tmp, path)
+    io.write_text(path, render_run_report(metrics, run_dir, figures))
     return path

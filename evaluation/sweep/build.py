@@ -25,25 +25,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-import pandas as pd
 from omegaconf import OmegaConf
 
 from evaluation import io
-from evaluation.sweep.cross import add_cross_run
+from evaluation.report.sweep_report import render_report
+from evaluation.sweep.comparison import comparison_table
 from evaluation.sweep.records import (
     CSV_NAME,
     HTML_NAME,
-    ID_COLUMNS,
     MD_NAME,
     RUN_MARKERS,
     RunRecord,
     collect_runs,
     find_run_dirs,
     is_run_dir,
-    run_row,
 )
-from evaluation.sweep.report import render_report
-from evaluation.sweep.tables import add_cost, add_labels, add_verdicts
 
 log = logging.getLogger("ppl_compare.sweep")
 
@@ -75,17 +71,6 @@ class SweepOutputs(NamedTuple):
     n_complete: int
     n_failed: int
     kept: tuple[Path, ...] = ()
-
-
-def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
-    """A pandas DataFrame, one row per run, with scenario / method / replicate labels, the cost
-    columns and each run against the MCMC run of its data (:mod:`evaluation.sweep.cross`)."""
-    df = pd.DataFrame([run_row(r) for r in records])
-    if df.empty:
-        return pd.DataFrame(columns=list(ID_COLUMNS))
-    df = add_verdicts(add_cross_run(add_cost(add_labels(df)), records))
-    first = [c for c in ID_COLUMNS if c in df.columns]
-    return df[first + sorted(c for c in df.columns if c not in first)]
 
 
 # ----------------------------------------------------------------------------- ownership

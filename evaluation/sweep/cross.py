@@ -53,8 +53,8 @@ from evaluation.clustering.stability import ari, cross_run_ari_files
 from evaluation.metrics.diagnostics import ESS_MIN, RHAT_MAX
 from evaluation.metrics.floors import beyond_floor, compare_with_floor, split_chains
 from evaluation.metrics.posterior import compare_to_reference
+from evaluation.sweep.columns import family, numeric
 from evaluation.sweep.records import RunRecord, flatten
-from evaluation.sweep.tables import family, numeric
 
 log = logging.getLogger("ppl_compare.sweep")
 

@@ -192,7 +192,7 @@ def test_new_backends_compose_and_are_in_the_studies():
     """Each remedy is in the benchmark and in the study: in meanfield_study's sweep, or (too
     slow per step at paper scale for every sigma_worker) an extra of the findings' twin study."""
     from evaluation.config import compose_backend, schema
-    from evaluation.findings.plan import TWIN_EXTRAS
+    from evaluation.study.plan import TWIN_EXTRAS
 
     def swept(study: str) -> str:
         text = (CONF.parent / "experiment" / f"{study}.yaml").read_text()

@@ -16,7 +16,7 @@ from evaluation.claims.precision import indicator_ess, precision
 from evaluation.claims.weak import VIF_LIMIT, functional_vif, site_information
 from evaluation.config import CONF_DIR
 from evaluation.data.twin import make_paper_twin
-from evaluation.report.findings import ledger_rows, run_headline
+from evaluation.report.claims_headline import ledger_rows, run_headline
 
 
 # ------------------------------------------------------------------------------------------

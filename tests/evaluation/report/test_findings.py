@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from evaluation.claims.ledger import summarise
-from evaluation.report.findings import findings_section, ledger_rows, run_headline
+from evaluation.report.claims_headline import findings_section, ledger_rows, run_headline
 from evaluation.report.run_report import render_run_report
 
 

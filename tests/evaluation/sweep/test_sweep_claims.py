@@ -7,8 +7,10 @@ import json
 from sweepfakes import make_fake_sweep
 
 from evaluation.claims.ledger import summarise
-from evaluation.sweep.build import build_report, comparison_table
-from evaluation.sweep.claims import claim_pairs, flipped_claims, flips_table, headline
+from evaluation.report.sweep_claims import flipped_claims, headline
+from evaluation.sweep.build import build_report
+from evaluation.sweep.claims import claim_pairs, flips_table
+from evaluation.sweep.comparison import comparison_table
 from evaluation.sweep.records import collect_runs
 
 

@@ -15,11 +15,11 @@ import pytest
 from omegaconf import OmegaConf
 from sweepfakes import REPORT, fake_metrics, make_fake_sweep
 
+from evaluation.report.sweep_report import MARKER, Rendered
 from evaluation.sweep.build import LEDGER, NOT_STARTED, WRITTEN_BY, build_report, launched_jobs
 from evaluation.sweep.callback import SweepReportCallback
 from evaluation.sweep.cli import cli
 from evaluation.sweep.records import CSV_NAME, HTML_NAME, MD_NAME
-from evaluation.sweep.report import MARKER, Rendered
 
 REPORT_FILES = (CSV_NAME, MD_NAME, HTML_NAME)
 

@@ -16,8 +16,9 @@ from evaluation import io
 from evaluation.data.load import load_data
 from evaluation.data.truth import TRUTH_NC, truth_dataset
 from evaluation.metrics.posterior import interval_coverage, recovery
-from evaluation.sweep.build import build_report, comparison_table
-from evaluation.sweep.calibration import BlockCheck, coverage_rows, run_checks
+from evaluation.report.calibration import BlockCheck, coverage_rows, run_checks
+from evaluation.sweep.build import build_report
+from evaluation.sweep.comparison import comparison_table
 from evaluation.sweep.records import RunRecord, backend_settings, collect_runs
 
 

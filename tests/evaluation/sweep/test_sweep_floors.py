@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 from sweepfakes import fake_metrics, write_posterior
 
-from evaluation.sweep.build import build_report, comparison_table
+from evaluation.report.themes import MORE_CERTAIN, THEMES, theme_table
+from evaluation.sweep.build import build_report
+from evaluation.sweep.comparison import comparison_table
 from evaluation.sweep.records import collect_runs
-from evaluation.sweep.tables import MORE_CERTAIN, THEMES, theme_table
 
 GOOD_MCMC = {"max_rhat": 1.003, "min_ess_bulk": 800.0, "min_ess_tail": 700.0, "n_divergent": 0}
 _VS = "vs_nuts.blocks.beta_worker"

@@ -1,7 +1,7 @@
 """``docs/findings.md`` and ``docs/figures/``: the study's findings, generated from its sweeps.
 
 Every number comes from the sweeps' runs (the same tables as the sweep reports); the text
-around them is chosen by the numbers (:mod:`evaluation.findings.answer`).  The document opens
+around them is chosen by the numbers (:mod:`evaluation.report.study_answer`).  The document opens
 with the command, the commit and the wall time, then the plain-language answer.
 """
 
@@ -11,19 +11,22 @@ import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
 from evaluation import io
-from evaluation.findings import answer, phase
-from evaluation.findings.cost import cost_summary, summary_rows
-from evaluation.findings.plan import Study
 from evaluation.metrics.verdict import RULE
-from evaluation.sweep.build import comparison_table
+from evaluation.report import phase
+from evaluation.report import study_answer as answer
 from evaluation.sweep.claims import claim_pairs
+from evaluation.sweep.columns import truthy
+from evaluation.sweep.comparison import comparison_table
+from evaluation.sweep.cost import cost_summary, summary_rows
 from evaluation.sweep.records import collect_runs
-from evaluation.sweep.tables import truthy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evaluation.study.plan import Study
 
 DOC_NAME = "findings.md"
 FIG_DIR = "figures"

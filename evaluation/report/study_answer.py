@@ -1,6 +1,6 @@
 """The plain-language answer at the top of ``docs/findings.md``, chosen by the numbers.
 
-Each sentence states a number from the phase tables (:mod:`evaluation.findings.phase`) and,
+Each sentence states a number from the phase tables (:mod:`evaluation.report.phase`) and,
 where one exists, its noise floor; the wording (e.g. "understates", "agrees") is picked by
 comparing the number with its target and floor, never written in advance.
 """
@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.findings import phase
-from evaluation.sweep.tables import family
+from evaluation.report import phase
+from evaluation.sweep.columns import family
 
 MEANFIELD = "pyro_meanfield"
 PAPER_SIGMA = 0.006294

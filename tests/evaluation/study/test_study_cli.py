@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from evaluation.findings import cli
-from evaluation.findings.plan import Study
+from evaluation.study import cli
+from evaluation.study.plan import Study
 
 TINY = ("debug=fast", "backend=pymc_nuts,pyro_meanfield", "data.sigma_worker=0.05,1.0",
         # the reference with the pymc_nuts job's (debug) settings: one fit serves as both
@@ -121,7 +121,7 @@ def test_a_resumed_study_adds_its_wall_time(findings, tmp_path):
     """Glue only: the sweeps themselves are replaced by a stand-in that takes 5 s."""
     import shutil
 
-    from evaluation.findings.plan import StudyRun
+    from evaluation.study.plan import StudyRun
 
     root, _ = findings
     runs = tmp_path / "runs"

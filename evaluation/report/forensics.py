@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from evaluation.report.format import fmt_number
-from evaluation.sweep.paper import PAPER_PUBLISHED
+from evaluation.report.paper import PAPER_PUBLISHED
+from evaluation.report.sections import Section
+from evaluation.sweep.columns import numeric
 from evaluation.sweep.records import RunRecord
-from evaluation.sweep.sections import Section
-from evaluation.sweep.tables import numeric
 
 #: Within this factor of the paper's number a reading counts as matching it (the paper prints
 #: 0.006294; a factor 1.5 is far looser than its precision and still tells the readings apart).

@@ -16,7 +16,7 @@ import pandas as pd
 
 from evaluation.io import pyplot
 from evaluation.sweep.claims import Pair
-from evaluation.sweep.tables import first_of, numeric, truthy
+from evaluation.sweep.columns import first_of, numeric, truthy
 
 #: beta_site's sd ratio against the run's reference, else against the sweep's NUTS run.
 SD_RATIO = (

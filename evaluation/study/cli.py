@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evaluation import io
-from evaluation.findings.document import load_study, write_document
-from evaluation.findings.plan import STUDIES, run_study
+from evaluation.report.study_document import load_study, write_document
+from evaluation.study.plan import STUDIES, run_study
 
 PROG = "ppl-compare-findings"
 TIMINGS = "timings.json"

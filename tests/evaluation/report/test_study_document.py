@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.findings import answer, phase
-from evaluation.findings.cost import cost_summary, summary_rows
+from evaluation.report import phase
+from evaluation.report import study_answer as answer
+from evaluation.sweep.cost import cost_summary, summary_rows
 
 SIGMAS = (0.05, 1.0)
 
@@ -149,7 +150,7 @@ def test_a_failed_method_is_named_failed_never_a_remedy_or_nearest():
     assert t.loc["pyro_meanfield"].tolist() == [0.0, 0.0]
     assert t.loc["pymc_nuts"].isna().all()  # not an approximation: not judged by the rule
     # ... and the remedies table marks the row and says why
-    from evaluation.findings.document import method_table
+    from evaluation.report.study_document import method_table
 
     md = method_table(df)
     assert "| pymc_pathfinder — **FAILED** |" in md

@@ -1,8 +1,9 @@
 """The building blocks of the sweep report: a :class:`Section` of paragraphs, tables and saved
 :class:`Figure` s, and the guards that keep one broken figure or section from losing the report.
 
-Every section module (:mod:`~evaluation.sweep.calibration`, :mod:`~evaluation.sweep.paper`,
-:mod:`~evaluation.sweep.report`) builds these; :mod:`evaluation.sweep.report` renders them.
+Every section module (:mod:`~evaluation.report.calibration`, :mod:`~evaluation.report.paper`,
+:mod:`~evaluation.report.sweep_report`) builds these; :mod:`evaluation.report.sweep_report`
+renders them.
 """
 
 from __future__ import annotations

@@ -35,8 +35,8 @@ from evaluation.data.truth import truth_arrays, truth_labels
 from evaluation.metrics.draws import select_labels, stacked
 from evaluation.metrics.posterior import interval_coverage
 from evaluation.report.format import fmt_number, spread
+from evaluation.report.sections import Section, save
 from evaluation.sweep.records import RunRecord, run_truth
-from evaluation.sweep.sections import Section, save
 
 log = logging.getLogger("ppl_compare.sweep")
 MIN_REPLICATIONS = 5

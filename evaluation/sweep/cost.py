@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from evaluation.sweep.tables import numeric, truthy
+from evaluation.sweep.columns import numeric, truthy
 
 #: Measured parts of a job, in the order a run does them: (label, column).
 PHASES: tuple[tuple[str, str], ...] = (
@@ -64,7 +64,7 @@ class CostSummary(NamedTuple):
 
 
 def _flag(df: pd.DataFrame, col: str) -> pd.Series:
-    """``col`` read as yes/no (:func:`~evaluation.sweep.tables.truthy`); no where absent."""
+    """``col`` read as yes/no (:func:`~evaluation.sweep.columns.truthy`); no where absent."""
     if col not in df:
         return pd.Series(False, index=df.index)
     return df[col].map(truthy).astype(bool)

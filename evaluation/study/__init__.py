@@ -1,0 +1,6 @@
+"""The study (``make findings``): run its sweeps and write ``docs/findings.md``.
+
+plan  the studies (sweeps) behind the document and how to run them
+cli   ``ppl-compare-findings``: run or resume them, then write the document
+      (:mod:`evaluation.report.study_document`)
+"""
