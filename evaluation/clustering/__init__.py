@@ -7,10 +7,11 @@ conf/evaluation/default.yaml), ``coefficients`` (``beta_worker`` aligned by labe
 co-clustering, cross-run ARI, the verdict), ``oracle`` (the same GMM on the true
 coefficients: the ceiling ARI vs planted clusters), ``sigma_sweep`` (the paper's Fig. 6 log-joint
 curves per sigma), ``site_features`` (the paper's Fig. 7 as numbers),
-``dataset`` (``clusters.nc``), ``pipeline`` (``run_clustering``: one run's numbers) and
-``figures`` (the ``cluster_*.png`` figures, drawn by the judge from the pipeline's result).
+``dataset`` (what ``clusters.nc`` holds) and ``pipeline`` (``run_clustering``: one run's
+numbers and that dataset).
 
-Computes numbers; only ``figures`` draws, and nothing else in the package imports it.
-May import ``backends.spec``, ``evaluation.config``, ``evaluation.io`` and
-``evaluation.data`` only; never ``evaluation.metrics``, ``report``, ``sweep``, ``judge`` or ``app``.
+Computes numbers only: it never writes or draws (the app writes ``clusters.nc``;
+:mod:`evaluation.report.cluster_figures` draws the ``cluster_*.png`` figures).  May import
+``backends.spec``, ``evaluation.config``, ``evaluation.data`` and ``evaluation.metrics.draws``
+(labels); never ``report``, ``sweep``, ``judge`` or ``app``.
 """

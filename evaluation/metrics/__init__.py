@@ -6,8 +6,12 @@
 figures show), ``posterior`` (against the truth: bias, interval coverage, sigma collapse;
 against a reference posterior: standardised errors, sd ratios, distances, the Yao points),
 ``diagnostics`` (R-hat, ESS, divergences, VI convergence, PSIS k-hat), ``reference`` (the
-reference posterior: its criteria and its content-hashed cache).
-May import ``backends.spec``, ``backends.base``, ``evaluation.io``, ``evaluation.config`` and
-``evaluation.data`` only -- never ``report``, ``judge``, ``sweep`` or ``app``; figures of these
-numbers are drawn in :mod:`evaluation.report`.
+reference posterior's criteria; its fit and cache are :mod:`evaluation.fitting`'s), ``floors``
+(Monte Carlo noise floors of the comparisons, coverage dependence), ``identified`` (alpha and
+beta_site judged on identified quantities), ``oracle`` (what the true parameters score),
+``psis`` (PSIS importance resampling of a VI posterior), ``verdict`` (the failure rule of an
+approximation).
+May import ``backends.spec``, ``backends.base``, ``evaluation.config`` and ``evaluation.data``
+only -- never ``evaluation.io`` (no writing), ``report``, ``judge``, ``sweep`` or ``app``;
+figures of these numbers are drawn in :mod:`evaluation.report` (tests/test_architecture.py).
 """

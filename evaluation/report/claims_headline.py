@@ -65,7 +65,7 @@ def run_headline(metrics: Mapping[str, Any]) -> str:
     section = metrics.get("claims")
     if not section or not section.get("claims"):
         return ("Claims are off for this run: no claims ledger was checked against this "
-                "posterior (claims=none, or data without a ledger: README, \"Your own "
+                "posterior (claims=none, or data without a ledger: docs/user-guide.md, \"Your own "
                 "claims\").")  # fmt: skip
     s = section["summary"]
     who = f"this posterior ({metrics.get('backend', 'this run')})"

@@ -193,7 +193,7 @@ def real_section(real: StudyResult) -> str:
     return "\n".join([
         f"## {real.study.title}", "",
         f"Data set `{source}` (source, size and design: the header of its "
-        "`conf/data/` file and the README). No truth: NUTS is the reference.", "",
+        "`conf/data/` file and docs/user-guide.md). No truth: NUTS is the reference.", "",
         method_table(real.df), "",
     ])  # fmt: skip
 
