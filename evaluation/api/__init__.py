@@ -34,6 +34,7 @@ from evaluation.api.judging import (
     compare_claims,
     evaluation_settings,
     headline,
+    headline_table,
     judge,
 )
 from evaluation.config import backend_names
@@ -51,6 +52,7 @@ __all__ = [
     "evaluation_settings",
     "fit",
     "headline",
+    "headline_table",
     "judge",
     "load_data",
     "make_data",

@@ -39,8 +39,17 @@ class Data(NamedTuple):
 def data_from_config(settings: Mapping[str, Any]) -> Data:
     """The data set a complete data config describes (the app's ``cfg.data``), split.
 
-    A feature list of bare column names (``unit_features: [x1, x2]``) means each column
-    taken as it is (:func:`evaluation.config.feature_entries`).
+    Parameters
+    ----------
+    settings : mapping or DictConfig
+        Every key of a ``conf/data`` config (``kind`` says which loader); a feature list of
+        bare column names (``unit_features: [x1, x2]``) means each column taken as it is
+        (:func:`evaluation.config.feature_entries`).
+
+    Returns
+    -------
+    Data
+        ``(full, train, test)``, split by ``test_fraction``, ``split`` and ``seed``.
     """
     settings = plain(settings)
     for key in ("unit_features", "group_features"):
@@ -52,6 +61,18 @@ def data_from_config(settings: Mapping[str, Any]) -> Data:
 
 def data_config(config: str = "paper", **settings: Any) -> dict[str, Any]:
     """The data config ``conf/data/<config>.yaml`` with ``settings`` in place of its values.
+
+    Parameters
+    ----------
+    config : str
+        The config's name (``conf/data/<config>.yaml``).
+    **settings
+        Its keys to change.
+
+    Returns
+    -------
+    dict
+        The complete config, interpolations resolved (``seed`` is the root's, 0, unless set).
 
     Raises
     ------

@@ -64,6 +64,18 @@ def backend_config(backend: str | Mapping[str, Any], **settings: Any) -> Any:
     """A backend's config: ``conf/backend/<name>.yaml`` (or a composed config) with
     ``settings`` in place of its values, checked against the backend's class.
 
+    Parameters
+    ----------
+    backend : str or mapping
+        A backend name (:func:`evaluation.config.backend_names`) or a composed config.
+    **settings
+        The backend's settings to change (``backend.<key>=`` on the command line).
+
+    Returns
+    -------
+    DictConfig
+        ``_target_``, ``name`` and every setting.
+
     Raises
     ------
     ValueError

@@ -45,16 +45,40 @@ class Judgement(NamedTuple):
 
 
 def evaluation_settings(settings: Mapping[str, Any] | None = None) -> Any:
-    """``conf/evaluation/default.yaml`` with ``settings`` merged in (nested keys merge:
-    ``{"clustering": {"enabled": False}}`` changes that key only)."""
+    """The judges' settings: ``conf/evaluation/default.yaml`` with ``settings`` merged in.
+
+    Parameters
+    ----------
+    settings : mapping, optional
+        Keys to change; nested keys merge (``{"clustering": {"enabled": False}}`` changes
+        that key only).  A complete ``evaluation`` config (the app's) gives itself.
+
+    Returns
+    -------
+    DictConfig
+    """
     base = OmegaConf.create(plain(compose_choice("evaluation", "default").evaluation))
     return OmegaConf.merge(base, OmegaConf.create(plain(settings)))
 
 
 def claims_ledger(claims: Any, data: HierData) -> Any:
-    """The claims config to judge with: ``"auto"`` (the ledger named like the data set, if
-    ``conf/claims/`` has one), a ledger name, a YAML path, a mapping, or None (no claims)."""
-    if claims == "auto":
+    """The claims ledger to judge with.
+
+    Parameters
+    ----------
+    claims : "auto", str, path, mapping or None
+        ``"auto"``: the ledger named like the data set, if ``conf/claims/`` has one; a ledger
+        name (``"paper"``); a YAML file; a ledger's content (the app's ``cfg.claims``); None:
+        no claims.
+    data : HierData
+        The data set (its ``name`` picks the ``"auto"`` ledger).
+
+    Returns
+    -------
+    mapping, path or None
+        What :func:`evaluation.claims.section.ledger_from_config` reads.
+    """
+    if isinstance(claims, str) and claims == "auto":
         claims = data.name if data.name in choices("claims") else None
     if isinstance(claims, str) and claims in choices("claims"):
         return plain(compose_choice("claims", claims).claims)
@@ -133,6 +157,10 @@ def judge(
 def headline(judgement: Judgement) -> dict[str, Any]:
     """The numbers the comparison leads with, for one fit (None where not computed).
 
+    Parameters
+    ----------
+    judgement : Judgement
+
     Returns
     -------
     dict
@@ -159,11 +187,40 @@ def headline(judgement: Judgement) -> dict[str, Any]:
     }
 
 
+def headline_table(judgements: Mapping[str, Judgement]) -> pd.DataFrame:
+    """:func:`headline` of several fits side by side, as text ready to show.
+
+    Parameters
+    ----------
+    judgements : mapping
+        ``{label: Judgement}``, e.g. ``{"NUTS": ..., "mean-field VI": ...}``.
+
+    Returns
+    -------
+    DataFrame
+        One column per fit, one row per number, 3 decimals ("–" where a number does not
+        apply, e.g. k-hat for NUTS).
+    """
+
+    def shown(value: Any) -> str:
+        if value is None or (isinstance(value, float) and value != value):
+            return "–"
+        return str(value) if isinstance(value, int) else f"{value:.3f}"
+
+    return pd.DataFrame({name: {key: shown(value) for key, value in headline(j).items()}
+                         for name, j in judgements.items()})  # fmt: skip
+
+
 def compare_claims(judgement: Judgement, reference: Judgement) -> pd.DataFrame:
     """Claim by claim, a method's verdicts against the reference's (e.g. NUTS) on the same data.
 
     A claim *flips* (``flip`` True) when both give it a verdict (credible, contradicted,
     undecided) and the verdicts differ (:func:`evaluation.claims.compare.compare_ledgers`).
+
+    Parameters
+    ----------
+    judgement, reference : Judgement
+        The method's and the reference's judgements of the same data (both with claims).
 
     Returns
     -------
