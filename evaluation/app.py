@@ -5,7 +5,8 @@
     ppl-compare -m backend=pyro_meanfield,stan_nuts data.seed=0,1,2
 
 A run checks its config at start-up (unknown keys, backend settings and their ranges, a
-writable run dir), builds the data (seeded), splits held-out workers, fits, scores, and writes
+writable run dir), then runs the stages of the Python API (:mod:`evaluation.api`: data with
+held-out workers, fit, reference, judge; the one path from config to numbers) and writes
 into the Hydra run dir: ``posterior.nc``, ``clusters.nc``, ``figures/``, ``report.md`` and, last,
 ``metrics.json`` (so a ``metrics.json`` with ``"status": "complete"`` marks a finished run).
 A run owns its directory's outputs (:mod:`evaluation.rundir`): it clears them before the fit
