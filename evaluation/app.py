@@ -5,7 +5,8 @@
     ppl-compare -m backend=pyro_meanfield,stan_nuts data.seed=0,1,2
 
 A run checks its config at start-up (unknown keys, backend settings and their ranges, a
-writable run dir), builds the data (seeded), splits held-out workers, fits, scores, and writes
+writable run dir), then runs the stages of the Python API (:mod:`evaluation.api`: data with
+held-out workers, fit, reference, judge; the one path from config to numbers) and writes
 into the Hydra run dir: ``posterior.nc``, ``clusters.nc``, ``figures/``, ``report.md`` and, last,
 ``metrics.json`` (so a ``metrics.json`` with ``"status": "complete"`` marks a finished run).
 A run owns its directory's outputs (:mod:`evaluation.rundir`): it clears them before the fit
@@ -39,27 +40,27 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from backends.base import BackendError, split_name
-from backends.spec import HierData
-from evaluation import fitting, io, judge
+from backends.base import BackendError, FitResult, split_name
+from backends.spec import ModelSpec
+from evaluation import api, fitting, io, judge
 from evaluation.claims.section import check_run_claims
 from evaluation.clustering.dataset import FILENAME as CLUSTERS_NC
 from evaluation.config import (
     CONF_DIR,
     ConfigError,
+    backend_config,
     check_claims_choice,
     check_config,
     error_line,
-    feature_entries,
     first_line,
     model_spec,
     plain,
+    reference_cache,
+    reference_config,
     schema,
     typed_backend_keys,
 )
-from evaluation.data.load import load_data
 from evaluation.data.recipes import DataValidationError
-from evaluation.data.split import split_from_config
 from evaluation.data.truth import TRUTH_NC, truth_dataset
 from evaluation.report.run_figures import draw_run_figures
 from evaluation.report.run_report import write_run_report
@@ -113,19 +114,36 @@ def interrupts_raise() -> Iterator[None]:
 
 
 # ----------------------------------------------------------------------------- the stages
-def build_data(cfg_data: DictConfig) -> tuple[HierData, HierData, HierData | None]:
-    """Full data set, training part and held-out part (None when test_fraction is 0).
+# Each stage is a call of the Python API (evaluation.api), the one path from data to judgement;
+# the app adds the config, the run dir, the files and the error handling.
+def fit_stage(
+    cfg: DictConfig, data: api.Data, spec: ModelSpec, backend_cfg: DictConfig | None = None
+) -> FitResult:
+    """Fit the run's backend (``backend_cfg``, default :func:`evaluation.config.backend_config`).
 
-    A feature list of bare column names (``data.unit_features=[x1,x2]``) means each column
-    taken as it is (:func:`evaluation.config.feature_entries`).
+    A backend whose settings equal the reference's (``evaluation.reference`` with its
+    ``reference_overrides``) is not fitted twice: its fit is the cached reference fit of the
+    same data and seed (computed here if missing; ``fit.info["from_cache"]`` says which).
     """
-    settings = plain(cfg_data)
-    for key in ("unit_features", "group_features"):
-        if key in settings:
-            settings[key] = feature_entries(settings[key])
-    data = load_data(settings)
-    train, test = split_from_config(data, settings)
-    return data, train, test
+    bcfg = backend_config(cfg) if backend_cfg is None else backend_cfg
+    ref_cfg = reference_config(cfg)
+    if ref_cfg is not None and fitting.same_settings(ref_cfg, bcfg):
+        log.info("%s has the reference's settings: one fit serves as both", bcfg.name)
+        return api.fit(data, ref_cfg, int(cfg.seed), model=spec, cache_dir=reference_cache(cfg))
+    return api.fit(data, bcfg, int(cfg.seed), model=spec)
+
+
+def reference_stage(cfg: DictConfig, data: api.Data, spec: ModelSpec) -> api.Reference | None:
+    """The reference posterior named by ``evaluation.reference`` (None when off): a
+    ``posterior.nc``, or a backend fitted once and cached (:func:`evaluation.api.reference`)."""
+    ref = cfg.evaluation.get("reference")
+    if not ref:
+        return None
+    if not str(ref).endswith(".nc"):
+        log.info("reference posterior: %s (cache %s)", ref, reference_cache(cfg))
+    overrides = plain(cfg.evaluation.get("reference_overrides"))
+    return api.reference(data, str(ref), int(cfg.seed), model=spec,
+                         cache_dir=reference_cache(cfg), **overrides)  # fmt: skip
 
 
 def run(
@@ -158,32 +176,35 @@ def _fit_and_judge(
     cfg: DictConfig, run_dir: Path, digest: str, backend_cfg: DictConfig | None
 ) -> dict[str, Any]:
     start = time.perf_counter()
-    data, train, test = build_data(cfg.data)
-    check_run_claims(cfg.get("claims"), train)  # a wrong feature name fails before the fit
+    data = api.data_from_config(cfg.data)
+    check_run_claims(cfg.get("claims"), data.train)  # a wrong feature name fails before the fit
     spec = model_spec(cfg.model)
     phases = {"data_s": time.perf_counter() - start}
-    backend, fit = fitting.fit_run(cfg, train, spec, backend_cfg)
+    fit = fit_stage(cfg, data, spec, backend_cfg)
     mark = time.perf_counter()
     io.write_netcdf(run_dir / "posterior.nc", fit.idata)
-    truth = truth_dataset(data)
+    truth = truth_dataset(data.full)
     if truth is not None:  # what a report needs of the data: never rebuilt from the config
         io.write_netcdf(run_dir / TRUTH_NC, truth)
-    reference = fitting.reference_posterior(cfg, train, spec)
+    reference = reference_stage(cfg, data, spec)
     phases["reference_s"] = time.perf_counter() - mark
-    judged = judge.evaluate(cfg, fit, train, test, spec, reference, timing=phases)
-    sections, figures = judged.sections, write_judged(cfg, judged, backend.name, run_dir, phases)
+    judged = api.judge(fit, data, reference=reference, claims=cfg.get("claims"),
+                       seed=int(cfg.seed), evaluation=cfg.evaluation, timing=phases)  # fmt: skip
+    attrs = fit.idata.posterior.attrs  # the backend's name and family, as it recorded them
+    name, family = str(attrs["backend"]), str(attrs["inference_family"])
+    sections, figures = judged.metrics, write_judged(cfg, judged.details, name, run_dir, phases)
     phases["evaluation_s"] = time.perf_counter() - mark
-    language, method = split_name(backend.name)
+    language, method = split_name(name)
     metrics: dict[str, Any] = {
         "status": "complete",
         "config_hash": digest,
-        "backend": backend.name,
+        "backend": name,
         "language": language,
         "method": method,
-        "family": backend.family,
+        "family": family,
         "seed": int(cfg.seed),
         "parameterization": spec.parameterization,
-        "data": judge.data_section(cfg, data, train, test),
+        "data": judge.data_section(cfg, *data),
         "timing": {**fit.timing, "total_s": time.perf_counter() - start},
         "phases": phases,
         "fit": fit.info,

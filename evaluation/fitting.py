@@ -1,4 +1,5 @@
-"""The one place that fits: a run's backend, and the reference posterior with its cache.
+"""The one place that fits: a backend from its config (:func:`fit_backend`, which the Python
+API and so the app call), and the reference posterior with its cache.
 
 A reference posterior (``evaluation.reference``: a backend config, or a ``posterior.nc``) is a
 long NUTS run, computed once per (data, model, backend settings, seed) and cached by a content
@@ -19,17 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from omegaconf import DictConfig
 
 from backends.base import FitResult, check_inference_data, file_lock
 from backends.spec import HierData, ModelSpec
-from evaluation.config import (
-    backend_config,
-    instantiate_backend,
-    plain,
-    reference_cache,
-    reference_config,
-)
+from evaluation.config import instantiate_backend, plain
 from evaluation.io import read_json, write_json, write_netcdf
 from evaluation.metrics.reference import ReferenceCheck, check_reference
 
@@ -42,42 +36,26 @@ log = logging.getLogger("ppl_compare")
 NON_RESULT_KEYS = ("progress",)
 
 
-def fit_run(
-    cfg: DictConfig, train: HierData, spec: ModelSpec, backend_cfg: DictConfig | None = None
-) -> tuple[Any, FitResult]:
-    """Instantiate the run's backend and fit it; contract-check the result.
+def fit_backend(
+    backend_cfg: Mapping[str, Any],
+    data: HierData,
+    model_spec: ModelSpec,
+    seed: int,
+    cache_dir: Path | None = None,
+) -> FitResult:
+    """Instantiate a backend from its config, fit it to ``data`` and contract-check the result.
 
-    A backend whose settings equal the reference's (``evaluation.reference`` with its
-    ``reference_overrides``) is not fitted twice: its fit is the cached reference fit of the
-    same data and seed (computed here if missing; ``fit.info["from_cache"]`` says which).
+    With ``cache_dir`` the fit is computed once and cached there (:func:`cached_fit`); the
+    run whose settings equal the reference's reads the reference's fit this way.
     """
-    bcfg = backend_config(cfg) if backend_cfg is None else backend_cfg
-    backend = instantiate_backend(bcfg, spec)
-    log.info("fitting %s on %d workers x %d worksites (seed %d)", backend.name,
-             train.n_workers, train.n_worksites, cfg.seed)  # fmt: skip
-    ref_cfg = reference_config(cfg)
-    if ref_cfg is not None and same_settings(ref_cfg, bcfg):
-        log.info("%s has the reference's settings: one fit serves as both", backend.name)
-        fit = cached_fit(ref_cfg, train, spec, int(cfg.seed), reference_cache(cfg))
+    log.info("fitting %s on %d workers x %d worksites (seed %d)",
+             plain(backend_cfg).get("name"), data.n_workers, data.n_worksites, seed)  # fmt: skip
+    if cache_dir is not None:
+        fit = cached_fit(backend_cfg, data, model_spec, int(seed), Path(cache_dir))
     else:
-        fit = backend.fit(train, seed=int(cfg.seed))
-    check_inference_data(fit.idata, train)
-    return backend, fit
-
-
-def reference_posterior(
-    cfg: DictConfig, train: HierData, spec: ModelSpec
-) -> tuple[az.InferenceData | None, ReferenceCheck | None]:
-    """The reference posterior named by ``evaluation.reference`` and its criteria check
-    (``(None, None)`` when the reference is off): read from a ``posterior.nc``, or fitted once
-    and cached (:func:`cached_reference`)."""
-    ref = cfg.evaluation.get("reference")
-    if not ref:
-        return None, None
-    if str(ref).endswith(".nc"):
-        return load_reference(Path(str(ref)))
-    log.info("reference posterior: %s (cache %s)", ref, reference_cache(cfg))
-    return cached_reference(reference_config(cfg), train, spec, int(cfg.seed), reference_cache(cfg))
+        fit = instantiate_backend(backend_cfg, model_spec).fit(data, seed=int(seed))
+    check_inference_data(fit.idata, data)
+    return fit
 
 
 def load_reference(path: Path) -> tuple[az.InferenceData, ReferenceCheck]:

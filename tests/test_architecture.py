@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
     "evaluation.sweep.build": 6,  # the sweep report's writer, its callback and CLI
     "evaluation.sweep.callback": 6,
     "evaluation.sweep.cli": 6,
+    "evaluation.api": 6,  # the Python API: the app's stages as functions
     "evaluation.app": 6,
     "evaluation.study": 6,
 }

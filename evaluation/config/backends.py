@@ -18,7 +18,8 @@ from typing import Any, NamedTuple
 
 from backends.spec import ModelSpec
 from evaluation.config import schema
-from evaluation.config.core import CONF_DIR, plain
+from evaluation.config.compose import choices, compose_choice
+from evaluation.config.core import plain
 from evaluation.config.errors import ConfigError
 
 log = logging.getLogger("ppl_compare")
@@ -208,9 +209,7 @@ def instantiate_backend(backend_cfg: Any, spec: ModelSpec) -> Any:
 
 def backend_names() -> list[str]:
     """The selectable ``backend=`` configs."""
-    return sorted(
-        p.stem for p in (CONF_DIR / "backend").glob("*.yaml") if not p.stem.startswith("_")
-    )
+    return choices("backend")
 
 
 def compose_backend(name: str, overrides: Mapping[str, Any] | None = None) -> Any:
@@ -224,22 +223,14 @@ def compose_backend(name: str, overrides: Mapping[str, Any] | None = None) -> An
     ValueError
         ``name`` is not a backend config (the message lists them).
     """
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
-    schema.register()
     if name not in backend_names():
         raise ValueError(
             f"evaluation.reference={name!r} is neither a posterior.nc path nor a "
             f"backend; backends: {', '.join(backend_names())}"
         )
-    if GlobalHydra.instance().is_initialized():
-        cfg = compose(config_name="config", overrides=[f"backend={name}"])
-    else:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=[f"backend={name}"])
-    backend = OmegaConf.create(plain(cfg.backend))
+    backend = OmegaConf.create(plain(compose_choice("backend", name).backend))
     return OmegaConf.merge(backend, dict(overrides or {}))
 
 

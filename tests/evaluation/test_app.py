@@ -69,13 +69,13 @@ def check_numbers_against_posterior(out: Path, metrics: dict) -> None:
     from sklearn.metrics import roc_auc_score
 
     from backends.spec import linear_predictor
-    from evaluation.app import build_data
+    from evaluation.api import data_from_config
     from evaluation.metrics.draws import param_draws
     from evaluation.report.format import fmt
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["debug=fast"])
-    _, train, test = build_data(cfg.data)
+    _, train, test = data_from_config(cfg.data)
     idata = az.from_netcdf(out / "posterior.nc")
     # predictive: posterior-mean probability of each held-out worker
     draws = param_draws(idata, test)

@@ -16,7 +16,8 @@ from evalhelpers import one_error_line, run_app
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from evaluation.app import CONF_DIR, build_data
+from evaluation.api import data_from_config
+from evaluation.app import CONF_DIR
 from evaluation.config import (
     ConfigError,
     apply_backend_overrides,
@@ -355,6 +356,6 @@ def table_overrides(tables, units: str, groups: str) -> list[str]:
 def test_a_feature_list_or_mapping_on_the_command_line(tables, units, groups, worker, site):
     cfg = composed(*table_overrides(tables, units, groups))
     check_config(cfg)
-    data, _, _ = build_data(cfg.data)
+    data, _, _ = data_from_config(cfg.data)
     assert list(data.worker_features) == worker and list(data.site_features) == site
     assert data.meta["design"]["worker_features"] == worker

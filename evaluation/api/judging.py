@@ -1,0 +1,236 @@
+"""Judging for the Python API: one fit against the truth, a reference and the claims ledger,
+and the numbers a comparison leads with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from backends.base import FitResult
+from backends.spec import HierData, ModelSpec, Priors
+from evaluation import judge as judges
+from evaluation.api.datasets import Data
+from evaluation.claims.compare import compare_ledgers
+from evaluation.config import plain
+from evaluation.config.compose import choices, compose_choice
+from evaluation.metrics.reference import ReferenceCheck, check_reference
+
+
+class Judgement(NamedTuple):
+    """What the judges say of one fit.
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData
+        The scored posterior (PSIS-resampled with ``psis_resample=True``).
+    metrics : dict
+        The judged sections of ``metrics.json``: ``predictive``, ``posterior``,
+        ``diagnostics``, ``reference`` and ``approximation`` (with a reference),
+        ``clustering``, ``claims`` (with a ledger), ``psis``.
+    claims : list of dict
+        One row per claim of the ledger: ``name``, ``statement``, ``probability``,
+        ``verdict`` (credible / contradicted / undecided / not identified / not evaluated),
+        ``truth`` and more (empty without a ledger).
+    details : evaluation.judge.Judged
+        Everything the run's figures are drawn from (the predictive pass, the clustering).
+    """
+
+    idata: Any
+    metrics: dict[str, Any]
+    claims: list[dict[str, Any]]
+    details: judges.Judged
+
+
+def evaluation_settings(settings: Mapping[str, Any] | None = None) -> Any:
+    """The judges' settings: ``conf/evaluation/default.yaml`` with ``settings`` merged in.
+
+    Parameters
+    ----------
+    settings : mapping, optional
+        Keys to change; nested keys merge (``{"clustering": {"enabled": False}}`` changes
+        that key only).  A complete ``evaluation`` config (the app's) gives itself.
+
+    Returns
+    -------
+    DictConfig
+    """
+    base = OmegaConf.create(plain(compose_choice("evaluation", "default").evaluation))
+    return OmegaConf.merge(base, OmegaConf.create(plain(settings)))
+
+
+def claims_ledger(claims: Any, data: HierData) -> Any:
+    """The claims ledger to judge with.
+
+    Parameters
+    ----------
+    claims : "auto", str, path, mapping or None
+        ``"auto"``: the ledger named like the data set, if ``conf/claims/`` has one; a ledger
+        name (``"paper"``); a YAML file; a ledger's content (the app's ``cfg.claims``); None:
+        no claims.
+    data : HierData
+        The data set (its ``name`` picks the ``"auto"`` ledger).
+
+    Returns
+    -------
+    mapping, path or None
+        What :func:`evaluation.claims.section.ledger_from_config` reads.
+    """
+    if isinstance(claims, str) and claims == "auto":
+        claims = data.name if data.name in choices("claims") else None
+    if isinstance(claims, str) and claims in choices("claims"):
+        return plain(compose_choice("claims", claims).claims)
+    return claims
+
+
+def _reference(ref: Any) -> tuple[Any, ReferenceCheck | None]:
+    """``(InferenceData, ReferenceCheck)`` of a reference given as None, a FitResult, an
+    InferenceData or such a pair."""
+    if ref is None:
+        return None, None
+    if isinstance(ref, tuple) and not isinstance(ref, FitResult):
+        return ref[0], ref[1]
+    idata = ref.idata if isinstance(ref, FitResult) else ref
+    return idata, check_reference(idata)
+
+
+def _fitted_model(result: FitResult) -> ModelSpec:
+    """The model a fit was made with (its InferenceData's attrs)."""
+    attrs = result.idata.posterior.attrs
+    priors = Priors(**{k: float(attrs[f"prior_{k}"]) for k in
+                       ("alpha_scale", "sigma_site_scale", "sigma_worker_scale")})  # fmt: skip
+    return ModelSpec(parameterization=str(attrs["parameterization"]), priors=priors)
+
+
+def judge(
+    result: FitResult,
+    data: Data,
+    *,
+    reference: Any = None,
+    claims: Any = "auto",
+    seed: int = 0,
+    evaluation: Mapping[str, Any] | None = None,
+    timing: dict[str, float] | None = None,
+) -> Judgement:
+    """Judge a fit: held-out prediction, the posterior against the truth and the reference,
+    diagnostics, the clustering of worksite coefficients and the claims.
+
+    Parameters
+    ----------
+    result : FitResult
+        What :func:`fit` returned.
+    data : Data
+        The data it was fitted to (held-out rows are scored; without them the training rows).
+    reference : FitResult, InferenceData or Reference, optional
+        The exact posterior to compare with (usually a NUTS fit of the same data): sd ratios,
+        standardised errors, the NUTS-vs-NUTS noise floor, the approximation's verdict.
+    claims : "auto", str, path, mapping or None
+        The claims ledger: ``"auto"`` = the one named like the data set (``conf/claims/
+        paper.yaml``, the paper's 19 conclusions, for the twin); None = no claims.
+    seed : int
+        Seeds PSIS resampling (``evaluation={"psis_resample": True}``).
+    evaluation : mapping, optional
+        Settings of ``conf/evaluation/default.yaml`` to change, e.g.
+        ``{"clustering": {"n_draws": 20}}`` (as ``evaluation.<key>=`` on the command line).
+    timing : dict, optional
+        Receives the seconds each judge took.
+
+    Returns
+    -------
+    Judgement
+        ``(idata, metrics, claims, details)``.
+    """
+    cfg = OmegaConf.create({
+        "evaluation": evaluation_settings(evaluation),
+        "seed": int(seed),
+        "claims": claims_ledger(claims, data.full),
+    })  # fmt: skip
+    judged = judges.evaluate(cfg, result, data.train, data.test, _fitted_model(result),
+                             _reference(reference), timing=timing)  # fmt: skip
+    rows = list((judged.sections.get("claims") or {}).get("claims", []))
+    return Judgement(judged.fit.idata, judged.sections, rows, judged)
+
+
+# ----------------------------------------------------------------------------------- reading
+def headline(judgement: Judgement) -> dict[str, Any]:
+    """The numbers the comparison leads with, for one fit (None where not computed).
+
+    Parameters
+    ----------
+    judgement : Judgement
+
+    Returns
+    -------
+    dict
+        ``auc`` and ``accuracy`` (held out); ``coverage90``: the share of the identified
+        worksite-level quantities whose true value lies in the 90% interval (target 0.9);
+        ``sd_ratio``: median posterior sd of ``beta_site`` over the reference's (1 = as wide)
+        and ``sd_ratio_floor``: the same between two halves of the reference (the noise);
+        ``sigma_worker``: its posterior median; ``khat``: PSIS k-hat (VI; above 0.7 the
+        approximation is unreliable); ``credible``: claims judged credible.
+    """
+    m = judgement.metrics
+    pred, post = m.get("predictive") or {}, m.get("posterior") or {}
+    block = ((m.get("reference") or {}).get("blocks") or {}).get("beta_site") or {}
+    vi = (m.get("diagnostics") or {}).get("vi") or {}
+    return {
+        "auc": pred.get("auc"),
+        "accuracy": pred.get("accuracy"),
+        "coverage90": post.get("beta_site_identified_coverage90"),
+        "sd_ratio": block.get("sd_ratio_median"),
+        "sd_ratio_floor": block.get("sd_ratio_median_floor"),
+        "sigma_worker": ((post.get("summary") or {}).get("sigma_worker") or {}).get("median"),
+        "khat": vi.get("khat"),
+        "credible": ((m.get("claims") or {}).get("summary") or {}).get("n_credible"),
+    }
+
+
+def headline_table(judgements: Mapping[str, Judgement]) -> pd.DataFrame:
+    """:func:`headline` of several fits side by side, as text ready to show.
+
+    Parameters
+    ----------
+    judgements : mapping
+        ``{label: Judgement}``, e.g. ``{"NUTS": ..., "mean-field VI": ...}``.
+
+    Returns
+    -------
+    DataFrame
+        One column per fit, one row per number, 3 decimals ("–" where a number does not
+        apply, e.g. k-hat for NUTS).
+    """
+
+    def shown(value: Any) -> str:
+        if value is None or (isinstance(value, float) and value != value):
+            return "–"
+        return str(value) if isinstance(value, int) else f"{value:.3f}"
+
+    return pd.DataFrame({name: {key: shown(value) for key, value in headline(j).items()}
+                         for name, j in judgements.items()})  # fmt: skip
+
+
+def compare_claims(judgement: Judgement, reference: Judgement) -> pd.DataFrame:
+    """Claim by claim, a method's verdicts against the reference's (e.g. NUTS) on the same data.
+
+    A claim *flips* (``flip`` True) when both give it a verdict (credible, contradicted,
+    undecided) and the verdicts differ (:func:`evaluation.claims.compare.compare_ledgers`).
+
+    Parameters
+    ----------
+    judgement, reference : Judgement
+        The method's and the reference's judgements of the same data (both with claims).
+
+    Returns
+    -------
+    DataFrame
+        One row per claim: ``name``, ``p_reference``, ``p_method``, ``verdict_reference``,
+        ``verdict_method``, ``flip``.
+    """
+    rows = compare_ledgers(reference.metrics["claims"], judgement.metrics["claims"])
+    return pd.DataFrame([{
+        "name": r["name"], "p_reference": r["probability_reference"],
+        "p_method": r["probability_other"], "verdict_reference": r["verdict_reference"],
+        "verdict_method": r["verdict_other"], "flip": bool(r["changed"]),
+    } for r in rows])  # fmt: skip
