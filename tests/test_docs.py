@@ -57,7 +57,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
 from omegaconf import OmegaConf, open_dict
 
-from evaluation.app import build_data
+from evaluation.api import data_from_config
 from evaluation.claims.kinds import KINDS
 from evaluation.claims.section import check_run_claims
 from evaluation.config import (
@@ -330,7 +330,7 @@ def checked(overrides: tuple[str, ...]) -> None:
         check_claims_choice(cfg, hc)
         check_config(cfg, typed_backend_keys(hc.overrides.task))
         if cfg.data.kind in ("tables", "paper_tables") and cfg.data.get("units_path"):
-            _, train, _ = build_data(cfg.data)
+            _, train, _ = data_from_config(cfg.data)
             check_run_claims(cfg.get("claims"), train)
     except ConfigError as exc:
         pytest.fail(f"{' '.join(overrides)}: {exc}")
@@ -549,7 +549,7 @@ def test_the_exported_twin_is_the_data_the_guide_says(hydra_conf, tables):
     (cmd,) = [c for c in SHOWN if "data.units_path=twin/units.csv" in c.tokens]
     twin, _ = composed(tuple(table_paths(list(cmd.tokens[1:]), tables)))
     paper, _ = composed(("data=paper", "data.seed=0"))
-    got, want = build_data(twin.data)[0], build_data(paper.data)[0]
+    got, want = data_from_config(twin.data)[0], data_from_config(paper.data)[0]
     np.testing.assert_array_equal(got.y, want.y)
     np.testing.assert_array_equal(got.site, want.site)
     np.testing.assert_allclose(got.X_site, want.X_site, rtol=0, atol=1e-12)
