@@ -31,7 +31,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,7 @@ def interrupts_raise() -> Iterator[None]:
 # Each stage is a call of the Python API (evaluation.api), the one path from data to judgement;
 # the app adds the config, the run dir, the files and the error handling.
 def fit_stage(
-    cfg: DictConfig, data: api.Data, spec: ModelSpec, backend_cfg: DictConfig | None = None
+    cfg: DictConfig, data: api.Data, spec: ModelSpec, backend_cfg: Mapping[str, Any] | None = None
 ) -> FitResult:
     """Fit the run's backend (``backend_cfg``, default :func:`evaluation.config.backend_config`).
 
@@ -128,7 +128,7 @@ def fit_stage(
     bcfg = backend_config(cfg) if backend_cfg is None else backend_cfg
     ref_cfg = reference_config(cfg)
     if ref_cfg is not None and fitting.same_settings(ref_cfg, bcfg):
-        log.info("%s has the reference's settings: one fit serves as both", bcfg.name)
+        log.info("%s has the reference's settings: one fit serves as both", bcfg["name"])
         return api.fit(data, ref_cfg, int(cfg.seed), model=spec, cache_dir=reference_cache(cfg))
     return api.fit(data, bcfg, int(cfg.seed), model=spec)
 
@@ -147,7 +147,7 @@ def reference_stage(cfg: DictConfig, data: api.Data, spec: ModelSpec) -> api.Ref
 
 
 def run(
-    cfg: DictConfig, run_dir: Path, *, force: bool = False, backend_cfg: DictConfig | None = None
+    cfg: DictConfig, run_dir: Path, *, force: bool = False, backend_cfg: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """One complete run into ``run_dir``; returns the metrics written to metrics.json.
 
@@ -173,7 +173,7 @@ def run(
 
 
 def _fit_and_judge(
-    cfg: DictConfig, run_dir: Path, digest: str, backend_cfg: DictConfig | None
+    cfg: DictConfig, run_dir: Path, digest: str, backend_cfg: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     start = time.perf_counter()
     data = api.data_from_config(cfg.data)

@@ -60,6 +60,28 @@ def test_debug_fast_run_writes_posterior_metrics_and_loss(tmp_path):
     assert again.returncode == 0 and "skipping" in (again.stdout + again.stderr)
 
 
+def test_a_run_with_the_reference_settings_is_fitted_once(tmp_path):
+    """A job whose backend settings equal the reference's reads the reference's cached fit
+    (the study's NUTS job); the settings reach this path as the start-up checks return them."""
+    overrides = [
+        f"+evaluation.reference_overrides.{k}={v}"
+        for k, v in (("num_steps", 400), ("num_draws", 200), ("progress", False))
+    ]
+    out = tmp_path / "run"
+    proc = run_app(
+        "debug=fast",
+        "evaluation.reference=pyro_meanfield",
+        *overrides,
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        f"hydra.run.dir={out}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "has the reference's settings: one fit serves as both" in proc.stdout + proc.stderr
+    assert len(list((tmp_path / "cache" / "reference").glob("pyro_meanfield-*.nc"))) == 1
+    assert json.loads((out / "metrics.json").read_text())["status"] == "complete"
+
+
 def check_numbers_against_posterior(out: Path, metrics: dict) -> None:
     """metrics.json and report.md against a recomputation, by hand, from posterior.nc and the
     same data rebuilt from the config: a number computed on the wrong rows, draws, worksites
