@@ -147,7 +147,11 @@ def reference_stage(cfg: DictConfig, data: api.Data, spec: ModelSpec) -> api.Ref
 
 
 def run(
-    cfg: DictConfig, run_dir: Path, *, force: bool = False, backend_cfg: Mapping[str, Any] | None = None
+    cfg: DictConfig,
+    run_dir: Path,
+    *,
+    force: bool = False,
+    backend_cfg: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One complete run into ``run_dir``; returns the metrics written to metrics.json.
 
