@@ -44,8 +44,10 @@ findings: setup
 # The lesson (docs/tutorial.ipynb, stored without outputs): executed, then rendered with its
 # figures to docs/tutorial.html (about 2 minutes on 2 cores). The notebook itself is not changed.
 tutorial: $(STAMP)
+	@start=$$(date +%s); \
 	PYTHONPATH=$(CURDIR) $(BIN)/jupyter nbconvert --to html --execute \
-		--ExecutePreprocessor.timeout=600 --output tutorial.html docs/tutorial.ipynb
+		--ExecutePreprocessor.timeout=600 --output tutorial.html docs/tutorial.ipynb && \
+	echo "make tutorial: executed and rendered in $$(( $$(date +%s) - start )) s"
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
