@@ -1,9 +1,11 @@
 """The sweep report's claims section: which of the claims flip between each method and NUTS.
 
 It leads the report with a headline generated from the pairs of
-:func:`evaluation.sweep.claims.claim_pairs`, then a table of the flips per scenario, seed and
-method, the differing claims one by one, a heat map of the probabilities (claims x methods;
-not-identified claims greyed) and the forest plot of ``beta_site`` for one data set.
+:func:`evaluation.sweep.claims.claim_pairs` (each flipped claim named, or with many pairs their
+counts), the flips per method and data set beside NUTS vs NUTS (:func:`flip_counts`), a table
+of the flips per scenario, seed and method, the differing claims one by one, a heat map of the
+probabilities (claims x methods; not-identified claims greyed) and the forest plot of
+``beta_site`` for one data set.
 """
 
 from __future__ import annotations
@@ -73,17 +75,64 @@ def _group_sentence(group: Sequence[Pair], baseline: Sequence[Pair] = ()) -> str
     return f"{identified_clause(ref)}; {', '.join(counts)}; {'; '.join(flips)}{floor}."
 
 
+#: More method-vs-NUTS pairs than this: the headline gives counts (the method x data set table
+#: of :func:`flip_counts` and the lists below name the claims), not every claim in a sentence.
+SPELLED_OUT_PAIRS = 4
+
+Groups = dict[tuple[str, str], list[Pair]]
+
+
+def _grouped(pairs: Sequence[Pair]) -> tuple[Groups, Groups]:
+    """``(methods, floors)``: the pairs by (scenario, seed), method-vs-NUTS and NUTS-vs-NUTS."""
+    groups: Groups = {}
+    floors: Groups = {}
+    for p in pairs:
+        (floors if p.baseline else groups).setdefault((p.scenario, p.replicate), []).append(p)
+    return groups, floors
+
+
+def _n_flips(p: Pair) -> int:
+    return sum(bool(r["changed"]) for r in p.rows)
+
+
+def flip_counts(pairs: Sequence[Pair]) -> pd.DataFrame:
+    """Method x data set: how many claims flip against the NUTS run of the same data (columns
+    "scenario, seed N"), with NUTS vs NUTS (the noise floor) as the last row ("–": not run)."""
+    groups, floors = _grouped(pairs)
+    methods = list(dict.fromkeys(p.method for g in groups.values() for p in g))
+    columns: dict[str, list[Any]] = {}
+    for (scen, rep), group in groups.items():
+        flips = {p.method: _n_flips(p) for p in group}
+        floor = floors.get((scen, rep))
+        columns[f"{scen}, seed {rep}"] = [*(flips.get(m, "–") for m in methods),
+                                          max(map(_n_flips, floor)) if floor else "–"]  # fmt: skip
+    return pd.DataFrame({"method": [*methods, "NUTS vs NUTS (floor)"], **columns})
+
+
+def _compact(groups: Groups, floors: Groups) -> str:
+    """The headline of a sweep with many pairs: the ledger once, then the range of flips."""
+    ref = next(iter(groups.values()))[0].reference
+    counts = [_n_flips(p) for g in groups.values() for p in g]
+    floor = [max(map(_n_flips, f)) for f in floors.values()]
+    floor_text = (f"two NUTS runs of the same data disagree on {min(floor)}–{max(floor)} "
+                  f"({len(floor)} of {len(groups)} data sets have a second NUTS run)"
+                  if floor else "no data set has a second NUTS run, so no noise floor")  # fmt: skip
+    return (f"{identified_clause(ref)}. Over {len(groups)} data sets (scenario and seed), the "
+            f"methods flip {min(counts)}–{max(counts)} of them against the NUTS run of the same "
+            f"data; {floor_text}. The table below counts the flips per method and data set; the "
+            f"lists after it name each flipped claim.")  # fmt: skip
+
+
 def headline(pairs: Sequence[Pair]) -> str:
     """The findings headline of the sweep: per scenario and seed, the flips against NUTS."""
     if not pairs:
         return ("No run of this sweep has both a claims section and a NUTS run of the same "
                 "data, so no conclusion was compared (claims=none, or no MCMC run).")  # fmt: skip
-    groups: dict[tuple[str, str], list[Pair]] = {}
-    floors: dict[tuple[str, str], list[Pair]] = {}
-    for p in pairs:
-        (floors if p.baseline else groups).setdefault((p.scenario, p.replicate), []).append(p)
+    groups, floors = _grouped(pairs)
     if not groups:
         return "Every run with claims is an MCMC run; see the table for NUTS against NUTS."
+    if sum(map(len, groups.values())) > SPELLED_OUT_PAIRS:
+        return _compact(groups, floors)
     many = len({s for s, _ in groups}) > 1 or len({r for _, r in groups}) > 1
     text = []
     for (scen, rep), group in groups.items():
@@ -151,6 +200,8 @@ def findings_section(df: pd.DataFrame, records: Sequence[RunRecord], sweep_dir: 
     """The sweep report's first section (see the module docstring)."""
     pairs = claim_pairs(df, records)
     blocks: list[tuple[str, Any]] = [("p", headline(pairs))]
+    if any(not p.baseline for p in pairs):
+        blocks.append(("table", flip_counts(pairs)))
     if pairs:
         blocks += [
             ("p", "A claim flips when both runs give it a verdict (credible: P ≥ the "
@@ -177,4 +228,11 @@ def findings_section(df: pd.DataFrame, records: Sequence[RunRecord], sweep_dir: 
     return Section(TITLE, blocks)
 
 
-__all__ = ["findings_section", "flipped_claims", "forest_by_method", "headline", "heatmap_figure"]
+__all__ = [
+    "findings_section",
+    "flip_counts",
+    "flipped_claims",
+    "forest_by_method",
+    "headline",
+    "heatmap_figure",
+]

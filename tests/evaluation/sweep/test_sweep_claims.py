@@ -7,7 +7,7 @@ import json
 from sweepfakes import make_fake_sweep
 
 from evaluation.claims.ledger import summarise
-from evaluation.report.sweep_claims import flipped_claims, headline
+from evaluation.report.sweep_claims import flip_counts, flipped_claims, headline
 from evaluation.sweep.build import build_report
 from evaluation.sweep.claims import claim_pairs, flips_table
 from evaluation.sweep.comparison import comparison_table
@@ -94,6 +94,32 @@ def test_the_headline_shows_the_nuts_vs_nuts_flips_as_its_noise_floor(tmp_path):
     text = headline([*pairs, floor])
     assert "the 2 that flip between pyro_meanfield and NUTS: latino, sigma " in text
     assert "(noise floor: NUTS vs NUTS flips 1)." in text
+
+
+def test_many_pairs_give_counts_per_data_set_and_method_not_a_wall_of_names(tmp_path):
+    """A study sweep (several data sets x many methods): the headline states the ledger once
+    and the range of flips; flip_counts gives method x data set with the NUTS-vs-NUTS floor."""
+    root = sweep_with_claims(tmp_path)
+    records = collect_runs(root)
+    pairs = claim_pairs(comparison_table(records), records)  # 2 seeds, 2 flips each
+    none = [{"name": "latino", "changed": False}]
+    more = [p._replace(method=m, rows=none) for m in ("stan_meanfield", "pymc_dadvi")
+            for p in pairs]  # fmt: skip
+    floor = pairs[0]._replace(method="stan_nuts", baseline=True,
+                              rows=[{"name": "latino", "changed": True}])  # fmt: skip
+    every = [*pairs, *more, floor]
+    text = headline(every)
+    assert text.count("Of the paper's 4 conclusions") == 1 and "latino, sigma" not in text
+    assert "Over 2 data sets" in text and "the methods flip 0–2 of them" in text
+    assert "disagree on 1–1 (1 of 2 data sets have a second NUTS run)" in text
+    counts = flip_counts(every).set_index("method")
+    assert list(counts.columns) == ["paper, seed 0", "paper, seed 1"]
+    assert list(counts.index) == ["pyro_meanfield", "stan_meanfield", "pymc_dadvi",
+                                  "NUTS vs NUTS (floor)"]  # fmt: skip
+    assert counts.loc["pyro_meanfield"].tolist() == [2, 2]
+    assert counts.loc["stan_meanfield"].tolist() == [0, 0]
+    assert counts.loc["NUTS vs NUTS (floor)"].tolist() == [1, "–"]
+    assert headline(pairs).startswith("[paper, seed 0] Of the paper's 4")  # few pairs: named
 
 
 def test_not_evaluated_claims_and_near_duplicates_add_no_flips(tmp_path):
