@@ -22,7 +22,7 @@ from evaluation.report import forest
 from evaluation.report.claims_headline import identified_clause
 from evaluation.report.format import fmt_number
 from evaluation.report.sections import Section, figure_block
-from evaluation.sweep.claims import Pair, claim_label, claim_pairs, flips_table
+from evaluation.sweep.claims import Pair, claim_label, claim_pairs, flips_table, n_flips
 from evaluation.sweep.records import RunRecord
 
 TITLE = "Findings: the study's conclusions, method by method"
@@ -50,8 +50,7 @@ def _floor_clause(baseline: Sequence[Pair]) -> str:
     """The flips of NUTS against the other NUTS run of the same data: the noise floor."""
     if not baseline:
         return ""
-    n = max(sum(r["changed"] for r in p.rows) for p in baseline)
-    return f" (noise floor: NUTS vs NUTS flips {n})"
+    return f" (noise floor: NUTS vs NUTS flips {_floor(baseline)})"
 
 
 def _group_sentence(group: Sequence[Pair], baseline: Sequence[Pair] = ()) -> str:
@@ -91,8 +90,9 @@ def _grouped(pairs: Sequence[Pair]) -> tuple[Groups, Groups]:
     return groups, floors
 
 
-def _n_flips(p: Pair) -> int:
-    return sum(bool(r["changed"]) for r in p.rows)
+def _floor(baseline: Sequence[Pair]) -> int:
+    """The NUTS-vs-NUTS flips of one data set (the most, if it has several NUTS pairs)."""
+    return max(map(n_flips, baseline))
 
 
 def flip_counts(pairs: Sequence[Pair]) -> pd.DataFrame:
@@ -102,18 +102,18 @@ def flip_counts(pairs: Sequence[Pair]) -> pd.DataFrame:
     methods = list(dict.fromkeys(p.method for g in groups.values() for p in g))
     columns: dict[str, list[Any]] = {}
     for (scen, rep), group in groups.items():
-        flips = {p.method: _n_flips(p) for p in group}
+        flips = {p.method: n_flips(p) for p in group}
         floor = floors.get((scen, rep))
         columns[f"{scen}, seed {rep}"] = [*(flips.get(m, "–") for m in methods),
-                                          max(map(_n_flips, floor)) if floor else "–"]  # fmt: skip
+                                          _floor(floor) if floor else "–"]  # fmt: skip
     return pd.DataFrame({"method": [*methods, "NUTS vs NUTS (floor)"], **columns})
 
 
 def _compact(groups: Groups, floors: Groups) -> str:
     """The headline of a sweep with many pairs: the ledger once, then the range of flips."""
     ref = next(iter(groups.values()))[0].reference
-    counts = [_n_flips(p) for g in groups.values() for p in g]
-    floor = [max(map(_n_flips, f)) for f in floors.values()]
+    counts = [n_flips(p) for g in groups.values() for p in g]
+    floor = [_floor(f) for f in floors.values()]
     floor_text = (f"two NUTS runs of the same data disagree on {min(floor)}–{max(floor)} "
                   f"({len(floor)} of {len(groups)} data sets have a second NUTS run)"
                   if floor else "no data set has a second NUTS run, so no noise floor")  # fmt: skip

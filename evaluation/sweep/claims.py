@@ -70,6 +70,12 @@ def claim_label(row: Mapping[str, Any]) -> str:
     return f"{row['name']} (weakly identified)" if row.get("weakly_identified") else row["name"]
 
 
+def n_flips(pair: Pair) -> int:
+    """How many claims flip between a run and its NUTS partner (a ``counted_with`` group once:
+    :func:`~evaluation.claims.compare.compare_ledgers`' ``changed``)."""
+    return sum(bool(r["changed"]) for r in pair.rows)
+
+
 def _flip_text(r: Mapping[str, Any]) -> str:
     tail = f"; counted with {r['counted_with']}" if r.get("counted_with") else ""
     return f"{claim_label(r)} ({r['verdict_reference']} → {r['verdict_other']}{tail})"
@@ -85,7 +91,7 @@ def flips_table(pairs: Sequence[Pair]) -> pd.DataFrame:
             "vs": p.partner, "identified": sum(r["identified"] for r in p.rows),
             "credible (method)": p.own["summary"]["n_credible"],
             "credible (NUTS)": p.reference["summary"]["n_credible"],
-            "flips": sum(r["changed"] for r in p.rows),
+            "flips": n_flips(p),
             "flipped claims (NUTS → method)": "; ".join(map(_flip_text, differ)) or "-",
         })  # fmt: skip
     return pd.DataFrame(rows)
