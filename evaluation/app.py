@@ -126,11 +126,14 @@ def fit_stage(
     same data and seed (computed here if missing; ``fit.info["from_cache"]`` says which).
     """
     bcfg = backend_config(cfg) if backend_cfg is None else backend_cfg
-    ref_cfg = reference_config(cfg)
-    if ref_cfg is not None and fitting.same_settings(ref_cfg, bcfg):
+    ref_cfg, repeat = reference_config(cfg), int(cfg.get("repeat", 0))
+    if ref_cfg is not None and repeat == 0 and fitting.same_settings(ref_cfg, bcfg):
         log.info("%s has the reference's settings: one fit serves as both", bcfg["name"])
         return api.fit(data, ref_cfg, int(cfg.seed), model=spec, cache_dir=reference_cache(cfg))
-    return api.fit(data, bcfg, int(cfg.seed), model=spec)
+    seed = fitting.fit_seed(int(cfg.seed), repeat)
+    if repeat:
+        log.info("repeat %d of this fit: seed %d", repeat, seed)
+    return api.fit(data, bcfg, seed, model=spec)
 
 
 def reference_stage(cfg: DictConfig, data: api.Data, spec: ModelSpec) -> api.Reference | None:
@@ -207,6 +210,7 @@ def _fit_and_judge(
         "method": method,
         "family": family,
         "seed": int(cfg.seed),
+        "repeat": int(cfg.get("repeat", 0)),
         "parameterization": spec.parameterization,
         "data": judge.data_section(cfg, *data),
         "timing": {**fit.timing, "total_s": time.perf_counter() - start},

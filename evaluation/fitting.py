@@ -100,6 +100,18 @@ def reference_key(backend_cfg: Any, data: HierData, model_spec: ModelSpec, seed:
     return h.hexdigest()[:16]
 
 
+def fit_seed(seed: int, repeat: int = 0) -> int:
+    """The seed of the ``repeat``-th fit of one data set and method.
+
+    Repeat 0 is ``seed`` itself (so the reference fit and its cache are shared); repeat ``k``
+    draws an unrelated seed from ``SeedSequence([seed, k])``, a stream independent of every
+    other (seed, repeat), in [0, 2**31).
+    """
+    if repeat == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), int(repeat)]).generate_state(1)[0] >> 1)
+
+
 def same_settings(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Whether two backend configs give the same draws (equal but for :data:`NON_RESULT_KEYS`)."""
 

@@ -63,10 +63,12 @@ def check_config(cfg: Any, typed: Iterable[str] = ()) -> dict[str, Any]:
 
 #: The largest seed every library takes (NumPy, PyTorch, PyMC and CmdStan: 2**32 - 1).
 MAX_SEED = 2**32 - 1
+#: The most repeats of one fit (``repeat``): 0 is the fit of ``seed``, 1.. are further fits.
+MAX_REPEAT = 999
 
 
 def _bad_seed(cfg: Any) -> str | None:
-    """A one-line complaint naming ``seed`` or ``data.seed`` when out of [0, MAX_SEED]."""
+    """A one-line complaint naming ``seed``, ``data.seed`` or ``repeat`` when out of range."""
     from omegaconf import OmegaConf
 
     for key in ("seed", "data.seed"):
@@ -74,6 +76,9 @@ def _bad_seed(cfg: Any) -> str | None:
         integer = isinstance(value, int) and not isinstance(value, bool)
         if value is not None and not (integer and 0 <= value <= MAX_SEED):
             return f"{key}={value}: must be an integer in [0, {MAX_SEED}]"
+    repeat = OmegaConf.select(cfg, "repeat", default=0)
+    if isinstance(repeat, int) and not 0 <= repeat <= MAX_REPEAT:
+        return f"repeat={repeat}: must be an integer in [0, {MAX_REPEAT}]"
     return None
 
 

@@ -154,6 +154,7 @@ class RunSettings:
     """
 
     seed: int = MISSING
+    repeat: int = MISSING
     force: bool = MISSING
     backend_overrides: dict[str, Any] = MISSING
 
@@ -291,7 +292,7 @@ def root_keys(conf_dir: Path) -> list[str]:
 
 def check_root_types(cfg: Any) -> str | None:
     """A one-line complaint about a run-wide value of the wrong type, or None."""
-    for key, kind in (("seed", int), ("force", bool)):
+    for key, kind in (("seed", int), ("repeat", int), ("force", bool)):
         value = cfg.get(key)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             return f"{key}={value}: must be {'an integer' if kind is int else 'true or false'}"

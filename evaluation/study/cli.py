@@ -1,7 +1,8 @@
 """``ppl-compare-findings`` (``make findings``): run the study's sweeps, write docs/findings.md.
 
     ppl-compare-findings                          # run (or resume) every study, then write
-    ppl-compare-findings --only twin              # one study (the others' runs are reused)
+    ppl-compare-findings --only right             # one study (the others' runs are reused)
+    ppl-compare-findings --seeds 50               # 50 data seeds in every replicated study
     ppl-compare-findings --document-only          # rewrite the document from the runs on disk
     ppl-compare-findings -- debug=fast            # Hydra overrides for every sweep (smoke)
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from evaluation import io
 from evaluation.report.study_document import load_study, write_document
-from evaluation.study.plan import STUDIES, run_study
+from evaluation.study.plan import MIN_SEEDS, STUDIES, run_study
 
 PROG = "ppl-compare-findings"
 TIMINGS = "timings.json"
@@ -41,6 +42,9 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="comma-separated studies to run: " + ", ".join(s.key for s in STUDIES),
     )
+    out.add_argument("--seeds", type=int, default=None,
+                     help="data seeds of every replicated study (default: each study's own, "
+                          "10 for the twin's worlds)")  # fmt: skip
     out.add_argument(
         "--document-only",
         action="store_true",
@@ -70,6 +74,10 @@ def cli(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     keys = [s.key for s in STUDIES]
+    if args.seeds is not None and args.seeds < MIN_SEEDS:
+        print(f"{PROG}: error: --seeds {args.seeds}: a replicated study needs at least "
+              f"{MIN_SEEDS}", file=sys.stderr)  # fmt: skip
+        return 2
     only = keys if args.only is None else [k.strip() for k in args.only.split(",") if k.strip()]
     if unknown := sorted(set(only) - set(keys)):
         print(f"{PROG}: error: unknown study {', '.join(unknown)}; studies: {', '.join(keys)}",
@@ -81,12 +89,13 @@ def cli(argv: Sequence[str] | None = None) -> int:
     for study in STUDIES:
         if args.document_only or study.key not in only:
             continue
-        ran = run_study(study, args.runs_dir / study.key, args.overrides)
+        ran = run_study(study, args.runs_dir / study.key, args.overrides, args.seeds)
         before = timings.get(study.key) or {}
         timings[study.key] = {  # a resumed study adds its wall time to the earlier calls'
             "wall_s": float(before.get("wall_s") or 0.0) + ran.wall_s,
             "calls": (int(before.get("calls") or 1) if before else 0) + 1,
             "return_codes": ran.return_codes, "overrides": list(args.overrides),
+            "seeds": args.seeds if args.seeds is not None else study.seeds,
             "command": command, "commit": commit(),
         }  # fmt: skip
         io.write_json(timings_path, timings)

@@ -18,19 +18,10 @@ from typing import NamedTuple
 
 log = logging.getLogger("ppl_compare.findings")
 
-#: Extra sweeps of the face-value twin study: full-rank and the flow at every sigma_worker of
-#: the sweep to the convergence rule (3.5 and 27 ms per step at paper scale since issue 20:
-#: about 2.5 and 7-9 minutes per fit), full-rank with the paper's x0.9995 decay at sigma_worker
-#: 1.0, Pathfinder started at a mean-field fit's mean, mean-field + PSIS; and a second NUTS
-#: (Stan) at sigma_worker 1.0 and the paper's 0.006294 for the NUTS-vs-NUTS noise floor.
-TWIN_EXTRAS: tuple[tuple[str, ...], ...] = (
-    ("backend=pyro_fullrank,pyro_flow", "data.sigma_worker=0.006294,0.05,0.25,0.5,1.0"),
-    ("backend=pyro_fullrank", "backend.lr_decay=0.9995", "backend.num_steps=18000",
-     "data.sigma_worker=1.0"),
-    ("backend=pymc_pathfinder", "backend.init=advi", "data.sigma_worker=1.0"),
-    ("backend=pyro_meanfield", "evaluation.psis_resample=true", "data.sigma_worker=1.0"),
-    ("backend=stan_nuts", "data.sigma_worker=1.0,0.006294"),
-)  # fmt: skip
+#: The data seeds of a replicated study by default (``--seeds N``: ``range(0, N)``).
+DEFAULT_SEEDS = 10
+#: The fewest seeds a replicated study may run (a seed interval needs a few).
+MIN_SEEDS = 2
 
 
 class Study(NamedTuple):
@@ -45,20 +36,62 @@ class Study(NamedTuple):
         ``conf/experiment/<experiment>.yaml``: the multirun.
     extras : tuple of override tuples
         Extra sweeps into the same sweep dir (each a multirun: a comma list sweeps).
+    overrides : tuple of str
+        Overrides of every command of the study (its world: e.g. ``data.n_clusters=0``).
+    replicated : bool
+        Whether ``--seeds`` sets its data seeds (``data.seed=range(0,N)``).
+    world : str
+        What the study's data are, in one sentence for the document.
+    seeds : int
+        Its data seeds by default (``--seeds`` overrides every replicated study's).
     """
 
     key: str
     title: str
     experiment: str
     extras: tuple[tuple[str, ...], ...] = ()
+    overrides: tuple[str, ...] = ()
+    replicated: bool = True
+    world: str = ""
+    seeds: int = DEFAULT_SEEDS
 
 
+#: Full-rank is fitted once per seed (no VI-vs-VI repeat): at 3 ms per step to the convergence
+#: rule (~36k steps, ~2 min) its repeat would cost 30 min of the 120 on 2 cores.
+FULLRANK_ONCE: tuple[tuple[str, ...], ...] = (("backend=pyro_fullrank", "repeat=0"),)
+#: The worlds of the study (issue 22): the paper's conclusions true, then false in a known
+#: share of seeds, on the quarter-sized twin; Thornton's experiment (real data, real claims);
+#: and the scale case (4x the paper's units, one seed, for its cost).
 STUDIES: tuple[Study, ...] = (
-    Study("twin", "Face-value twin (experiment=meanfield_study)", "meanfield_study", TWIN_EXTRAS),
-    Study("calibrated", "Calibrated twin (experiment=meanfield_study_calibrated)",
-          "meanfield_study_calibrated", (("backend=stan_nuts", "data.sigma_worker=0.006294"),)),
-    Study("real", "Real data (experiment=meanfield_real)", "meanfield_real"),
+    Study("right", "Paper right: the paper's worksite effects, two planted clusters",
+          "evidence", FULLRANK_ONCE,
+          world="β_site is the paper's table × 0.3 and two worksite clusters are planted, true "
+          "σ_worker 0.25: the paper's conclusions hold where its own table says so."),
+    Study("wrong", "Paper wrong: worksite effects drawn around zero, no clusters", "evidence",
+          FULLRANK_ONCE, overrides=("data.sigma_site=1.0", "data.n_clusters=0"),
+          world="β_site is redrawn per seed ~ Normal(0, 1) × 0.3 and no clusters are planted, "
+          "true σ_worker 0.25: each sign claim is false in about half the seeds, every "
+          "cluster claim is false."),
+    Study("thornton", "Real data: Thornton's HIV-results experiment", "evidence_thornton",
+          FULLRANK_ONCE, seeds=5,
+          world="causaldata/thornton_hiv (Thornton 2008): people in villages; replicates are "
+          "train/test splits (5 by default: the 120-minute budget); no truth, NUTS is the "
+          "reference."),
+    Study("scale", "Scale: TV16, 4× the paper's units", "evidence_scale", replicated=False,
+          world="stevedata/TV16 (CCES 2016): respondents in states, one split; what a fit "
+          "costs at this size."),
 )  # fmt: skip
+
+
+def seed_overrides(study: Study, n_seeds: int | None = None) -> tuple[str, ...]:
+    """``data.seed=range(0,N)`` of a replicated study: N is ``n_seeds`` (``--seeds``), else
+    the study's own; nothing for a study that is not replicated."""
+    if not study.replicated:
+        return ()
+    n = study.seeds if n_seeds is None else int(n_seeds)
+    if n < MIN_SEEDS:
+        raise ValueError(f"--seeds {n}: a replicated study needs at least {MIN_SEEDS}")
+    return (f"data.seed=range(0,{n})",)
 
 
 class StudyRun(NamedTuple):
@@ -70,22 +103,31 @@ class StudyRun(NamedTuple):
     return_codes: list[int]
 
 
-def commands(study: Study, sweep_dir: Path, overrides: Sequence[str] = ()) -> list[list[str]]:
-    """The ``ppl-compare`` command lines of ``study`` (the multirun first, then the extras)."""
+def commands(
+    study: Study, sweep_dir: Path, overrides: Sequence[str] = (), n_seeds: int | None = None
+) -> list[list[str]]:
+    """The ``ppl-compare`` command lines of ``study`` (the multirun first, then the extras):
+    its experiment, its world's overrides, its seeds (:func:`seed_overrides`), then
+    ``overrides`` (so a user's override wins)."""
     app = [sys.executable, "-m", "evaluation.app"]
-    base = [f"experiment={study.experiment}", f"hydra.sweep.dir={sweep_dir}", *overrides]
+    base = [f"experiment={study.experiment}", f"hydra.sweep.dir={sweep_dir}",
+            *study.overrides, *seed_overrides(study, n_seeds), *overrides]  # fmt: skip
     out = [[*app, *base]]
     for i, extra in enumerate(study.extras):
-        subdir = f"extra{i}_" + "${hydra.job.num}_${backend.name}_s${data.seed}"
+        subdir = f"extra{i}_" + "${hydra.job.num}_${backend.name}_s${data.seed}_r${repeat}"
         out.append([*app, *base, f"hydra.sweep.subdir={subdir}", *extra])
+    for cmd in out[:-1]:  # one sweep report, by the last command, covers every run of the dir
+        cmd.append("hydra.callbacks.sweep_report.enabled=false")
     return out
 
 
-def run_study(study: Study, sweep_dir: Path, overrides: Sequence[str] = ()) -> StudyRun:
+def run_study(
+    study: Study, sweep_dir: Path, overrides: Sequence[str] = (), n_seeds: int | None = None
+) -> StudyRun:
     """Run every command of ``study`` into ``sweep_dir``; a failing job does not stop it."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
     start, codes = time.perf_counter(), []
-    for cmd in commands(study, sweep_dir, overrides):
+    for cmd in commands(study, sweep_dir, overrides, n_seeds):
         log.info("running: %s", " ".join(cmd[2:]))
         codes.append(subprocess.run(cmd, check=False).returncode)
     return StudyRun(study, sweep_dir, time.perf_counter() - start, codes)

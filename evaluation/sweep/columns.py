@@ -34,8 +34,12 @@ SCENARIO_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("test", ("data.test_fraction", "config.data.test_fraction")),
 )
 REPLICATE_KEYS: tuple[str, ...] = ("data.seed", "config.data.seed", "seed")
+#: Which fit of the same data and method a run is (``repeat``: 0 first, 1.. the repeats).
+REPEAT_KEYS: tuple[str, ...] = ("repeat", "config.repeat")
 #: Override keys that never label a method (data and seeds label scenarios and replicates).
-_NOT_METHOD = re.compile(r"^(\+*)(backend|seed|force|data(\..*)?|hydra\..*|experiment|debug)$")
+_NOT_METHOD = re.compile(
+    r"^(\+*)(backend|seed|repeat|force|data(\..*)?|hydra\..*|experiment|debug)$"
+)
 
 _REC = "posterior.recovery"
 _REF = "reference.blocks"
@@ -104,7 +108,11 @@ def _method_labels(df: pd.DataFrame) -> list[str]:
 
 
 def add_labels(df: pd.DataFrame) -> pd.DataFrame:
-    """Add ``scenario``, ``method_label`` and ``replicate`` columns.
+    """Add ``scenario``, ``method_label``, ``method_base``, ``fit_repeat`` and ``replicate``.
+
+    ``method_base`` names the method (backend and the overrides that vary between runs);
+    ``method_label`` adds `` (repeat k)`` to the k-th repeated fit (config ``repeat``);
+    ``fit_repeat`` is k (0 for a first fit and for runs that predate ``repeat``).
 
     The scenario is the data config without its seed; only the keys that differ between the
     sweep's runs name it (``sigma_worker=0.5, J=20``), else the data set's name.
@@ -117,9 +125,18 @@ def add_labels(df: pd.DataFrame) -> pd.DataFrame:
     else:
         names = values["data"][values["data"] != "-"]
         df["scenario"] = names.mode().iloc[0] if len(names) else "all runs"
-    df["method_label"] = _method_labels(df)
+    df["method_base"] = _method_labels(df)
+    df["fit_repeat"] = pd.to_numeric(first_of(df, REPEAT_KEYS), errors="coerce").fillna(0)
+    df["fit_repeat"] = df["fit_repeat"].astype(int)
+    df["method_label"] = [repeat_label(b, k) for b, k in zip(df["method_base"], df["fit_repeat"],
+                                                              strict=True)]  # fmt: skip
     df["replicate"] = first_of(df, REPLICATE_KEYS).map(_text)
     return df
+
+
+def repeat_label(method: str, repeat: int) -> str:
+    """A run's label: its method, then `` (repeat k)`` for the k-th repeated fit (k >= 1)."""
+    return f"{method} (repeat {repeat})" if repeat else method
 
 
 # ----------------------------------------------------------------------------- derived columns

@@ -134,8 +134,9 @@ def _ari_with_floor(value: float | None, floor: float | None) -> dict[str, Any]:
 def mcmc_partner(group: pd.DataFrame, idx: Any) -> Any:
     """Index of the MCMC run in ``group`` (same data and seed) to compare run ``idx`` with.
 
-    Candidates are the other runs whose declared family is ``"mcmc"``; among several, the
-    first by backend name (then the first in job order).
+    Candidates are the other runs whose declared family is ``"mcmc"``; among several, a
+    first fit (``repeat`` 0) before a repeated one, then the first by backend name, then the
+    first in job order (so a NUTS repeat is paired with its NUTS: the noise floor).
     None when there is no candidate.
     """
     others = group.drop(index=idx)
@@ -144,7 +145,8 @@ def mcmc_partner(group: pd.DataFrame, idx: Any) -> Any:
     mcmc = others[(family(others) == PARTNER_FAMILY).to_numpy()]
     if mcmc.empty:
         return None
-    return min(mcmc.index, key=lambda i: (str(mcmc.at[i, "backend"]), i))
+    repeat = numeric(mcmc, "fit_repeat").fillna(numeric(mcmc, "repeat")).fillna(0.0)
+    return min(mcmc.index, key=lambda i: (repeat[i] != 0, str(mcmc.at[i, "backend"]), i))
 
 
 def partner_checks_failed(df: pd.DataFrame, partner: Any) -> str:

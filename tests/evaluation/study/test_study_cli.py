@@ -17,7 +17,7 @@ TINY = ("debug=fast", "backend=pymc_nuts,pyro_meanfield", "data.sigma_worker=0.0
         "evaluation.reference_overrides.draws=200")  # fmt: skip
 STUDY = Study("twin", "Tiny twin", "meanfield_study",
               (("backend=pyro_meanfield", "evaluation.psis_resample=true",
-                "data.sigma_worker=1.0"),))  # fmt: skip
+                "data.sigma_worker=1.0"),), replicated=False)  # fmt: skip
 
 
 @pytest.fixture(scope="module")

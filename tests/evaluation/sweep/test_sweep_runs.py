@@ -95,6 +95,9 @@ EXPERIMENT_SMOKE = {
     ],
     "meanfield_study_calibrated": ["data.sigma_worker=0.5", "backend=pymc_nuts,pyro_meanfield"],
     "meanfield_real": ["backend=pymc_nuts,pyro_meanfield"],
+    "evidence": ["data.seed=0,1", "backend=pymc_nuts,pyro_meanfield"],
+    "evidence_thornton": ["data.seed=0", "backend=pymc_nuts,pyro_meanfield"],
+    "evidence_scale": ["backend=pymc_nuts,pyro_meanfield"],
 }
 #: A heading each experiment's report must contain beyond the common ones.
 EXPERIMENT_SECTION = {
@@ -106,6 +109,9 @@ EXPERIMENT_SECTION = {
     "paper_forensics": "## Paper forensics",
     "meanfield_study_calibrated": "## Interval width against the reference posterior",
     "meanfield_real": "## Interval width against the reference posterior",
+    "evidence": "## Findings: the study's conclusions, method by method",
+    "evidence_thornton": "## Findings: the study's conclusions, method by method",
+    "evidence_scale": "## Cost",
 }
 
 
