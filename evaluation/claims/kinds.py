@@ -35,6 +35,13 @@ On the variance components (:mod:`evaluation.claims.scale_kinds`):
     of the linear predictor is more than ``share`` of the sum of it and the variance of the
     worker-level part ``X_worker[i] . beta_worker[j]`` (share 0.5: the site part varies more).
 
+On the per-worksite slopes ``beta_worker`` (:mod:`evaluation.claims.worker_kinds`):
+
+``mean_slope`` [feature: worker, direction: positive | negative, weighted: bool (default false)]
+    The mean over worksites of ``beta_worker[:, feature]`` is ``> 0`` (or ``< 0``); with
+    ``weighted`` each worksite counts by its number of workers in the data.  The model has no
+    worker-level fixed effect, so this is how "the worker feature raises the odds" is stated.
+
 On the per-draw clusterings (:mod:`evaluation.claims.cluster_kinds`):
 
 ``k_selected`` [k: int]
@@ -58,14 +65,14 @@ Clustering kinds are false in a draw whose clustering has fewer than two non-emp
 Identification (what the design must identify for the claim to mean something): a claim on
 ``beta_site`` rests on linear functionals of ``(alpha, beta_site)``
 (``Kind.site_functionals``) that must be estimable from ``[1 | X_site]``; clustering claims
-rest on the whole ``beta_worker[j]`` vector (``X_worker`` of full column rank);
-``variance_share`` and the scale claims are invariant along every null direction and always
-identified.
+rest on the whole ``beta_worker[j]`` vector (``X_worker`` of full column rank), and so, by
+the same check, does ``mean_slope``; ``variance_share`` and the scale claims are invariant
+along every null direction and always identified.
 """
 
 from __future__ import annotations
 
-from evaluation.claims import cluster_kinds, scale_kinds, site_kinds
+from evaluation.claims import cluster_kinds, scale_kinds, site_kinds, worker_kinds
 from evaluation.claims.context import (
     ORDER_DIRECTIONS,
     REQUIRE,
@@ -79,7 +86,8 @@ from evaluation.claims.context import (
 from evaluation.claims.scale_kinds import linear_predictor_variances
 
 KINDS: dict[str, Kind] = {
-    k.name: k for k in (*site_kinds.KINDS, *scale_kinds.KINDS, *cluster_kinds.KINDS)
+    k.name: k
+    for k in (*site_kinds.KINDS, *scale_kinds.KINDS, *worker_kinds.KINDS, *cluster_kinds.KINDS)
 }
 #: Kinds evaluated on per-draw clusterings (not evaluated when the run did not cluster).
 CLUSTERING_KINDS: tuple[str, ...] = tuple(k.name for k in cluster_kinds.KINDS)

@@ -152,7 +152,7 @@ def _check_param(kind: str, key: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{what} must be an integer >= 1, got {value!r}")
         return value
-    if key == "by_abs":
+    if key in ("by_abs", "weighted"):
         return _choice(value, what, (True, False))
     if key == "require":
         return _choice(value, what, K.REQUIRE)

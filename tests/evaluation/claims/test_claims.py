@@ -240,8 +240,10 @@ def referenced(claim) -> tuple[set[str], set[str]]:
 def test_paper_ledger_loads_and_names_real_features():
     ledger = load_ledger(CONF_DIR / "claims" / "paper.yaml")
     assert ledger.thresholds == Thresholds(0.95, 0.05)
+    # mean_slope (per-worksite slopes) is used by the Thornton and TV16 ledgers
     assert len(ledger.claims) == 19 and {c.kind for c in ledger.claims} == set(KINDS) - {
-        "scale_above"
+        "scale_above",
+        "mean_slope",
     }
     for claim in ledger.claims:
         site, worker = referenced(claim)

@@ -11,8 +11,8 @@ size), fitted once each (2 chains x (300 + 300); one nutpie compile serves both:
   without clusters, "the criterion selects K = 2", "the clusters separate on size" and "larger
   sites have larger attention effects" are false.  The paper's ledger is evaluated on it.
 * ``clustered``: two planted clusters by size (the main job's), for the kinds the first cannot
-  falsify: "most features even" on size features, a reversed effect order, K = 3, and a scale
-  above its truth.
+  falsify: "most features even" on size features, a reversed effect order, K = 3, a scale
+  above its truth, and a negative worker-weighted mean slope of n_notes (+0.53 in truth).
 
 Each claim checked is first asserted false under the generating parameters (the construction
 is right), then "not credible" under NUTS (credible would need P >= 0.95 by more than 2 Monte
@@ -44,7 +44,8 @@ from evaluation.data.twin import PAPER_TRUTH, calibrate_alpha, make_paper_twin
 TWIN = {"n_worksites": 40, "n_workers": 2000, "sigma_worker": 1.0, "site_scale": 0.3,
         "seed": 0}  # fmt: skip
 #: Claims on the clustered twin that are false by construction (clusters planted by size,
-#: larger sites with larger n_notes / first_convo_q1 effects, K = 2, sigma_worker = 1).
+#: larger sites with larger n_notes / first_convo_q1 effects, K = 2, sigma_worker = 1; the
+#: workers-weighted mean over worksites of the true n_notes slopes is +0.53).
 CLUSTERED_CLAIMS = {"claims": [
     {"name": "size_features_even", "kind": "cluster_even",
      "features": ["log_n_discovered", "log_n_edges"]},
@@ -52,6 +53,8 @@ CLUSTERED_CLAIMS = {"claims": [
      "coefficients": ["n_notes"], "size_feature": "log_n_discovered", "direction": "smaller"},
     {"name": "three_clusters_selected", "kind": "k_selected", "k": 3},
     {"name": "sigma_worker_large", "kind": "scale_above", "threshold": 2.0},
+    {"name": "notes_slope_negative", "kind": "mean_slope", "feature": "n_notes",
+     "direction": "negative", "weighted": True},
 ]}  # fmt: skip
 
 
