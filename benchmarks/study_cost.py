@@ -1,10 +1,14 @@
 """What a study sweep cost, part by part, and before/after the savings of issue 15 (prints).
 
-    python benchmarks/study_cost.py outputs/findings/twin            # a findings study
+    python benchmarks/study_cost.py outputs/findings/right           # a findings study
+    python benchmarks/study_cost.py outputs/findings/right --seeds 50  # projected to 50 seeds
     python benchmarks/study_cost.py outputs/multirun/<stamp>_meanfield_study --wall 2400
 
 Reads every run of the sweep dir (``metrics.json``: ``phases``, ``timing``, ``fit``) and prints
 
+* per cell (scenario x method, both fits of a seed together): seeds, job seconds per seed,
+  and the cell's projected job seconds and wall minutes at ``--seeds`` seeds (default: the
+  seeds run) on ``--jobs`` parallel jobs (default 2);
 * per method: jobs, seconds of the fit (compile included; a fit read from the reference cache
   counts 0 here), of the evaluation and in total, steps run of the cap for VI;
 * per part of a job (data build, compile, fit, scoring, reference, clustering, claims,
@@ -57,16 +61,41 @@ def per_method(df) -> None:
               f"{numeric(g, 'timing.total_s').sum():8.0f}  {step_txt}")  # fmt: skip
 
 
+def per_cell(df, seeds: int | None, jobs: int) -> float:
+    """Print one line per (scenario, method): job seconds per seed and the projection at
+    ``seeds`` seeds; returns the projected job seconds of all cells."""
+    done = df[df["status"] == "complete"].copy()
+    done["job_s"] = numeric(done, "timing.total_s")
+    base = done["method_base"] if "method_base" in done else done["method_label"]
+    print(f"{'scenario':24s} {'method':24s} {'seeds':>5s} {'job s/seed':>10s} {'projected s':>11s}")
+    total = 0.0
+    for (scen, method), g in done.groupby([done["scenario"], base], sort=False):
+        n = g["replicate"].nunique()
+        per_seed = g["job_s"].sum() / max(n, 1)
+        projected = per_seed * (seeds or n)
+        total += projected
+        print(f"{str(scen)[:24]:24s} {str(method)[:24]:24s} {n:5d} {per_seed:10.0f} "
+              f"{projected:11.0f}")  # fmt: skip
+    print(
+        f"projected: {total:,.0f} job s = {total / jobs / 60:.1f} min on {jobs} parallel jobs "
+        f"(at {seeds or 'the run'} seeds; the sweep report and idle slots come on top)\n"
+    )
+    return total
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the cost tables of one sweep dir; exit status 2 when it holds no complete run."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sweep_dir", type=Path)
     ap.add_argument("--wall", type=float, default=None, help="measured wall seconds")
+    ap.add_argument("--seeds", type=int, default=None, help="project the cells to this many seeds")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel jobs of the projection")
     args = ap.parse_args(argv)
     df = comparison_table(collect_runs(args.sweep_dir))
     if df.empty or not (df["status"] == "complete").any():
         print(f"study_cost: no complete run under {args.sweep_dir}", file=sys.stderr)
         return 2
+    per_cell(df, args.seeds, args.jobs)
     per_method(df)
     summary = cost_summary(df)
     wall = args.wall if args.wall is not None else study_wall(args.sweep_dir)

@@ -47,6 +47,9 @@ LAYERS: dict[str, int] = {
     "evaluation.api": 6,  # the Python API: the app's stages as functions
     "evaluation.app": 6,
     "evaluation.study": 6,
+    "evaluation.study.evidence": 4,  # the study's statistics: numbers, below its document
+    "evaluation.study.summary": 4,
+    "evaluation.study.table": 4,
 }
 #: Packages whose modules may import project modules inside functions (optional PPLs).
 LAZY_OK = ("backends.pyro", "backends.pymc", "backends.stan")

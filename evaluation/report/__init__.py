@@ -9,7 +9,8 @@ and formatting.
   ``design``, ``run_figures``;
 - the sweep report (``report.md`` / ``report.html`` of a sweep): ``sweep_report`` with the
   sections ``sweep_claims``, ``calibration``, ``paper``, ``forensics`` and ``sweep_figures``;
-- the study document (``docs/findings.md``): ``study_document``, ``study_answer``, ``phase``.
+- the study document (``docs/findings.md``): ``study_document``, with ``study_evidence``
+  (tables, figure) and ``study_headline`` (the answer).
 
 May import the judges (``evaluation.metrics``, ``evaluation.clustering``, ``evaluation.claims``)
 and the sweep's table (``evaluation.sweep`` below its writer): never the judge, the app or the

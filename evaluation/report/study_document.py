@@ -1,8 +1,10 @@
 """``docs/findings.md`` and ``docs/figures/``: the study's findings, generated from its sweeps.
 
-Every number comes from the sweeps' runs (the same tables as the sweep reports); the text
-around them is chosen by the numbers (:mod:`evaluation.report.study_answer`).  The document opens
-with the command, the commit and the wall time, then the plain-language answer.
+Every number comes from the sweeps' runs; each is a mean over data seeds with its 90%
+interval, or a rate with its interval, beside NUTS's own repeat on the same seeds
+(:mod:`evaluation.study.summary`, tables in :mod:`evaluation.report.study_evidence`).  The text
+around them is chosen by the numbers (:mod:`evaluation.report.study_headline`).  The document
+opens with the command, the commit and the wall time, then the plain-language answer.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import pandas as pd
 
 from evaluation import io
 from evaluation.metrics.verdict import RULE
-from evaluation.report import phase
-from evaluation.report import study_answer as answer
-from evaluation.sweep.claims import claim_pairs
-from evaluation.sweep.columns import truthy
+from evaluation.report import study_evidence as tables
+from evaluation.report import study_headline as headline
+from evaluation.study.summary import MethodEvidence, method_evidence
+from evaluation.study.table import claims_table
 from evaluation.sweep.comparison import comparison_table
 from evaluation.sweep.cost import cost_summary, summary_rows
 from evaluation.sweep.records import collect_runs
@@ -30,28 +32,45 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DOC_NAME = "findings.md"
 FIG_DIR = "figures"
-#: Resolution of the committed figures (docs/ stays a few hundred KB).
-FIG_DPI = 80
-#: The data set and the methods of the remedies table (issue 14): sigma_worker of the main twin.
-MAIN_SIGMA = 1.0
+FIGURE = "evidence.png"
+#: The credible threshold when no run says (the paper's ledger's).
+CREDIBLE = 0.95
 
 
 class StudyResult(NamedTuple):
-    """A study's comparison table (with derived columns), its sweep dir and wall seconds."""
+    """A study's comparison table, its long claims table, the ledger's credible threshold,
+    its sweep dir and wall seconds."""
 
     study: Study
     sweep_dir: Path
     df: pd.DataFrame
     wall_s: float | None
+    claims: pd.DataFrame = pd.DataFrame()
+    credible: float = CREDIBLE
+
+
+def _credible(records: Sequence[Any]) -> float:
+    for rec in records:
+        th = ((rec.metrics or {}).get("claims") or {}).get("thresholds") or {}
+        if "credible" in th:
+            return float(th["credible"])
+    return CREDIBLE
 
 
 def load_study(study: Study, sweep_dir: Path, wall_s: float | None) -> StudyResult:
-    """Read a study's sweep dir into a :class:`StudyResult` (an empty table without runs)."""
+    """Read a study's sweep dir into a :class:`StudyResult` (empty tables without runs)."""
     records = collect_runs(sweep_dir) if Path(sweep_dir).is_dir() else []
     df = comparison_table(records)
-    if not df.empty:
-        df = phase.add_derived(df, claim_pairs(df, records))
-    return StudyResult(study, Path(sweep_dir), df, wall_s)
+    claims = claims_table(df, records) if not df.empty else pd.DataFrame()
+    return StudyResult(study, Path(sweep_dir), df, wall_s, claims, _credible(records))
+
+
+def evidence(result: StudyResult) -> list[MethodEvidence]:
+    """The per-method evidence of one study (empty without complete runs or claims)."""
+    done = result.df[result.df["status"] == "complete"] if not result.df.empty else result.df
+    if done.empty or result.claims.empty:
+        return []
+    return method_evidence(result.claims, done, result.credible)
 
 
 def _minutes(seconds: float | None) -> str:
@@ -89,113 +108,55 @@ def header(
     return "\n".join(lines)
 
 
-def phase_section(result: StudyResult, fig_dir: Path) -> tuple[str, list[Path]]:
-    """The phase diagram (figure) and one table per metric of one twin study."""
-    key, title = result.study.key, result.study.title
-    lines = [f"## {title}", ""]
-    if result.df.empty:
-        return "\n".join([*lines, "_No runs._"]), []
-    figs = []
-    fig = phase.phase_figure(result.df, phase.PHASE_METRICS, title)
-    if fig is not None:
-        path = io.save_figure(fig, fig_dir / f"phase_{key}.png", dpi=FIG_DPI)
-        figs.append(path)
-        lines += [f"![phase diagram, {key}]({FIG_DIR}/{path.name})", ""]
-    for metric in phase.PHASE_METRICS:
-        table = phase.phase_table(result.df, metric)
-        if table.empty:
-            continue
-        floor = phase.floor_table(result.df, metric)
-        lines += [f"**{metric.label}**", "", phase.markdown_table(table, floor, metric.digits), ""]
-    return "\n".join(lines), figs
-
-
-#: Columns of the remedies and real-data tables: (header, column(s), digits).
-METHOD_COLUMNS: tuple[tuple[str, str | tuple[str, ...], int], ...] = (
-    ("β_site cov90 (identified)", "posterior.beta_site_identified_coverage90", 2),
-    ("β_site sd / NUTS", phase.SD_RATIO, 2),
-    ("(floor)", tuple(f"{c}_floor" for c in phase.SD_RATIO), 2),
-    ("σ_worker median", "posterior.summary.sigma_worker.median", 3),
-    ("σ_worker / truth", "derived.sigma_worker_over_truth", 2),
-    ("σ_worker / NUTS", "cross.sigma_worker_ratio", 2),
-    ("k̂", "diagnostics.vi.khat", 2),
-    ("PSIS ESS (resampled)", "psis.ess", 0),
-    ("AUC", "predictive.auc", 3),
-    ("accuracy", "predictive.accuracy", 3),
-    ("ARI vs NUTS", "cross.ari_vs_nuts", 2),
-    ("steps run", "fit.n_steps_run", 0),
-    ("fit s", "timing.fit_s", 0),
-)
-
-
-def method_table(df: pd.DataFrame, drop_empty: bool = True) -> str:
-    """One row per complete run (method label), the :data:`METHOD_COLUMNS`, as Markdown."""
+def world_section(result: StudyResult, ev: Sequence[MethodEvidence]) -> str:
+    """One world: what its data are, the method table, the run metrics, and mean-field's
+    claims one by one."""
+    study, df = result.study, result.df
+    lines = [f"## {study.title}", "", study.world, ""]
+    if df.empty or not ev:
+        return "\n".join([*lines, "_No complete runs with claims._", ""])
     done = df[df["status"] == "complete"]
-    cols = [(h, c, d) for h, c, d in METHOD_COLUMNS
-            if not drop_empty or phase.values(done, c).notna().any()]  # fmt: skip
-    lines = ["| method | " + " | ".join(h for h, _, _ in cols) + " |",
-             "|" + "---|" * (len(cols) + 1)]  # fmt: skip
-    notes = []
-    for idx in done.index:
-        cells = [phase.cell_text(phase.values(done, c)[idx], d) for _, c, d in cols]
-        is_ref = "fit.cache_file" in done and truthy(done.at[idx, "fit.cache_file"])
-        label = str(done.at[idx, "method_label"]) + (" (the reference fit)" if is_ref else "")
-        marks, why = verdict_marks(done.loc[idx])
-        lines.append(f"| {label}{marks} | " + " | ".join(cells) + " |")
-        notes += [f"- {label}: {w}" for w in why]
-    if notes:
-        lines += ["", f"Marked rows (failure rule: {RULE}):", "", *notes]
+    n_seeds = done["replicate"].nunique()
+    lines += [
+        f"{len(done)} complete runs over {n_seeds} data seeds (`{study.experiment}`). Per "
+        "seed, each method is compared with the NUTS run of the same data; NUTS's second run "
+        "(another chain seed) and each method's own second fit (another optimiser seed) are "
+        "the floors. Means over seeds with 90% intervals; rates with 90% Wilson intervals "
+        "(k of n (seed, claim) pairs). Failure rule: " + RULE + ".", "",
+        tables.method_table(ev), "",
+        "**The fits themselves** (first fits; mean over seeds, 90% interval):", "",
+        tables.metric_table(done, [e.method for e in ev]), "",
+        f"**{tables.MEANFIELD}'s claims, one by one** (over the seeds):", "",
+        tables.claim_table(result.claims), "",
+    ]  # fmt: skip
     return "\n".join(lines)
 
 
-def verdict_marks(row: pd.Series) -> tuple[str, list[str]]:
-    """`` — **FAILED**`` / `` — **PSIS NOT TRUSTWORTHY**`` for a row, and the reasons."""
-    marks, why = "", []
-    failed = row.get("verdict.failed")
-    if truthy(failed):
-        marks += " — **FAILED**"
-        why.append(f"FAILED: {failed}" if isinstance(failed, str) else "FAILED")
-    psis = row.get("verdict.psis_untrustworthy")
-    if truthy(psis):
-        marks += " — **PSIS NOT TRUSTWORTHY**"
-        ess = row.get("psis.ess")
-        why.append(f"PSIS-resampled posterior not trustworthy: {psis} (ESS {ess:.0f})"
-                   if isinstance(ess, (int, float)) else f"not trustworthy: {psis}")  # fmt: skip
-    return marks, why
-
-
-def remedies_section(twin: StudyResult) -> str:
-    """Issue 14's table: every method on the main twin (true sigma_worker 1.0)."""
-    df = twin.df
+def scale_section(result: StudyResult) -> str:
+    """The scale case: what each fit cost, beside the data's size."""
+    df = result.df
+    lines = [f"## {result.study.title}", "", result.study.world, ""]
     if df.empty:
-        return ""
-    at_main = df[phase.sigma_column(df) == MAIN_SIGMA]
-    return "\n".join([
-        f"## Remedies on the main twin (true σ_worker = {MAIN_SIGMA:g})", "",
-        "What to run instead of mean-field, at what cost: every method on the same data, "
-        "against the NUTS reference (pymc_nuts). `psis_resample=true`: the mean-field draws "
-        "PSIS-resampled (trustworthy only if k̂ ≤ 0.7); full-rank `lr_decay=0.9995`: the "
-        "paper's decay over 18,000 steps, otherwise the converging one (× 0.9999, stopped by "
-        "the convergence rule); `init=advi`: Pathfinder's paths started at a mean-field fit's "
-        "mean; pymc_dadvi_lr: DADVI with linear-response covariances. The floor is the sd "
-        "ratio of two halves of the NUTS chains; fit seconds were measured with two jobs "
-        "sharing the two cores.", "",
-        method_table(at_main), "",
-    ])  # fmt: skip
-
-
-def real_section(real: StudyResult) -> str:
-    """The real data set: every method against NUTS."""
-    if real.df.empty:
-        return f"## {real.study.title}\n\n_No runs._\n"
-    first = real.df[real.df["status"] == "complete"]
-    source = str(first["data.name"].iloc[0]) if "data.name" in first and len(first) else "-"
-    return "\n".join([
-        f"## {real.study.title}", "",
-        f"Data set `{source}` (source, size and design: the header of its "
-        "`conf/data/` file and docs/user-guide.md). No truth: NUTS is the reference.", "",
-        method_table(real.df), "",
-    ])  # fmt: skip
+        return "\n".join([*lines, "_No runs._", ""])
+    done = df[df["status"] == "complete"]
+    size = ""
+    if "data.n_workers" in done and len(done):
+        row = done.iloc[0]
+        size = f"{int(row['data.n_workers']):,} units in {int(row['data.n_worksites'])} groups. "
+    rows = [[r["method_label"], f"{float(r.get('timing.fit_s', float('nan'))):.0f}",
+             f"{float(r.get('timing.total_s', float('nan'))):.0f}",
+             tables.interval_text(tables.Interval(float(r.get('predictive.auc', float('nan'))),
+                                                  float('nan'), float('nan'), 1), 3)]
+            for _, r in done.iterrows()]  # fmt: skip
+    return "\n".join(
+        [
+            *lines,
+            size + "One run per method (1 seed):",
+            "",
+            tables.markdown(["method", "fit s", "job s", "held-out AUC"], rows),
+            "",
+        ]
+    )
 
 
 def cost_section(results: Sequence[StudyResult]) -> str:
@@ -231,28 +192,32 @@ def write_document(
     command: str,
     commit: str,
 ) -> Path:
-    """Write ``docs_dir/findings.md`` and its figures; returns the document's path.
+    """Write ``docs_dir/findings.md`` and its figure; returns the document's path.
 
     ``timings``, ``command``, ``commit``: see :func:`header`.
     """
     fig_dir = Path(docs_dir) / FIG_DIR
-    parts: list[Any] = [header(results, timings, command, commit), "",
-                        answer.answer_section(results), ""]  # fmt: skip
-    figures: list[Path] = []
-    by_key = {r.study.key: r for r in results}
-    for key in ("twin", "calibrated"):
-        if key in by_key:
-            text, figs = phase_section(by_key[key], fig_dir)
-            parts += [text, ""]
-            figures += figs
-    if "twin" in by_key:
-        parts.append(remedies_section(by_key["twin"]))
-    if "real" in by_key:
-        parts.append(real_section(by_key["real"]))
-    parts += [cost_section(results), failures_section(results), answer.caveats()]
-    for stale in fig_dir.glob("phase_*.png") if fig_dir.is_dir() else []:
-        if stale not in figures:
-            stale.unlink()
+    replicated = [r for r in results if r.study.replicated]
+    worlds = {r.study.key: (r.study.title, evidence(r)) for r in replicated}
+    parts: list[str] = [
+        header(results, timings, command, commit),
+        "",
+        headline.answer_section({k: v for k, v in worlds.items() if v[1]}),
+    ]
+    drawn = [(k, ev) for k, (_, ev) in worlds.items() if ev]
+    stale = [p for p in fig_dir.glob("*.png")] if fig_dir.is_dir() else []
+    if drawn:
+        path = tables.evidence_figure(drawn, fig_dir / FIGURE)
+        parts += [f"![intervals per method]({FIG_DIR}/{path.name})", ""]
+    for r in replicated:
+        parts.append(world_section(r, worlds[r.study.key][1]))
+    parts += [scale_section(r) for r in results if not r.study.replicated]
+    seeds = {r.study.key: int(r.df["replicate"].nunique()) for r in replicated
+             if not r.df.empty}  # fmt: skip
+    parts += [cost_section(results), failures_section(results), headline.caveats(seeds)]
+    for old in stale:
+        if old.name != FIGURE:
+            old.unlink()
     text = "\n".join(p for p in parts if p is not None).rstrip() + "\n"
     path = Path(docs_dir) / DOC_NAME
     io.write_text(path, text)

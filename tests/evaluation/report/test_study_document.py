@@ -1,104 +1,105 @@
-"""The findings' own glue: phase tables, the cost reconstruction, the answer's wording.
+"""The findings' own glue: the evidence per method, its tables, the answer's wording, and the
+cost reconstruction.
 
-These tests feed hand-made comparison tables (the numbers are inputs, not results of a
-fit); the end-to-end run of real sweeps is in test_findings_cli.py.
+These tests feed hand-made claims and comparison tables (the numbers are inputs, not results
+of a fit); the end-to-end run of real sweeps is in tests/evaluation/study/test_study_cli.py.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.report import phase
-from evaluation.report import study_answer as answer
+from evaluation.report import study_evidence as tables
+from evaluation.report import study_headline as headline
+from evaluation.study.evidence import Interval, rate_interval
+from evaluation.study.summary import method_evidence
 from evaluation.sweep.cost import cost_summary, summary_rows
 
-SIGMAS = (0.05, 1.0)
+SEEDS = ("0", "1", "2", "3")
+METHODS = ("pymc_nuts", "pyro_meanfield", "pyro_fullrank")
+
+
+def claim_rows(label, base, seed, p_true, p_false):
+    """Two claims per run: ``t`` (true by design) and ``f`` (false by design)."""
+    out = []
+    for name, p, truth in (("t", p_true, True), ("f", p_false, False)):
+        verdict = "credible" if p >= 0.95 else ("contradicted" if p <= 0.05 else "undecided")
+        out.append({"scenario": "s", "replicate": seed, "method_label": label,
+                    "method_base": base, "fit_repeat": int(label != base), "family": "vi",
+                    "failed": False, "name": name, "probability": p, "mc_error": 0.005,
+                    "verdict": verdict, "counted_with": None, "truth_value": truth})  # fmt: skip
+    return out
+
+
+def world():
+    """NUTS (and its repeat) undecided on the false claim; mean-field calls it credible in
+    every seed; full-rank agrees with NUTS, but one of its runs failed the rule."""
+    claims, runs = [], []
+    p_false = {"pymc_nuts": 0.6, "pyro_meanfield": 0.99, "pyro_fullrank": 0.62}
+    for seed in SEEDS:
+        for base in METHODS:
+            for label in (base, f"{base} (repeat 1)"):
+                claims += claim_rows(label, base, seed, 0.99, p_false[base])
+                failed = base == "pyro_fullrank" and seed == "0" and label == base
+                auc = 0.7 if base == "pyro_meanfield" else 0.8
+                runs.append({"run": f"{label}-{seed}", "status": "complete", "replicate": seed,
+                             "method_label": label, "method_base": base,
+                             "family": "mcmc" if base == "pymc_nuts" else "vi",
+                             "verdict.failed": failed, "timing.fit_s": 10.0 + int(seed),
+                             "predictive.auc": auc})  # fmt: skip
+    return pd.DataFrame(claims), pd.DataFrame(runs)
+
+
+def test_method_evidence_counts_flips_beside_both_floors_and_scores_the_truth():
+    claims, runs = world()
+    ev = {e.method: e for e in method_evidence(claims, runs, 0.95)}
+    assert list(ev) == list(METHODS)  # NUTS first, then sweep order
+    mf = ev["pyro_meanfield"]
+    assert mf.flips.flips.mean == 1.0 and mf.flips.flips.n == 4  # f: undecided -> credible
+    assert mf.flips.floor_flips.mean == 0.0 and mf.flips.excess.mean == 1.0
+    assert mf.repeat_flips.mean == 0.0  # its two fits agree with each other
+    assert (mf.truth.false_credible.k, mf.truth.false_credible.n) == (4, 4)
+    assert (ev["pymc_nuts"].truth.false_credible.k, mf.truth.power.k) == (0, 4)
+    assert mf.abs_delta.mean == pytest.approx((0.0 + 0.39) / 2)
+    assert ev["pymc_nuts"].abs_delta_floor.mean == pytest.approx(0.0)
+    full = ev["pyro_fullrank"]
+    assert full.flips.excess.mean == 0.0 and (full.failed.k, full.failed.n) == (1, 8)
+    assert full.fit_s.n == 8 and full.fit_s.mean == pytest.approx(11.5)
+
+
+def test_headline_wording_follows_the_intervals():
+    claims, runs = world()
+    ev = method_evidence(claims, runs, 0.95)
+    text = headline.false_credible_sentence("paper-wrong", ev)
+    assert "pyro_meanfield 100% (" in text and "4/4" in text
+    assert "pyro_meanfield does so more often than NUTS" in text
+    remedy = headline.remedy_sentence(ev)  # full-rank is within the floor but one run failed
+    assert "Beyond the floor or failed: pyro_fullrank" in remedy
+    flips = headline.flips_sentence("paper-wrong", ev)
+    assert "pyro_meanfield flips 1.0 (" in flips and "over 4 seeds" in flips
+    same = rate_interval(3, 10)
+    assert headline.compare(same, rate_interval(4, 10)).startswith("not distinguishably")
+    assert headline.compare(rate_interval(9, 10), rate_interval(1, 10)) == "more often than"
+
+
+def test_tables_say_how_many_seeds_and_mark_the_floor():
+    claims, runs = world()
+    ev = method_evidence(claims, runs, 0.95)
+    text = tables.method_table(ev)
+    assert "| pymc_nuts (reference) |" in text and "| pyro_fullrank | 1/8 |" in text
+    metric = tables.metric_table(runs, [e.method for e in ev])
+    assert "| pymc_nuts (repeat 1): the floor |" in metric
+    assert "| pyro_meanfield | 0.700 (0.700–0.700) |" in metric
+    per_claim = tables.claim_table(claims)
+    assert "| f | 0.39 (0.39–0.39) |" in per_claim and "100% of 4" in per_claim
+    assert tables.interval_text(Interval(0.5, float("nan"), float("nan"), 1)) == "0.50 (1 seed)"
+    assert tables.rate_text(rate_interval(0, 0)) == "–"
 
 
 def table(rows: list[dict]) -> pd.DataFrame:
     base = {"status": "complete", "scenario": "s", "replicate": "0", "run": "r"}
     return pd.DataFrame([{**base, **r} for r in rows])
-
-
-def study_df() -> pd.DataFrame:
-    """Mean-field at half NUTS's sd and low coverage; NUTS on target; two sigma_worker."""
-    rows = []
-    for s in SIGMAS:
-        rows.append({"method_label": "pymc_nuts", "backend": "pymc_nuts", "family": "mcmc",
-                     "data.sigma_worker_truth": s,
-                     "posterior.beta_site_identified_coverage90": 0.9,
-                     "vs_nuts.blocks.beta_site.sd_ratio_median": 1.0,
-                     "vs_nuts.blocks.beta_site.sd_ratio_median_floor": 1.05,
-                     "posterior.summary.sigma_worker.median": s, "predictive.auc": 0.8,
-                     "timing.fit_s": 100.0})  # fmt: skip
-        rows.append({"method_label": "pyro_meanfield", "backend": "pyro_meanfield", "family": "vi",
-                     "data.sigma_worker_truth": s,
-                     "posterior.beta_site_identified_coverage90": 0.5 if s < 1 else 0.6,
-                     "vs_nuts.blocks.beta_site.sd_ratio_median": 0.3,
-                     "vs_nuts.blocks.beta_site.sd_ratio_median_floor": 1.05,
-                     "posterior.summary.sigma_worker.median": 2 * s, "predictive.auc": 0.79,
-                     "timing.fit_s": 10.0})  # fmt: skip
-    return phase.add_derived(table(rows), [])
-
-
-def test_phase_table_is_methods_by_sigma_in_sweep_order():
-    cov = next(m for m in phase.PHASE_METRICS if m.key == "coverage")
-    t = phase.phase_table(study_df(), cov)
-    assert list(t.index) == ["pymc_nuts", "pyro_meanfield"]
-    assert list(t.columns) == list(SIGMAS)
-    assert t.loc["pyro_meanfield", 0.05] == 0.5 and t.loc["pyro_meanfield", 1.0] == 0.6
-
-
-def test_sigma_ratio_is_median_over_truth():
-    ratio = next(m for m in phase.PHASE_METRICS if m.key == "sigma_ratio")
-    t = phase.phase_table(study_df(), ratio)
-    assert t.loc["pyro_meanfield"].tolist() == pytest.approx([2.0, 2.0])
-    assert t.loc["pymc_nuts"].tolist() == pytest.approx([1.0, 1.0])
-
-
-def test_markdown_table_shows_the_floor_row_and_dashes_for_missing():
-    sd = next(m for m in phase.PHASE_METRICS if m.key == "sd_ratio")
-    df = study_df()
-    df.loc[3, "vs_nuts.blocks.beta_site.sd_ratio_median"] = np.nan
-    text = phase.markdown_table(phase.phase_table(df, sd), phase.floor_table(df, sd), 2)
-    assert "| pyro_meanfield | 0.30 | – |" in text
-    assert "_noise floor (NUTS vs NUTS)_ | _1.05_ | _1.05_" in text
-
-
-def test_answer_wording_follows_the_numbers():
-    df = study_df()
-    text = answer.uncertainty_sentence(df)
-    assert "understates" in text and "0.30 × NUTS's (noise floor 1.05)" in text
-    assert "cover 0.50–0.60" in text
-    df["vs_nuts.blocks.beta_site.sd_ratio_median"] = 2.0  # now wider than NUTS everywhere
-    assert "overstates" in answer.uncertainty_sentence(df)
-
-
-def test_remedy_sentence_picks_the_cheapest_method_close_to_nuts():
-    df = study_df()
-    text = answer.remedy_sentence(df)
-    assert "No approximation run at every σ_worker matches" in text
-    assert "of those that did not fail, pyro_meanfield comes nearest in β_site sd" in text
-    extra = df[df["method_label"] == "pyro_meanfield"].copy()
-    extra["method_label"] = "pyro_fullrank"
-    extra["vs_nuts.blocks.beta_site.sd_ratio_median"] = 0.9
-    extra["cross.sigma_worker_ratio"] = 1.1
-    extra["timing.fit_s"] = 50.0
-    text = answer.remedy_sentence(pd.concat([df, extra], ignore_index=True))
-    assert "pyro_fullrank matches NUTS's spread" in text and "50 s per fit (NUTS 100 s)" in text
-    # a second NUTS matches NUTS too, but it is not an approximation: never named a remedy
-    nuts2 = df[df["method_label"] == "pymc_nuts"].assign(
-        method_label="stan_nuts", **{"timing.fit_s": 1.0}
-    )
-    text = answer.remedy_sentence(pd.concat([df, nuts2], ignore_index=True))
-    assert "stan_nuts" not in text and "No approximation run at every σ_worker" in text
-    # a method run at one sigma_worker only is never said to match "at every sigma_worker"
-    one = extra[extra["data.sigma_worker_truth"] == 1.0]
-    text = answer.remedy_sentence(pd.concat([df, one], ignore_index=True))
-    assert "No approximation run at every σ_worker" in text
-    assert "Run at σ_worker 1 only, pyro_fullrank is within the band there (50 s" in text
 
 
 def test_cost_reconstructs_the_savings_from_measured_rates():
@@ -128,31 +129,3 @@ def test_cost_reconstructs_the_savings_from_measured_rates():
     assert rows["wall clock before the savings, at the same parallelism (reconstructed)"] == (
         pytest.approx(942.0 * 0.5)
     )
-
-
-def test_a_failed_method_is_named_failed_never_a_remedy_or_nearest():
-    """Issue 20: Pathfinder (sigma_worker collapsed) was called "closest in beta_site sd"."""
-    df = study_df()
-    pf = df[df["method_label"] == "pyro_meanfield"].copy()
-    pf["method_label"] = "pymc_pathfinder"
-    pf["vs_nuts.blocks.beta_site.sd_ratio_median"] = 0.95  # nearest in sd, but collapsed:
-    pf["cross.sigma_worker_ratio"] = 1e-9
-    pf["timing.fit_s"] = 5.0
-    pf["verdict.failed"] = "sigma_worker collapsed to 1e-09 x NUTS's median"
-    df["verdict.failed"] = [None if f == "mcmc" else False for f in df["family"]]
-    df = phase.add_derived(pd.concat([df, pf], ignore_index=True), [])
-    text = answer.remedy_sentence(df)
-    assert "pyro_meanfield comes nearest" in text and "pymc_pathfinder comes" not in text
-    assert "never a remedy: pymc_pathfinder (at σ_worker 0.05, 1)" in text
-    failed = next(m for m in phase.PHASE_METRICS if m.key == "failed")
-    t = phase.phase_table(df, failed)
-    assert t.loc["pymc_pathfinder"].tolist() == [1.0, 1.0]
-    assert t.loc["pyro_meanfield"].tolist() == [0.0, 0.0]
-    assert t.loc["pymc_nuts"].isna().all()  # not an approximation: not judged by the rule
-    # ... and the remedies table marks the row and says why
-    from evaluation.report.study_document import method_table
-
-    md = method_table(df)
-    assert "| pymc_pathfinder — **FAILED** |" in md
-    assert "- pymc_pathfinder: FAILED: sigma_worker collapsed to 1e-09" in md
-    assert "pyro_meanfield — **FAILED**" not in md

@@ -1,23 +1,23 @@
-"""``ppl-compare-findings`` end to end on tiny data: real sweeps (Pyro mean-field, PyMC NUTS),
-the NUTS job reading the reference fit, and a document whose numbers are the runs' numbers."""
+"""``ppl-compare-findings`` end to end on tiny data: a real replicated sweep (PyMC NUTS and Pyro
+mean-field, two data seeds, each fitted twice), the NUTS job reading the reference fit, and a
+document whose numbers are the runs' numbers."""
 
 from __future__ import annotations
 
 import json
 import re
 
+import numpy as np
 import pytest
 
 from evaluation.study import cli
-from evaluation.study.plan import Study
+from evaluation.study.plan import STUDIES, Study
 
-TINY = ("debug=fast", "backend=pymc_nuts,pyro_meanfield", "data.sigma_worker=0.05,1.0",
+TINY = ("debug=fast", "backend=pymc_nuts,pyro_meanfield",
         # the reference with the pymc_nuts job's (debug) settings: one fit serves as both
         "evaluation.reference_overrides.chains=2", "evaluation.reference_overrides.tune=200",
         "evaluation.reference_overrides.draws=200")  # fmt: skip
-STUDY = Study("twin", "Tiny twin", "meanfield_study",
-              (("backend=pyro_meanfield", "evaluation.psis_resample=true",
-                "data.sigma_worker=1.0"),), replicated=False)  # fmt: skip
+STUDY = Study("right", "Tiny world", "evidence", seeds=2, world="A tiny twin.")
 
 
 @pytest.fixture(scope="module")
@@ -35,34 +35,46 @@ def findings(tmp_path_factory):
 
 
 def metrics(root, pattern):
-    (path,) = [p for p in (root / "runs" / "twin").glob("*/metrics.json")
-               if re.search(pattern, p.parent.name)]  # fmt: skip
-    return json.loads(path.read_text())
+    return [json.loads(p.read_text()) for p in (root / "runs" / "right").glob("*/metrics.json")
+            if re.search(pattern, p.parent.name)]  # fmt: skip
 
 
-def test_document_is_written_with_provenance_and_phase_tables(findings):
+def test_document_is_written_with_provenance_and_the_evidence_tables(findings):
     root, status = findings
     assert status == 0
     text = (root / "docs" / "findings.md").read_text()
     assert text.startswith("# Findings")
     assert re.search(r"at commit `[0-9a-f]+(-dirty)?`", text)
-    assert "wall time" in text and "## The answer" in text
-    assert "_Runs: `ppl-compare-findings --runs-dir" in text and "(twin " in text
-    assert "| method | σw = 0.05 | σw = 1 |" in text
-    assert (root / "docs" / "figures" / "phase_twin.png").stat().st_size > 10_000
+    assert "wall time" in text and "## The answer" in text and "## Tiny world" in text
+    assert "8 complete runs over 2 data seeds" in text
+    assert "| method | runs failed | flips vs NUTS per seed | NUTS vs NUTS (floor) |" in text
+    assert (root / "docs" / "figures" / "evidence.png").stat().st_size > 5_000
     timings = json.loads((root / "runs" / "timings.json").read_text())
-    assert timings["twin"]["wall_s"] > 0 and timings["twin"]["return_codes"] == [0, 0]
+    assert timings["right"]["wall_s"] > 0 and timings["right"]["return_codes"] == [0]
+    assert timings["right"]["seeds"] == 2
+
+
+def test_each_seed_holds_two_fits_of_each_method_with_different_draws(findings):
+    root, _ = findings
+    for seed in (0, 1):
+        for backend in ("pymc_nuts", "pyro_meanfield"):
+            runs = {m["repeat"]: m for m in metrics(root, rf"^{backend}_s{seed}_r\d$")}
+            assert sorted(runs) == [0, 1]
+            a, b = (runs[k]["posterior"]["summary"]["sigma_worker"]["median"] for k in (0, 1))
+            assert a != b  # another chain / optimiser seed on the same data
+            assert runs[0]["data"] == runs[1]["data"]
 
 
 def test_the_nuts_job_is_the_reference_fit(findings):
     import arviz as az
-    import numpy as np
 
     root, _ = findings
     cache = {str(c) for c in (root / "cache" / "reference").glob("pymc_nuts-*.nc")}
-    assert len(cache) == 2  # one NUTS fit per data set (two sigma_worker), no second one
-    runs = list((root / "runs" / "twin").glob("*_pymc_nuts_*/metrics.json"))
+    assert len(cache) == 2  # one NUTS fit per data set (two seeds), no second one
+    runs = list((root / "runs" / "right").glob("pymc_nuts_s*_r0/metrics.json"))
     assert len(runs) == 2
+    for repeat in (root / "runs" / "right").glob("pymc_nuts_s*_r1/metrics.json"):
+        assert "cache_file" not in json.loads(repeat.read_text())["fit"]  # its own fit
     for path in runs:
         fit = json.loads(path.read_text())["fit"]
         assert fit["cache_file"] in cache and isinstance(fit["from_cache"], bool)
@@ -74,22 +86,14 @@ def test_the_nuts_job_is_the_reference_fit(findings):
 def test_document_numbers_are_the_runs_numbers(findings):
     root, _ = findings
     text = (root / "docs" / "findings.md").read_text()
-    block = text.split("**β_site 90% coverage, identified quantities (target 0.90)**")[1]
+    block = text.split("**The fits themselves**")[1]
     row = next(line for line in block.splitlines() if line.startswith("| pyro_meanfield |"))
-    cells = [c.strip() for c in row.strip("|").split("|")][1:]
-    expected = []
-    for sigma in ("0.05", "1.0"):
-        for path in (root / "runs" / "twin").glob("*_pyro_meanfield_s0/metrics.json"):
-            m = json.loads(path.read_text())
-            if m["data"]["sigma_worker_truth"] == float(sigma) and "psis" not in m:
-                expected.append(f"{m['posterior']['beta_site_identified_coverage90']:.2f}")
-    assert cells == expected
-
-
-def test_psis_extra_is_its_own_method_row(findings):
-    root, _ = findings
-    text = (root / "docs" / "findings.md").read_text()
-    assert re.search(r"pyro_meanfield \[psis_resample=true\]", text, re.IGNORECASE)
+    heads = next(line for line in block.splitlines() if line.startswith("| method |"))
+    col = [c.strip() for c in heads.strip("|").split("|")].index("held-out AUC")
+    cell = [c.strip() for c in row.strip("|").split("|")][col]
+    aucs = [m["predictive"]["auc"] for m in metrics(root, r"^pyro_meanfield_s\d_r0$")]
+    assert len(aucs) == 2
+    assert cell.startswith(f"{np.mean(aucs):.3f} (")  # mean over the 2 seeds, then its interval
 
 
 def test_document_only_rewrites_without_running(findings, tmp_path):
@@ -111,10 +115,16 @@ def test_document_only_rewrites_without_running(findings, tmp_path):
 
 
 def test_unknown_study_is_one_line_and_exit_2(capsys, tmp_path):
-    assert cli.cli(["--runs-dir", str(tmp_path), "--only", "twin,bogus"]) == 2
+    assert cli.cli(["--runs-dir", str(tmp_path), "--only", "right,bogus"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["ppl-compare-findings: error: unknown study bogus; studies: "
-                   "twin, calibrated, real"]  # fmt: skip
+    keys = ", ".join(s.key for s in STUDIES)
+    assert err == [f"ppl-compare-findings: error: unknown study bogus; studies: {keys}"]
+
+
+def test_too_few_seeds_is_one_line_and_exit_2(capsys, tmp_path):
+    assert cli.cli(["--runs-dir", str(tmp_path), "--seeds", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["ppl-compare-findings: error: --seeds 1: a replicated study needs at least 2"]
 
 
 def test_a_resumed_study_adds_its_wall_time(findings, tmp_path):
@@ -126,15 +136,15 @@ def test_a_resumed_study_adds_its_wall_time(findings, tmp_path):
     root, _ = findings
     runs = tmp_path / "runs"
     shutil.copytree(root / "runs", runs)
-    before = json.loads((runs / "timings.json").read_text())["twin"]
+    before = json.loads((runs / "timings.json").read_text())["right"]
     mp = pytest.MonkeyPatch()
     mp.setattr(cli, "STUDIES", (STUDY,))
-    mp.setattr(cli, "run_study", lambda study, d, o: StudyRun(study, d, 5.0, [0]))
+    mp.setattr(cli, "run_study", lambda study, d, *args: StudyRun(study, d, 5.0, [0]))
     try:
         assert cli.cli(["--runs-dir", str(runs), "--docs", str(tmp_path / "docs")]) == 0
     finally:
         mp.undo()
-    after = json.loads((runs / "timings.json").read_text())["twin"]
+    after = json.loads((runs / "timings.json").read_text())["right"]
     assert after["wall_s"] == pytest.approx(before["wall_s"] + 5.0)
     assert after["calls"] == 2 and after["return_codes"] == [0]
     assert "over 2 calls" in (tmp_path / "docs" / "findings.md").read_text()
