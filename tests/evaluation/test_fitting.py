@@ -7,7 +7,13 @@ import pytest
 from evalhelpers import IidNormalBackend, make_data, make_idata, normal_draws, point
 
 from backends.spec import ModelSpec
-from evaluation.fitting import cached_fit, cached_reference, load_reference, same_settings
+from evaluation.fitting import (
+    cached_fit,
+    cached_reference,
+    fit_seed,
+    load_reference,
+    same_settings,
+)
 from evaluation.metrics.posterior import compare_to_reference
 from evaluation.metrics.reference import check_reference
 
@@ -95,3 +101,26 @@ def test_cached_fit_serves_the_reference_and_an_equal_run(tmp_path):
     np.testing.assert_array_equal(read.idata.posterior["alpha"], ref.posterior["alpha"])
     assert same_settings(cfg, {**cfg, "progress": True})
     assert not same_settings(cfg, {**cfg, "draws": 201})
+
+
+def test_a_repeat_gets_its_own_reproducible_seed_and_repeat_zero_keeps_the_seed():
+    assert fit_seed(7, 0) == 7  # the first fit: the reference and its cache are shared
+    seeds = {fit_seed(s, k) for s in range(20) for k in (1, 2)}
+    assert len(seeds) == 40 and all(0 <= x < 2**31 for x in seeds)  # no collisions here
+    assert fit_seed(3, 1) == fit_seed(3, 1) and fit_seed(3, 1) != fit_seed(4, 1)
+
+
+def test_a_run_is_paired_with_a_first_nuts_fit_never_its_repeat():
+    import pandas as pd
+
+    from evaluation.sweep.columns import repeat_label
+    from evaluation.sweep.cross import mcmc_partner
+
+    group = pd.DataFrame({
+        "backend": ["pymc_nuts", "pymc_nuts", "pyro_meanfield"], "family": ["mcmc", "mcmc", "vi"],
+        "fit_repeat": [1, 0, 0],  # the repeat comes first in job order
+    })  # fmt: skip
+    assert mcmc_partner(group, 2) == 1 and mcmc_partner(group, 0) == 1
+    assert mcmc_partner(group, 1) == 0  # NUTS's partner is its repeat: the floor pair
+    assert repeat_label("pymc_nuts", 1) == "pymc_nuts (repeat 1)"
+    assert repeat_label("pymc_nuts", 0) == "pymc_nuts"

@@ -59,12 +59,16 @@ def test_debug_fast_keeps_the_steps_typed_on_the_command_line(tmp_path):
         ("backend.lr=0",),
         ("seed=-1", "data.seed=0"),  # issue 25 item 8: the message names seed, not a library
         ("data.seed=4294967296",),
+        ("repeat=-1",),
     ],
 )
 def test_a_bad_value_is_an_error_whatever_the_debug_preset(tmp_path, overrides):
     out = tmp_path / "run"
     line = one_error_line(run_app("debug=fast", *overrides, f"hydra.run.dir={out}", cwd=tmp_path))
-    key = overrides[0].split("=")[0] if "seed" in overrides[0] else overrides[-1].split("=")[0]
+    first = overrides[0]
+    key = (
+        first.split("=")[0] if "seed" in first or "repeat" in first else overrides[-1].split("=")[0]
+    )
     assert line.startswith(f"ppl-compare: error: {key}=") and ": must be " in line
     assert not out.exists()  # nothing written: the run dir Hydra made for it is gone too
 
