@@ -35,12 +35,12 @@ MEANFIELD = "pyro_meanfield"
 
 
 def interval_text(iv: Interval, digits: int = 2) -> str:
-    """``0.42 (0.31–0.55)``; one seed: ``0.42 (1 seed)``; none: ``–``."""
+    """``0.42 (0.31 to 0.55)``; one seed: ``0.42 (1 seed)``; none: ``–``."""
     if iv.n == 0 or not math.isfinite(iv.mean):
         return "–"
     if iv.n == 1 or not math.isfinite(iv.lo):
         return f"{iv.mean:.{digits}f} (1 seed)"
-    return f"{iv.mean:.{digits}f} ({iv.lo:.{digits}f}–{iv.hi:.{digits}f})"
+    return f"{iv.mean:.{digits}f} ({iv.lo:.{digits}f} to {iv.hi:.{digits}f})"
 
 
 def rate_text(r: Rate | None) -> str:

@@ -30,6 +30,10 @@ from evaluation.sweep.columns import repeat_label, truthy
 
 #: The reference method of the study (its repeat is the NUTS-vs-NUTS floor).
 NUTS = "pymc_nuts"
+#: The order of the methods in the study's tables (others follow in sweep order): NUTS, the
+#: mean-fields, then the richer approximations.
+METHOD_ORDER = ("pymc_nuts", "pyro_meanfield", "pymc_meanfield", "stan_meanfield",
+                "pyro_lowrank", "pymc_dadvi_lr", "pyro_fullrank")  # fmt: skip
 LEVEL = 0.9
 
 
@@ -92,7 +96,7 @@ def _truth(claims: pd.DataFrame, label: str, threshold: float) -> TruthScores | 
 def method_evidence(
     claims: pd.DataFrame, runs: pd.DataFrame, threshold: float, nuts: str = NUTS
 ) -> list[MethodEvidence]:
-    """Every method of one scenario (sweep order), NUTS first.
+    """Every method of one scenario, NUTS first, then in :data:`METHOD_ORDER` and sweep order.
 
     Parameters
     ----------
@@ -106,7 +110,9 @@ def method_evidence(
         The reference method; its repeat (``"<nuts> (repeat 1)"``) is the floor.
     """
     nuts_repeat = repeat_label(nuts, 1)
-    methods = list(dict.fromkeys([nuts, *runs["method_base"]]))
+    present = list(dict.fromkeys(runs["method_base"]))
+    ordered = [m for m in METHOD_ORDER if m in present and m != nuts]
+    methods = [nuts, *ordered, *(m for m in present if m not in ordered and m != nuts)]
     out = []
     for m in methods:
         own = runs[runs["method_base"] == m]
@@ -140,5 +146,5 @@ def metric_evidence(
     return {m: seed_interval(values[runs["method_label"] == m], LEVEL) for m in methods}
 
 
-__all__ = ["LEVEL", "NUTS", "MethodEvidence", "mean_abs_delta", "method_evidence",
+__all__ = ["LEVEL", "METHOD_ORDER", "NUTS", "MethodEvidence", "mean_abs_delta", "method_evidence",
            "metric_evidence"]  # fmt: skip

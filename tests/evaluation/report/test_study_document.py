@@ -90,9 +90,9 @@ def test_tables_say_how_many_seeds_and_mark_the_floor():
     assert "| pymc_nuts (reference) |" in text and "| pyro_fullrank | 1/8 |" in text
     metric = tables.metric_table(runs, [e.method for e in ev])
     assert "| pymc_nuts (repeat 1): the floor |" in metric
-    assert "| pyro_meanfield | 0.700 (0.700–0.700) |" in metric
+    assert "| pyro_meanfield | 0.700 (0.700 to 0.700) |" in metric
     per_claim = tables.claim_table(claims)
-    assert "| f | 0.39 (0.39–0.39) |" in per_claim and "100% of 4" in per_claim
+    assert "| f | 0.39 (0.39 to 0.39) |" in per_claim and "100% of 4" in per_claim
     assert tables.interval_text(Interval(0.5, float("nan"), float("nan"), 1)) == "0.50 (1 seed)"
     assert tables.rate_text(rate_interval(0, 0)) == "–"
 
