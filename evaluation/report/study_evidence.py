@@ -55,6 +55,7 @@ def _row(e: MethodEvidence) -> list[str]:
     is_nuts = e.method == NUTS
     return [
         f"{e.method} (reference)" if is_nuts else e.method,
+        str(e.n_seeds),
         f"{e.failed.k}/{e.failed.n}" if e.family == "vi" else "–",
         "–" if is_nuts else interval_text(e.flips.flips),
         interval_text(e.flips.floor_flips),
@@ -70,7 +71,7 @@ def _row(e: MethodEvidence) -> list[str]:
 
 
 METHOD_HEADERS = (
-    "method", "runs failed", "flips vs NUTS per seed", "NUTS vs NUTS (floor)",
+    "method", "seeds", "runs failed", "flips vs NUTS per seed", "NUTS vs NUTS (floor)",
     "excess over the floor", "flips vs its own repeat", "mean abs ΔP vs NUTS",
     "NUTS vs NUTS abs ΔP", "false-credible rate", "power", "Brier score", "fit s",
 )  # fmt: skip

@@ -59,6 +59,8 @@ class MethodEvidence(NamedTuple):
         Runs (both fits) failing the approximation rule.
     fit_s : Interval
         Fit seconds per run.
+    n_seeds : int
+        Data seeds holding a run of the method.
     """
 
     method: str
@@ -70,6 +72,7 @@ class MethodEvidence(NamedTuple):
     truth: TruthScores | None
     failed: Rate
     fit_s: Interval
+    n_seeds: int = 0
 
 
 def _pivot(claims: pd.DataFrame, label: str) -> pd.DataFrame:
@@ -130,6 +133,7 @@ def method_evidence(
             truth=_truth(claims, m, threshold),
             failed=rate_interval(int(np.sum(fails)), len(own), LEVEL),
             fit_s=seed_interval(pd.to_numeric(own.get("timing.fit_s"), errors="coerce"), LEVEL),
+            n_seeds=int(own["replicate"].nunique()) if "replicate" in own else 0,
         ))  # fmt: skip
     return out
 

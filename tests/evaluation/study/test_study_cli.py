@@ -47,7 +47,9 @@ def test_document_is_written_with_provenance_and_the_evidence_tables(findings):
     assert re.search(r"at commit `[0-9a-f]+(-dirty)?`", text)
     assert "wall time" in text and "## The answer" in text and "## Tiny world" in text
     assert "8 complete runs over 2 data seeds" in text
-    assert "| method | runs failed | flips vs NUTS per seed | NUTS vs NUTS (floor) |" in text
+    assert (
+        "| method | seeds | runs failed | flips vs NUTS per seed | NUTS vs NUTS (floor) |" in text
+    )
     assert (root / "docs" / "figures" / "evidence.png").stat().st_size > 5_000
     timings = json.loads((root / "runs" / "timings.json").read_text())
     assert timings["right"]["wall_s"] > 0 and timings["right"]["return_codes"] == [0]
