@@ -69,6 +69,21 @@ def commit() -> str:
     return sha + ("-dirty" if dirty else "")
 
 
+def record_timing(path: Path, key: str, wall_s: float, facts: dict) -> dict:
+    """Add one study's call to ``timings.json``: its wall seconds to the earlier calls' (a
+    resumed study), its ``facts`` (command, commit, ...).  The file is read just before it is
+    written, so two calls running other studies at once keep each other's entries."""
+    timings = io.read_json(path) if path.is_file() else {}
+    before = timings.get(key) or {}
+    timings[key] = {
+        "wall_s": float(before.get("wall_s") or 0.0) + wall_s,
+        "calls": (int(before.get("calls") or 1) if before else 0) + 1,
+        **facts,
+    }
+    io.write_json(path, timings)
+    return timings
+
+
 def cli(argv: Sequence[str] | None = None) -> int:
     """Run ``ppl-compare-findings``; returns the exit status (see the module docstring)."""
     args = parser().parse_args(argv)
@@ -84,21 +99,17 @@ def cli(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     timings_path = args.runs_dir / TIMINGS
-    timings = io.read_json(timings_path) if timings_path.is_file() else {}
     command = " ".join([PROG, *(argv if argv is not None else sys.argv[1:])])
     for study in STUDIES:
         if args.document_only or study.key not in only:
             continue
         ran = run_study(study, args.runs_dir / study.key, args.overrides, args.seeds)
-        before = timings.get(study.key) or {}
-        timings[study.key] = {  # a resumed study adds its wall time to the earlier calls'
-            "wall_s": float(before.get("wall_s") or 0.0) + ran.wall_s,
-            "calls": (int(before.get("calls") or 1) if before else 0) + 1,
+        record_timing(timings_path, study.key, ran.wall_s, {
             "return_codes": ran.return_codes, "overrides": list(args.overrides),
             "seeds": args.seeds if args.seeds is not None else study.seeds,
             "command": command, "commit": commit(),
-        }  # fmt: skip
-        io.write_json(timings_path, timings)
+        })  # fmt: skip
+    timings = io.read_json(timings_path) if timings_path.is_file() else {}
     results = [load_study(s, args.runs_dir / s.key, timings.get(s.key, {}).get("wall_s"))
                for s in STUDIES]  # fmt: skip
     if all(r.df.empty for r in results):

@@ -150,3 +150,13 @@ def test_a_resumed_study_adds_its_wall_time(findings, tmp_path):
     assert after["wall_s"] == pytest.approx(before["wall_s"] + 5.0)
     assert after["calls"] == 2 and after["return_codes"] == [0]
     assert "over 2 calls" in (tmp_path / "docs" / "findings.md").read_text()
+
+
+def test_two_calls_at_once_keep_each_others_timings(tmp_path):
+    """Glue only: a call that read timings.json before another call wrote it keeps both."""
+    path = tmp_path / "timings.json"
+    cli.record_timing(path, "right", 10.0, {"commit": "a"})
+    cli.record_timing(path, "thornton", 5.0, {"commit": "b"})  # another call, same runs dir
+    timings = cli.record_timing(path, "right", 2.0, {"commit": "c"})  # right resumed
+    assert timings["thornton"] == {"wall_s": 5.0, "calls": 1, "commit": "b"}
+    assert timings["right"]["wall_s"] == 12.0 and timings["right"]["calls"] == 2
