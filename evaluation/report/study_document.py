@@ -77,6 +77,17 @@ def _minutes(seconds: float | None) -> str:
     return "–" if seconds is None else f"{seconds / 60:.1f} min"
 
 
+def elapsed_minutes(timings: Sequence[Mapping[str, Any]]) -> float | None:
+    """Minutes from the earliest ``started`` to the latest ``ended`` of the studies' timings
+    (None when one lacks them): less than their summed wall time when calls overlapped."""
+    try:
+        starts = [dt.datetime.fromisoformat(t["started"]) for t in timings]
+        ends = [dt.datetime.fromisoformat(t["ended"]) for t in timings]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (max(ends) - min(starts)).total_seconds() / 60 if starts else None
+
+
 def header(
     results: Sequence[StudyResult], timings: Mapping[str, Any], command: str, commit: str
 ) -> str:
@@ -91,6 +102,13 @@ def header(
     ran = [(k, t) for k, t in timings.items() if isinstance(t, Mapping)]
     total = sum(float(t.get("wall_s") or 0.0) for _, t in ran)
     calls = {k: int(t.get("calls") or 1) for k, t in ran}
+    span = elapsed_minutes([t for _, t in ran])
+    overlap = (
+        f"; elapsed {span:.1f} min from the first start to the last end (calls ran at "
+        "the same time)"
+        if span is not None and span < total / 60 - 1
+        else ""
+    )
     per_study = ", ".join(
         f"{k} {_minutes(t.get('wall_s'))}" + (f" over {calls[k]} calls" if calls[k] > 1 else "")
         for k, t in ran
@@ -100,7 +118,7 @@ def header(
     lines = [
         "# Findings: when does mean-field VI change the conclusions?", "",
         f"_Runs: {'; '.join(runs_by) or '–'}; wall time {_minutes(total)} on "
-        f"{os.cpu_count()} cores ({per_study or 'no timings'}); {n} complete runs"
+        f"{os.cpu_count()} cores ({per_study or 'no timings'}{overlap}); {n} complete runs"
         + (f", {bad} failed or incomplete (listed below)" if bad else "") + ". "
         f"Document: `{command}` at commit `{commit}` on {day}. Generated; do not edit by hand "
         "(`make findings` runs or resumes the sweeps and rewrites it)._",

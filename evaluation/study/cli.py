@@ -16,6 +16,7 @@ arguments.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import subprocess
 import sys
@@ -71,14 +72,19 @@ def commit() -> str:
 
 def record_timing(path: Path, key: str, wall_s: float, facts: dict) -> dict:
     """Add one study's call to ``timings.json``: its wall seconds to the earlier calls' (a
-    resumed study), its ``facts`` (command, commit, ...).  The file is read just before it is
+    resumed study), its ``facts`` (command, commit, ...), when it first started and last ended
+    (UTC, ISO 8601).  The file is read just before it is
     written, so two calls running other studies at once keep each other's entries."""
     timings = io.read_json(path) if path.is_file() else {}
     before = timings.get(key) or {}
+    end = dt.datetime.now(dt.UTC)
+    start = (end - dt.timedelta(seconds=wall_s)).isoformat(timespec="seconds")
     timings[key] = {
         "wall_s": float(before.get("wall_s") or 0.0) + wall_s,
         "calls": (int(before.get("calls") or 1) if before else 0) + 1,
         **facts,
+        "started": before.get("started") or start,
+        "ended": end.isoformat(timespec="seconds"),
     }
     io.write_json(path, timings)
     return timings

@@ -158,5 +158,19 @@ def test_two_calls_at_once_keep_each_others_timings(tmp_path):
     cli.record_timing(path, "right", 10.0, {"commit": "a"})
     cli.record_timing(path, "thornton", 5.0, {"commit": "b"})  # another call, same runs dir
     timings = cli.record_timing(path, "right", 2.0, {"commit": "c"})  # right resumed
-    assert timings["thornton"] == {"wall_s": 5.0, "calls": 1, "commit": "b"}
+    assert {k: timings["thornton"][k] for k in ("wall_s", "calls", "commit")} == {
+        "wall_s": 5.0,
+        "calls": 1,
+        "commit": "b",
+    }
     assert timings["right"]["wall_s"] == 12.0 and timings["right"]["calls"] == 2
+    assert timings["right"]["started"] <= timings["right"]["ended"]
+
+
+def test_overlapping_calls_report_their_elapsed_span():
+    from evaluation.report.study_document import elapsed_minutes
+
+    a = {"started": "2026-01-01T10:00:00+00:00", "ended": "2026-01-01T11:00:00+00:00"}
+    b = {"started": "2026-01-01T10:30:00+00:00", "ended": "2026-01-01T11:10:00+00:00"}
+    assert elapsed_minutes([a, b]) == 70.0  # not the 100 minutes of their summed walls
+    assert elapsed_minutes([a, {"wall_s": 5.0}]) is None
