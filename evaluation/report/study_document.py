@@ -21,7 +21,7 @@ from evaluation import io
 from evaluation.metrics.verdict import RULE
 from evaluation.report import study_evidence as tables
 from evaluation.report import study_headline as headline
-from evaluation.study.summary import MethodEvidence, method_evidence
+from evaluation.study.summary import MethodEvidence, flip_directions, method_evidence
 from evaluation.study.table import claims_table
 from evaluation.sweep.comparison import comparison_table
 from evaluation.sweep.cost import cost_summary, summary_rows
@@ -217,11 +217,10 @@ def write_document(
     fig_dir = Path(docs_dir) / FIG_DIR
     replicated = [r for r in results if r.study.replicated]
     worlds = {r.study.key: (r.study.title, evidence(r)) for r in replicated}
-    parts: list[str] = [
-        header(results, timings, command, commit),
-        "",
-        headline.answer_section({k: v for k, v in worlds.items() if v[1]}),
-    ]
+    directions = {r.study.key: flip_directions(r.claims, headline.MEANFIELDS[0])
+                  for r in replicated if not r.claims.empty}  # fmt: skip
+    answer = headline.answer_section({k: v for k, v in worlds.items() if v[1]}, directions)
+    parts: list[str] = [header(results, timings, command, commit), "", answer]
     drawn = [(k, ev) for k, (_, ev) in worlds.items() if ev]
     stale = [p for p in fig_dir.glob("*.png")] if fig_dir.is_dir() else []
     if drawn:

@@ -148,6 +148,7 @@ def evidence_figure(worlds: Sequence[tuple[str, Sequence[MethodEvidence]]], path
     axes[1].set_xlabel("false-credible rate: credible though false (90% Wilson)")
     axes[0].set_yticks(range(len(methods)), methods)
     axes[0].invert_yaxis()
+    axes[0].legend(loc="lower right", fontsize=8)
     axes[1].legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return io.save_figure(fig, path, dpi=80)

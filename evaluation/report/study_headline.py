@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from evaluation.report.study_evidence import interval_text, rate_text
 from evaluation.study.evidence import Interval, Rate
-from evaluation.study.summary import NUTS, MethodEvidence
+from evaluation.study.summary import NUTS, FlipDirections, MethodEvidence
 
 #: The mean-field methods named together in the headline.
 MEANFIELDS = ("pyro_meanfield", "pymc_meanfield", "stan_meanfield")
@@ -81,6 +81,19 @@ def flips_sentence(world: str, evidence: Sequence[MethodEvidence]) -> str:
     )
 
 
+def direction_sentence(method: str, d: FlipDirections) -> str:
+    """Where ``method``'s flips go: sharper and right, sharper and wrong, softer, reversed."""
+    total = d.sharper_right + d.sharper_wrong + d.softer + d.reversed
+    if total == 0:
+        return ""
+    return (
+        f"Of {method}'s {total} flips with a known truth ({d.seeds} seeds), "
+        f'{d.sharper_right} turn NUTS\'s "undecided" into the right confident verdict, '
+        f"{d.sharper_wrong} into the wrong one, {d.softer} turn a confident NUTS verdict "
+        f"undecided and {d.reversed} reverse it."
+    )
+
+
 def remedy_sentence(evidence: Sequence[MethodEvidence]) -> str:
     """Which methods (not NUTS, not mean-field) stay within NUTS's floor, and at what cost."""
     ev = _by_method(evidence)
@@ -103,15 +116,21 @@ def remedy_sentence(evidence: Sequence[MethodEvidence]) -> str:
     return " ".join(out)
 
 
-def answer_section(worlds: Mapping[str, tuple[str, Sequence[MethodEvidence]]]) -> str:
-    """``## The answer``: per world (key -> (title, evidence)), the sentences above."""
+def answer_section(
+    worlds: Mapping[str, tuple[str, Sequence[MethodEvidence]]],
+    directions: Mapping[str, FlipDirections] | None = None,
+) -> str:
+    """``## The answer``: per world (key -> (title, evidence)), the sentences above;
+    ``directions`` (key -> mean-field's :class:`FlipDirections`) where the truth is known."""
     lines = ["## The answer", ""]
     wrong = worlds.get("wrong")
     if wrong is not None:
         lines += [false_credible_sentence("paper-wrong", wrong[1]), ""]
     for key, (title, evidence) in worlds.items():
-        sentences = [flips_sentence(key, evidence), power_sentence(key, evidence),
-                     remedy_sentence(evidence)]  # fmt: skip
+        d = (directions or {}).get(key)
+        sentences = [flips_sentence(key, evidence),
+                     direction_sentence(MEANFIELDS[0], d) if d else "",
+                     power_sentence(key, evidence), remedy_sentence(evidence)]  # fmt: skip
         if key == "right":
             sentences.insert(1, false_credible_sentence(key, evidence))
         lines += [f"_{title}._", "", *(f"- {s}" for s in sentences if s), ""]
@@ -138,5 +157,6 @@ def caveats(seeds: Mapping[str, int]) -> str:
     ])  # fmt: skip
 
 
-__all__ = ["answer_section", "caveats", "compare", "false_credible_sentence", "flips_sentence",
+__all__ = ["answer_section", "caveats", "compare", "direction_sentence",
+           "false_credible_sentence", "flips_sentence",
            "power_sentence", "remedy_sentence"]  # fmt: skip

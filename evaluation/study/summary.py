@@ -138,6 +138,45 @@ def method_evidence(
     return out
 
 
+class FlipDirections(NamedTuple):
+    """Where a method's flips against NUTS go, where the truth is known (first fits).
+
+    ``sharper_right``: NUTS undecided, the method confident and right (credible and true, or
+    contradicted and false); ``sharper_wrong``: confident and wrong; ``softer``: NUTS
+    confident, the method undecided; ``reversed``: credible and contradicted swapped;
+    ``unknown``: flips of claims without a truth.  ``seeds``: the seeds counted.
+    """
+
+    sharper_right: int
+    sharper_wrong: int
+    softer: int
+    reversed: int
+    unknown: int
+    seeds: int
+
+
+def flip_directions(claims: pd.DataFrame, method: str, nuts: str = NUTS) -> FlipDirections:
+    """Count ``method``'s flips against ``nuts`` (both first fits) by where they go."""
+    keys = ["replicate", "name"]
+    own = claims[claims["method_label"] == method].set_index(keys)
+    ref = claims[claims["method_label"] == nuts].set_index(keys)
+    both = own.join(ref[["verdict"]].rename(columns={"verdict": "ref"}), how="inner")
+    judged = ("credible", "contradicted", "undecided")
+    flips = both[both["verdict"].isin(judged) & both["ref"].isin(judged)
+                 & (both["verdict"] != both["ref"])]  # fmt: skip
+    counts = dict.fromkeys(FlipDirections._fields[:-1], 0)
+    for verdict, ref, truth in zip(flips["verdict"], flips["ref"], flips["truth_value"],
+                                   strict=True):  # fmt: skip
+        if truth is None or pd.isna(truth):
+            counts["unknown"] += 1
+        elif ref == "undecided":
+            right = (verdict == "credible") == bool(truth)
+            counts["sharper_right" if right else "sharper_wrong"] += 1
+        else:
+            counts["softer" if verdict == "undecided" else "reversed"] += 1
+    return FlipDirections(**counts, seeds=int(both.index.get_level_values(0).nunique()))
+
+
 def metric_evidence(
     runs: pd.DataFrame, column: str | Sequence[str], methods: Sequence[str]
 ) -> dict[str, Interval]:
@@ -150,5 +189,14 @@ def metric_evidence(
     return {m: seed_interval(values[runs["method_label"] == m], LEVEL) for m in methods}
 
 
-__all__ = ["LEVEL", "METHOD_ORDER", "NUTS", "MethodEvidence", "mean_abs_delta", "method_evidence",
-           "metric_evidence"]  # fmt: skip
+__all__ = [
+    "LEVEL",
+    "METHOD_ORDER",
+    "NUTS",
+    "FlipDirections",
+    "MethodEvidence",
+    "flip_directions",
+    "mean_abs_delta",
+    "method_evidence",
+    "metric_evidence",
+]

@@ -129,3 +129,18 @@ def test_cost_reconstructs_the_savings_from_measured_rates():
     assert rows["wall clock before the savings, at the same parallelism (reconstructed)"] == (
         pytest.approx(942.0 * 0.5)
     )
+
+
+def test_flip_directions_say_whether_a_sharper_verdict_is_right():
+    from evaluation.study.summary import flip_directions
+
+    claims, _ = world()
+    # mean-field: claim f (false) undecided under NUTS, credible under mean-field: sharper, wrong
+    d = flip_directions(claims, "pyro_meanfield")
+    assert (d.sharper_right, d.sharper_wrong, d.softer, d.reversed, d.seeds) == (0, 4, 0, 0, 4)
+    flipped = claims.assign(truth_value=claims["truth_value"].astype(object))
+    flipped.loc[flipped["method_label"] == "pyro_meanfield", "truth_value"] = None
+    flipped.loc[flipped["method_label"] == "pymc_nuts", "truth_value"] = None
+    assert flip_directions(flipped, "pyro_meanfield").unknown == 4
+    text = headline.direction_sentence("pyro_meanfield", d)
+    assert "4 flips with a known truth (4 seeds), 0 turn" in text and "4 into the wrong one" in text
