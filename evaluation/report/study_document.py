@@ -217,7 +217,7 @@ def write_document(
     fig_dir = Path(docs_dir) / FIG_DIR
     replicated = [r for r in results if r.study.replicated]
     worlds = {r.study.key: (r.study.title, evidence(r)) for r in replicated}
-    directions = {r.study.key: flip_directions(r.claims, headline.MEANFIELDS[0])
+    directions = {r.study.key: flip_directions(r.claims, tables.MEANFIELD)
                   for r in replicated if not r.claims.empty}  # fmt: skip
     answer = headline.answer_section({k: v for k, v in worlds.items() if v[1]}, directions)
     parts: list[str] = [header(results, timings, command, commit), "", answer]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from evaluation import io
 from evaluation.study.evidence import Interval, Rate, paired_floor
-from evaluation.study.summary import NUTS, MethodEvidence, metric_evidence
+from evaluation.study.summary import MEANFIELDS, NUTS, MethodEvidence, metric_evidence
 from evaluation.sweep.columns import repeat_label
 
 #: The run metrics of a world's second table: (header, column(s), digits).
@@ -31,7 +31,7 @@ RUN_METRICS: tuple[tuple[str, tuple[str, ...], int], ...] = (
     ("k̂", ("diagnostics.vi.khat",), 1),
 )  # fmt: skip
 #: The method whose claims are listed one by one.
-MEANFIELD = "pyro_meanfield"
+MEANFIELD = MEANFIELDS[0]
 
 
 def interval_text(iv: Interval, digits: int = 2) -> str:

@@ -13,10 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from evaluation.report.study_evidence import interval_text, rate_text
 from evaluation.study.evidence import Interval, Rate
-from evaluation.study.summary import NUTS, FlipDirections, MethodEvidence
-
-#: The mean-field methods named together in the headline.
-MEANFIELDS = ("pyro_meanfield", "pymc_meanfield", "stan_meanfield")
+from evaluation.study.summary import MEANFIELDS, NUTS, FlipDirections, MethodEvidence
 
 
 def compare(a: Rate | Interval, b: Rate | Interval) -> str:

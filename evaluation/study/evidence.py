@@ -230,8 +230,9 @@ def delta_p(
 
 
 # ------------------------------------------------------------------------------ paired floor
-def _ledger(rows: pd.DataFrame) -> dict[str, Any]:
-    """The rows of one run as the ``claims`` section :func:`compare_ledgers` reads."""
+def ledger_section(rows: pd.DataFrame) -> dict[str, Any]:
+    """The claims-table rows of one run as the ``claims`` section :func:`compare_ledgers`
+    reads (so flips are counted by the claims judge, never redefined here)."""
     entries = []
     for rec in rows.to_dict("records"):
         p, mc, group = rec["probability"], rec["mc_error"], rec.get("counted_with")
@@ -268,9 +269,9 @@ def _paired_seeds(
         runs = {label: group[group[label_column] == label] for label in labels}
         if any(run.empty for run in runs.values()):
             continue
-        reference = _ledger(runs[nuts])
-        out.append((compare_ledgers(reference, _ledger(runs[method])),
-                    compare_ledgers(reference, _ledger(runs[repeat]))))  # fmt: skip
+        reference = ledger_section(runs[nuts])
+        out.append((compare_ledgers(reference, ledger_section(runs[method])),
+                    compare_ledgers(reference, ledger_section(runs[repeat]))))  # fmt: skip
     return out
 
 
@@ -446,5 +447,5 @@ def truth_scores(
 
 
 __all__ = ["CLAIM_COLUMNS", "ClaimFloor", "DeltaP", "FlipTotals", "Interval", "Rate",
-           "TruthScores", "delta_p", "flip_totals", "paired_floor", "rate_interval",
-           "seed_interval", "truth_scores"]  # fmt: skip
+           "TruthScores", "delta_p", "flip_totals", "ledger_section", "paired_floor",
+           "rate_interval", "seed_interval", "truth_scores"]  # fmt: skip

@@ -9,24 +9,25 @@ mean over seeds with its interval, beside NUTS's repeat.  Numbers only, as Named
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from evaluation.claims.compare import compare_ledgers
 from evaluation.study.evidence import (
     FlipTotals,
     Interval,
     Rate,
     TruthScores,
     flip_totals,
+    ledger_section,
     rate_interval,
     seed_interval,
     truth_scores,
 )
-from evaluation.sweep.columns import repeat_label, truthy
+from evaluation.sweep.columns import first_of, repeat_label, truthy
 
 #: The reference method of the study (its repeat is the NUTS-vs-NUTS floor).
 NUTS = "pymc_nuts"
@@ -34,6 +35,8 @@ NUTS = "pymc_nuts"
 #: mean-fields, then the richer approximations.
 METHOD_ORDER = ("pymc_nuts", "pyro_meanfield", "pymc_meanfield", "stan_meanfield",
                 "pyro_lowrank", "pymc_dadvi_lr", "pyro_fullrank")  # fmt: skip
+#: The mean-field methods (the first is the one whose claims the document lists one by one).
+MEANFIELDS = ("pyro_meanfield", "pymc_meanfield", "stan_meanfield")
 LEVEL = 0.9
 
 
@@ -156,25 +159,29 @@ class FlipDirections(NamedTuple):
 
 
 def flip_directions(claims: pd.DataFrame, method: str, nuts: str = NUTS) -> FlipDirections:
-    """Count ``method``'s flips against ``nuts`` (both first fits) by where they go."""
-    keys = ["replicate", "name"]
-    own = claims[claims["method_label"] == method].set_index(keys)
-    ref = claims[claims["method_label"] == nuts].set_index(keys)
-    both = own.join(ref[["verdict"]].rename(columns={"verdict": "ref"}), how="inner")
-    judged = ("credible", "contradicted", "undecided")
-    flips = both[both["verdict"].isin(judged) & both["ref"].isin(judged)
-                 & (both["verdict"] != both["ref"])]  # fmt: skip
-    counts = dict.fromkeys(FlipDirections._fields[:-1], 0)
-    for verdict, ref, truth in zip(flips["verdict"], flips["ref"], flips["truth_value"],
-                                   strict=True):  # fmt: skip
-        if truth is None or pd.isna(truth):
-            counts["unknown"] += 1
-        elif ref == "undecided":
-            right = (verdict == "credible") == bool(truth)
-            counts["sharper_right" if right else "sharper_wrong"] += 1
-        else:
-            counts["softer" if verdict == "undecided" else "reversed"] += 1
-    return FlipDirections(**counts, seeds=int(both.index.get_level_values(0).nunique()))
+    """Count ``method``'s flips against ``nuts`` (both first fits) by where they go; a flip is
+    :func:`~evaluation.claims.compare.compare_ledgers`' ``differs``, seed by seed."""
+    truth = claims[claims["method_label"] == nuts].set_index(["replicate", "name"])["truth_value"]
+    counts, seeds = dict.fromkeys(FlipDirections._fields[:-1], 0), 0
+    for rep, group in claims.groupby("replicate", sort=False):
+        ref, own = (group[group["method_label"] == label] for label in (nuts, method))
+        if ref.empty or own.empty:
+            continue
+        seeds += 1
+        for r in compare_ledgers(ledger_section(ref), ledger_section(own)):
+            if r["differs"]:
+                counts[_direction(r, truth.get((rep, r["name"])))] += 1
+    return FlipDirections(**counts, seeds=seeds)
+
+
+def _direction(row: dict, truth: object) -> str:
+    """Which :class:`FlipDirections` field one flipped claim counts in."""
+    before, after = row["verdict_reference"], row["verdict_other"]
+    if truth is None or pd.isna(truth):
+        return "unknown"
+    if before == "undecided":
+        return "sharper_right" if (after == "credible") == bool(truth) else "sharper_wrong"
+    return "softer" if after == "undecided" else "reversed"
 
 
 def metric_evidence(
@@ -182,15 +189,13 @@ def metric_evidence(
 ) -> dict[str, Interval]:
     """A run metric per method label (first fits and repeats apart): mean over seeds."""
     cols = [column] if isinstance(column, str) else list(column)
-    values = pd.Series(math.nan, index=runs.index)
-    for col in cols:
-        if col in runs:
-            values = values.fillna(pd.to_numeric(runs[col], errors="coerce"))
+    values = pd.to_numeric(first_of(runs, cols), errors="coerce").astype(float)
     return {m: seed_interval(values[runs["method_label"] == m], LEVEL) for m in methods}
 
 
 __all__ = [
     "LEVEL",
+    "MEANFIELDS",
     "METHOD_ORDER",
     "NUTS",
     "FlipDirections",

@@ -145,7 +145,7 @@ def mcmc_partner(group: pd.DataFrame, idx: Any) -> Any:
     mcmc = others[(family(others) == PARTNER_FAMILY).to_numpy()]
     if mcmc.empty:
         return None
-    repeat = numeric(mcmc, "fit_repeat").fillna(numeric(mcmc, "repeat")).fillna(0.0)
+    repeat = numeric(mcmc, "fit_repeat").fillna(0.0)
     return min(mcmc.index, key=lambda i: (repeat[i] != 0, str(mcmc.at[i, "backend"]), i))
 
 
