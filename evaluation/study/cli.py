@@ -25,7 +25,7 @@ from pathlib import Path
 
 from evaluation import io
 from evaluation.report.study_document import load_study, write_document
-from evaluation.study.plan import MIN_SEEDS, STUDIES, run_study
+from evaluation.study.plan import STUDIES, run_study, seed_overrides
 
 PROG = "ppl-compare-findings"
 TIMINGS = "timings.json"
@@ -95,9 +95,11 @@ def cli(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     keys = [s.key for s in STUDIES]
-    if args.seeds is not None and args.seeds < MIN_SEEDS:
-        print(f"{PROG}: error: --seeds {args.seeds}: a replicated study needs at least "
-              f"{MIN_SEEDS}", file=sys.stderr)  # fmt: skip
+    try:  # the plan's own check of the seeds, before anything runs
+        for study in STUDIES:
+            seed_overrides(study, args.seeds)
+    except ValueError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     only = keys if args.only is None else [k.strip() for k in args.only.split(",") if k.strip()]
     if unknown := sorted(set(only) - set(keys)):
