@@ -140,11 +140,14 @@ def _rngs(seed: int, stream: int, n: int) -> list[np.random.Generator]:
     return [np.random.default_rng([int(seed), int(stream), c]) for c in range(n)]
 
 
-def _sq_dist(x: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """Squared distances, (C, J, D) x (C, K, D) -> (C, J, K) (expanded form, clipped at 0)."""
+def _sq_dist(x: np.ndarray, mu: np.ndarray, xx: np.ndarray | None = None) -> np.ndarray:
+    """Squared distances, (C, J, D) x (C, K, D) -> (C, J, K) (expanded form, clipped at 0);
+    ``xx`` is ``(x**2).sum(axis=2)[:, :, None]`` when the caller has it (a chain's points
+    never change)."""
     cross = np.matmul(x, mu.transpose(0, 2, 1))
-    d2 = (x**2).sum(axis=2)[:, :, None] - 2.0 * cross + (mu**2).sum(axis=2)[:, None, :]
-    return np.maximum(d2, 0.0)
+    xx = (x**2).sum(axis=2)[:, :, None] if xx is None else xx
+    d2 = xx - 2.0 * cross + (mu**2).sum(axis=2)[:, None, :]
+    return np.maximum(d2, 0.0, out=d2)
 
 
 class _Noise:
@@ -168,19 +171,19 @@ class _Noise:
         self.pos = block
 
     def _refill(self) -> None:
+        """The next ``block`` iterations' variates of every chain, each chain's drawn in
+        place from its own generator (Gumbel(0, 1) as ``-log E``, ``E ~ Exp(1)``)."""
         j, k, d, b = *self.shape, self.block
-        parts = [
-            (
-                r.gumbel(size=(b, j, k)),
-                r.standard_exponential((b, j)),
-                r.standard_gamma(self.alpha0, (b, k)),
-                r.standard_normal((b, k, d)),
-            )
-            for r in self.rngs
-        ]
-        self.gumbel, self.expo, self.gamma, self.normal = (
-            np.stack(p, axis=1) for p in zip(*parts, strict=True)
-        )
+        c = len(self.rngs)
+        self.gumbel = np.empty((c, b, j, k))
+        self.expo, self.gamma = np.empty((c, b, j)), np.empty((c, b, k))
+        self.normal = np.empty((c, b, k, d))
+        for ci, r in enumerate(self.rngs):
+            r.standard_exponential(out=self.gumbel[ci])
+            r.standard_exponential(out=self.expo[ci])
+            r.standard_gamma(self.alpha0, out=self.gamma[ci])
+            r.standard_normal(out=self.normal[ci])
+        np.negative(np.log(self.gumbel, out=self.gumbel), out=self.gumbel)
         self.pos = 0
 
     def next(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -188,7 +191,7 @@ class _Noise:
         if self.pos == self.block:
             self._refill()
         i, self.pos = self.pos, self.pos + 1
-        return self.gumbel[i], self.expo[i], self.gamma[i], self.normal[i]
+        return self.gumbel[:, i], self.expo[:, i], self.gamma[:, i], self.normal[:, i]
 
 
 def _kmeanspp(x: np.ndarray, k: int, rngs: Sequence[np.random.Generator]) -> np.ndarray:
@@ -234,11 +237,13 @@ def _sweep(
     sigma: float,
     alpha0: float,
     eta: float,
+    xx: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One Gibbs sweep z | pi, mu -> pi | z -> mu | z of C chains at once.
 
     ``draws`` are this sweep's (gumbel, exponential, gamma, normal) variates from
-    :class:`_Noise`.  Returns ``(z, log_pi, mu, d2, log_joint)`` after the sweep.
+    :class:`_Noise`; ``xx`` the points' squared norms (:func:`_sq_dist`).  Returns ``(z,
+    log_pi, mu, d2, log_joint)`` after the sweep.
     """
     gumbel, expo, gam, noise = draws
     c, j, _ = x.shape
@@ -252,7 +257,7 @@ def _sweep(
     var = 1.0 / (counts / sigma**2 + 1.0 / eta**2)  # (C, K)
     centre = var[:, :, None] * np.matmul(onehot.transpose(0, 2, 1), x) / sigma**2
     mu = centre + np.sqrt(var)[:, :, None] * noise
-    d2 = _sq_dist(x, mu)
+    d2 = _sq_dist(x, mu, xx)
     d2z = d2[np.arange(c)[:, None], np.arange(j), z].sum(axis=1)
     log_joint = _log_joint(d2z, counts, log_pi, mu, x.shape, sigma, alpha0, eta)
     return z, log_pi, mu, d2, log_joint
@@ -302,7 +307,8 @@ def gibbs_gmm(
     rngs = _rngs(seed, stream, c)
     mu = _kmeanspp(x, k, rngs)
     log_pi = np.full((c, k), -np.log(k))
-    d2 = _sq_dist(x, mu)
+    xx = (x**2).sum(axis=2)[:, :, None]
+    d2 = _sq_dist(x, mu, xx)
     trace = np.empty((c, n_iter))
     best = np.full(c, -np.inf)
     best_iter = np.zeros(c, dtype=np.int64)
@@ -311,7 +317,7 @@ def gibbs_gmm(
     noise_src = _Noise(rngs, j, k, d, alpha0)
     for it in range(n_iter):
         z, log_pi, mu, d2, trace[:, it] = _sweep(
-            x, log_pi, d2, noise_src.next(), sigma, alpha0, eta
+            x, log_pi, d2, noise_src.next(), sigma, alpha0, eta, xx
         )
         if it >= burn_in:
             better = trace[:, it] > best
