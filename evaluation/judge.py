@@ -18,7 +18,8 @@ from omegaconf import DictConfig
 
 from backends.base import FitResult
 from backends.spec import HierData, ModelSpec
-from evaluation.claims.section import CLUSTERING_OFF, claims_section, cluster_draws
+from evaluation.claims.load import Ledger
+from evaluation.claims.section import CLUSTERING_OFF, claims_section, cluster_draws, oracle_draws
 from evaluation.claims.section import ledger_from_config as claims_ledger
 from evaluation.clustering.pipeline import Clustering, run_clustering
 from evaluation.config import plain
@@ -184,9 +185,19 @@ def add_claims(
     """
     ledger = claims_ledger(cfg.get("claims"))
     if ledger is not None:
-        per_draw = None if clustered is None else cluster_draws(clustered.result, clustered.coef)
-        note = CLUSTERING_OFF if clustered is None else None
-        sections["claims"] = claims_section(ledger, train, fit.idata, per_draw, note)
+        sections["claims"] = claims_for(ledger, train, fit.idata, clustered)
+
+
+def claims_for(
+    ledger: Ledger, train: HierData, posterior: Any, clustered: Clustering | None
+) -> dict[str, Any]:
+    """The ``claims`` section of ``ledger`` on ``posterior``, with the per-draw clusterings
+    of ``clustered`` and its oracle clustering of the true coefficients (the clustering
+    claims' truth); None: clustering disabled, those claims "not evaluated" with a note."""
+    if clustered is None:
+        return claims_section(ledger, train, posterior, None, CLUSTERING_OFF)
+    per_draw = cluster_draws(clustered.result, clustered.coef)
+    return claims_section(ledger, train, posterior, per_draw, None, oracle_draws(clustered.oracle))
 
 
 def psis_resampled_fit(

@@ -214,23 +214,31 @@ def headline_table(judgements: Mapping[str, Judgement]) -> pd.DataFrame:
 def compare_claims(judgement: Judgement, reference: Judgement) -> pd.DataFrame:
     """Claim by claim, a method's verdicts against the reference's (e.g. NUTS) on the same data.
 
-    A claim *flips* (``flip`` True) when both give it a verdict (credible, contradicted,
-    undecided) and the verdicts differ (:func:`evaluation.claims.compare.compare_ledgers`).
+    A claim *flips* (``flip`` True) only beyond Monte Carlo noise: both give it a verdict
+    (credible, contradicted, undecided), the verdicts differ, a verdict threshold lies between
+    the two P and they differ by more than twice their joint Monte Carlo error
+    (:func:`evaluation.claims.compare.is_flip`, the rule of every report).  Verdicts that differ
+    within that noise are ``within_noise``, not flips.
 
     Parameters
     ----------
-    judgement, reference : Judgement
-        The method's and the reference's judgements of the same data (both with claims).
+    judgement : Judgement
+        The method's judgement (with claims).
+    reference : Judgement
+        The reference's judgement of the same data (with claims).
 
     Returns
     -------
     DataFrame
-        One row per claim: ``name``, ``p_reference``, ``p_method``, ``verdict_reference``,
-        ``verdict_method``, ``flip``.
+        One row per claim: ``name``, ``p_reference``, ``p_method`` and their Monte Carlo
+        errors ``mc_reference``, ``mc_method``, ``verdict_reference``, ``verdict_method``,
+        ``flip`` (a counted flip: near-duplicate claims count once) and ``within_noise``.
     """
     rows = compare_ledgers(reference.metrics["claims"], judgement.metrics["claims"])
     return pd.DataFrame([{
         "name": r["name"], "p_reference": r["probability_reference"],
-        "p_method": r["probability_other"], "verdict_reference": r["verdict_reference"],
+        "p_method": r["probability_other"], "mc_reference": r["mc_error_reference"],
+        "mc_method": r["mc_error_other"], "verdict_reference": r["verdict_reference"],
         "verdict_method": r["verdict_other"], "flip": bool(r["changed"]),
+        "within_noise": bool(r["within_noise"]),
     } for r in rows])  # fmt: skip

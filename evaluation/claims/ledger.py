@@ -7,7 +7,9 @@ within two Monte Carlo errors of a threshold), or "not identified" with the coll
 the design that causes it (computed from the design matrix by :mod:`evaluation.data.design`,
 never from a hand list); identified claims on nearly collinear directions are flagged
 "weakly identified" (:mod:`evaluation.claims.weak`); on synthetic data each claim also gets
-its truth value under the generating parameters.
+its truth: its statement, by the same indicator, at the generating parameters (clustering claims
+on the oracle clustering; "not applicable" where its presupposition fails there:
+:mod:`evaluation.claims.truth`).
 
 Public API: :func:`evaluate_ledger` (the JSON-ready ``claims`` metrics section),
 :func:`evaluate_claim`, :func:`identification`, :func:`verdict`; :func:`summarise` and
@@ -25,9 +27,10 @@ import numpy as np
 from backends.spec import HierData
 from evaluation.claims import kinds as K
 from evaluation.claims.compare import VERDICTS, compare_ledgers, summarise
-from evaluation.claims.draws import ClusterDraws, Draws, posterior_draws, truth_draws
+from evaluation.claims.draws import ClusterDraws, Draws, posterior_draws
 from evaluation.claims.load import Claim, Ledger, Thresholds, check_features, dropped_features
 from evaluation.claims.precision import precision, within_margin
+from evaluation.claims.truth import TruthWorld, claim_truth, dropped_truth, truth_world
 from evaluation.claims.weak import weak_identification
 from evaluation.data.design import (
     RANK_TOL,
@@ -128,7 +131,7 @@ def evaluate_claim(
     claim: Claim,
     context: K.Context,
     thresholds: Thresholds | None = None,
-    truth: K.Context | None = None,
+    truth: TruthWorld | None = None,
     tol: float = RANK_TOL,
 ) -> dict[str, Any]:
     """One claim's entry of the ``claims`` section.
@@ -140,8 +143,9 @@ def evaluate_claim(
         The data, the posterior draws and (for clustering claims) the per-draw clusterings.
     thresholds : Thresholds, optional
         Defaults to 0.95 / 0.05.
-    truth : Context, optional
-        The same data with the generating parameters as a single draw (and the true labels).
+    truth : TruthWorld, optional
+        The generating parameters as a single draw with the oracle clustering
+        (:func:`evaluation.claims.truth.truth_world`); None: the truth is unknown.
     tol : float
         Relative rank tolerance of the design check.
 
@@ -152,7 +156,8 @@ def evaluate_claim(
         not_identified_because; weakly_identified, variance_inflation and
         weakly_identified_because (:mod:`~evaluation.claims.weak`); probability, mc_error,
         n_eff, n_draws (:mod:`~evaluation.claims.precision`); verdict (:data:`VERDICTS`) and
-        borderline (undecided only by the Monte Carlo margin); truth_value; detail; note.
+        borderline (undecided only by the Monte Carlo margin); truth_status, truth_value and
+        truth_note (:func:`evaluation.claims.truth.claim_truth`); detail; note.
     """
     thresholds = thresholds or Thresholds()
     data = context.data
@@ -161,7 +166,6 @@ def evaluate_claim(
     kind = K.KINDS[claim.kind]
     hits = kind.indicator(claim.params, context) if ident else None
     prob = _probability(hits, claim, context)
-    true_hits = kind.indicator(claim.params, truth) if truth is not None else None
     weak = weak_identification(claim, data) if ident else _NOT_WEAK
     said = verdict(prob["probability"], thresholds, prob["mc_error"] or 0.0)
     borderline = said == "undecided" and verdict(prob["probability"], thresholds) != said
@@ -176,7 +180,7 @@ def evaluate_claim(
         **prob,
         "verdict": said if ident else "not identified",
         "borderline": borderline,
-        "truth_value": None if true_hits is None or not true_hits.size else bool(true_hits[0]),
+        **claim_truth(claim, truth),
         "detail": kind.detail(claim.params, context) if kind.detail and ident else None,
         "note": note,
     }
@@ -198,8 +202,11 @@ def _claim_fields(claim: Claim) -> dict[str, Any]:
     }
 
 
-def _dropped_entry(claim: Claim, gone: Sequence[str]) -> dict[str, Any]:
-    """The entry of a claim naming columns the data's design dropped: not evaluated."""
+def _dropped_entry(
+    claim: Claim, gone: Sequence[str], truth: TruthWorld | None = None
+) -> dict[str, Any]:
+    """The entry of a claim naming columns the data's design dropped: not evaluated (and,
+    with a truth, not applicable)."""
     return {
         **_claim_fields(claim),
         "identified": None,
@@ -211,24 +218,10 @@ def _dropped_entry(claim: Claim, gone: Sequence[str]) -> dict[str, Any]:
         "n_draws": None,
         "verdict": "not evaluated",
         "borderline": False,
-        "truth_value": None,
+        **dropped_truth(gone, truth),
         "detail": None,
         "note": f"names {', '.join(gone)}, which the data's design dropped (data.design)",
     }
-
-
-def _truth_context(data: HierData) -> K.Context | None:
-    """The generating parameters as a context; no planted clusters means one cluster."""
-    draws = truth_draws(data.truth)
-    if draws is None:
-        return None
-    labels = data.cluster_labels
-    if labels is None:
-        labels = np.zeros(data.n_worksites, dtype=np.int64)
-    labels = np.asarray(labels, dtype=np.int64)
-    true_k = np.array([np.unique(labels).size])  # the criterion's target: the planted K
-    clusters = ClusterDraws(labels[None], draws.beta_worker, true_k)
-    return K.Context(data, draws, clusters)
 
 
 def evaluate_ledger(
@@ -237,6 +230,7 @@ def evaluate_ledger(
     posterior: Any,
     clusters: ClusterDraws | np.ndarray | None = None,
     tol: float = RANK_TOL,
+    oracle: ClusterDraws | None = None,
 ) -> dict[str, Any]:
     """Evaluate every claim of ``ledger`` on one posterior: the ``claims`` metrics section.
 
@@ -244,15 +238,18 @@ def evaluate_ledger(
     ----------
     ledger : Ledger
     data : HierData
-        The data the posterior was fitted to (design, features, workers); its ``truth`` and
-        ``cluster_labels`` give the truth values (synthetic data without planted clusters:
-        one true cluster, so "two clusters" is false in truth).
+        The data the posterior was fitted to (design, features, workers); its ``truth`` gives
+        the claims' truths (:mod:`evaluation.claims.truth`).
     posterior : Draws, InferenceData, xarray.Dataset or mapping of arrays
         See :func:`evaluation.claims.draws.posterior_draws`.
     clusters : ClusterDraws or int array (draw, worksite), optional
         Per-draw clusterings for the clustering claims (labels only: their coefficients are
         taken as the posterior mean of ``beta_worker``).
     tol : float
+    oracle : ClusterDraws, optional
+        The oracle clustering: the paper's procedure on the true ``beta_worker`` as one draw
+        (:func:`evaluation.claims.section.oracle_draws`), the clustering claims' truth; without
+        it their truth is "unknown".
 
     Returns
     -------
@@ -271,9 +268,9 @@ def evaluate_ledger(
     if clusters is not None and not isinstance(clusters, ClusterDraws):
         clusters = ClusterDraws(np.asarray(clusters))
     context = K.Context(data, draws, clusters)
-    truth = _truth_context(data)
+    truth = truth_world(data, oracle)
     results = [
-        _dropped_entry(c, gone)
+        _dropped_entry(c, gone, truth)
         if (gone := dropped_features(c, dropped))
         else evaluate_claim(c, context, ledger.thresholds, truth, tol)
         for c in ledger.claims

@@ -4,7 +4,8 @@
 :class:`~evaluation.claims.load.Ledger` (None when it holds no claims: ``claims=none``);
 :func:`check_run_claims` checks its feature names against the data before the fit;
 :func:`claims_section` evaluates it on the fitted posterior (with the per-draw clusterings the
-clustering judge computed) and adds the ``beta_site`` intervals the forest plot is drawn from.
+clustering judge computed, and its oracle clustering of the true coefficients, the clustering
+claims' truth) and adds the ``beta_site`` intervals the forest plot is drawn from.
 """
 
 from __future__ import annotations
@@ -89,12 +90,23 @@ def cluster_draws(result: Any, coef: Any) -> ClusterDraws | None:
     return ClusterDraws(labels, beta, None if chosen is None else np.asarray(chosen, np.int64))
 
 
+def oracle_draws(oracle: Any) -> ClusterDraws | None:
+    """The oracle clustering (``OracleClustering``) as one clustered "draw": its labels, the
+    true ``beta_worker`` and the elbow K on it; None without one."""
+    if oracle is None:
+        return None
+    chosen = None if oracle.chosen_k is None else np.array([oracle.chosen_k], np.int64)
+    labels = np.asarray(oracle.result.labels, dtype=np.int64)[None]
+    return ClusterDraws(labels, np.asarray(oracle.coef.mean, dtype=float)[None], chosen)
+
+
 def claims_section(
     ledger: Ledger,
     data: HierData,
     posterior: Any,
     clusters: ClusterDraws | None = None,
     cluster_note: str | None = None,
+    oracle: ClusterDraws | None = None,
 ) -> dict[str, Any]:
     """The ``claims`` section of metrics.json.
 
@@ -108,6 +120,8 @@ def claims_section(
         The per-draw clusterings; without them the clustering claims are "not evaluated".
     cluster_note : str, optional
         Why there are no clusterings (replaces the generic note of those claims).
+    oracle : ClusterDraws, optional
+        The oracle clustering (:func:`oracle_draws`): the clustering claims' truth.
 
     Returns
     -------
@@ -116,7 +130,7 @@ def claims_section(
         ``beta_site`` (:func:`beta_site_intervals`).
     """
     draws = posterior_draws(posterior, data)
-    out = evaluate_ledger(ledger, data, draws, clusters)
+    out = evaluate_ledger(ledger, data, draws, clusters, oracle=oracle)
     if clusters is None and cluster_note:
         for row in out["claims"]:
             if row["verdict"] == "not evaluated" and _is_clustering(row):
@@ -139,4 +153,5 @@ __all__ = [
     "claims_section",
     "cluster_draws",
     "ledger_from_config",
+    "oracle_draws",
 ]

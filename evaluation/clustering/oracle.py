@@ -13,27 +13,75 @@ index against the planted labels.  Read beside the method's ARI:
   is in the estimated coefficients - what the data tell about each worksite, or the inference
   (an exact-posterior run on the same data, e.g. NUTS, separates the two);
 * both >= :data:`RECOVERABLE`: the method recovers the planted clusters.
+
+The same oracle clustering is the truth of the clustering claims (:mod:`evaluation.claims.truth`):
+:func:`oracle_clustering` runs the paper's procedure (the elbow K over ``k_range`` and the Gibbs
+GMM with the configured ``k``) on the true ``beta_worker`` whether or not clusters were planted,
+so a claim about the clusters is true when the procedure, given the truth, says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from backends.spec import HierData
 from evaluation.clustering import stability
-from evaluation.clustering.cluster import cluster_posterior
-from evaluation.clustering.coefficients import coefficients
+from evaluation.clustering.cluster import ClusteringResult, cluster_posterior
+from evaluation.clustering.coefficients import Coefficients, coefficients
 
 #: ARI vs planted at or above which the planted clusters count as recovered.
 RECOVERABLE = 0.8
 
 
 def oracle_settings(s: Mapping[str, Any]) -> dict[str, Any]:
-    """The method's settings for one true matrix: no draws; K selection only when ``k`` is auto."""
-    return {**s, "n_draws": 0, "k_range": s["k_range"] if s["k"] == "auto" else None}
+    """The method's settings for one true matrix: no draws, K selected over ``k_range`` (the
+    truth of the claim that the criterion selects K) without the BIC beside it."""
+    return {**s, "n_draws": 0, "bic": False}
+
+
+class OracleClustering(NamedTuple):
+    """The paper's procedure run on the true coefficients.
+
+    Attributes
+    ----------
+    result : ClusteringResult
+        Labels (the configured ``k``, best of ``n_seeds`` chains), the K selection over
+        ``k_range`` (None without one), ``degenerate_reason`` when every worksite has the same
+        true coefficients.
+    coef : Coefficients
+        The true ``beta_worker`` aligned to the data (``coef.mean``).
+    chosen_k : int or None
+        The elbow K on the truth: 1 when there is nothing to cluster, None without ``k_range``.
+    """
+
+    result: ClusteringResult
+    coef: Coefficients
+    chosen_k: int | None
+
+
+def oracle_clustering(data: HierData, s: Mapping[str, Any]) -> OracleClustering | None:
+    """The paper's procedure on ``data.truth["beta_worker"]`` (None without one).
+
+    Parameters
+    ----------
+    data : HierData
+        Its truth's ``beta_worker`` (J, D) is in the data's worksite order.
+    s : mapping
+        Validated settings (:func:`evaluation.clustering.settings.settings`), as for the fit.
+    """
+    truth = (data.truth or {}).get("beta_worker")
+    if truth is None:
+        return None
+    coef = coefficients(np.asarray(truth, dtype=float), data)
+    res = cluster_posterior(coef, oracle_settings(s))
+    if res.degenerate_reason is not None:
+        chosen = 1
+    else:
+        chosen = None if res.k_selection is None else int(res.k_selection.chosen_k)
+    return OracleClustering(res, coef, chosen)
 
 
 def limit_verdict(oracle_ari: float | None, method_ari: float | None) -> tuple[str, str]:
@@ -61,7 +109,10 @@ def limit_verdict(oracle_ari: float | None, method_ari: float | None) -> tuple[s
 
 
 def oracle_section(
-    data: HierData, s: Mapping[str, Any], method_ari: float | None
+    data: HierData,
+    s: Mapping[str, Any],
+    method_ari: float | None,
+    oracle: OracleClustering | None = None,
 ) -> dict[str, Any] | None:
     """The ``clustering.oracle`` section: the GMM on the true ``beta_worker`` vs planted labels.
 
@@ -74,22 +125,28 @@ def oracle_section(
         Validated settings (:func:`evaluation.clustering.settings.settings`), as for the fit.
     method_ari : float or None
         The fit's posterior-mean ARI against the planted labels (for the verdict).
+    oracle : OracleClustering, optional
+        :func:`oracle_clustering` of ``data`` when already run (else it is run here).
 
     Returns
     -------
     dict or None
-        ``ari_vs_planted``, ``k``, ``n_per_cluster``, ``method_ari_vs_planted``,
-        ``recoverable`` (the threshold), ``limit`` and ``verdict`` (see :func:`limit_verdict`).
+        ``ari_vs_planted``, ``k``, ``chosen_k`` (the elbow K on the truth), ``n_per_cluster``,
+        ``method_ari_vs_planted``, ``recoverable`` (the threshold), ``limit`` and ``verdict``
+        (see :func:`limit_verdict`).
     """
-    truth = (data.truth or {}).get("beta_worker")
-    if truth is None or data.cluster_labels is None:
+    if data.cluster_labels is None:
         return None
-    res = cluster_posterior(coefficients(np.asarray(truth, dtype=float), data), oracle_settings(s))
+    oracle = oracle or oracle_clustering(data, s)
+    if oracle is None:
+        return None
+    res = oracle.result
     ari = None if res.degenerate_reason else stability.ari(res.labels, data.cluster_labels)
     limit, verdict = limit_verdict(ari, method_ari)
     return {
         "ari_vs_planted": ari,
         "k": res.k,
+        "chosen_k": oracle.chosen_k,
         "n_per_cluster": np.bincount(res.labels, minlength=res.k).tolist(),
         "method_ari_vs_planted": method_ari,
         "recoverable": RECOVERABLE,
@@ -98,4 +155,5 @@ def oracle_section(
     }
 
 
-__all__ = ["RECOVERABLE", "limit_verdict", "oracle_section", "oracle_settings"]
+__all__ = ["RECOVERABLE", "OracleClustering", "limit_verdict", "oracle_clustering",
+           "oracle_section", "oracle_settings"]  # fmt: skip

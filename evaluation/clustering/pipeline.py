@@ -28,6 +28,7 @@ from evaluation.clustering import dataset, oracle, stability
 from evaluation.clustering import select as gmm_select
 from evaluation.clustering.cluster import ClusteringResult, cluster_posterior
 from evaluation.clustering.coefficients import Coefficients, coefficients
+from evaluation.clustering.oracle import OracleClustering
 from evaluation.clustering.settings import settings
 from evaluation.clustering.site_features import FeatureTable, feature_table
 
@@ -46,6 +47,9 @@ class Clustering(NamedTuple):
         The Fig. 7 table (None when degenerate or without worksite features).
     dataset : xarray.Dataset
         What ``clusters.nc`` holds (:func:`evaluation.clustering.dataset.to_dataset`).
+    oracle : OracleClustering or None
+        The same procedure on the true coefficients (synthetic data): the clustering claims'
+        truth (:func:`evaluation.clustering.oracle.oracle_clustering`).
     """
 
     section: dict[str, Any]
@@ -53,6 +57,7 @@ class Clustering(NamedTuple):
     coef: Coefficients
     table: FeatureTable | None
     dataset: Any
+    oracle: OracleClustering | None = None
 
 
 def _num(v: Any) -> float | None:
@@ -99,8 +104,10 @@ def metrics_section(
     data: HierData,
     table: FeatureTable | None,
     s: Mapping[str, Any],
+    truth_run: OracleClustering | None = None,
 ) -> dict[str, Any]:
-    """The JSON-serialisable ``clustering`` section of metrics.json (without ``figures``)."""
+    """The JSON-serialisable ``clustering`` section of metrics.json (without ``figures``);
+    ``truth_run`` is :func:`~evaluation.clustering.oracle.oracle_clustering` if already run."""
     seeds, draws = _ari_summaries(res)
     truth = _truth_section(res, None if res.degenerate_reason else data.cluster_labels)
     return {
@@ -109,7 +116,7 @@ def metrics_section(
         "ari_seeds": seeds.as_dict(),
         "ari_draws": draws.as_dict(),
         **truth,
-        "oracle": oracle.oracle_section(data, s, truth["ari_truth"]),
+        "oracle": oracle.oracle_section(data, s, truth["ari_truth"], truth_run),
         "n_per_cluster": np.bincount(res.labels, minlength=res.k).tolist(),
         "stability": stability.stability_verdict(res, coef, s, seeds, draws),
         "coclustering_uncertain_pairs": stability.uncertain_pairs(res),
@@ -160,11 +167,12 @@ def run_clustering(posterior: Any, data: HierData, cfg: Mapping[str, Any] | None
     table = None
     if res.degenerate_reason is None and data.X_site.shape[1]:
         table = feature_table(data.X_site, res.labels, data.site_features)
-    section = metrics_section(res, coef, data, table, s)
+    truth_run = oracle.oracle_clustering(data, s)
+    section = metrics_section(res, coef, data, table, s, truth_run)
     ds = dataset.to_dataset(res, coef, data, table, s)
     section["figures"] = []
     section["runtime_s"] = time.perf_counter() - start
-    return Clustering(section, res, coef, table, ds)
+    return Clustering(section, res, coef, table, ds, truth_run)
 
 
 __all__ = ["Clustering", "metrics_section", "run_clustering"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from evaluation.claims.truth import FALSE, NOT_APPLICABLE, TRUE, truth_status
 from evaluation.report.format import DASH, fmt, table
 
 DEFAULT_SUBJECT = "the ledger's {n} claims"
@@ -72,9 +73,12 @@ def run_headline(metrics: Mapping[str, Any]) -> str:
     text = f"{identified_clause(section)}; {who} finds {verdict_counts(s)}"
     if s.get("n_with_truth"):
         wrong = s["n_confidently_wrong"]
+        na = s.get("n_not_applicable") or 0
+        apart = f"; {na} not applicable, counted in neither" if na else ""
         text += (f"; on this synthetic data {_plural(wrong, 'verdict is', 'verdicts are')} "
-                 f"confidently wrong (of {s['n_with_truth']} claims with a known truth, "
-                 f"{s['n_true']} hold under the generating parameters)")  # fmt: skip
+                 f"confidently wrong, credible but false or contradicted but true (of "
+                 f"{s['n_with_truth']} claims with a known truth, {s['n_true']} hold under the "
+                 f"generating parameters{apart})")  # fmt: skip
     return text + "."
 
 
@@ -84,8 +88,9 @@ def _short(text: Any, limit: int = REASON_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _truth(value: Any) -> str:
-    return DASH if value is None else ("true" if value else "false")
+def _truth(c: Mapping[str, Any]) -> str:
+    """The ledger table's truth cell: true / false / n/a (presupposition fails) / –."""
+    return {TRUE: "true", FALSE: "false", NOT_APPLICABLE: "n/a"}.get(truth_status(c), DASH)
 
 
 def _identified(c: Mapping[str, Any]) -> str:
@@ -97,6 +102,8 @@ def _identified(c: Mapping[str, Any]) -> str:
     else:
         why = "yes"
     extras = [c.get(k) for k in ("detail", "note") if c.get(k)]
+    if truth_status(c) == NOT_APPLICABLE and c.get("truth_note"):
+        extras.append(f"truth n/a: {c['truth_note']}")
     return why + "".join(f" ({e})" for e in extras)
 
 
@@ -109,7 +116,7 @@ def probability_cell(c: Mapping[str, Any]) -> str:
 def ledger_rows(claims: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
     """Rows of the ledger table: claim, statement, P ± MC error, verdict, truth, identified."""
     return [[c["name"], c.get("statement"), probability_cell(c), c.get("verdict"),
-             _truth(c.get("truth_value")), _identified(c)] for c in claims]  # fmt: skip
+             _truth(c), _identified(c)] for c in claims]  # fmt: skip
 
 
 def findings_section(metrics: Mapping[str, Any]) -> list[str]:
@@ -126,7 +133,10 @@ def findings_section(metrics: Mapping[str, Any]) -> list[str]:
             f"within 2 Monte Carlo errors (±) of a threshold. A claim resting on a direction "
             f"the design does not identify gets no probability; 'weakly' marks one resting on "
             f"nearly collinear worksite features (variance inflation > 10). 'Truth': the "
-            f"statement under the generating parameters (synthetic data).", ""]  # fmt: skip
+            f"statement by its own procedure under the generating parameters (synthetic "
+            f"data; clustering claims on the paper's procedure run on the true beta_worker); "
+            f"'n/a' where its presupposition fails there (e.g. one cluster), counted in no "
+            f"rate.", ""]  # fmt: skip
     header = ["claim", "statement", "P", "verdict", "truth", "identified"]
     return out + table(header, ledger_rows(section["claims"]))
 

@@ -32,17 +32,24 @@ def _mc(p: Any, err: Any) -> str:
     return fmt_number(p) if err is None or p is None else f"{fmt_number(p)} ± {fmt_number(err, 2)}"
 
 
+def _counted(r: Mapping[str, Any]) -> str:
+    if not r["differs"]:
+        return "no: within Monte Carlo noise"
+    return f"with {r['counted_with']}" if r.get("counted_with") else "yes"
+
+
 def flipped_claims(pairs: Sequence[Pair]) -> pd.DataFrame:
     """Every differing verdict: claim, scenario, seed, method, P ± Monte Carlo error and verdict
-    of the method and of NUTS, whether it is counted as a flip, weak identification."""
+    of the method and of NUTS, whether it is counted as a flip (no: the verdicts differ
+    within Monte Carlo noise), weak identification."""
     rows = [{"claim": r["name"], "scenario": p.scenario, "seed": p.replicate,
              "method": p.method, "P (method)": _mc(r["probability_other"], r.get("mc_error_other")),
              "verdict (method)": r["verdict_other"],
              "P (NUTS)": _mc(r["probability_reference"], r.get("mc_error_reference")),
              "verdict (NUTS)": r["verdict_reference"],
-             "counted": f"with {r['counted_with']}" if r.get("counted_with") else "yes",
+             "counted": _counted(r),
              "weakly identified": "yes" if r.get("weakly_identified") else "no"}
-            for p in pairs for r in p.rows if r.get("differs", r["changed"])]  # fmt: skip
+            for p in pairs for r in p.rows if r["verdicts_differ"]]  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -206,8 +213,11 @@ def findings_section(df: pd.DataFrame, records: Sequence[RunRecord], sweep_dir: 
         blocks += [
             ("p", "A claim flips when both runs give it a verdict (credible: P ≥ the "
                   "ledger's credible threshold; contradicted: P ≤ its contradicted threshold; "
-                  "else undecided, and undecided within 2 Monte Carlo errors of a threshold) "
-                  "and it differs from the NUTS run of the same data and seed; a claim not "
+                  "else undecided, and undecided within 2 Monte Carlo errors of a threshold), "
+                  "the verdicts differ from the NUTS run of the same data and seed, and they "
+                  "differ beyond Monte Carlo noise: a threshold lies between the two P and "
+                  "they differ by more than twice their joint Monte Carlo error. Verdicts "
+                  "that differ within that noise are listed, not counted. A claim not "
                   "identified or not evaluated in either run never flips, and near-duplicate "
                   "claims count once. 'Weakly identified': the claim rests on nearly collinear "
                   "worksite features. NUTS rows compare the other NUTS run (the baseline)."),

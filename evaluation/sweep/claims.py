@@ -4,10 +4,12 @@ the sweep report's section is :mod:`evaluation.report.sweep_claims`).
 Every run with a ``claims`` section (:mod:`evaluation.claims`) is compared, claim by claim
 (:func:`evaluation.claims.ledger.compare_ledgers`), with the MCMC run of the same data and seed
 (:func:`evaluation.sweep.cross.mcmc_partner`: the declared ``family``, never the name).  A claim
-*flips* when both runs give it a verdict (credible, contradicted, undecided; never "not
-identified" or "not evaluated") and the verdicts differ; near-duplicate claims (the ledger's
-``counted_with``) count once.  Flips of weakly identified claims (nearly collinear features)
-are marked.
+*flips* only beyond Monte Carlo noise (:func:`evaluation.claims.compare.is_flip`): both runs
+give it a verdict (credible, contradicted, undecided; never "not identified" or "not
+evaluated"), the verdicts differ, a verdict threshold lies between the two P and they differ by
+more than twice their joint Monte Carlo error; near-duplicate claims (the ledger's
+``counted_with``) count once.  Verdicts that differ within the noise are listed apart, never
+counted.  Flips of weakly identified claims (nearly collinear features) are marked.
 """
 
 from __future__ import annotations
@@ -71,9 +73,16 @@ def claim_label(row: Mapping[str, Any]) -> str:
 
 
 def n_flips(pair: Pair) -> int:
-    """How many claims flip between a run and its NUTS partner (a ``counted_with`` group once:
-    :func:`~evaluation.claims.compare.compare_ledgers`' ``changed``)."""
+    """How many claims flip beyond Monte Carlo noise between a run and its NUTS partner (a
+    ``counted_with`` group once: :func:`~evaluation.claims.compare.compare_ledgers`'
+    ``changed``)."""
     return sum(bool(r["changed"]) for r in pair.rows)
+
+
+def within_noise(pair: Pair) -> list[dict[str, Any]]:
+    """The claims whose verdicts differ between the two runs within Monte Carlo noise (not
+    flips)."""
+    return [r for r in pair.rows if r.get("within_noise")]
 
 
 def _flip_text(r: Mapping[str, Any]) -> str:
@@ -82,16 +91,18 @@ def _flip_text(r: Mapping[str, Any]) -> str:
 
 
 def flips_table(pairs: Sequence[Pair]) -> pd.DataFrame:
-    """One row per run: credible counts of it and its NUTS partner, and the flipped claims."""
+    """One row per run: credible counts of it and its NUTS partner, the flipped claims and
+    the verdicts that differ within Monte Carlo noise (not counted)."""
     rows = []
     for p in pairs:
-        differ = [r for r in p.rows if r.get("differs", r["changed"])]
+        flipped = [r for r in p.rows if r["differs"]]
         rows.append({
             "scenario": p.scenario, "seed": p.replicate, "method": p.method,
             "vs": p.partner, "identified": sum(r["identified"] for r in p.rows),
             "credible (method)": p.own["summary"]["n_credible"],
             "credible (NUTS)": p.reference["summary"]["n_credible"],
             "flips": n_flips(p),
-            "flipped claims (NUTS → method)": "; ".join(map(_flip_text, differ)) or "-",
+            "flipped claims (NUTS → method)": "; ".join(map(_flip_text, flipped)) or "-",
+            "within noise (not counted)": "; ".join(map(_flip_text, within_noise(p))) or "-",
         })  # fmt: skip
     return pd.DataFrame(rows)

@@ -10,6 +10,7 @@ import pytest
 from evalhelpers import run_app
 
 from evaluation import api
+from evaluation.claims.compare import summarise
 from evaluation.config import ConfigError
 from evaluation.data.twin import paper_twin_tables
 
@@ -74,6 +75,8 @@ def test_the_api_gives_the_apps_numbers_and_judges_against_a_reference(tmp_path)
         c["verdict"] for c in written["claims"]["claims"]
     ]
     assert len(judged.claims) == 19  # the paper's ledger, chosen by the data set's name
+    # truths by the same procedure: the clustering claims' on the oracle clustering
+    assert "unknown" not in {c["truth_status"] for c in judged.claims}
     assert api.judge(fit, data, claims=None).claims == []
 
     other = api.fit(data, "pyro_meanfield", seed=1, **FAST_VI)
@@ -83,4 +86,46 @@ def test_the_api_gives_the_apps_numbers_and_judges_against_a_reference(tmp_path)
     assert numbers["auc"] == judged.metrics["predictive"]["auc"]
     assert "clustering" not in against.metrics and "approximation" in against.metrics
     flips = api.compare_claims(judged, judged)
-    assert len(flips) == 19 and not flips["flip"].any()
+    assert len(flips) == 19 and not flips["flip"].any() and not flips["within_noise"].any()
+    # two different judgements: without clustering the clustering claims are not evaluated
+    apart = api.compare_claims(against, judged).set_index("name")
+    mine = {c["name"]: c for c in against.claims}
+    assert apart.loc["two_clusters_selected", "verdict_method"] == "not evaluated"
+    assert apart.loc["two_clusters_selected", "verdict_reference"] != "not evaluated"
+    assert all(apart.loc[n, "p_method"] == mine[n]["probability"]
+               for n in mine if mine[n]["probability"] is not None)  # fmt: skip
+
+
+def judgement(claims, blocks=None) -> api.Judgement:
+    """A judgement holding given metrics (the API's reading glue, no fit behind it)."""
+    section = {"claims": claims, "summary": summarise(claims),
+               "thresholds": {"credible": 0.95, "contradicted": 0.05}}  # fmt: skip
+    metrics = {"claims": section, "reference": {"blocks": blocks or {}}}
+    return api.Judgement(None, metrics, claims, None)
+
+
+def claim(name, p, verdict, mc):
+    return {"name": name, "identified": True, "probability": p, "verdict": verdict,
+            "mc_error": mc, "counted_with": None, "weakly_identified": False}  # fmt: skip
+
+
+def test_compare_claims_reads_the_method_against_the_reference_with_the_one_flip_rule():
+    nuts = judgement([claim("mf", 0.78, "undecided", 0.02),
+                      claim("noise", 0.955, "undecided", 0.0066),
+                      claim("same", 0.99, "credible", 0.003)])  # fmt: skip
+    meanfield = judgement([claim("mf", 1.0, "credible", 0.0025),
+                           claim("noise", 0.968, "credible", 0.0056),
+                           claim("same", 0.985, "credible", 0.004)])  # fmt: skip
+    rows = api.compare_claims(meanfield, nuts).set_index("name")
+    assert list(rows["p_reference"]) == [0.78, 0.955, 0.99]
+    assert list(rows["p_method"]) == [1.0, 0.968, 0.985]
+    assert list(rows["verdict_reference"]) == ["undecided", "undecided", "credible"]
+    assert list(rows["flip"]) == [True, False, False]  # beyond Monte Carlo noise only
+    assert list(rows["within_noise"]) == [False, True, False]
+
+
+def test_headline_reads_the_methods_sd_ratio_beside_the_floors():
+    blocks = {"beta_site": {"sd_ratio_median": 0.42, "sd_ratio_median_floor": 0.98}}
+    numbers = api.headline(judgement([claim("a", 0.99, "credible", 0.001)], blocks))
+    assert (numbers["sd_ratio"], numbers["sd_ratio_floor"]) == (0.42, 0.98)
+    assert numbers["credible"] == 1

@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 from backends.spec import HierData
 from evaluation.claims.draws import ClusterDraws, Draws, posterior_draws
-from evaluation.claims.kinds import KINDS, Context, linear_predictor_variances
+from evaluation.claims.kinds import CLUSTERING_KINDS, KINDS, Context, linear_predictor_variances
 from evaluation.claims.ledger import (
     compare_ledgers,
     evaluate_claim,
@@ -23,6 +23,9 @@ from evaluation.claims.ledger import (
     verdict,
 )
 from evaluation.claims.load import Thresholds, check_features, load_ledger, parse_claim
+from evaluation.claims.section import oracle_draws
+from evaluation.clustering.oracle import oracle_clustering
+from evaluation.clustering.settings import settings
 from evaluation.config import CONF_DIR
 from evaluation.data.features import PAPER_SITE_FEATURES, PAPER_WORKER_FEATURES
 from evaluation.data.twin import PAPER_TRUTH, make_paper_twin
@@ -308,31 +311,36 @@ def test_verdict_thresholds_are_inclusive_and_configurable():
     assert verdict(0.85, Thresholds(credible=0.8, contradicted=0.2)) == "credible"
 
 
+def default_clustering() -> dict:
+    """The clustering settings of conf/evaluation/default.yaml (validated)."""
+    conf = OmegaConf.load(CONF_DIR / "evaluation" / "default.yaml")
+    return settings(OmegaConf.to_container(conf)["clustering"])
+
+
 def test_truth_values_on_the_twin():
     twin = make_paper_twin(n_worksites=30, n_workers=1500, sigma_worker=0.5, n_clusters=2, seed=0)
     ledger = load_ledger(CONF_DIR / "claims" / "paper.yaml")
     t = twin.truth
     names = ("beta_site", "sigma_worker", "beta_worker")
     draws = Draws(**{k: np.asarray(t[k], float)[None] for k in names})
-    labels = np.asarray(twin.cluster_labels)[None]
-    clusters = ClusterDraws(labels, t["beta_worker"][None], chosen_k=np.array([2]))
-    out = evaluate_ledger(ledger, twin, draws, clusters)
+    oracle = oracle_draws(oracle_clustering(twin, default_clustering()))
+    # the posterior is the truth and its one clustered draw the oracle's: each claim's P is
+    # then its truth, because the truth is the same indicator on the same inputs
+    out = evaluate_ledger(ledger, twin, draws, oracle, oracle=oracle)
     json.dumps(out, allow_nan=False)
     res = {r["name"]: r for r in out["claims"]}
     paper = dict(zip(PAPER_SITE_FEATURES, PAPER_TRUTH["beta_site"], strict=True))
     for r in out["claims"]:
+        assert r["truth_status"] in ("true", "false") and r["truth_note"] is None, r["name"]
         if r["kind"] == "sign":
             feature = r["params"]["feature"]
             positive = r["params"]["direction"] == "positive"
             assert r["truth_value"] is bool((paper[feature] > 0) == positive)
-        if r["identified"]:  # evaluated on the truth itself: probability is the truth value
+        if r["identified"]:
             assert r["probability"] == float(r["truth_value"]), r["name"]
     assert res["ndo_strongest"]["truth_value"] is True
     assert res["midlength_campaign_below_others"]["truth_value"] is True
     assert res["sigma_worker_small"]["truth_value"] is False  # truth 0.5 > 0.1
-    assert res["two_clusters_selected"]["truth_value"] is True
-    assert res["clusters_separate_on_size"]["truth_value"] is True
-    assert res["larger_sites_more_attention_effect"]["truth_value"] is True
     assert res["workers_discovered_negative_degree_fixed"]["truth_value"] is True
     assert res["larger_worksites_harder"]["truth_value"] is True
     assert res["top_three_positive"]["truth_value"] is True
@@ -340,14 +348,23 @@ def test_truth_values_on_the_twin():
     assert res["ndo_strongest"]["identified"]  # over the ten standardised, identified features
     s = out["summary"]
     assert (s["n_claims"], s["n_not_identified"], s["n_confidently_wrong"]) == (19, 1, 0)
-    # no planted clusters: one true cluster, so "two clusters" is false in truth
+    assert (s["n_with_truth"], s["n_not_applicable"]) == (19, 0)
+    # without an oracle clustering the clustering claims' truth is unknown, the others' not
+    bare = {r["name"]: r for r in evaluate_ledger(ledger, twin, draws, oracle)["claims"]}
+    for name, r in bare.items():
+        known = r["kind"] not in CLUSTERING_KINDS
+        assert (r["truth_status"] != "unknown") is known, name
+        assert known or "no oracle clustering" in r["truth_note"]
+
+
+def test_a_claims_truth_is_unknown_on_real_data():
+    small = load_ledger({"claims": [{"name": "small", "kind": "scale_below", "threshold": 0.1}]})
+    res = evaluate_ledger(small, make_data(), {"sigma_worker": np.array([0.2])})["claims"][0]
+    assert (res["truth_status"], res["truth_value"]) == ("unknown", None)
+    assert "real data" in res["truth_note"]
     plain = make_paper_twin(n_worksites=30, n_workers=1500, sigma_worker=0.0063, seed=0)
-    k2 = {"name": "k2", "kind": "k_selected", "k": 2}
-    small = {"name": "small", "kind": "scale_below", "threshold": 0.1}
-    two = load_ledger({"claims": [k2, small]})
-    res = evaluate_ledger(two, plain, {"sigma_worker": np.array([0.2])})["claims"]
-    assert res[0]["truth_value"] is False and res[0]["verdict"] == "not evaluated"
-    assert res[1]["truth_value"] is True and res[1]["probability"] == 0.0
+    res = evaluate_ledger(small, plain, {"sigma_worker": np.array([0.2])})["claims"][0]
+    assert (res["truth_status"], res["truth_value"], res["probability"]) == ("true", True, 0.0)
 
 
 def test_posterior_draws_align_by_label(data):

@@ -22,7 +22,7 @@ from evaluation.claims.section import (
     cluster_draws,
     ledger_from_config,
 )
-from evaluation.config import CONF_DIR, schema
+from evaluation.config import CONF_DIR, plain, schema
 from evaluation.data.export import write_example_tables
 
 APP = str(Path(sys.executable).parent / "ppl-compare")
@@ -175,5 +175,33 @@ def test_claims_on_columns_the_design_dropped_are_not_evaluated():
     assert dropped, "a paper claim names campaign_length_q1"
     assert all(c["verdict"] == "not evaluated" and c["probability"] is None for c in dropped)
     assert all("campaign_length_q1" in c["note"] or "log_mean_degree" in c["note"] for c in dropped)
+    assert all(c["truth_status"] == "not applicable" and "lacks" in c["truth_note"]
+               for c in dropped)  # fmt: skip
+    assert section["summary"]["n_not_applicable"] == len(dropped)
     assert by_name["ndo_positive"]["verdict"] != "not evaluated"
     assert len(section["claims"]) == len(ledger.claims)
+
+
+def test_the_judge_reads_the_clustering_claims_truth_on_the_oracle_clustering():
+    """The judge's path (the app's and api.judge's): the clustering judge runs the paper's
+    procedure on the true beta_worker, the claims read it; the same truths as evaluating the
+    claims on that oracle clustering directly, none of them "unknown"."""
+    from evaluation.claims.ledger import evaluate_ledger
+    from evaluation.claims.section import oracle_draws
+    from evaluation.clustering.oracle import oracle_clustering
+    from evaluation.clustering.pipeline import run_clustering
+    from evaluation.clustering.settings import settings
+    from evaluation.data.twin import make_paper_twin
+    from evaluation.judge import claims_for
+
+    twin = make_paper_twin(n_worksites=20, n_workers=1000, sigma_worker=0.5, n_clusters=0)
+    conf = {**plain(composed().evaluation.clustering), "n_draws": 4, "n_iter": 60,
+            "burn_in": 30, "n_seeds": 2}  # fmt: skip
+    draws = {k: np.asarray(v, float)[None, None].repeat(4, 1) for k, v in twin.truth.items()}
+    idata = make_idata(draws, twin)
+    ledger = load_ledger(CONF_DIR / "claims" / "paper.yaml")
+    section = claims_for(ledger, twin, idata, run_clustering(idata.posterior, twin, conf))
+    oracle = oracle_draws(oracle_clustering(twin, settings(conf)))
+    direct = evaluate_ledger(ledger, twin, draws, oracle=oracle)["claims"]
+    assert [c["truth_status"] for c in section["claims"]] == [c["truth_status"] for c in direct]
+    assert "unknown" not in {c["truth_status"] for c in section["claims"]}

@@ -10,6 +10,7 @@ from backends.spec import HierData
 from evaluation.clustering import oracle
 from evaluation.clustering.pipeline import run_clustering
 from evaluation.clustering.settings import settings
+from evaluation.clustering.stability import ari as stability_ari
 from evaluation.data.twin import make_paper_twin
 from evaluation.report.run_report import _clustering
 
@@ -97,3 +98,19 @@ def test_run_report_shows_the_oracle_beside_the_method():
     assert "| oracle ARI against planted (same GMM on the true coefficients) | 1 |" in text
     assert "Ceiling: the same GMM on the TRUE coefficients reaches ARI 1.00" in text
     assert "Ceiling" not in "\n".join(_clustering({"clustering": {"k": 2, "oracle": None}}))
+
+
+def test_the_oracle_clustering_runs_on_any_truth_and_selects_k_on_it():
+    """Without planted labels there is no ARI ceiling, but the paper's procedure still runs
+    on the true coefficients (the clustering claims' truth), K selected over k_range."""
+    x, labels = separated()
+    s = settings({**FAST, "k_range": [1, 4], "k_chains": 2})
+    bundle = run_clustering(x + 0.01, hier(x, None), s)
+    assert bundle.section["oracle"] is None
+    assert bundle.oracle.chosen_k == 2 and stability_ari(bundle.oracle.result.labels, labels) == 1
+    np.testing.assert_array_equal(bundle.oracle.coef.mean, x)
+    sec = oracle.oracle_section(hier(x, labels), s, 0.5, bundle.oracle)
+    assert sec["chosen_k"] == 2 and sec["ari_vs_planted"] == pytest.approx(1.0)
+    assert oracle.oracle_clustering(hier(x, labels), settings(FAST)).chosen_k is None  # no k_range
+    flat = oracle.oracle_clustering(hier(np.ones_like(x), None), s)
+    assert flat.chosen_k == 1 and flat.result.degenerate_reason is not None

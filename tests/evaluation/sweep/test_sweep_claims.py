@@ -157,3 +157,26 @@ def test_not_evaluated_claims_and_near_duplicates_add_no_flips(tmp_path):
     every = flipped_claims(pairs)
     assert set(every["claim"]) == {"sigma", "share", "cvar"}
     assert set(every.loc[every["claim"] == "share", "counted"]) == {"with sigma"}
+
+
+def test_a_verdict_change_within_monte_carlo_noise_is_listed_but_never_counted(tmp_path):
+    """NUTS 0.955 ± 0.0066 (undecided: within 2 errors of 0.95) against 0.968 ± 0.0056
+    (credible): no threshold between them, 1.45 joint errors apart: not a flip."""
+    root = make_fake_sweep(tmp_path / "sweep")
+    for path in root.glob("*/metrics.json"):
+        metrics = json.loads(path.read_text())
+        nuts = metrics["family"] == "mcmc"
+        cmean = claim("cmean", 0.955 if nuts else 0.968, "undecided" if nuts else "credible")
+        metrics["claims"] = section(nuts)
+        metrics["claims"]["claims"].append({**cmean, "mc_error": 0.0066 if nuts else 0.0056})
+        path.write_text(json.dumps(metrics))
+    records = collect_runs(root)
+    pairs = claim_pairs(comparison_table(records), records)
+    table = flips_table(pairs)
+    assert list(table["flips"]) == [2, 2]
+    assert "cmean" not in table["flipped claims (NUTS → method)"][0]
+    assert table["within noise (not counted)"][0] == "cmean (undecided → credible)"
+    listed = flipped_claims(pairs).set_index("claim")
+    assert set(listed.loc["cmean", "counted"]) == {"no: within Monte Carlo noise"}
+    assert set(listed.loc["latino", "counted"]) == {"yes"}
+    assert "cmean" not in headline(pairs)
