@@ -20,7 +20,7 @@ import yaml
 from backends.base import TIMING_KEYS, BackendError, check_inference_data
 from backends.pymc import PyMCDADVI, PyMCPathfinder
 from backends.pyro import PyroSVI
-from backends.spec import ModelSpec, linear_predictor
+from backends.spec import ModelSpec, linear_predictor, log_jacobian_unconstrained, z_from_beta
 from evaluation.metrics.diagnostics import diagnostics_section, draw_log_joint, psis_khat
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "backend"
@@ -87,6 +87,41 @@ def test_lp_is_spec_log_joint_of_the_draws_up_to_a_constant(fits, twin, name):
     # log_q is a density of the same variables: the PSIS k-hat is a finite number.
     khat = psis_khat(ref, fit.idata.sample_stats["log_q"].values.ravel())
     assert khat is not None and np.isfinite(khat)
+
+
+def test_dadvi_log_q_is_its_gaussian_carried_to_the_constrained_space(tiny_twin):
+    """log_q is a density of (alpha, beta_site, sigma_site, sigma_worker, z_worker): the
+    mean-field Gaussian of the unconstrained u = (alpha, beta_site, log sigma_site,
+    log sigma_worker, z_worker) minus log|d theta / d u| = log sigma_site + log sigma_worker.
+    Computed independently from the draws: log_q + log|d theta / d u| must be, to round-off,
+    a separable quadratic in u (fitted by least squares on 400 draws, 2 x 77 + 1 unknowns)
+    whose exponential integrates to 1 with its vertex at the draws' mean.  With the
+    Jacobian's sign flipped the quadratic still fits, but integrates to about
+    (E sigma_site x E sigma_worker)^2 instead of 1: its log is off by ~2 (log 0.5 + log 2)."""
+    fit = PyMCDADVI(model=SPEC, num_draws=400).fit(tiny_twin, seed=0)
+    post = {k: v.values[0] for k, v in fit.idata.posterior.items()}
+    u = np.column_stack(
+        [
+            post["alpha"],
+            post["beta_site"],
+            np.log(post["sigma_site"]),
+            np.log(post["sigma_worker"]),
+            z_from_beta(post["beta_worker"], post["sigma_worker"]).reshape(400, -1),
+        ]
+    )
+    log_q_u = fit.idata.sample_stats["log_q"].values[0] + log_jacobian_unconstrained(post)
+    centre, scale = u.mean(0), u.std(0)
+    t = (u - centre) / scale  # well-conditioned coordinates of u (an affine map)
+    design = np.column_stack([t**2, t, np.ones(len(t))])
+    coef, *_ = np.linalg.lstsq(design, log_q_u, rcond=None)
+    assert np.abs(design @ coef - log_q_u).max() < 1e-6 * np.abs(log_q_u).max()
+    n = u.shape[1]
+    a, b, c = coef[:n], coef[n : 2 * n], coef[-1]
+    assert (a < 0).all()  # a Gaussian in every coordinate
+    log_mass = c + np.sum(b**2 / (-4 * a) + 0.5 * np.log(np.pi / -a) + np.log(scale))
+    assert abs(log_mass) < 1e-4, log_mass
+    vertex = -b / (2 * a)  # the Gaussian's mean in t: the draws' mean within 5 of its errors
+    assert np.abs(vertex).max() < 5 / np.sqrt(len(t)), np.abs(vertex).max()
 
 
 def worksite_mean_logit(params: dict, data) -> np.ndarray:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from evalhelpers import make_data, make_idata, normal_draws, point
 
+from evaluation.metrics.diagnostics import KHAT_BAD
+from evaluation.metrics.posterior import sigma_collapse
 from evaluation.metrics.verdict import BAND, COLLAPSE_RATIO, approximation_verdict, run_verdict
 
 
@@ -42,3 +45,37 @@ def test_run_verdict_reads_metrics_sections_and_skips_mcmc():
     }  # fmt: skip
     assert run_verdict(sections)["failed"] is True
     assert run_verdict({"diagnostics": {"mcmc": {}}}) is None
+
+
+def collapse_sections(method_sigma_worker: float, khat: float, sd_ratio: float) -> dict:
+    """A VI run's sections as the judge builds them: the sigma-collapse numbers computed by
+    :func:`evaluation.metrics.posterior.sigma_collapse` from draws (not typed in by hand), a
+    k-hat and a beta_site sd ratio."""
+    data = make_data(n_sites=4, n_workers=80)
+    centre = point(data)
+    method = make_idata(normal_draws(data, {**centre, "sigma_worker": method_sigma_worker},
+                                     {"sigma_worker": 1e-4, "sigma_site": 0.05, "alpha": 0.1,
+                                      "beta_site": 0.1, "beta_worker": 0.1}), data)  # fmt: skip
+    reference = make_idata(normal_draws(data, centre, 0.05, seed=1), data)
+    return {
+        "diagnostics": {"vi": {"khat": khat}},
+        "reference": {"blocks": {"beta_site": {"sd_ratio_median": sd_ratio}}},
+        "posterior": {"sigma_collapse": sigma_collapse(method, reference=reference)},
+    }
+
+
+def test_run_verdict_sees_a_collapsed_scale_in_the_judges_own_numbers():
+    """sigma_worker at 0.002 against NUTS's 0.5 (ratio 0.004) fails the run even with a good
+    k-hat and sd ratio; at 0.45 (ratio 0.9) it does not."""
+    out = run_verdict(collapse_sections(0.002, khat=0.3, sd_ratio=1.0))
+    assert out["failed"] is True
+    assert any(r.startswith("sigma_worker collapsed to 0.004") for r in out["reasons"])
+    assert run_verdict(collapse_sections(0.45, khat=0.3, sd_ratio=1.0))["failed"] is False
+
+
+@pytest.mark.parametrize(("khat", "failed"), [(KHAT_BAD, False), (KHAT_BAD + 1e-9, True)])
+def test_a_khat_of_exactly_the_limit_still_vouches_for_the_draws(khat, failed):
+    """'k-hat above 0.7' is strict: at 0.7 an off sd ratio is vouched for, just above it not."""
+    out = run_verdict(collapse_sections(0.45, khat=khat, sd_ratio=0.3))
+    assert out["failed"] is failed
+    assert approximation_verdict(khat, 0.3, {"sigma_worker": 0.9})["failed"] is failed
