@@ -33,7 +33,8 @@ class Judgement(NamedTuple):
     claims : list of dict
         One row per claim of the ledger: ``name``, ``statement``, ``probability``,
         ``verdict`` (credible / contradicted / undecided / not identified / not evaluated),
-        ``truth`` and more (empty without a ledger).
+        ``truth_status`` (true / false / not applicable / unknown), ``truth_value``,
+        ``truth_note`` and more (empty without a ledger).
     details : evaluation.judge.Judged
         Everything the run's figures are drawn from (the predictive pass, the clustering).
     """
