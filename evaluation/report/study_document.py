@@ -1,7 +1,7 @@
 """``docs/findings.md`` and ``docs/figures/``: the study's findings, generated from its sweeps.
 
 Every number comes from the sweeps' runs; each is a mean over data seeds with its 90%
-interval, or a rate with its cluster-bootstrap interval over seeds, beside NUTS's own repeat
+interval, or a rate with an interval that treats the seed as the unit, beside NUTS's own repeat
 on the same seeds or paired with NUTS (:mod:`evaluation.study.summary`; tables in
 :mod:`evaluation.report.study_evidence` and :mod:`evaluation.report.study_errors`, the
 reliability figure in :mod:`evaluation.report.study_reliability`).  The text around them is
@@ -173,8 +173,10 @@ def _truth_part(w: WorldEvidence, scored: list, figure: str | None) -> list[str]
     changes = {e.method: e.verdict_changes for e in w.methods}
     out = [
         "**Errors against the truth** (first fits; (seed, claim) pairs whose truth is true or "
-        "false; rates pooled over the pairs with k/n, 90% cluster-bootstrap intervals over "
-        "seeds). " + errors.contestable_text(w.contestable, nuts), "",
+        "false; rates pooled over the pairs with k/n; 90% intervals with the seed as the unit: "
+        "for a rate Wilson's at the effective sample size of a cluster bootstrap over seeds, "
+        "else the bootstrap's expanded percentile interval). "
+        + errors.contestable_text(w.contestable, nuts), "",
         errors.errors_table(scored, "contestable", w.facts), "",
         "**Paired with NUTS** (method − NUTS on the same seeds and claims, contestable claims; "
         "\"no difference detected\" comes with the smallest difference detectable at 80% "

@@ -2,8 +2,9 @@
 with NUTS (issue 29), and the facts of a world's runs.  Text only; the numbers come from
 :mod:`evaluation.study.errors` and :mod:`evaluation.study.facts`.
 
-Every rate is pooled over (seed, claim) pairs and states ``k/n``; its interval is the cluster
-bootstrap over seeds (expanded percentile, :mod:`evaluation.study.bootstrap`).  A paired
+Every rate is pooled over (seed, claim) pairs and states ``k/n``; its interval treats the seed
+as the unit (:mod:`evaluation.study.bootstrap`: Wilson's at the effective sample size for a
+proportion, the cluster bootstrap's expanded percentile interval otherwise).  A paired
 difference is "method − NUTS" on the seeds and claims both scored, with the exact McNemar test
 on the discordant pairs where one applies and the smallest difference detectable at 80% power.
 """
@@ -28,6 +29,8 @@ ERROR_COLUMNS = (
     ("Brier score", "brier", False),
     ("calibration error", "calibration_error", False),
 )
+#: The two-sided level of every paired test (the intervals are 90%).
+ALPHA = 0.1
 #: The paired statistics of :func:`paired_table`: (header, field, as a rate).
 PAIRED_COLUMNS = (
     ("confident errors", "confident_error", True),
@@ -79,11 +82,16 @@ def detectable_text(d: PairedDifference, rate: bool = True) -> str:
 
 
 def paired_verdict(d: PairedDifference) -> str:
-    """``higher``/``lower`` when the paired interval excludes 0, else ``no difference
-    detected``; ``not tested`` without an interval."""
+    """``higher``/``lower`` when the paired interval (the seed as the unit) excludes 0 and,
+    for paired binary outcomes, the exact McNemar test agrees at :data:`ALPHA`; else ``no
+    difference detected``; ``not tested`` without an interval.  (With few seeds that all
+    moved the same way the bootstrap has no spread to show; the McNemar test still counts
+    how few pairs disagree.)"""
     iv = d.difference
     if not (math.isfinite(iv.lo) and math.isfinite(iv.hi)):
         return "not tested"
+    if d.test is not None and d.test.p_value >= ALPHA:
+        return "no difference detected"
     if iv.lo > 0:
         return "higher"
     if iv.hi < 0:
@@ -208,11 +216,12 @@ def prior_text(facts: RunFacts) -> str:
     """What the world's prior is beside the model's, and what calibration can mean here."""
     model = "; ".join(facts.priors) or "not recorded"
     world = []
-    if facts.beta_site_source:
-        drawn = (f" drawn per seed ~ Normal(0, {_join(facts.sigma_site)})"
-                 if facts.sigma_site else "")  # fmt: skip
-        world.append(f"β_site from `{_join(facts.beta_site_source)}`{drawn}, × "
-                     f"{_join(facts.site_scale)}")  # fmt: skip
+    scale = f" × {_join(facts.site_scale)}" if facts.site_scale else ""
+    if facts.sigma_site:
+        world.append(f"β_site drawn per seed ~ Normal(0, {_join(facts.sigma_site)}){scale} "
+                     "(σ_site fixed, not drawn)")  # fmt: skip
+    elif facts.beta_site_source:
+        world.append(f"β_site fixed (`{_join(facts.beta_site_source)}`){scale}")
     if facts.sigma_worker:
         world.append(f"σ_worker fixed at {_join(facts.sigma_worker)}")
     if facts.planted_clusters:

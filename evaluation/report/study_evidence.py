@@ -158,7 +158,7 @@ def claim_table(
 
 def evidence_figure(worlds: Sequence[tuple[str, Sequence[MethodEvidence]]], path: Path) -> Path:
     """Intervals per method: excess flips per seed, and the confident-error rate over the
-    contestable claims (cluster bootstrap over seeds), per world."""
+    contestable claims (the seed as the unit), per world."""
     plt = io.pyplot()
     methods = list(dict.fromkeys(e.method for _, ev in worlds for e in ev))
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(methods) + 1.6), sharey=True)
@@ -172,10 +172,10 @@ def evidence_figure(worlds: Sequence[tuple[str, Sequence[MethodEvidence]]], path
                  for e in ev if e.errors and e.errors.contestable.confident_error.n]  # fmt: skip
         _points(axes[1], rates, f"C{k}", title)
     axes[0].axvline(0.0, color="grey", lw=0.8)
-    axes[0].set_xlabel("claims flipped vs NUTS per seed, minus NUTS vs NUTS (90% CI)")
+    axes[0].set_xlabel("claims flipped vs NUTS per seed,\nminus NUTS vs NUTS (90% CI)")
     axes[1].set_xlabel(
-        "confident errors (credible but false, contradicted but true) per "
-        "confident verdict, contestable claims (90% cluster bootstrap)"
+        "confident errors (credible but false, contradicted but true)\nper "
+        "confident verdict, contestable claims (90%, seed as the unit)"
     )
     axes[0].set_yticks(range(len(methods)), methods)
     axes[0].invert_yaxis()
@@ -193,7 +193,7 @@ def _points(ax: Any, pts: Sequence[tuple[float, float, float, float]], color: st
     if not pts:
         return
     yy, mid, lo, hi = (np.asarray(v, dtype=float) for v in zip(*pts, strict=True))
-    err = np.vstack([np.nan_to_num(mid - lo), np.nan_to_num(hi - mid)])
+    err = np.clip(np.vstack([np.nan_to_num(mid - lo), np.nan_to_num(hi - mid)]), 0.0, None)
     ax.errorbar(mid, yy, xerr=err, fmt="o", color=color, ms=4, capsize=2, label=label)
 
 

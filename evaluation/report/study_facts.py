@@ -89,12 +89,13 @@ def caveats(
         if text := coarse_text(coarse.get(key, ())):
             lines.append(f"  {text[2:]}")
     lines += [
-        f"- Intervals are 90%: Student-t over seeds for means; for the error rates, Brier "
-        f"score and calibration error a cluster bootstrap over seeds ({N_BOOT:,} resamples, "
-        f"generator seed {BOOT_SEED}, expanded percentile interval); Wilson for the per-claim "
-        "flip rates (seeds as trials). The McNemar tests treat the (seed, claim) pairs as "
-        "independent; the bootstrap does not. NUTS's second run (another chain seed) is the "
-        "floor of the flips.",
+        f"- Intervals are 90%: Student-t over seeds for means; a cluster bootstrap over seeds "
+        f"({N_BOOT:,} resamples, generator seed {BOOT_SEED}) for the error rates and power "
+        "(Wilson's interval at the effective sample size its design effect leaves), and for "
+        "the Brier score, calibration error and every paired difference (expanded percentile "
+        "interval); Wilson for the per-claim flip rates (seeds as trials). The McNemar tests "
+        "treat the (seed, claim) pairs as independent; the bootstrap does not. NUTS's second "
+        "run (another chain seed) is the floor of the flips.",
         "- The paper-scale single-seed study is `ppl-compare experiment=meanfield_study`; "
         '`make findings FINDINGS_ARGS="--seeds 50"` runs more seeds.',
     ]

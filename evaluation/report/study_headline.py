@@ -3,9 +3,11 @@
 Each sentence states numbers from :mod:`evaluation.study.summary` with their intervals and
 how many seeds they rest on.  Whether a method differs from NUTS is decided by the paired
 tests with the seed as the unit (:mod:`evaluation.study.errors`): "higher" or "lower" when the
-cluster-bootstrap interval of the paired difference excludes zero, never by whether two
-intervals overlap; every "no difference detected" states the smallest difference the design
-detects at 80% power (:func:`evaluation.study.bootstrap.detectable_difference`).
+cluster-bootstrap interval of the paired difference excludes zero and, for paired binary
+outcomes, the exact McNemar test agrees at α = 0.1
+(:func:`evaluation.report.study_errors.paired_verdict`), never by whether two intervals
+overlap; every "no difference detected" states the smallest difference the design detects at
+80% power (:func:`evaluation.study.bootstrap.detectable_difference`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The study's reliability figure, one per world (issue 29): per method, the mean P(claim) in
 each calibration bin against the fraction of those claims that are true, with the
-cluster-bootstrap interval over seeds; the diagonal is perfect calibration.  Drawn from
+interval with the seed as the unit; the diagonal is perfect calibration.  Drawn from
 :class:`evaluation.study.truth.CalibrationBin` (numbers from :mod:`evaluation.study.errors`).
 """
 
@@ -35,7 +35,8 @@ def reliability_figure(title: str, errors: Sequence[ErrorEvidence], path: Path) 
         for edge in CALIBRATION_BINS[1:-1]:
             ax.axvline(edge, color="0.9", lw=0.6, zorder=0)
         if len(pts):
-            lo, hi = np.nan_to_num(pts[:, 1] - pts[:, 2]), np.nan_to_num(pts[:, 3] - pts[:, 1])
+            lo = np.clip(np.nan_to_num(pts[:, 1] - pts[:, 2]), 0.0, None)
+            hi = np.clip(np.nan_to_num(pts[:, 3] - pts[:, 1]), 0.0, None)
             ax.errorbar(pts[:, 0], pts[:, 1], yerr=np.vstack([lo, hi]), fmt="o", ms=3,
                         capsize=2, color="C0")  # fmt: skip
             for x, y, k in zip(pts[:, 0], pts[:, 1], pts[:, 4], strict=True):

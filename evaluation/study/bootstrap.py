@@ -13,7 +13,12 @@ together: the seed, not the (seed, claim) pair, is the unit.  A paired differenc
 against NUTS on the same seeds) is one statistic of both methods' sums, so every resample
 draws the same seeds for both.
 
-The interval is the *expanded percentile* interval (Hesterberg 2015, "What teachers should know
+Proportions (:func:`rate_bootstrap`: error rates, power) get Wilson's score interval at the
+effective sample size, the design effect taken from the bootstrap's standard error: it stays
+honest at 0 errors, where every resample also has 0 and a percentile interval is the point 0
+(measured: 0.78 coverage for a 2% error rate over 8 seeds of 20 claims, against 0.88 for this
+one).  Every other statistic (Brier score, calibration error, paired differences) gets the
+*expanded percentile* interval (Hesterberg 2015, "What teachers should know
 about the bootstrap", The American Statistician 69(4); R's ``resample::CI.percentile(expand =
 TRUE)``): the percentiles of the bootstrap distribution at the tail probability α'/2 with
 ``z_{α'/2} = sqrt(S/(S−1)) · t_{α/2, S−1}`` (S seeds).  The plain percentile interval is too
@@ -45,7 +50,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from evaluation.study.evidence import check_level
+from evaluation.study.evidence import check_level, wilson_bounds
 
 #: Bootstrap resamples by default (percentiles at 2.7% / 97.3% rest on ~50 resamples each).
 N_BOOT = 2000
@@ -175,10 +180,28 @@ def ratio(num: str, den: str) -> Statistic:
 def rate_bootstrap(
     per_seed: pd.DataFrame, num: str, den: str, level: float = 0.9, **kwargs: int
 ) -> BootInterval:
-    """The pooled rate ``Σnum / Σden`` over seeds with its cluster-bootstrap interval, and its
-    counts ``k = Σnum``, ``n = Σden``."""
+    """A pooled proportion ``Σnum / Σden`` over seeds (``k = Σnum`` of ``n = Σden`` trials)
+    with Wilson's interval at the effective sample size the seeds' clustering leaves.
+
+    The cluster bootstrap over seeds gives the proportion's standard error SE; the design
+    effect ``deff = max(1, SE² / (p(1−p)/n))`` says how much the claims of one seed move
+    together, and the interval is Wilson's at ``n / deff`` trials
+    (:func:`~evaluation.study.evidence.wilson_bounds`).  Unlike the percentile interval it
+    does not collapse to a point at 0 or n errors (a seed-free bootstrap of 0 errors is
+    always 0); at 0 < p < 1 it is about as wide as the bootstrap's (module docstring; the
+    coverage is measured in ``tests/evaluation/study/test_bootstrap.py``).  ``se`` is the
+    bootstrap's; fewer than 2 seeds give no interval.
+    """
     iv = cluster_bootstrap(per_seed[[num, den]], ratio(num, den), level, **kwargs)
-    return iv._replace(k=float(per_seed[num].sum()), n=float(per_seed[den].sum()))
+    k, n = float(per_seed[num].sum()), float(per_seed[den].sum())
+    iv = iv._replace(k=k, n=n)
+    if not (n > 0 and math.isfinite(iv.se)):
+        return iv
+    p = k / n
+    binomial = p * (1.0 - p) / n
+    deff = max(1.0, iv.se**2 / binomial) if binomial > 0 else 1.0
+    lo, hi = wilson_bounds(p, n / deff, level)
+    return iv._replace(lo=lo, hi=hi)
 
 
 def mcnemar_exact(a: ArrayLike, b: ArrayLike) -> McNemar:

@@ -34,6 +34,7 @@ from evaluation.study.bootstrap import (
 from evaluation.study.floors import flip_pairs
 from evaluation.study.truth import (
     RATES,
+    RATIOS,
     CalibrationBin,
     Contestable,
     TruthScores,
@@ -123,7 +124,7 @@ def paired_differences(
     sums = seed_sums(a).add_prefix("m.").join(seed_sums(b).add_prefix("r."), how="inner")
     out = {}
     for field in fields:
-        stat = calibration_error if field == "calibration_error" else ratio(*RATES[field])
+        stat = calibration_error if field == "calibration_error" else ratio(*RATIOS[field])
         iv = cluster_bootstrap(sums, lambda x, s=stat: _side(s, "m.", x) - _side(s, "r.", x),
                                level, **boot)  # fmt: skip
         n = None

@@ -112,12 +112,21 @@ def rate_interval(successes: int, trials: int, level: float = 0.9) -> Rate:
         raise ValueError(f"need 0 <= successes <= trials, got {k} of {n}")
     if n == 0:
         return Rate(math.nan, math.nan, math.nan, 0, 0)
+    lo, hi = wilson_bounds(k / n, n, level)
+    return Rate(k / n, lo, hi, k, n)
+
+
+def wilson_bounds(p: float, n: float, level: float = 0.9) -> tuple[float, float]:
+    """Wilson's score interval of a proportion ``p`` observed over ``n`` trials (``n`` may be
+    an effective, fractional sample size; :func:`rate_interval` has the formula)."""
+    check_level(level)
     z = float(stats.norm.ppf((1.0 + level) / 2.0))
-    p, z2 = k / n, z * z
+    z2 = z * z
     denom = 1.0 + z2 / n
     centre = (p + z2 / (2 * n)) / denom
     half = z * math.sqrt(p * (1.0 - p) / n + z2 / (4 * n * n)) / denom
-    return Rate(p, max(0.0, centre - half), min(1.0, centre + half), k, n)
+    # at p = 0 or 1 one end is p itself: rounding must not put it on the wrong side of p
+    return min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half))
 
 
 def delta_p(
@@ -139,4 +148,4 @@ def delta_p(
 
 
 __all__ = ["DeltaP", "Interval", "Rate", "check_level", "delta_p", "rate_interval",
-           "seed_interval"]  # fmt: skip
+           "seed_interval", "wilson_bounds"]  # fmt: skip

@@ -35,7 +35,7 @@ import pandas as pd
 
 from evaluation.claims.ledger import verdict
 from evaluation.claims.load import Thresholds
-from evaluation.study.bootstrap import BootInterval, cluster_bootstrap, rate_bootstrap
+from evaluation.study.bootstrap import BootInterval, cluster_bootstrap, rate_bootstrap, ratio
 
 #: Edges of the calibration bins: [0, .05), [.05, .25), [.25, .5), [.5, .75), [.75, .95),
 #: [.95, 1] (the verdict thresholds are edges).
@@ -171,14 +171,16 @@ class TruthScores(NamedTuple):
     n_not_evaluated: int
 
 
-#: The rates of :class:`TruthScores`: field -> (numerator, denominator) of :data:`COUNTS`.
+#: The proportions of :class:`TruthScores`: field -> (numerator, denominator) of
+#: :data:`COUNTS`.
 RATES = {
     "confident_error": ("wrong", "confident"),
     "credible_false": ("credible_false", "credible"),
     "power": ("credible_true", "true"),
     "sharpened_error": ("sharpened_wrong", "sharpened"),
-    "brier": ("sq_error", "scored"),
 }
+#: Every ratio of sums of :class:`TruthScores`: the proportions and the Brier score (a mean).
+RATIOS = {**RATES, "brier": ("sq_error", "scored")}
 
 
 def truth_scores(pairs: pd.DataFrame, level: float = 0.9, **boot: int) -> TruthScores:
@@ -189,6 +191,9 @@ def truth_scores(pairs: pd.DataFrame, level: float = 0.9, **boot: int) -> TruthS
     """
     sums = seed_sums(pairs)
     rates = {f: rate_bootstrap(sums, num, den, level, **boot) for f, (num, den) in RATES.items()}
+    brier = cluster_bootstrap(sums, ratio(*RATIOS["brier"]), level, **boot)
+    rates["brier"] = brier._replace(k=float(sums["sq_error"].sum()),
+                                    n=float(sums["scored"].sum()))  # fmt: skip
     status = pairs["truth_status"].astype(str)
     known = status.isin(["true", "false"])
     return TruthScores(
@@ -256,6 +261,6 @@ def contestable_claims(claims: pd.DataFrame, nuts: str, thresholds: Thresholds) 
                        tuple(n for n in keep if n in undecided))  # fmt: skip
 
 
-__all__ = ["CALIBRATION_BINS", "COUNTS", "RATES", "TRUTH_STATUSES", "CalibrationBin",
+__all__ = ["CALIBRATION_BINS", "COUNTS", "RATES", "RATIOS", "TRUTH_STATUSES", "CalibrationBin",
            "Contestable", "TruthScores", "calibration", "calibration_error",
            "contestable_claims", "outcomes", "seed_sums", "truth_scores", "verdicts"]  # fmt: skip

@@ -24,6 +24,8 @@ from evaluation.report import study_evidence as tables
 from evaluation.report import study_facts as facts
 from evaluation.report import study_headline as headline
 from evaluation.report.study_document import StudyResult, header, world_section
+from evaluation.study.bootstrap import BootInterval, McNemar
+from evaluation.study.errors import PairedDifference
 from evaluation.study.evidence import Interval, rate_interval
 from evaluation.study.plan import Study
 from evaluation.study.summary import flip_directions, method_evidence, world_evidence
@@ -188,14 +190,17 @@ def test_answer_decides_by_the_paired_tests_and_states_what_it_could_detect():
 
 
 def test_compare_says_no_difference_only_with_the_smallest_detectable_difference():
-    from evaluation.study.bootstrap import BootInterval
-    from evaluation.study.errors import PairedDifference
 
     null = PairedDifference(BootInterval(0.01, -0.02, 0.04, 0.015, 10), 0.041)
     assert headline.compare(null).startswith("not distinguishable from NUTS's")
     assert "detects a difference of ±4 points or more with 80% power" in headline.compare(null)
     up = PairedDifference(BootInterval(0.1, 0.03, 0.17, 0.04, 10), 0.11)
     assert headline.compare(up).startswith("higher than NUTS's (paired difference +10 points")
+    # three seeds that each moved by one pair: the bootstrap has no spread, but 3 vs 0
+    # discordant pairs is no evidence (exact p = 0.25): no difference is claimed
+    flat = PairedDifference(BootInterval(0.14, 0.14, 0.14, 0.0, 3), 0.43, McNemar(3, 0, 0.25, 21))
+    assert errors.paired_verdict(flat) == "no difference detected"
+    assert errors.paired_verdict(flat._replace(test=McNemar(9, 0, 0.004, 21))) == "higher"
 
 
 def test_tables_say_how_many_seeds_and_mark_the_floor_and_failed_methods():

@@ -20,31 +20,51 @@ from evaluation.study.bootstrap import (
     ratio,
     resample_weights,
 )
+from evaluation.study.evidence import wilson_bounds
 
 
-def _study(rng: np.random.Generator, n_seeds: int) -> pd.DataFrame:
+def _study(rng: np.random.Generator, n_seeds: int, a: float, b: float) -> pd.DataFrame:
     """One simulated study: per seed 20 (seed, claim) verdicts; the seed's error probability
-    p_s ~ Beta(10, 40) (mean 0.2, sd 0.056: claims of one seed err together) for NUTS, and
-    p_s + 0.05 for the method on the same seed (paired)."""
-    p = rng.beta(10, 40, size=n_seeds)
+    p_s ~ Beta(a, b) for NUTS (claims of one seed err together), and p_s + 0.05 for the
+    method on the same seed (paired)."""
+    p = rng.beta(a, b, size=n_seeds)
     return pd.DataFrame({"m": rng.binomial(20, p + 0.05), "r": rng.binomial(20, p), "n": 20.0})
 
 
-def test_cluster_bootstrap_intervals_cover_at_their_nominal_rate():
-    # 500 seeded studies of 8 seeds.  A correct 90% interval covers 0.90; the binomial sd of
-    # the measured coverage is sqrt(0.9 * 0.1 / 500) = 0.013, so ±0.04 is a 3-sd band.  (The
-    # plain percentile interval, too narrow with 8 seeds, covers about 0.83 here: it fails.)
+def _coverage(a: float, b: float, n_studies: int = 500) -> tuple[float, float]:
+    """Coverage of the 90% interval of NUTS's error rate (true a / (a + b)) and of the paired
+    difference (true 0.05), over seeded studies of 8 seeds."""
     rng = np.random.default_rng(2029)
     rate, diff = [], []
     m, r = ratio("m", "n"), ratio("r", "n")
-    for i in range(500):
-        study = _study(rng, 8)
+    for i in range(n_studies):
+        study = _study(rng, 8, a, b)
         one = rate_bootstrap(study, "r", "n", n_boot=1000, seed=i)
-        rate.append(one.lo <= 0.2 <= one.hi)
+        rate.append(one.lo <= a / (a + b) <= one.hi)
         paired = cluster_bootstrap(study, lambda x: m(x) - r(x), n_boot=1000, seed=i)
         diff.append(paired.lo <= 0.05 <= paired.hi)
-    assert abs(np.mean(rate) - 0.90) <= 0.04, np.mean(rate)
-    assert abs(np.mean(diff) - 0.90) <= 0.04, np.mean(diff)
+    return float(np.mean(rate)), float(np.mean(diff))
+
+
+def test_cluster_bootstrap_intervals_cover_at_their_nominal_rate():
+    # 500 seeded studies of 8 seeds, error rate 0.2 with a seed-level sd of 0.056.  A correct
+    # 90% interval covers 0.90; the binomial sd of the measured coverage is
+    # sqrt(0.9 * 0.1 / 500) = 0.013, so ±0.04 is a 3-sd band.  (The plain percentile
+    # interval, too narrow with 8 seeds, covers about 0.84 here: it fails.)
+    rate, diff = _coverage(10, 40)
+    assert abs(rate - 0.90) <= 0.04, rate
+    assert abs(diff - 0.90) <= 0.04, diff
+
+
+def test_rate_intervals_stay_honest_when_errors_are_rare():
+    # A 2% error rate (Beta(1, 49)): many studies see 0 errors, where every resample has 0
+    # too and a percentile interval is the point 0 (it covers ~0.78 here).  Wilson's interval
+    # at the effective sample size keeps ~0.88 (measured over 1,500 studies; 300 here, sd
+    # 0.017, so >= 0.83 is 3 sd below it).
+    rate, _ = _coverage(1, 49, n_studies=300)
+    assert rate >= 0.83, rate
+    zero = rate_bootstrap(pd.DataFrame({"k": [0.0] * 8, "n": [20.0] * 8}), "k", "n")
+    assert zero.estimate == 0.0 and zero.lo == 0.0 and zero.hi > 0.01  # 0 of 160, not a point
 
 
 def test_expanded_percentile_tail_matches_hesterbergs_rule():
@@ -70,10 +90,23 @@ def test_bootstrap_is_seeded_resamples_whole_seeds_and_says_how_many():
     assert math.isnan(none.estimate) and none.n == 0
 
 
-def test_a_constant_per_seed_statistic_has_a_point_interval():
+def test_no_spread_between_seeds_a_mean_is_a_point_and_a_rate_is_binomial():
     same = pd.DataFrame({"k": [2.0, 2.0, 2.0], "n": [10.0, 10.0, 10.0]})
-    iv = rate_bootstrap(same, "k", "n")
-    assert (iv.lo, iv.hi, iv.se) == pytest.approx((0.2, 0.2, 0.0))
+    mean = cluster_bootstrap(same, ratio("k", "n"))
+    assert (mean.lo, mean.hi, mean.se) == pytest.approx((0.2, 0.2, 0.0))
+    # a proportion cannot be surer than its binomial: Wilson's at n = 30 (design effect 1)
+    rate = rate_bootstrap(same, "k", "n")
+    assert (rate.lo, rate.hi) == pytest.approx(wilson_bounds(0.2, 30.0))
+
+
+def test_clustered_errors_widen_the_rate_interval_by_the_design_effect():
+    # the same 40 errors of 200: spread evenly over 10 seeds, or 20 in two seeds and 0 in the
+    # rest: the seeds move together in the second, so its interval is wider
+    even = pd.DataFrame({"k": [4.0] * 10, "n": [20.0] * 10})
+    lumpy = pd.DataFrame({"k": [20.0, 20.0] + [0.0] * 8, "n": [20.0] * 10})
+    a, b = rate_bootstrap(even, "k", "n"), rate_bootstrap(lumpy, "k", "n")
+    assert a.estimate == b.estimate == 0.2
+    assert (b.hi - b.lo) > 2 * (a.hi - a.lo)
 
 
 def test_mcnemar_is_the_exact_binomial_test_of_the_discordant_pairs():
