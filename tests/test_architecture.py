@@ -48,8 +48,13 @@ LAYERS: dict[str, int] = {
     "evaluation.app": 6,
     "evaluation.study": 6,
     "evaluation.study.evidence": 4,  # the study's statistics: numbers, below its document
+    "evaluation.study.bootstrap": 4,
+    "evaluation.study.errors": 4,
+    "evaluation.study.facts": 4,
+    "evaluation.study.floors": 4,
     "evaluation.study.summary": 4,
     "evaluation.study.table": 4,
+    "evaluation.study.truth": 4,
 }
 #: Packages whose modules may import project modules inside functions (optional PPLs).
 LAZY_OK = ("backends.pyro", "backends.pymc", "backends.stan")

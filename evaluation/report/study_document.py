@@ -1,10 +1,14 @@
 """``docs/findings.md`` and ``docs/figures/``: the study's findings, generated from its sweeps.
 
 Every number comes from the sweeps' runs; each is a mean over data seeds with its 90%
-interval, or a rate with its interval, beside NUTS's own repeat on the same seeds
-(:mod:`evaluation.study.summary`, tables in :mod:`evaluation.report.study_evidence`).  The text
-around them is chosen by the numbers (:mod:`evaluation.report.study_headline`).  The document
-opens with the command, the commit and the wall time, then the plain-language answer.
+interval, or a rate with an interval that treats the seed as the unit, beside NUTS's own repeat
+on the same seeds or paired with NUTS (:mod:`evaluation.study.summary`; tables in
+:mod:`evaluation.report.study_evidence` and :mod:`evaluation.report.study_errors`, the
+reliability figure in :mod:`evaluation.report.study_reliability`).  The text around them is
+chosen by the numbers (:mod:`evaluation.report.study_headline`), and every fact about the runs
+(sizes, settings, seeds, failures) is read from them (:mod:`evaluation.report.study_facts`).
+The document opens with the command, the commit and the wall time (paths relative to the
+repository), then the plain-language answer.
 """
 
 from __future__ import annotations
@@ -18,10 +22,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pandas as pd
 
 from evaluation import io
+from evaluation.claims.load import Thresholds
 from evaluation.metrics.verdict import RULE
+from evaluation.report import study_errors as errors
 from evaluation.report import study_evidence as tables
+from evaluation.report import study_facts as facts
 from evaluation.report import study_headline as headline
-from evaluation.study.summary import MethodEvidence, flip_directions, method_evidence
+from evaluation.report.study_reliability import reliability_figure
+from evaluation.study.facts import coarse_claims
+from evaluation.study.summary import NUTS, WorldEvidence, flip_directions, world_evidence
 from evaluation.study.table import claims_table
 from evaluation.sweep.comparison import comparison_table
 from evaluation.sweep.cost import cost_summary, summary_rows
@@ -33,28 +42,32 @@ if TYPE_CHECKING:  # pragma: no cover
 DOC_NAME = "findings.md"
 FIG_DIR = "figures"
 FIGURE = "evidence.png"
-#: The credible threshold when no run says (the paper's ledger's).
-CREDIBLE = 0.95
+
+
+def reliability_name(key: str) -> str:
+    """The reliability figure of world ``key``."""
+    return f"reliability_{key}.png"
 
 
 class StudyResult(NamedTuple):
-    """A study's comparison table, its long claims table, the ledger's credible threshold,
-    its sweep dir and wall seconds."""
+    """A study's comparison table, its long claims table, the ledger's thresholds, its sweep
+    dir and wall seconds."""
 
     study: Study
     sweep_dir: Path
     df: pd.DataFrame
     wall_s: float | None
     claims: pd.DataFrame = pd.DataFrame()
-    credible: float = CREDIBLE
+    thresholds: Thresholds = Thresholds()
 
 
-def _credible(records: Sequence[Any]) -> float:
+def _thresholds(records: Sequence[Any]) -> Thresholds:
+    """The ledger's thresholds as the runs recorded them (the judge's default when none)."""
     for rec in records:
         th = ((rec.metrics or {}).get("claims") or {}).get("thresholds") or {}
         if "credible" in th:
-            return float(th["credible"])
-    return CREDIBLE
+            return Thresholds(float(th["credible"]), float(th.get("contradicted", 0.05)))
+    return Thresholds()
 
 
 def load_study(study: Study, sweep_dir: Path, wall_s: float | None) -> StudyResult:
@@ -62,15 +75,12 @@ def load_study(study: Study, sweep_dir: Path, wall_s: float | None) -> StudyResu
     records = collect_runs(sweep_dir) if Path(sweep_dir).is_dir() else []
     df = comparison_table(records)
     claims = claims_table(df, records) if not df.empty else pd.DataFrame()
-    return StudyResult(study, Path(sweep_dir), df, wall_s, claims, _credible(records))
+    return StudyResult(study, Path(sweep_dir), df, wall_s, claims, _thresholds(records))
 
 
-def evidence(result: StudyResult) -> list[MethodEvidence]:
-    """The per-method evidence of one study (empty without complete runs or claims)."""
-    done = result.df[result.df["status"] == "complete"] if not result.df.empty else result.df
-    if done.empty or result.claims.empty:
-        return []
-    return method_evidence(result.claims, done, result.credible)
+def evidence(result: StudyResult) -> WorldEvidence:
+    """The evidence of one study (no methods without complete runs or claims)."""
+    return world_evidence(result.claims, result.df, result.thresholds)
 
 
 def _minutes(seconds: float | None) -> str:
@@ -113,41 +123,79 @@ def header(
         f"{k} {_minutes(t.get('wall_s'))}" + (f" over {calls[k]} calls" if calls[k] > 1 else "")
         for k, t in ran
     )
-    runs_by = sorted({f"`{t.get('command', '?')}` at commit `{t.get('commit', '?')}`"
-                      for _, t in ran})  # fmt: skip
+    runs_by = sorted({f"`{facts.relative_command(str(t.get('command', '?')))}` at commit "
+                      f"`{t.get('commit', '?')}`" for _, t in ran})  # fmt: skip
     lines = [
         "# Findings: when does mean-field VI change the conclusions?", "",
         f"_Runs: {'; '.join(runs_by) or '–'}; wall time {_minutes(total)} on "
         f"{os.cpu_count()} cores ({per_study or 'no timings'}{overlap}); {n} complete runs"
         + (f", {bad} failed or incomplete (listed below)" if bad else "") + ". "
-        f"Document: `{command}` at commit `{commit}` on {day}. Generated; do not edit by hand "
+        f"Document: `{facts.relative_command(command)}` at commit `{commit}` on {day}. "
+        "Generated; do not edit by hand "
         "(`make findings` runs or resumes the sweeps and rewrites it)._",
     ]  # fmt: skip
     return "\n".join(lines)
 
 
-def world_section(result: StudyResult, ev: Sequence[MethodEvidence]) -> str:
-    """One world: what its data are, the method table, the run metrics, and mean-field's
-    claims one by one."""
+def world_section(result: StudyResult, w: WorldEvidence, figure: str | None = None) -> str:
+    """One world: what its data are, the method table, its errors against the truth paired
+    with NUTS, calibration (``figure``: its reliability figure's relative path), the run
+    metrics, and mean-field's claims one by one."""
     study, df = result.study, result.df
     lines = [f"## {study.title}", "", study.world, ""]
-    if df.empty or not ev:
+    if df.empty or not w.methods:
         return "\n".join([*lines, "_No complete runs with claims._", ""])
     done = df[df["status"] == "complete"]
-    n_seeds = done["replicate"].nunique()
     lines += [
-        f"{len(done)} complete runs over {n_seeds} data seeds (`{study.experiment}`). Per "
-        "seed, each method is compared with the NUTS run of the same data; NUTS's second run "
-        "(another chain seed) and each method's own second fit (another optimiser seed) are "
-        "the floors. Means over seeds with 90% intervals; rates with 90% Wilson intervals "
-        "(k of n (seed, claim) pairs). Failure rule: " + RULE + ".", "",
-        tables.method_table(ev), "",
+        f"{len(done)} complete runs over {done['replicate'].nunique()} data seeds "
+        f"(`{study.experiment}`; {facts.size_text(w.facts)}). Per seed, each method is "
+        "compared with the NUTS run of the same data; NUTS's second run (another chain seed) "
+        "and each method's own second fit (another optimiser seed) are the floors. A flip is "
+        "a change of verdict beyond Monte Carlo noise. Means over seeds with 90% intervals. "
+        "Failure rule: " + RULE + ".", "",
+        tables.method_table(w.methods, w.facts), "",
+    ]  # fmt: skip
+    scored = [e.errors for e in w.methods if e.errors is not None]
+    if scored:
+        lines += _truth_part(w, scored, figure)
+    lines += [
         "**The fits themselves** (first fits; mean over seeds, 90% interval):", "",
-        tables.metric_table(done, [e.method for e in ev]), "",
+        tables.metric_table(done, [e.method for e in w.methods]), "",
         f"**{tables.MEANFIELD}'s claims, one by one** (over the seeds):", "",
-        tables.claim_table(result.claims), "",
+        tables.claim_table(result.claims, thresholds=result.thresholds), "",
     ]  # fmt: skip
     return "\n".join(lines)
+
+
+def _truth_part(w: WorldEvidence, scored: list, figure: str | None) -> list[str]:
+    """The errors, paired tests, failed runs, kinds and calibration of one world."""
+    nuts = next((e for e in scored if e.method == NUTS), None)
+    changes = {e.method: e.verdict_changes for e in w.methods}
+    out = [
+        "**Errors against the truth** (first fits; (seed, claim) pairs whose truth is true or "
+        "false; rates pooled over the pairs with k/n; 90% intervals with the seed as the unit: "
+        "for a rate Wilson's at the effective sample size of a cluster bootstrap over seeds, "
+        "else the bootstrap's expanded percentile interval). "
+        + errors.contestable_text(w.contestable, nuts), "",
+        errors.errors_table(scored, "contestable", w.facts), "",
+        "**Paired with NUTS** (method − NUTS on the same seeds and claims, contestable claims; "
+        "\"no difference detected\" comes with the smallest difference detectable at 80% "
+        "power):", "",
+        errors.paired_table(scored, changes), "",
+        "Without the seeds where either first fit failed the approximation rule:", "",
+        errors.paired_table(scored, changes, ok=True), "",
+        "**Runs failing the approximation rule, apart** (confident errors):", "",
+        errors.failed_apart_table(scored, w.facts), "",
+        "**Every claim with a known truth** (contestable or not):", "",
+        errors.errors_table(scored, "every_claim", w.facts), "",
+        "**Confident errors per claim kind** (errors/confident verdicts (pairs), every claim "
+        "with a known truth):", "",
+        errors.kind_table(scored), "",
+        "**Calibration** (contestable claims): mean P in each bin → the fraction true.", "",
+    ]  # fmt: skip
+    if figure:
+        out += [f"![reliability]({figure})", ""]
+    return [*out, errors.calibration_table(scored), "", errors.prior_text(w.facts), ""]
 
 
 def scale_section(result: StudyResult) -> str:
@@ -169,7 +217,7 @@ def scale_section(result: StudyResult) -> str:
     return "\n".join(
         [
             *lines,
-            size + "One run per method (1 seed):",
+            size + f"{len(done)} complete runs over {done['replicate'].nunique()} seed(s):",
             "",
             tables.markdown(["method", "fit s", "job s", "held-out AUC"], rows),
             "",
@@ -210,30 +258,44 @@ def write_document(
     command: str,
     commit: str,
 ) -> Path:
-    """Write ``docs_dir/findings.md`` and its figure; returns the document's path.
+    """Write ``docs_dir/findings.md`` and its figures; returns the document's path.
 
     ``timings``, ``command``, ``commit``: see :func:`header`.
     """
     fig_dir = Path(docs_dir) / FIG_DIR
     replicated = [r for r in results if r.study.replicated]
     worlds = {r.study.key: (r.study.title, evidence(r)) for r in replicated}
-    directions = {r.study.key: flip_directions(r.claims, tables.MEANFIELD)
+    directions = {r.study.key: flip_directions(r.claims, tables.MEANFIELD,
+                                               thresholds=r.thresholds)
                   for r in replicated if not r.claims.empty}  # fmt: skip
-    answer = headline.answer_section({k: v for k, v in worlds.items() if v[1]}, directions)
+    th = replicated[0].thresholds if replicated else None
+    answer = headline.answer_section({k: v for k, v in worlds.items() if v[1].methods},
+                                     directions, th)  # fmt: skip
     parts: list[str] = [header(results, timings, command, commit), "", answer]
-    drawn = [(k, ev) for k, (_, ev) in worlds.items() if ev]
     stale = [p for p in fig_dir.glob("*.png")] if fig_dir.is_dir() else []
+    drawn = [(k, w.methods) for k, (_, w) in worlds.items() if w.methods]
+    kept = {FIGURE}
     if drawn:
         path = tables.evidence_figure(drawn, fig_dir / FIGURE)
         parts += [f"![intervals per method]({FIG_DIR}/{path.name})", ""]
     for r in replicated:
-        parts.append(world_section(r, worlds[r.study.key][1]))
+        title, w = worlds[r.study.key]
+        scored = [e.errors for e in w.methods if e.errors is not None]
+        figure = None
+        if scored:
+            name = reliability_name(r.study.key)
+            reliability_figure(title, scored, fig_dir / name)
+            kept.add(name)
+            figure = f"{FIG_DIR}/{name}"
+        parts.append(world_section(r, w, figure))
     parts += [scale_section(r) for r in results if not r.study.replicated]
-    seeds = {r.study.key: int(r.df["replicate"].nunique()) for r in replicated
-             if not r.df.empty}  # fmt: skip
-    parts += [cost_section(results), failures_section(results), headline.caveats(seeds)]
+    coarse = {r.study.key: coarse_claims(r.claims) for r in replicated}
+    world_facts = {k: w.facts for k, (_, w) in worlds.items() if w.facts.methods}
+    thornton = any(r.study.key == "thornton" and not r.df.empty for r in results)
+    parts += [cost_section(results), failures_section(results),
+              facts.caveats(world_facts, coarse, NUTS, thornton)]  # fmt: skip
     for old in stale:
-        if old.name != FIGURE:
+        if old.name not in kept:
             old.unlink()
     text = "\n".join(p for p in parts if p is not None).rstrip() + "\n"
     path = Path(docs_dir) / DOC_NAME

@@ -1,9 +1,10 @@
-"""The replicated study's tables and figure in ``docs/findings.md`` (issue 22).
+"""The replicated study's flip tables and evidence figure in ``docs/findings.md`` (issue 22).
 
 Every number is a mean over data seeds with its 90% interval, or a count or rate with its
 interval, and says how many seeds (or trials) it rests on; a method's difference from NUTS
 stands beside NUTS's own repeat on the same seeds (:mod:`evaluation.study.summary`).  Text
-only; the numbers come from :mod:`evaluation.study.evidence`.
+only; the numbers come from :mod:`evaluation.study.floors` and :mod:`evaluation.study.errors`
+(whose tables are :mod:`evaluation.report.study_errors`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import numpy as np
 import pandas as pd
 
 from evaluation import io
-from evaluation.study.evidence import Interval, Rate, paired_floor
+from evaluation.claims.load import Thresholds
+from evaluation.study.evidence import Interval, Rate
+from evaluation.study.facts import RunFacts
+from evaluation.study.floors import paired_floor
 from evaluation.study.summary import MEANFIELDS, NUTS, MethodEvidence, metric_evidence
 from evaluation.sweep.columns import repeat_label
 
@@ -50,11 +54,27 @@ def rate_text(r: Rate | None) -> str:
     return f"{r.rate:.0%} ({r.lo:.0%}–{r.hi:.0%}; {r.k}/{r.n})"
 
 
-def _row(e: MethodEvidence) -> list[str]:
-    t = e.truth
+def method_name(method: str, facts: RunFacts | None = None) -> str:
+    """The method's name, ``(reference)`` for NUTS and ``— FAILED`` when every run of it failed
+    (no complete run, or each failing the approximation rule)."""
+    runs = facts.methods.get(method) if facts is not None else None
+    name = f"{method} (reference)" if method == NUTS else method
+    return f"{name} — FAILED" if runs is not None and runs.all_failed else name
+
+
+def changes_text(e: MethodEvidence) -> str:
+    """The paired test of the method's verdict changes against NUTS's repeat's."""
+    c = e.verdict_changes
+    if c is None:
+        return "–"
+    t = c.test
+    return f"{t.only_a} vs {t.only_b} of {t.n_pairs} pairs, p = {t.p_value:.2g}"
+
+
+def _row(e: MethodEvidence, facts: RunFacts | None) -> list[str]:
     is_nuts = e.method == NUTS
     return [
-        f"{e.method} (reference)" if is_nuts else e.method,
+        method_name(e.method, facts),
         str(e.n_seeds),
         f"{e.failed.k}/{e.failed.n}" if e.family == "vi" else "–",
         "–" if is_nuts else interval_text(e.flips.flips),
@@ -63,9 +83,7 @@ def _row(e: MethodEvidence) -> list[str]:
         interval_text(e.repeat_flips),
         "–" if is_nuts else interval_text(e.abs_delta, 3),
         interval_text(e.abs_delta_floor, 3),
-        rate_text(None if t is None else t.false_credible),
-        rate_text(None if t is None else t.power),
-        "–" if t is None else interval_text(t.brier, 3),
+        changes_text(e),
         interval_text(e.fit_s, 0),
     ]
 
@@ -73,7 +91,8 @@ def _row(e: MethodEvidence) -> list[str]:
 METHOD_HEADERS = (
     "method", "seeds", "runs failed", "flips vs NUTS per seed", "NUTS vs NUTS (floor)",
     "excess over the floor", "flips vs its own repeat", "mean abs ΔP vs NUTS",
-    "NUTS vs NUTS abs ΔP", "false-credible rate", "power", "Brier score", "fit s",
+    "NUTS vs NUTS abs ΔP", "flips only by the method vs only by NUTS's repeat (McNemar)",
+    "fit s",
 )  # fmt: skip
 
 
@@ -84,9 +103,10 @@ def markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def method_table(evidence: Sequence[MethodEvidence]) -> str:
-    """One row per method: flips beside both floors, |ΔP|, truth scores, failures, cost."""
-    return markdown(METHOD_HEADERS, [_row(e) for e in evidence])
+def method_table(evidence: Sequence[MethodEvidence], facts: RunFacts | None = None) -> str:
+    """One row per method: flips beside both floors and their paired test, |ΔP|, failures,
+    cost; ``facts`` marks a method whose every run failed."""
+    return markdown(METHOD_HEADERS, [_row(e, facts) for e in evidence])
 
 
 def metric_table(runs: pd.DataFrame, methods: Sequence[str]) -> str:
@@ -103,26 +123,42 @@ def metric_table(runs: pd.DataFrame, methods: Sequence[str]) -> str:
     return markdown(["method", *(h for h, _, _ in cols)], rows)
 
 
-def claim_table(claims: pd.DataFrame, method: str = MEANFIELD) -> str:
-    """Per claim: ΔP of ``method`` against NUTS beside NUTS's repeat, and the flip rates."""
-    floors = paired_floor(claims, method, NUTS, repeat_label(NUTS, 1))
+def _truth_share(statuses: pd.Series) -> str:
+    """``60% of 5`` (true among the seeds with a known truth), ``+ 2 n/a`` not applicable."""
+    known = statuses[statuses.isin(["true", "false"])]
+    text = f"{(known == 'true').mean():.0%} of {len(known)}" if len(known) else "–"
+    na = int((statuses == "not applicable").sum())
+    return text + (f" + {na} n/a" if na else "")
+
+
+def claim_table(
+    claims: pd.DataFrame, method: str = MEANFIELD, thresholds: Thresholds | None = None
+) -> str:
+    """Per claim: ΔP of ``method`` against NUTS beside NUTS's repeat, its Monte Carlo error
+    and the draws P rests on, and the flip rates (flips beyond Monte Carlo noise)."""
+    floors = paired_floor(claims, method, NUTS, repeat_label(NUTS, 1), thresholds=thresholds)
     if not floors:
         return f"_No seed holds {method}, NUTS and NUTS's repeat._"
-    truth = claims[claims["method_label"] == NUTS].groupby("name")["truth_value"]
+    nuts = claims[claims["method_label"] == NUTS]
+    truth = nuts.groupby("name")["truth_status"]
+    draws = nuts.groupby("name")["n_draws"].mean() if "n_draws" in nuts else pd.Series()
     rows = []
     for name, f in floors.items():
-        known = truth.get_group(name).dropna() if name in truth.groups else pd.Series()
-        share = f"{known.astype(bool).mean():.0%} of {len(known)}" if len(known) else "–"
+        share = _truth_share(truth.get_group(name)) if name in truth.groups else "–"
         mc = f"{f.mc_error:.3f}" if math.isfinite(f.mc_error) else "–"
+        n = draws.get(name, math.nan)
         rows.append([name, interval_text(f.delta), interval_text(f.abs_delta_floor), mc,
+                     f"{n:.0f}" if math.isfinite(n) else "–",
                      rate_text(f.flips), rate_text(f.floor_flips), share])  # fmt: skip
     heads = ["claim", f"ΔP = P({method}) − P(NUTS)", "NUTS vs NUTS abs ΔP", "MC error of ΔP",
-             "flip rate", "NUTS vs NUTS flip rate", "true in (seeds)"]  # fmt: skip
+             "NUTS draws P rests on", "flip rate", "NUTS vs NUTS flip rate",
+             "true in (seeds)"]  # fmt: skip
     return markdown(heads, rows)
 
 
 def evidence_figure(worlds: Sequence[tuple[str, Sequence[MethodEvidence]]], path: Path) -> Path:
-    """Intervals per method: excess flips per seed, and the false-credible rate, per world."""
+    """Intervals per method: excess flips per seed, and the confident-error rate over the
+    contestable claims (the seed as the unit), per world."""
     plt = io.pyplot()
     methods = list(dict.fromkeys(e.method for _, ev in worlds for e in ev))
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.45 * len(methods) + 1.6), sharey=True)
@@ -132,20 +168,15 @@ def evidence_figure(worlds: Sequence[tuple[str, Sequence[MethodEvidence]]], path
         pts = [(y[e.method] + dy, e.flips.excess.mean, e.flips.excess.lo, e.flips.excess.hi)
                for e in ev if e.method != NUTS]  # fmt: skip
         _points(axes[0], pts, f"C{k}", title)
-        rates = [
-            (
-                y[e.method] + dy,
-                e.truth.false_credible.rate,
-                e.truth.false_credible.lo,
-                e.truth.false_credible.hi,
-            )
-            for e in ev
-            if e.truth and e.truth.false_credible.n
-        ]
-        _points(axes[1], rates, f"C{k}", title)  # fmt: skip
+        rates = [(y[e.method] + dy, *_ends(e.errors.contestable.confident_error))
+                 for e in ev if e.errors and e.errors.contestable.confident_error.n]  # fmt: skip
+        _points(axes[1], rates, f"C{k}", title)
     axes[0].axvline(0.0, color="grey", lw=0.8)
-    axes[0].set_xlabel("claims flipped vs NUTS per seed, minus NUTS vs NUTS (90% CI)")
-    axes[1].set_xlabel("false-credible rate: credible though false (90% Wilson)")
+    axes[0].set_xlabel("claims flipped vs NUTS per seed,\nminus NUTS vs NUTS (90% CI)")
+    axes[1].set_xlabel(
+        "confident errors (credible but false, contradicted but true)\nper "
+        "confident verdict, contestable claims (90%, seed as the unit)"
+    )
     axes[0].set_yticks(range(len(methods)), methods)
     axes[0].invert_yaxis()
     axes[0].legend(loc="lower right", fontsize=8)
@@ -154,13 +185,17 @@ def evidence_figure(worlds: Sequence[tuple[str, Sequence[MethodEvidence]]], path
     return io.save_figure(fig, path, dpi=80)
 
 
+def _ends(iv: Any) -> tuple[float, float, float]:
+    return iv.estimate, iv.lo, iv.hi
+
+
 def _points(ax: Any, pts: Sequence[tuple[float, float, float, float]], color: str, label: str):
     if not pts:
         return
     yy, mid, lo, hi = (np.asarray(v, dtype=float) for v in zip(*pts, strict=True))
-    err = np.vstack([np.nan_to_num(mid - lo), np.nan_to_num(hi - mid)])
+    err = np.clip(np.vstack([np.nan_to_num(mid - lo), np.nan_to_num(hi - mid)]), 0.0, None)
     ax.errorbar(mid, yy, xerr=err, fmt="o", color=color, ms=4, capsize=2, label=label)
 
 
-__all__ = ["claim_table", "evidence_figure", "interval_text", "method_table", "metric_table",
-           "rate_text"]  # fmt: skip
+__all__ = ["changes_text", "claim_table", "evidence_figure", "interval_text", "markdown",
+           "method_name", "method_table", "metric_table", "rate_text"]  # fmt: skip

@@ -1,80 +1,145 @@
 """The plain-language answer at the top of ``docs/findings.md``, chosen by the numbers.
 
 Each sentence states numbers from :mod:`evaluation.study.summary` with their intervals and
-how many seeds they rest on; the verbs ("more often than", "as often as") are picked by
-comparing intervals, never written in advance: two intervals that overlap are "not
-distinguishable" at these seeds.
+how many seeds they rest on.  Whether a method differs from NUTS is decided by the paired
+tests with the seed as the unit (:mod:`evaluation.study.errors`): "higher" or "lower" when the
+cluster-bootstrap interval of the paired difference excludes zero and, for paired binary
+outcomes, the exact McNemar test agrees at α = 0.1
+(:func:`evaluation.report.study_errors.paired_verdict`), never by whether two intervals
+overlap; every "no difference detected" states the smallest difference the design detects at
+80% power (:func:`evaluation.study.bootstrap.detectable_difference`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
-from evaluation.report.study_evidence import interval_text, rate_text
-from evaluation.study.evidence import Interval, Rate
-from evaluation.study.summary import MEANFIELDS, NUTS, FlipDirections, MethodEvidence
+from evaluation.claims.load import Thresholds
+from evaluation.report.study_errors import (
+    boot_text,
+    detectable_text,
+    mcnemar_text,
+    paired_verdict,
+    signed_text,
+)
+from evaluation.report.study_evidence import interval_text, method_name
+from evaluation.study.errors import PairedDifference
+from evaluation.study.facts import RunFacts
+from evaluation.study.summary import (
+    MEANFIELDS,
+    NUTS,
+    FlipDirections,
+    MethodEvidence,
+    WorldEvidence,
+)
+
+#: How the answer names NUTS's repeat, the floor of the verdict changes.
+FLOOR = "NUTS's repeat's"
 
 
-def compare(a: Rate | Interval, b: Rate | Interval) -> str:
-    """ "more often than" / "less often than" when the 90% intervals do not overlap, else
-    "not distinguishably more or less often than"."""
-    if a.lo > b.hi:
-        return "more often than"
-    if a.hi < b.lo:
-        return "less often than"
-    return "not distinguishably more or less often than"
+def compare(d: PairedDifference, rate: bool = True, reference: str = "NUTS's") -> str:
+    """The paired verdict in words: ``higher than NUTS's (paired difference …)``, or ``not
+    distinguishable from NUTS's (…; the design detects ±… or more with 80% power)``."""
+    verdict = paired_verdict(d)
+    iv = d.difference
+    test = f"; McNemar {mcnemar_text(d.test)}" if d.test else ""
+    detail = (f"paired difference {signed_text(iv, rate)}, 90% cluster-bootstrap interval "
+              f"over {iv.n_seeds} seeds{test}")  # fmt: skip
+    if verdict in ("higher", "lower"):
+        return f"{verdict} than {reference} ({detail})"
+    if verdict == "not tested":
+        return f"not tested against {reference} ({detail})"
+    return (f"not distinguishable from {reference} ({detail}; the design detects a difference of "
+            f"{detectable_text(d, rate)} or more with 80% power)")  # fmt: skip
 
 
 def _by_method(evidence: Sequence[MethodEvidence]) -> dict[str, MethodEvidence]:
     return {e.method: e for e in evidence}
 
 
-def false_credible_sentence(world: str, evidence: Sequence[MethodEvidence]) -> str:
-    """When one of the paper's conclusions is false: how often each method calls it credible."""
-    ev = _by_method(evidence)
-    nuts = ev.get(NUTS)
-    if nuts is None or nuts.truth is None or not nuts.truth.false_credible.n:
-        return f"In the {world} world no claim is false by construction: not checked."
-    mf = [(m, ev[m].truth.false_credible) for m in MEANFIELDS
-          if m in ev and ev[m].truth is not None]  # fmt: skip
-    if not mf:
-        return "No mean-field run finished in that world: not checked."
-    parts = "; ".join(f"{m} {rate_text(r)}" for m, r in mf)
-    verdict = compare(mf[0][1], nuts.truth.false_credible)
+def _meanfield(ev: Mapping[str, MethodEvidence]) -> str | None:
+    return next((m for m in MEANFIELDS if m in ev and ev[m].errors is not None), None)
+
+
+def errors_sentence(world: str, w: WorldEvidence) -> str:
+    """Confident errors both ways over the contestable claims: NUTS, mean-field, paired."""
+    ev = _by_method(w.methods)
+    nuts, m = ev.get(NUTS), _meanfield(ev)
+    if nuts is None or nuts.errors is None or m is None:
+        return f"In the {world} world no truth is known for NUTS and mean-field: not checked."
+    n_ok, mf = ev[m].errors.n_failed_runs, ev[m].errors
+    failed = (f" {n_ok} of its first fits fail the approximation rule; without them "
+              f"{boot_text(mf.contestable_ok.confident_error)}." if n_ok else "")  # fmt: skip
     return (
-        f"**When one of the paper's conclusions is false** ({world} world), mean-field "
-        f"still calls it credible in {parts} of the false claims; NUTS in "
-        f"{rate_text(nuts.truth.false_credible)}: {mf[0][0]} does so {verdict} NUTS."
+        f"**Confident errors** ({world} world, contestable claims; credible but false or "
+        f"contradicted but true, per confident verdict): NUTS "
+        f"{boot_text(nuts.errors.contestable.confident_error)}, "
+        f"{method_name(m, w.facts)} {boot_text(mf.contestable.confident_error)}: "
+        f"{m}'s rate is {compare(mf.vs_nuts['confident_error'])}.{failed}"
+    )
+
+
+def sharpened_sentence(world: str, w: WorldEvidence, thresholds: Thresholds) -> str:
+    """How often the verdicts a mean-field made confident where NUTS was undecided are wrong."""
+    ev = _by_method(w.methods)
+    m = _meanfield(ev)
+    s = None if m is None else ev[m].errors.contestable.sharpened_error
+    if s is None or not s.n:
+        return ""
+    promise = 1.0 - thresholds.credible
+    return (
+        f"Of the verdicts {m} made confident where NUTS was undecided ({world} world), "
+        f"{boot_text(s)} are wrong; a credible threshold of {thresholds.credible:g} promises "
+        f"at most {promise:.0%} if P is calibrated."
+    )
+
+
+def calibration_sentence(world: str, w: WorldEvidence) -> str:
+    """The calibration error of NUTS and of mean-field, and their paired difference."""
+    ev = _by_method(w.methods)
+    nuts, m = ev.get(NUTS), _meanfield(ev)
+    if nuts is None or nuts.errors is None or m is None:
+        return ""
+    mf = ev[m].errors
+    return (
+        f"Calibration error (contestable claims, |mean P − fraction true| over the bins): "
+        f"NUTS {boot_text(nuts.errors.contestable.calibration_error, rate=False)}, {m} "
+        f"{boot_text(mf.contestable.calibration_error, rate=False)}: {m}'s is "
+        f"{compare(mf.vs_nuts['calibration_error'], rate=False)}."
     )
 
 
 def power_sentence(world: str, evidence: Sequence[MethodEvidence]) -> str:
-    """When a conclusion is true: how often each method calls it credible."""
+    """When a contestable conclusion is true: how often each method calls it credible."""
     ev = _by_method(evidence)
-    rows = [(m, ev[m].truth.power) for m in (NUTS, *MEANFIELDS)
-            if m in ev and ev[m].truth is not None and ev[m].truth.power.n]  # fmt: skip
+    scored = [m for m in (NUTS, *MEANFIELDS) if m in ev and ev[m].errors is not None]
+    rows = [(m, ev[m].errors.contestable.power) for m in scored
+            if ev[m].errors.contestable.power.n]  # fmt: skip
     if not rows:
         return ""
     return (
-        f"When a conclusion is true ({world} world) it is called credible by "
-        + "; ".join(f"{m} in {rate_text(r)}" for m, r in rows)
+        f"When a contestable conclusion is true ({world} world) it is called credible by "
+        + "; ".join(f"{m} in {boot_text(r)}" for m, r in rows)
         + "."
     )
 
 
 def flips_sentence(world: str, evidence: Sequence[MethodEvidence]) -> str:
-    """Mean-field's flips against NUTS beside NUTS against NUTS, per seed."""
+    """Mean-field's flips against NUTS beside NUTS against NUTS, per seed, and their test."""
     ev = _by_method(evidence)
     m = next((x for x in MEANFIELDS if x in ev and ev[x].flips.flips.n), None)
     if m is None:
         return f"In the {world} world no seed holds mean-field, NUTS and NUTS's repeat."
-    f = ev[m].flips
+    f, changes = ev[m].flips, ev[m].verdict_changes
+    paired = ""
+    if changes is not None:
+        paired = f" Per (seed, claim), its verdict changes are {compare(changes, True, FLOOR)}."
     return (
         f"In the {world} world {m} flips {interval_text(f.flips, 1)} of the claims per "
-        f"seed against NUTS, where a second NUTS run flips {interval_text(f.floor_flips, 1)}"
-        f": {interval_text(f.excess, 1)} beyond the floor (means over {f.excess.n} seeds, "
-        f"90% intervals); its own second fit flips {interval_text(ev[m].repeat_flips, 1)}."
+        f"seed against NUTS (a flip: a change of verdict beyond Monte Carlo noise), where a "
+        f"second NUTS run flips {interval_text(f.floor_flips, 1)}: "
+        f"{interval_text(f.excess, 1)} beyond the floor (means over {f.excess.n} seeds, 90% "
+        f"intervals); its own second fit flips {interval_text(ev[m].repeat_flips, 1)}." + paired
     )
 
 
@@ -91,69 +156,57 @@ def direction_sentence(method: str, d: FlipDirections) -> str:
     )
 
 
-def remedy_sentence(evidence: Sequence[MethodEvidence]) -> str:
-    """Which methods (not NUTS, not mean-field) stay within NUTS's floor, and at what cost."""
+def remedy_sentence(evidence: Sequence[MethodEvidence], facts: RunFacts | None = None) -> str:
+    """Which methods (not NUTS, not mean-field) change verdicts no more than NUTS's repeat
+    (paired test) without a failed run, and at what cost."""
     ev = _by_method(evidence)
     nuts_s = ev[NUTS].fit_s.mean if NUTS in ev else float("nan")
     good, bad = [], []
     for e in evidence:
-        if e.method == NUTS or e.method in MEANFIELDS or not e.flips.excess.n:
+        c = e.verdict_changes
+        if e.method == NUTS or e.method in MEANFIELDS or c is None:
             continue
-        x = e.flips.excess
-        within = (x.lo if math.isfinite(x.lo) else x.mean) <= 0.0 and e.failed.k == 0
-        text = (f"{e.method} ({interval_text(e.flips.excess, 1)} flips beyond the floor, "
-                f"{e.fit_s.mean:.0f} s per fit)")  # fmt: skip
+        verdict = paired_verdict(c)
+        within = verdict in ("no difference detected", "lower") and e.failed.k == 0
+        text = (f"{method_name(e.method, facts)} (verdict changes {signed_text(c.difference)} "
+                f"vs NUTS's repeat, detectable {detectable_text(c)}; {e.failed.k}/"
+                f"{e.failed.n} runs failed; {e.fit_s.mean:.0f} s per fit)")  # fmt: skip
         (good if within else bad).append(text)
     tail = f" (NUTS {nuts_s:.0f} s)"
     out = []
     if good:
-        out.append("Not distinguishable from NUTS's floor: " + "; ".join(good) + tail + ".")
+        out.append("No more verdict changes than NUTS's repeat detected, no run failed: "
+                   + "; ".join(good) + tail + ".")  # fmt: skip
     if bad:
-        out.append("Beyond the floor or failed: " + "; ".join(bad) + ".")
+        out.append("More verdict changes than NUTS's repeat, or a failed run: "
+                   + "; ".join(bad) + ".")  # fmt: skip
     return " ".join(out)
 
 
 def answer_section(
-    worlds: Mapping[str, tuple[str, Sequence[MethodEvidence]]],
+    worlds: Mapping[str, tuple[str, WorldEvidence]],
     directions: Mapping[str, FlipDirections] | None = None,
+    thresholds: Thresholds | None = None,
 ) -> str:
     """``## The answer``: per world (key -> (title, evidence)), the sentences above;
     ``directions`` (key -> mean-field's :class:`FlipDirections`) where the truth is known."""
+    th = thresholds or Thresholds()
     lines = ["## The answer", ""]
-    wrong = worlds.get("wrong")
-    if wrong is not None:
-        lines += [false_credible_sentence("paper-wrong", wrong[1]), ""]
-    for key, (title, evidence) in worlds.items():
+    for key, (title, w) in worlds.items():
         d = (directions or {}).get(key)
-        sentences = [flips_sentence(key, evidence),
-                     direction_sentence(MEANFIELDS[0], d) if d else "",
-                     power_sentence(key, evidence), remedy_sentence(evidence)]  # fmt: skip
-        if key == "right":
-            sentences.insert(1, false_credible_sentence(key, evidence))
+        sentences = [
+            errors_sentence(key, w),
+            sharpened_sentence(key, w, th),
+            calibration_sentence(key, w),
+            flips_sentence(key, w.methods),
+            direction_sentence(MEANFIELDS[0], d) if d else "",
+            power_sentence(key, w.methods),
+            remedy_sentence(w.methods, w.facts),
+        ]
         lines += [f"_{title}._", "", *(f"- {s}" for s in sentences if s), ""]
     return "\n".join(lines)
 
 
-def caveats(seeds: Mapping[str, int]) -> str:
-    """What the findings do not show (the design's limits; ``seeds``: per world, seeds run)."""
-    counts = ", ".join(f"{k} {n}" for k, n in seeds.items()) or "none"
-    return "\n".join([
-        "## Caveats", "",
-        f"- Seeds per world: {counts}. Intervals are 90% (Student-t over seeds; Wilson for "
-        "rates). The rates count every (seed, claim) as one trial; claims of one seed share a "
-        "data set, so their intervals may be too narrow. `make findings FINDINGS_ARGS=\"--seeds "
-        "50\"` runs more.",
-        "- The twin is quarter-sized (40 worksites, 4,000 workers) so that the replicated study "
-        "fits 120 minutes on 2 cores; the paper-scale single-seed study is "
-        "`ppl-compare experiment=meanfield_study`.",
-        "- NUTS is the reference at 4 chains × (400 + 300) draws; its second run (another "
-        "chain seed) is the floor. Full-rank is fitted once per seed (no VI-vs-VI repeat).",
-        "- Thornton's claims are stated on the per-village slopes (the model has no unit-level "
-        "fixed effect): the mean over villages of a slope is positive (negative).",
-        "",
-    ])  # fmt: skip
-
-
-__all__ = ["answer_section", "caveats", "compare", "direction_sentence",
-           "false_credible_sentence", "flips_sentence",
-           "power_sentence", "remedy_sentence"]  # fmt: skip
+__all__ = ["answer_section", "calibration_sentence", "compare", "direction_sentence",
+           "errors_sentence", "flips_sentence", "power_sentence", "remedy_sentence",
+           "sharpened_sentence"]  # fmt: skip

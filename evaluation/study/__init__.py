@@ -3,6 +3,17 @@
 plan      the studies (sweeps) behind the document and how to run them
 cli       ``ppl-compare-findings``: run or resume them, then write the document
           (:mod:`evaluation.report.study_document`)
-evidence  the statistics of the evidence, numbers only: intervals over seeds, Wilson rates,
-          ΔP, paired NUTS-vs-NUTS floors, false-credible rate, power and Brier score
+
+The statistics, numbers only (layer 4, below the document that prints them):
+
+table      one row per (run, claim), with the claims judge's truth status
+evidence   intervals: a mean over seeds (Student-t), a rate (Wilson), ΔP
+floors     a method against NUTS beside NUTS against NUTS on the same seeds (flips, ΔP)
+truth      verdicts against the truth per (seed, claim): errors both ways, power, Brier,
+           calibration; the contestable claims
+bootstrap  the cluster bootstrap over seeds, the exact McNemar test, the smallest
+           detectable difference
+errors     per method of a world: its errors, calibration and paired tests with NUTS
+facts      what a world's runs were (sizes, settings, seeds, failures, the world's prior)
+summary    per method and world: all of the above together (:func:`world_evidence`)
 """

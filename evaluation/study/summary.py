@@ -1,10 +1,13 @@
-"""Per method, over the data seeds of one scenario: the evidence (:mod:`.evidence`).
+"""Per method, over the data seeds of one scenario: the evidence.
 
 :func:`method_evidence` gathers, for every method of a scenario, its flips against NUTS
-beside NUTS against NUTS and beside its own repeat (VI against VI), the mean |ΔP| over the
-claims, the false-credible rate, power and Brier score where the truth is known, and how many
-of its runs failed.  :func:`metric_evidence` is a run metric (a ``comparison.csv`` column) as a
-mean over seeds with its interval, beside NUTS's repeat.  Numbers only, as NamedTuples.
+beside NUTS against NUTS and beside its own repeat (VI against VI; :mod:`.floors`), the
+paired test of those verdict changes, the mean |ΔP| over the claims, its errors against the
+truth and calibration where the truth is known, paired with NUTS (:mod:`.errors`), and how
+many of its runs failed.  :func:`metric_evidence` is a run metric (a ``comparison.csv``
+column) of the first fits as a mean over seeds with its interval, beside NUTS's repeat.
+:func:`flip_directions` says where a method's flips against NUTS go.  Numbers only, as
+NamedTuples.
 """
 
 from __future__ import annotations
@@ -16,17 +19,13 @@ import numpy as np
 import pandas as pd
 
 from evaluation.claims.compare import compare_ledgers
-from evaluation.study.evidence import (
-    FlipTotals,
-    Interval,
-    Rate,
-    TruthScores,
-    flip_totals,
-    ledger_section,
-    rate_interval,
-    seed_interval,
-    truth_scores,
-)
+from evaluation.claims.load import Thresholds
+from evaluation.study.errors import ErrorEvidence, PairedDifference, error_evidence
+from evaluation.study.errors import verdict_changes as paired_verdict_changes
+from evaluation.study.evidence import Interval, Rate, rate_interval, seed_interval
+from evaluation.study.facts import RunFacts, run_facts
+from evaluation.study.floors import FlipTotals, flip_totals, ledger_section
+from evaluation.study.truth import Contestable
 from evaluation.sweep.columns import first_of, repeat_label, truthy
 
 #: The reference method of the study (its repeat is the NUTS-vs-NUTS floor).
@@ -56,8 +55,12 @@ class MethodEvidence(NamedTuple):
     abs_delta, abs_delta_floor : Interval
         Per seed the mean |ΔP| over the claims both runs evaluated, against NUTS; NUTS's
         repeat against NUTS.
-    truth : TruthScores or None
-        Where the data's truth decides the claims (first fits only); None without truth.
+    verdict_changes : PairedDifference or None
+        Per (seed, claim) flips against NUTS minus NUTS's repeat's: bootstrap, McNemar test
+        and smallest detectable difference (None for NUTS or without a seed holding all
+        three runs).
+    errors : ErrorEvidence or None
+        Against the truth (first fits), paired with NUTS; None where no truth is known.
     failed : Rate
         Runs (both fits) failing the approximation rule.
     fit_s : Interval
@@ -72,7 +75,8 @@ class MethodEvidence(NamedTuple):
     repeat_flips: Interval
     abs_delta: Interval
     abs_delta_floor: Interval
-    truth: TruthScores | None
+    verdict_changes: PairedDifference | None
+    errors: ErrorEvidence | None
     failed: Rate
     fit_s: Interval
     n_seeds: int = 0
@@ -91,18 +95,22 @@ def mean_abs_delta(claims: pd.DataFrame, label: str, reference: str) -> pd.Serie
     return diff.mean(axis=1, skipna=True).dropna()
 
 
-def _truth(claims: pd.DataFrame, label: str, threshold: float) -> TruthScores | None:
-    rows = claims[(claims["method_label"] == label) & claims["truth_value"].notna()]
-    if rows.empty:
-        return None
-    p, truth, seeds = rows["probability"], rows["truth_value"], rows["replicate"]
-    return truth_scores(p, truth, threshold, seeds, rows["mc_error"], LEVEL)
+def ordered_methods(runs: pd.DataFrame, nuts: str = NUTS) -> list[str]:
+    """The methods (``method_base``) of the runs: NUTS first, then in :data:`METHOD_ORDER`,
+    then the others in sweep order."""
+    present = list(dict.fromkeys(runs["method_base"]))
+    ordered = [m for m in METHOD_ORDER if m in present and m != nuts]
+    return [nuts, *ordered, *(m for m in present if m not in ordered and m != nuts)]
 
 
 def method_evidence(
-    claims: pd.DataFrame, runs: pd.DataFrame, threshold: float, nuts: str = NUTS
+    claims: pd.DataFrame,
+    runs: pd.DataFrame,
+    thresholds: Thresholds,
+    nuts: str = NUTS,
+    rule: tuple[Contestable, list[ErrorEvidence]] | None = None,
 ) -> list[MethodEvidence]:
-    """Every method of one scenario, NUTS first, then in :data:`METHOD_ORDER` and sweep order.
+    """Every method of one scenario, in :func:`ordered_methods`' order.
 
     Parameters
     ----------
@@ -110,35 +118,64 @@ def method_evidence(
         :func:`evaluation.study.table.claims_table` of one scenario.
     runs : DataFrame
         The comparison table's complete runs of the same scenario.
-    threshold : float
-        The ledger's credible threshold.
+    thresholds : Thresholds
+        The ledger's.
     nuts : str
         The reference method; its repeat (``"<nuts> (repeat 1)"``) is the floor.
+    rule : (Contestable, list of ErrorEvidence), optional
+        :func:`~evaluation.study.errors.error_evidence` of the same claims, if already made.
     """
     nuts_repeat = repeat_label(nuts, 1)
-    present = list(dict.fromkeys(runs["method_base"]))
-    ordered = [m for m in METHOD_ORDER if m in present and m != nuts]
-    methods = [nuts, *ordered, *(m for m in present if m not in ordered and m != nuts)]
+    methods = ordered_methods(runs, nuts)
+    _, errors = rule or error_evidence(claims, methods, nuts, thresholds, LEVEL)
+    by_method = {e.method: e for e in errors}
     out = []
     for m in methods:
         own = runs[runs["method_base"] == m]
         if own.empty:
             continue
         repeat = repeat_label(m, 1)
-        floor_self = flip_totals(claims, repeat, m, repeat, LEVEL).flips
+        floor_self = flip_totals(claims, repeat, m, repeat, LEVEL, thresholds=thresholds).flips
         fails = own["verdict.failed"].map(truthy) if "verdict.failed" in own else [0]
+        changes = None
+        if m != nuts:
+            changes = paired_verdict_changes(claims, m, nuts, nuts_repeat, thresholds, LEVEL)
         out.append(MethodEvidence(
             method=m, family=str(own["family"].iloc[0]),
-            flips=flip_totals(claims, m, nuts, nuts_repeat, LEVEL),
+            flips=flip_totals(claims, m, nuts, nuts_repeat, LEVEL, thresholds=thresholds),
             repeat_flips=floor_self,
             abs_delta=seed_interval(mean_abs_delta(claims, m, nuts), LEVEL),
             abs_delta_floor=seed_interval(mean_abs_delta(claims, nuts_repeat, nuts), LEVEL),
-            truth=_truth(claims, m, threshold),
+            verdict_changes=changes if changes and changes.test.n_pairs else None,
+            errors=by_method.get(m),
             failed=rate_interval(int(np.sum(fails)), len(own), LEVEL),
             fit_s=seed_interval(pd.to_numeric(own.get("timing.fit_s"), errors="coerce"), LEVEL),
             n_seeds=int(own["replicate"].nunique()) if "replicate" in own else 0,
         ))  # fmt: skip
     return out
+
+
+class WorldEvidence(NamedTuple):
+    """One world of the study: its methods' evidence (:func:`method_evidence`), the
+    contestable claims its headline rates count, and its runs' facts."""
+
+    methods: list[MethodEvidence]
+    contestable: Contestable | None
+    facts: RunFacts
+
+
+def world_evidence(
+    claims: pd.DataFrame, df: pd.DataFrame, thresholds: Thresholds, nuts: str = NUTS
+) -> WorldEvidence:
+    """:class:`WorldEvidence` of one world from its claims table and its comparison table
+    (every job: the facts count failed and incomplete ones too)."""
+    done = df[df["status"] == "complete"] if "status" in df else df
+    if done.empty or claims.empty:
+        return WorldEvidence([], None, run_facts(df, nuts))
+    methods = ordered_methods(done, nuts)
+    rule = error_evidence(claims, methods, nuts, thresholds, LEVEL)
+    evidence = method_evidence(claims, done, thresholds, nuts, rule)
+    return WorldEvidence(evidence, rule[0], run_facts(df, nuts, methods))
 
 
 class FlipDirections(NamedTuple):
@@ -158,17 +195,22 @@ class FlipDirections(NamedTuple):
     seeds: int
 
 
-def flip_directions(claims: pd.DataFrame, method: str, nuts: str = NUTS) -> FlipDirections:
+def flip_directions(
+    claims: pd.DataFrame, method: str, nuts: str = NUTS, thresholds: Thresholds | None = None
+) -> FlipDirections:
     """Count ``method``'s flips against ``nuts`` (both first fits) by where they go; a flip is
-    :func:`~evaluation.claims.compare.compare_ledgers`' ``differs``, seed by seed."""
-    truth = claims[claims["method_label"] == nuts].set_index(["replicate", "name"])["truth_value"]
+    :func:`~evaluation.claims.compare.compare_ledgers`' ``differs``, seed by seed (truth
+    "not applicable" or "unknown" counts as ``unknown``)."""
+    ref_rows = claims[claims["method_label"] == nuts].set_index(["replicate", "name"])
+    truth = ref_rows["truth_status"].map({"true": True, "false": False})
     counts, seeds = dict.fromkeys(FlipDirections._fields[:-1], 0), 0
     for rep, group in claims.groupby("replicate", sort=False):
         ref, own = (group[group["method_label"] == label] for label in (nuts, method))
         if ref.empty or own.empty:
             continue
         seeds += 1
-        for r in compare_ledgers(ledger_section(ref), ledger_section(own)):
+        sections = (ledger_section(ref, thresholds), ledger_section(own, thresholds))
+        for r in compare_ledgers(*sections):
             if r["differs"]:
                 counts[_direction(r, truth.get((rep, r["name"])))] += 1
     return FlipDirections(**counts, seeds=seeds)
@@ -187,7 +229,8 @@ def _direction(row: dict, truth: object) -> str:
 def metric_evidence(
     runs: pd.DataFrame, column: str | Sequence[str], methods: Sequence[str]
 ) -> dict[str, Interval]:
-    """A run metric per method label (first fits and repeats apart): mean over seeds."""
+    """A run metric per method label, mean over seeds: a label is one fit of each seed (the
+    first fit is the method's own name, the repeat ``"<method> (repeat 1)"``), never both."""
     cols = [column] if isinstance(column, str) else list(column)
     values = pd.to_numeric(first_of(runs, cols), errors="coerce").astype(float)
     return {m: seed_interval(values[runs["method_label"] == m], LEVEL) for m in methods}
@@ -200,8 +243,11 @@ __all__ = [
     "NUTS",
     "FlipDirections",
     "MethodEvidence",
+    "WorldEvidence",
     "flip_directions",
     "mean_abs_delta",
     "method_evidence",
     "metric_evidence",
+    "ordered_methods",
+    "world_evidence",
 ]
