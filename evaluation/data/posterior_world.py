@@ -14,6 +14,7 @@ here a world is a pure function of the source data, the parameter draws and a se
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -121,19 +122,8 @@ def posterior_world(
     info = {**kept, "generator": GENERATOR, "seed": int(seed),
             "realised_prevalence": float(y.mean()) if y.size else None,
             "source_prevalence": source.prevalence, **dict(meta or {})}  # fmt: skip
-    return HierData(
-        y=y,
-        site=source.site,
-        X_site=source.X_site,
-        X_worker=source.X_worker,
-        site_features=source.site_features,
-        worker_features=source.worker_features,
-        worksite_ids=source.worksite_ids,
-        truth=truth,
-        cluster_labels=None,
-        name=name,
-        meta=info,
-    )
+    return dataclasses.replace(source, y=y, truth=truth, cluster_labels=None, name=name,
+                               meta=info)  # fmt: skip
 
 
 def pick_draw(draws: Mapping[str, np.ndarray], index: int) -> dict[str, np.ndarray]:
