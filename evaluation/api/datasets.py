@@ -113,7 +113,9 @@ def make_data(config: str = "paper", **settings: Any) -> Data:
     ----------
     config : str
         A data config of ``conf/data/``: ``"paper"`` (the twin), ``"paper_calibrated"``,
-        ``"contraception"`` (real data, needs the ``data`` extra).
+        ``"contraception"`` (real data, needs the ``data`` extra), ``"world_paper"``,
+        ``"world_thornton_hiv"`` (worlds drawn from a real posterior:
+        :func:`posterior_world_data`; the first call fits its source, later ones read it).
     **settings
         Its keys, as ``data.<key>=`` on the command line.  For the twin:
         ``n_worksites``, ``n_workers``, ``sigma_worker``, ``sigma_site``, ``n_clusters``,
