@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from backends.base import FitResult, check_inference_data, file_lock
 from backends.spec import HierData, ModelSpec
 from evaluation.config import instantiate_backend, plain
 from evaluation.io import read_json, write_json, write_netcdf
+from evaluation.metrics.draws import param_draws
 from evaluation.metrics.reference import ReferenceCheck, check_reference
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -203,3 +204,41 @@ def cached_reference(
     """
     fit, check = _cached(backend_cfg, data, model_spec, seed, cache_dir)
     return fit.idata, check
+
+
+class SourcePosterior(NamedTuple):
+    """A posterior fitted once and cached (:func:`source_posterior`), ready to draw worlds from.
+
+    Attributes
+    ----------
+    fit : FitResult
+        The cached fit (``info["cache_file"]``, ``info["from_cache"]``, the fit's timing).
+    check : ReferenceCheck
+        R-hat, ESS and divergences against the reference criteria.
+    key : str
+        The cache's content hash (data, model, settings, seed): :func:`reference_key`.
+    draws : dict of str to ndarray
+        The canonical variables stacked over (chain, draw), shaped (S, ...) and aligned to
+        the data's coordinates.
+    """
+
+    fit: FitResult
+    check: ReferenceCheck
+    key: str
+    draws: dict[str, np.ndarray]
+
+
+def source_posterior(
+    backend_cfg: Mapping[str, Any],
+    data: HierData,
+    model_spec: ModelSpec,
+    seed: int,
+    cache_dir: Path,
+) -> SourcePosterior:
+    """The posterior of real ``data`` a posterior world draws its parameters from: the fit of
+    ``backend_cfg`` (NUTS), computed once and cached like the reference (:func:`cached_fit`),
+    so the 20+ worlds of one source fit it once."""
+    fit, check = _cached(backend_cfg, data, model_spec, int(seed), Path(cache_dir))
+    check_inference_data(fit.idata, data)
+    key = reference_key(backend_cfg, data, model_spec, int(seed))
+    return SourcePosterior(fit, check, key, param_draws(fit.idata, data))

@@ -12,7 +12,9 @@ its program is:
   group (``backend=a,b``), the first and the last of any other swept value. ``--cfg job`` only
   prints, so it is dropped. Commands on tables (``data=tables``, ``data=paper_tables``) also
   build their data from small tables the test writes, and check the claims ledger against it,
-  as the app does before a fit. ``ppl-compare debug=fast`` (README) is also run for real.
+  as the app does before a fit; a posterior world (``data=posterior_world``) has its source
+  config composed, and a source on tables built so (not the world: that would fit NUTS).
+  ``ppl-compare debug=fast`` (README) is also run for real.
 * ``ppl-compare-report``, ``ppl-compare-export``, ``ppl-compare-findings``: the entry point
   that ``pyproject.toml`` names answers ``--help`` with exit status 0, and the arguments shown
   parse with the program's own parser; a findings run's sweeps are composed as above.
@@ -58,6 +60,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf, open_dict
 
 from evaluation.api import data_from_config
+from evaluation.api.datasets import source_config
 from evaluation.claims.kinds import KINDS
 from evaluation.claims.section import check_run_claims
 from evaluation.config import (
@@ -108,6 +111,8 @@ OPTIONAL_LAUNCHERS: dict[str, str] = {
 PLACEHOLDERS: dict[str, Any] = {
     "backend=<name>": lambda: [f"backend={name}" for name in sorted(backend_names())],
 }
+#: Data configs of posterior worlds (kind posterior_world): their source is checked too.
+WORLDS = ("posterior_world", "world_paper", "world_thornton_hiv")
 #: The command of the README that is run for real.
 RUN_FOR_REAL = "ppl-compare debug=fast"
 
@@ -237,10 +242,14 @@ def table_paths(tokens: list[str], tables: dict[str, Path]) -> list[str]:
 
     ``units.csv`` / ``groups.csv`` stand for tables of the command's data kind
     (``data=paper_tables`` or ``data=tables``), ``twin/...`` for the exported twin and
-    ``file://myconf`` for the config dir holding the guide's ledger. Any other path is left as
-    it is (a missing file then fails when the data are built).
+    ``file://myconf`` for the config dir holding the guide's ledger; in a posterior world's
+    ``data.source_overrides={units_path: units.csv, ...}`` they stand for its source's tables.
+    Any other path is left as it is (a missing file then fails when the data are built).
     """
     kind = next((t.split("=", 1)[1] for t in tokens if t.startswith("data=")), None)
+    if kind in WORLDS:  # a posterior world: its source's tables (data.source, default tables)
+        kind = next((t.split("=", 1)[1] for t in tokens if t.startswith("data.source=")),
+                    "tables")  # fmt: skip
     out = []
     for tok in tokens:
         key, _, value = tok.partition("=")
@@ -248,6 +257,9 @@ def table_paths(tokens: list[str], tables: dict[str, Path]) -> list[str]:
             folder, _, file = value.rpartition("/")
             base = tables["twin"] if folder == "twin" else tables[str(kind)] if not folder else None
             tok = f"{key}={base / file}" if base is not None else tok
+        if key == "data.source_overrides" and kind in tables:  # {units_path: units.csv, ...}
+            tok = re.sub(r"\b(units_path|groups_path): ([\w.]+)",
+                         lambda m: f"{m[1]}: '{tables[str(kind)] / m[2]}'", tok)  # fmt: skip
         out.append(tok.replace("file://myconf", f"file://{tables['myconf']}"))
     return out
 
@@ -332,6 +344,10 @@ def checked(overrides: tuple[str, ...]) -> None:
         if cfg.data.kind in ("tables", "paper_tables") and cfg.data.get("units_path"):
             _, train, _ = data_from_config(cfg.data)
             check_run_claims(cfg.get("claims"), train)
+        if cfg.data.kind == "posterior_world":  # its source composes; its tables are built
+            source = source_config(cfg.data)  # (the world itself would fit NUTS: not here)
+            if source["kind"] in ("tables", "paper_tables") and source.get("units_path"):
+                check_run_claims(cfg.get("claims"), data_from_config(source).train)
     except ConfigError as exc:
         pytest.fail(f"{' '.join(overrides)}: {exc}")
 

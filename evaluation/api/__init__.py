@@ -12,6 +12,8 @@ script that has no command line::
     judged = api.judge(meanfield, data, reference=nuts)
     judged.metrics["predictive"]["auc"], judged.claims[0]["verdict"]
     api.headline(judged)                      # AUC, coverage, sd ratio, sigma_worker, k-hat
+    world = api.make_data("world_thornton_hiv", seed=3)   # a world drawn from a real posterior
+    api.world_contestable("world_thornton_hiv")           # the claims its worlds can contest
 
 Settings and their defaults have one source each: a data set's in ``conf/data/<name>.yaml``,
 a backend's in its class's signature (``conf/backend/<name>.yaml`` holds what differs), the
@@ -20,7 +22,14 @@ Keyword arguments override them, exactly as ``data.<key>=``, ``backend.<key>=`` 
 ``evaluation.<key>=`` do on the command line.
 """
 
-from evaluation.api.datasets import Data, data_config, data_from_config, load_data, make_data
+from evaluation.api.datasets import (
+    Data,
+    data_config,
+    data_from_config,
+    load_data,
+    make_data,
+    posterior_world_data,
+)
 from evaluation.api.inference import (
     Reference,
     backend_config,
@@ -37,6 +46,7 @@ from evaluation.api.judging import (
     headline_table,
     judge,
 )
+from evaluation.api.worlds import contestable_claims, world_contestable
 from evaluation.config import backend_names
 
 __all__ = [
@@ -47,6 +57,7 @@ __all__ = [
     "backend_names",
     "claims_ledger",
     "compare_claims",
+    "contestable_claims",
     "data_config",
     "data_from_config",
     "evaluation_settings",
@@ -57,5 +68,7 @@ __all__ = [
     "load_data",
     "make_data",
     "make_model",
+    "posterior_world_data",
     "reference",
+    "world_contestable",
 ]

@@ -87,6 +87,38 @@ class PublicTablesData(TablesData):
     groups_path: str | None = None
 
 
+@dataclass
+class SourceFit:
+    """How a posterior world's source posterior is fitted (once, then cached): a backend
+    (NUTS), its settings (``chains``, ``tune``, ``draws``, ...) and the fit's seed."""
+
+    backend: str = MISSING
+    seed: int = MISSING
+    settings: dict[str, Any] = MISSING
+
+
+@dataclass
+class PosteriorWorldData:
+    """``data=posterior_world`` (and ``world_*``): outcomes simulated on a real design at one
+    draw of its posterior (:mod:`evaluation.data.posterior_world`).
+
+    ``source`` names a ``conf/data`` config (the real data), ``source_overrides`` changes its
+    keys; ``source_fit`` is the posterior's fit, cached under ``cache_dir``; ``seed`` picks
+    the draw and the outcomes; ``test_fraction`` and ``split`` are the split rule (its rows
+    are the source's: the source's seed picks them).
+    """
+
+    kind: str = MISSING
+    name: str = MISSING
+    source: str = MISSING
+    source_overrides: Any = MISSING  # a mapping; Any: `data.source_overrides={...}` replaces it
+    source_fit: SourceFit = field(default_factory=SourceFit)
+    cache_dir: str = MISSING
+    seed: int = MISSING
+    test_fraction: float = MISSING
+    split: str = MISSING
+
+
 # ---------------------------------------------------------------------------------- model
 @dataclass
 class Priors:
@@ -165,6 +197,7 @@ SCHEMAS: dict[tuple[str, str], type] = {
     ("data", "_paper_schema"): PaperData,
     ("data", "_tables_schema"): TablesData,
     ("data", "_public_tables_schema"): PublicTablesData,
+    ("data", "_posterior_world_schema"): PosteriorWorldData,
     ("model", "_model_schema"): Model,
     ("evaluation", "_evaluation_schema"): Evaluation,
 }
@@ -305,9 +338,11 @@ __all__ = [
     "Evaluation",
     "Model",
     "PaperData",
+    "PosteriorWorldData",
     "Priors",
     "PublicTablesData",
     "RunSettings",
+    "SourceFit",
     "TablesData",
     "backend_classes",
     "backend_keys",

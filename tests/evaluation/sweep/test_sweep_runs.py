@@ -97,6 +97,8 @@ EXPERIMENT_SMOKE = {
     "meanfield_real": ["backend=pymc_nuts,pyro_meanfield"],
     "evidence": ["data.seed=0,1", "backend=pymc_nuts,pyro_meanfield"],
     "evidence_thornton": ["data.seed=0", "backend=pymc_nuts,pyro_meanfield"],
+    "evidence_null": ["data.seed=0,1", "backend=pymc_nuts,pyro_meanfield"],
+    "evidence_world": ["data.seed=0,1", "backend=pymc_nuts,pyro_meanfield"],
     "evidence_scale": ["backend=pymc_nuts,pyro_meanfield"],
 }
 #: A heading each experiment's report must contain beyond the common ones.
@@ -111,6 +113,8 @@ EXPERIMENT_SECTION = {
     "meanfield_real": "## Interval width against the reference posterior",
     "evidence": "## Findings: the study's conclusions, method by method",
     "evidence_thornton": "## Findings: the study's conclusions, method by method",
+    "evidence_null": "## Findings: the study's conclusions, method by method",
+    "evidence_world": "## Findings: the study's conclusions, method by method",
     "evidence_scale": "## Cost",
 }
 
