@@ -124,8 +124,10 @@ def reference_stage(cfg: DictConfig, data: api.Data, spec: ModelSpec) -> api.Ref
         return api.reference(data, str(ref), int(cfg.seed), model=spec,
                              cache_dir=reference_cache(cfg), **overrides)  # fmt: skip
     except fitting.OtherData as exc:
-        raise RunFailed(f"evaluation.reference={ref}: fitted to other data than this run's "
-                        f"({exc.problem})") from None  # fmt: skip
+        raise RunFailed(
+            f"evaluation.reference={ref}: fitted to other data than this run's "
+            f"(the reference's against this run's: {exc.problem})"
+        ) from None
 
 
 def run(

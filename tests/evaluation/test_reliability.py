@@ -349,8 +349,8 @@ def test_a_reference_of_the_same_data_is_read_and_of_other_data_refused_before_t
     proc = run_app(*FAST, "data.seed=1", ref, f"hydra.run.dir={out}", cwd=root)
     line = one_error_line(proc)
     assert line.startswith(
-        f"ppl-compare: error: {ref}: fitted to other data than this run's (the same sizes "
-        "(480 rows, 10 groups) but other values (data hash "
+        f"ppl-compare: error: {ref}: fitted to other data than this run's (the reference's "
+        "against this run's: the same sizes (480 rows, 10 groups) but other values (data hash "
     )
     assert "fitting" not in proc.stdout and not out.exists()  # refused before the fit
 
