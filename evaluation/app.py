@@ -28,10 +28,9 @@ import hashlib
 import json
 import logging
 import os
-import signal
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +50,7 @@ from evaluation.config import (
     backend_config,
     check_claims_choice,
     check_config,
+    compose_error,
     error_line,
     first_line,
     model_spec,
@@ -70,19 +70,13 @@ from evaluation.rundir import (
     clear_outputs,
     is_complete,
     remove_if_empty,
+    saved_posterior,
     warn_replacing,
 )
+from evaluation.signals import Interrupted, interrupts_raise
 
 schema.register()  # before @hydra.main composes: the YAML files start from these schemas
 log = logging.getLogger("ppl_compare")
-
-
-class Interrupted(BaseException):
-    """SIGTERM or SIGINT arrived during a run (a BaseException: no library swallows it)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -92,25 +86,6 @@ def config_hash(cfg: DictConfig) -> str:
     container.pop("hydra", None)
     text = json.dumps(container, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-@contextlib.contextmanager
-def interrupts_raise() -> Iterator[None]:
-    """SIGTERM and SIGINT raise :class:`Interrupted` inside the block (main thread only)."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Interrupted(signum)
-
-    signals = (signal.SIGTERM, signal.SIGINT)
-    try:
-        previous = {s: signal.signal(s, handler) for s in signals}
-    except ValueError:  # not the main thread (a launcher's worker): signals stay as they are
-        previous = {}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 # ----------------------------------------------------------------------------- the stages
@@ -145,8 +120,14 @@ def reference_stage(cfg: DictConfig, data: api.Data, spec: ModelSpec) -> api.Ref
     if not str(ref).endswith(".nc"):
         log.info("reference posterior: %s (cache %s)", ref, reference_cache(cfg))
     overrides = plain(cfg.evaluation.get("reference_overrides"))
-    return api.reference(data, str(ref), int(cfg.seed), model=spec,
-                         cache_dir=reference_cache(cfg), **overrides)  # fmt: skip
+    try:
+        return api.reference(data, str(ref), int(cfg.seed), model=spec,
+                             cache_dir=reference_cache(cfg), **overrides)  # fmt: skip
+    except fitting.OtherData as exc:
+        raise RunFailed(
+            f"evaluation.reference={ref}: fitted to other data than this run's "
+            f"(the reference's against this run's: {exc.problem})"
+        ) from None
 
 
 def run(
@@ -187,14 +168,19 @@ def _fit_and_judge(
     check_run_claims(cfg.get("claims"), data.train)  # a wrong feature name fails before the fit
     spec = model_spec(cfg.model)
     phases = {"data_s": time.perf_counter() - start}
+    mark = time.perf_counter()
+    saved = str(cfg.evaluation.get("reference") or "").endswith(".nc")
+    reference = reference_stage(cfg, data, spec) if saved else None  # checked before the fit
+    phases["reference_s"] = time.perf_counter() - mark
     fit = fit_stage(cfg, data, spec, backend_cfg)
     mark = time.perf_counter()
-    io.write_netcdf(run_dir / "posterior.nc", fit.idata)
+    io.write_netcdf(run_dir / "posterior.nc", saved_posterior(fit.idata, cfg.evaluation))
     truth = truth_dataset(data.full)
     if truth is not None:  # what a report needs of the data: never rebuilt from the config
         io.write_netcdf(run_dir / TRUTH_NC, truth)
-    reference = reference_stage(cfg, data, spec)
-    phases["reference_s"] = time.perf_counter() - mark
+    if not saved:  # a backend's fit, cached: after the run's own fit, which may be it
+        reference = reference_stage(cfg, data, spec)
+    phases["reference_s"] += time.perf_counter() - mark
     judged = api.judge(fit, data, reference=reference, claims=cfg.get("claims"),
                        seed=int(cfg.seed), evaluation=cfg.evaluation, timing=phases)  # fmt: skip
     attrs = fit.idata.posterior.attrs  # the backend's name and family, as it recorded them
@@ -298,6 +284,18 @@ hydra_app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_nam
 
 
 # ----------------------------------------------------------------------------- the CLI
+#: Hydra's errors for a sweep value in what it took for a single run: when the config does not
+#: compose (a typo), Hydra falls back to a single run and says this instead of naming the typo.
+SWEEP_COMPLAINTS = ("Ambiguous value for argument", "Sweep parameters")
+
+
+def command_overrides(argv: list[str]) -> list[str]:
+    """The overrides of a ``ppl-compare`` command line (Hydra's own parser)."""
+    from hydra._internal.utils import get_args_parser
+
+    return list(get_args_parser().parse_known_args(argv)[0].overrides)
+
+
 def main() -> None:
     """Entry point of ``ppl-compare``: the Hydra app, with Hydra's own errors as one line.
 
@@ -318,6 +316,8 @@ def main() -> None:
         line = error_line(exc)
         if line is None:
             raise
+        if line.startswith(SWEEP_COMPLAINTS):  # Hydra's guess; the real error may be a typo
+            line = compose_error(command_overrides(sys.argv[1:])) or line
         print(f"ppl-compare: error: {line}", file=sys.stderr)
         raise SystemExit(1) from None
     finally:

@@ -59,15 +59,22 @@ def fit_backend(
     return fit
 
 
-def load_reference(path: Path) -> tuple[az.InferenceData, ReferenceCheck]:
-    """Read a reference ``posterior.nc`` and check it.
+def load_reference(
+    path: Path, data: HierData | None = None
+) -> tuple[az.InferenceData, ReferenceCheck]:
+    """Read a reference ``posterior.nc`` and check it (against ``data``, when given, first).
 
     Raises
     ------
     FileNotFoundError
         With the path, when there is no such file.
+    OtherData
+        The file's posterior was fitted to other data than ``data`` (the line says what
+        differs: sizes, or the data hash).
     """
     idata = _read_idata(Path(path))
+    if data is not None:
+        check_same_data(idata, data, f"reference {path}", "the data given")
     return idata, check_reference(idata)
 
 
@@ -80,6 +87,70 @@ def _read_idata(path: Path) -> az.InferenceData:
     idata = az.from_netcdf(str(path))
     idata.load()  # read into memory and release the file
     return idata
+
+
+# ----------------------------------------------------------------------------- same data?
+class OtherData(ValueError):
+    """A posterior (or a judgement) of other data than the data it is used with; ``problem``
+    says what differs."""
+
+    def __init__(self, message: str, problem: str) -> None:
+        super().__init__(f"{message}: {problem}")
+        self.problem = problem
+
+
+def _data_arrays(source: Any) -> dict[str, np.ndarray] | None:
+    """y, site, X_site, X_worker of a HierData, or of the data an InferenceData records
+    (``observed_data``, ``constant_data``); None when it records none."""
+    if isinstance(source, HierData):
+        return {"y": source.y, "site": source.site, "X_site": source.X_site,
+                "X_worker": source.X_worker}  # fmt: skip
+    obs, const = getattr(source, "observed_data", None), getattr(source, "constant_data", None)
+    if obs is None or const is None or "y" not in obs:
+        return None
+    names = ("site", "X_site", "X_worker")
+    if any(n not in const for n in names):
+        return None
+    return {"y": obs["y"].values, **{n: const[n].values for n in names}}
+
+
+def data_hash(arrays: Mapping[str, np.ndarray]) -> str:
+    """A short content hash of a data set's arrays (values as float64, so a file round trip
+    of an int column does not change it)."""
+    h = hashlib.sha256()
+    for name in ("y", "site", "X_site", "X_worker"):
+        a = np.ascontiguousarray(np.asarray(arrays[name], dtype=np.float64))
+        h.update(f"{name}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:12]
+
+
+def data_difference(source: Any, data: HierData) -> str | None:
+    """What differs between the data ``source`` (a HierData, or an InferenceData recording
+    its ``observed_data`` and ``constant_data``) holds and ``data``: sizes, then values (by
+    :func:`data_hash`); None when they are the same, or when ``source`` records no data."""
+    theirs, ours = _data_arrays(source), _data_arrays(data)
+    if theirs is None or ours is None:
+        return None
+    sizes = {"rows": lambda d: len(d["y"]), "groups": lambda d: np.shape(d["X_site"])[0],
+             "group features": lambda d: np.shape(d["X_site"])[-1],
+             "unit features": lambda d: np.shape(d["X_worker"])[-1]}  # fmt: skip
+    differ = [f"{size(theirs)} {label} against {size(ours)}" for label, size in sizes.items()
+              if size(theirs) != size(ours)]  # fmt: skip
+    if differ:
+        return "; ".join(differ)
+    a, b = data_hash(theirs), data_hash(ours)
+    if a != b:
+        return (f"the same sizes ({len(ours['y'])} rows, {np.shape(ours['X_site'])[0]} groups) "
+                f"but other values (data hash {a} against {b})")  # fmt: skip
+    return None
+
+
+def check_same_data(source: Any, data: HierData, what: str, than: str = "these") -> None:
+    """Raise :class:`OtherData` ("``what`` is of other data than ``than``: ...") when
+    ``source`` holds other data than ``data`` (:func:`data_difference`)."""
+    if (problem := data_difference(source, data)) is not None:
+        raise OtherData(f"{what} is of other data than {than}", problem)
 
 
 def reference_key(backend_cfg: Any, data: HierData, model_spec: ModelSpec, seed: int) -> str:

@@ -5,7 +5,8 @@ A run writes :data:`RUN_OUTPUTS` (and ``figures/*.png``) into its Hydra run dir,
 Before a fit the run checks the dir is writable (:func:`check_writable`), says which complete
 run it replaces (:func:`warn_replacing`) and clears the outputs it will rewrite
 (:func:`clear_outputs`); a single run stopped by a user error removes a run dir that holds
-only Hydra's files of that attempt (:func:`remove_if_empty`).
+only Hydra's files of that attempt (:func:`remove_if_empty`).  :func:`saved_posterior` is what
+``posterior.nc`` keeps (``evaluation.posterior_dtype``, ``evaluation.posterior_draws``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ import logging
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from evaluation import io
 from evaluation.config import cannot_write
 from evaluation.data.truth import TRUTH_NC
+from evaluation.sweep.records import NO_POSTERIOR, POSTERIOR_NC, damage, has_posterior
+
+if TYPE_CHECKING:  # pragma: no cover
+    import arviz as az
 
 log = logging.getLogger("ppl_compare")
 
@@ -26,7 +34,7 @@ log = logging.getLogger("ppl_compare")
 RUN_OUTPUTS: tuple[str, ...] = (
     "metrics.json",
     "failed.json",
-    "posterior.nc",
+    POSTERIOR_NC,
     "clusters.nc",
     TRUTH_NC,
     "report.md",
@@ -38,16 +46,28 @@ class RunFailed(RuntimeError):
     """A run could not complete; the message is the one line shown to the user."""
 
 
-def is_complete(run_dir: Path, digest: str) -> bool:
-    """True when ``run_dir`` already holds a complete run of the same config."""
+def _complete_metrics(run_dir: Path) -> dict[str, Any] | None:
+    """metrics.json of ``run_dir`` when it says complete (None when absent or unreadable)."""
     path = Path(run_dir) / "metrics.json"
-    if not path.exists():
-        return False
     try:
-        metrics = io.read_json(path)
+        metrics = io.read_json(path) if path.is_file() else None
     except (OSError, ValueError):
+        return None
+    return metrics if isinstance(metrics, dict) and metrics.get("status") == "complete" else None
+
+
+def is_complete(run_dir: Path, digest: str) -> bool:
+    """True when ``run_dir`` already holds a complete run of the same config: metrics.json
+    says so and is whole (:func:`evaluation.sweep.records.damage`), and posterior.nc is
+    there; a damaged one is named in a warning and run again."""
+    metrics = _complete_metrics(run_dir)
+    if metrics is None or metrics.get("config_hash") != digest:
         return False
-    return metrics.get("status") == "complete" and metrics.get("config_hash") == digest
+    broken = damage(metrics) or (None if has_posterior(run_dir) else NO_POSTERIOR)
+    if broken is not None:
+        log.warning("running %s again: %s", run_dir, broken)
+        return False
+    return True
 
 
 def check_writable(directory: Path) -> None:
@@ -82,13 +102,11 @@ def clear_outputs(run_dir: Path) -> None:
 def warn_replacing(run_dir: Path, digest: str) -> None:
     """One warning line when ``run_dir`` holds a complete run that this one replaces (another
     config, or ``force=true``), naming that run and the files removed before the fit."""
-    path = Path(run_dir) / "metrics.json"
-    try:
-        old = io.read_json(path) if path.is_file() else {}
-    except (OSError, ValueError):
+    old = _complete_metrics(run_dir)
+    if old is None or damage(old) is not None:  # no result to lose
         return
-    if old.get("status") != "complete":
-        return
+    if old.get("config_hash") == digest and not has_posterior(run_dir):
+        return  # the same run, run again without its posterior.nc: said by is_complete
     why = "force=true" if old.get("config_hash") == digest else "its config differs from this one"
     data = old.get("data") or {}
     files = [name for name in RUN_OUTPUTS if (Path(run_dir) / name).exists()]
@@ -98,6 +116,30 @@ def warn_replacing(run_dir: Path, digest: str) -> None:
         "replacing the complete run in %s (%s, seed %s, data %s; %s): removing %s",
         run_dir, old.get("backend"), old.get("seed"), data.get("name"), why, ", ".join(files),
     )  # fmt: skip
+
+
+def saved_posterior(idata: az.InferenceData, evaluation: Any) -> az.InferenceData:
+    """The InferenceData a run writes as ``posterior.nc``: the fit's, or with
+    ``evaluation.posterior_draws`` at most that many draws per chain (evenly spaced) and with
+    ``evaluation.posterior_dtype=float32`` its ``posterior`` and ``sample_stats`` floats in
+    single precision (``observed_data`` and ``constant_data`` stay exact, so a later
+    reference check compares the data themselves)."""
+    draws, dtype = evaluation.get("posterior_draws"), evaluation.get("posterior_dtype", "float64")
+    n_draws = int(idata.posterior.sizes["draw"])
+    if (draws is None or int(draws) >= n_draws) and dtype == "float64":
+        return idata
+    out = idata
+    if draws is not None and int(draws) < n_draws:
+        keep = np.unique(np.linspace(0, n_draws - 1, int(draws)).round().astype(int))
+        out = out.isel(draw=keep, groups=["posterior", "sample_stats"])
+    if dtype == "float32":
+        out = out.copy() if out is idata else out
+        for group in ("posterior", "sample_stats"):
+            if group in out.groups():
+                ds = out[group]
+                out[group] = ds.map(lambda v: v.astype(np.float32) if v.dtype.kind == "f" else v,
+                                    keep_attrs=True).assign_attrs(ds.attrs)  # fmt: skip
+    return out
 
 
 def remove_if_empty(run_dir: Path, log_name: str) -> bool:

@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "backends": 0,
     "evaluation": 0,  # the package itself: a docstring only
     "evaluation.io": 1,
+    "evaluation.signals": 1,
     "evaluation.config": 1,
     "evaluation.data": 2,
     "evaluation.metrics": 3,

@@ -14,6 +14,7 @@ import pandas as pd
 
 from backends.spec import HierData
 from evaluation import fitting
+from evaluation.api.arguments import require
 from evaluation.config import (
     backend_names,
     check_backend_signature,
@@ -168,17 +169,25 @@ def load_data(
 
     Raises
     ------
+    TypeError
+        A table that is neither a path nor a DataFrame, or a column name that is no string.
     evaluation.data.recipes.DataValidationError
-        A problem with the tables (one line naming the file, the column and the fix).
+        A problem with the tables (one line naming the file or table, the column and the fix).
     """
+    for name, table in (("units", units), ("groups", groups)):
+        require(table, (str, Path, pd.DataFrame), name, "a CSV or Parquet path, or a DataFrame")
+    for name, column in (("outcome", outcome), ("group_id", group_id)):
+        require(column, str, name, "a column name")
     features = {"unit_features": unit_features, "group_features": group_features}
     cfg = data_config("tables", outcome=outcome, group_id=group_id, **features, **settings)
-    in_memory = isinstance(units, pd.DataFrame) and isinstance(groups, pd.DataFrame)
-    if not in_memory:
+    frames = [t if isinstance(t, pd.DataFrame) else None for t in (units, groups)]
+    if all(f is None for f in frames):
         return data_from_config({**cfg, "units_path": str(units), "groups_path": str(groups)})
     for key in features:
         cfg[key] = feature_entries(cfg[key])
-    full = load_tables({**cfg, "source": "DataFrame"}, (units, groups))
+    paths = {f"{n}_path": str(t) for n, t in (("units", units), ("groups", groups))
+             if not isinstance(t, pd.DataFrame)}  # fmt: skip
+    full = load_tables({**cfg, **paths, "source": "DataFrame"}, tuple(frames))
     return Data(full, *split_from_config(full, cfg))
 
 

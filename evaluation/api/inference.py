@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 from backends.base import FitResult
 from backends.spec import HierData, ModelSpec
 from evaluation import fitting
+from evaluation.api.arguments import check_backend, check_seed, require
 from evaluation.api.datasets import Data
 from evaluation.config import (
     backend_names,
@@ -93,6 +94,7 @@ def backend_config(backend: str | Mapping[str, Any], **settings: Any) -> Any:
 
 
 def _train(data: Data | HierData) -> HierData:
+    require(data, (Data, HierData), "data", "a Data (api.make_data, api.load_data) or HierData")
     return data.train if isinstance(data, Data) else data
 
 
@@ -128,9 +130,17 @@ def fit(
     -------
     FitResult
         ``idata`` (ArviZ InferenceData), ``loss`` (VI), ``timing``, ``info``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong kind or value (one line naming it: ``data``, ``backend``,
+        ``seed`` or a setting).
     """
+    train, seed = _train(data), check_seed(seed)
+    check_backend(backend)
     bcfg = backend_config(backend, **settings)
-    return fitting.fit_backend(bcfg, _train(data), _model(model), int(seed), cache_dir)
+    return fitting.fit_backend(bcfg, train, _model(model), seed, cache_dir)
 
 
 def reference(
@@ -164,9 +174,17 @@ def reference(
     Reference
         ``(idata, check)``: the check says whether R-hat, ESS and divergences meet the
         reference criteria.
+
+    Raises
+    ------
+    evaluation.fitting.OtherData
+        A ValueError: the ``posterior.nc`` was fitted to other data than ``data`` (sizes, or
+        the data hash, named).
     """
+    train, seed = _train(data), check_seed(seed)
+    require(source, (str, Path), "source", "a posterior.nc path or a backend name")
     if str(source).endswith(".nc"):
-        return Reference(*fitting.load_reference(Path(source)))
+        return Reference(*fitting.load_reference(Path(source), train))
     bcfg = backend_config(str(source), **settings)
-    pair = fitting.cached_reference(bcfg, _train(data), _model(model), int(seed), Path(cache_dir))
+    pair = fitting.cached_reference(bcfg, train, _model(model), seed, Path(cache_dir))
     return Reference(*pair)

@@ -4,6 +4,7 @@ and the numbers a comparison leads with."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -12,10 +13,13 @@ from omegaconf import OmegaConf
 from backends.base import FitResult
 from backends.spec import HierData, ModelSpec, Priors
 from evaluation import judge as judges
+from evaluation.api.arguments import check_seed, reference_posterior, require, require_claims
 from evaluation.api.datasets import Data
 from evaluation.claims.compare import compare_ledgers
+from evaluation.claims.load import load_ledger
 from evaluation.config import plain
 from evaluation.config.compose import choices, compose_choice
+from evaluation.fitting import check_same_data
 from evaluation.metrics.reference import ReferenceCheck, check_reference
 
 
@@ -57,9 +61,24 @@ def evaluation_settings(settings: Mapping[str, Any] | None = None) -> Any:
     Returns
     -------
     DictConfig
+
+    Raises
+    ------
+    ValueError
+        A key ``conf/evaluation/default.yaml`` does not have (the message lists its keys).
     """
     base = OmegaConf.create(plain(compose_choice("evaluation", "default").evaluation))
+    _check_keys(plain(settings), plain(base), "evaluation")
     return OmegaConf.merge(base, OmegaConf.create(plain(settings)))
+
+
+def _check_keys(given: Mapping[str, Any], known: Mapping[str, Any], where: str) -> None:
+    """ValueError naming the first key of ``given`` (nested) that ``known`` lacks."""
+    for key, value in given.items():
+        if key not in known:
+            raise ValueError(f"{where}: no setting {key!r}; settings: {', '.join(known)}")
+        if isinstance(value, Mapping) and isinstance(known[key], Mapping) and known[key]:
+            _check_keys(value, known[key], f"{where}.{key}")
 
 
 def claims_ledger(claims: Any, data: HierData) -> Any:
@@ -78,12 +97,32 @@ def claims_ledger(claims: Any, data: HierData) -> Any:
     -------
     mapping, path or None
         What :func:`evaluation.claims.section.ledger_from_config` reads.
+
+    Raises
+    ------
+    ValueError
+        A name that is no ledger and no file (the message lists the ledgers), or a ledger
+        named (or given) that holds no claims (``"none"`` and None turn claims off).
     """
     if isinstance(claims, str) and claims == "auto":
         claims = data.name if data.name in choices("claims") else None
+        return plain(compose_choice("claims", claims).claims) if claims else None
+    if claims is None or (isinstance(claims, str) and claims == "none"):
+        return plain(compose_choice("claims", "none").claims) if claims else None
     if isinstance(claims, str) and claims in choices("claims"):
-        return plain(compose_choice("claims", claims).claims)
-    return claims
+        ledger = plain(compose_choice("claims", claims).claims)
+    elif isinstance(claims, str | Path):
+        if not Path(claims).is_file():
+            raise ValueError(f"claims={str(claims)!r}: no such ledger or file; ledgers: "
+                             f"{', '.join(choices('claims'))} (None turns claims off)")  # fmt: skip
+        ledger = claims
+    else:  # a ledger's content (the app's cfg.claims: claims=none is an empty one)
+        require(claims, Mapping, "claims", '"auto", a ledger name, a YAML file, a mapping or None')
+        return claims
+    if not load_ledger(ledger).claims:
+        raise ValueError(f"claims={str(claims)!r}: the ledger holds no claims (no entries "
+                         "under claims:); claims=None turns claims off")  # fmt: skip
+    return ledger
 
 
 def _reference(ref: Any) -> tuple[Any, ReferenceCheck | None]:
@@ -142,7 +181,19 @@ def judge(
     -------
     Judgement
         ``(idata, metrics, claims, details)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        An argument of the wrong kind or value (one line naming it), or a fit or reference of
+        other data than ``data``'s training rows (:class:`evaluation.fitting.OtherData`).
     """
+    require(result, FitResult, "result", "a FitResult (what api.fit returned)")
+    require(data, Data, "data", "a Data (api.make_data, api.load_data)")
+    check_seed(seed)
+    check_same_data(result.idata, data.train, "result", "`data`")
+    if (ref_idata := reference_posterior(reference)) is not None:
+        check_same_data(ref_idata, data.train, "reference", "`data`")
     cfg = OmegaConf.create({
         "evaluation": evaluation_settings(evaluation),
         "seed": int(seed),
@@ -234,7 +285,16 @@ def compare_claims(judgement: Judgement, reference: Judgement) -> pd.DataFrame:
         One row per claim: ``name``, ``p_reference``, ``p_method`` and their Monte Carlo
         errors ``mc_reference``, ``mc_method``, ``verdict_reference``, ``verdict_method``,
         ``flip`` (a counted flip: near-duplicate claims count once) and ``within_noise``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Not two judgements, one without claims, or judgements of other data.
     """
+    for name, value in (("judgement", judgement), ("reference", reference)):
+        require(value, Judgement, name, "a Judgement (what api.judge returned)")
+        require_claims(value.metrics, name)
+    check_same_data(judgement.details.train, reference.details.train, "judgement", "reference")
     rows = compare_ledgers(reference.metrics["claims"], judgement.metrics["claims"])
     return pd.DataFrame([{
         "name": r["name"], "p_reference": r["probability_reference"],

@@ -3,6 +3,7 @@
 A ledger is a mapping (a ``conf/claims/*.yaml`` file or its composed config node)::
 
     subject: "the paper's {n} conclusions"           # optional: how headlines name them
+    outcome: signing                                   # optional: "higher odds of <outcome>"
     thresholds: {credible: 0.95, contradicted: 0.05}   # optional; these are the defaults
     claims:
       - name: ndo_positive          # unique
@@ -20,7 +21,7 @@ Public API: :class:`Thresholds`, :class:`Claim`, :class:`Ledger`, :func:`load_le
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from evaluation.claims import kinds as K
 from evaluation.config import plain, yaml_error_line
 
 _ENTRY_KEYS = ("name", "kind", "source", "statement", "counted_with")
-_TOP_KEYS = ("thresholds", "claims", "description", "subject")
+_TOP_KEYS = ("thresholds", "claims", "description", "subject", "outcome")
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,15 @@ class Claim:
     statement: str | None = None
     #: Another claim of the ledger this one nearly duplicates: their flips count once.
     counted_with: str | None = None
+    #: What the odds are of, in the generated wording (the ledger's ``outcome``, or the data's).
+    outcome: str | None = None
 
     @property
     def text(self) -> str:
-        """The statement in plain English (the override, or generated from the params)."""
-        return self.statement or K.KINDS[self.kind].statement(self.params)
+        """The statement in plain English (the override, or generated from the params and the
+        outcome)."""
+        params = {**self.params, "outcome": self.outcome} if self.outcome else self.params
+        return self.statement or K.KINDS[self.kind].statement(params)
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,17 @@ class Ledger:
     description: str | None = None
     #: How headlines name the claims, ``{n}`` the number (e.g. "the paper's {n} conclusions").
     subject: str | None = None
+    #: What the odds are of in generated statements (e.g. "signing"); None: the data's outcome.
+    outcome: str | None = None
+
+    def for_outcome(self, outcome: str | None) -> Ledger:
+        """This ledger with ``outcome`` in the wording of claims that name none (the ledger's
+        own ``outcome`` wins)."""
+        word = self.outcome or outcome
+        if not word:
+            return self
+        claims = tuple(c if c.outcome else replace(c, outcome=word) for c in self.claims)
+        return replace(self, claims=claims)
 
 
 # ------------------------------------------------------------------------------------------
@@ -253,6 +269,9 @@ def load_ledger(source: str | Path | Mapping[str, Any] | None) -> Ledger:
     th = content.get("thresholds") or {}
     if not isinstance(th, Mapping) or set(th) - {"credible", "contradicted"}:
         raise ValueError(f"claims.thresholds: keys credible and contradicted only, got {th!r}")
+    for key, value in th.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"claims.thresholds.{key} must be a number in [0, 1], got {value!r}")
     thresholds = Thresholds(**th)
     claims: list[Claim] = []
     for entry in content.get("claims") or []:
@@ -260,10 +279,13 @@ def load_ledger(source: str | Path | Mapping[str, Any] | None) -> Ledger:
             raise ValueError(f"claims: every claim is a mapping, got {entry!r}")
         claims.append(parse_claim(entry, [c.name for c in claims]))
     _check_counted_with(claims)
-    subject = content.get("subject")
+    subject, outcome = content.get("subject"), content.get("outcome")
     if subject is not None and (not isinstance(subject, str) or "{n}" not in subject):
         raise ValueError(f"claims.subject must be a text holding {{n}}, got {subject!r}")
-    return Ledger(thresholds, tuple(claims), content.get("description"), subject)
+    if outcome is not None and (not isinstance(outcome, str) or not outcome.strip()):
+        raise ValueError(f"claims.outcome must be a text (e.g. signing), got {outcome!r}")
+    claims = [replace(c, outcome=outcome) for c in claims] if outcome else claims
+    return Ledger(thresholds, tuple(claims), content.get("description"), subject, outcome)
 
 
 def _referenced(claim: Claim, keys: Sequence[str]) -> list[str]:

@@ -130,7 +130,8 @@ def claims_section(
         ``beta_site`` (:func:`beta_site_intervals`).
     """
     draws = posterior_draws(posterior, data)
-    out = evaluate_ledger(ledger, data, draws, clusters, oracle=oracle)
+    out = evaluate_ledger(ledger.for_outcome(outcome_name(data)), data, draws, clusters,
+                          oracle=oracle)
     if clusters is None and cluster_note:
         for row in out["claims"]:
             if row["verdict"] == "not evaluated" and _is_clustering(row):
@@ -139,6 +140,15 @@ def claims_section(
     out["subject"] = ledger.subject
     out["beta_site"] = beta_site_intervals(draws, data)
     return out
+
+
+def outcome_name(data: HierData) -> str | None:
+    """What a generated statement's odds are of when the ledger names no ``outcome``: the
+    outcome column of table data (``meta["design"]["outcome"]``), as "the outcome (passed)";
+    None for the twin (its statements say signing)."""
+    design = data.meta.get("design")
+    column = design.get("outcome") if isinstance(design, Mapping) else None
+    return f"the outcome ({column})" if column else None
 
 
 def _is_clustering(row: Mapping[str, Any]) -> bool:

@@ -37,6 +37,12 @@ def _op(direction: str) -> str:
     return ">" if direction in ("positive", "larger") else "<"
 
 
+def odds_of(p: dict[str, Any]) -> str:
+    """ "odds of <outcome>": the ledger's or the data's outcome (``p["outcome"]``, set by
+    :meth:`evaluation.claims.load.Ledger.for_outcome`), else the twin's, signing."""
+    return f"odds of {p.get('outcome') or 'signing'}"
+
+
 def _holds(value: np.ndarray, direction: str) -> np.ndarray:
     return value > 0 if direction == "positive" else value < 0
 
@@ -53,7 +59,7 @@ def _sign(p: dict[str, Any], ctx: Context) -> np.ndarray | None:
 def _sign_text(p: dict[str, Any]) -> str:
     way = "higher" if p["direction"] == "positive" else "lower"
     return (f"beta_site[{p['feature']}] {_op(p['direction'])} 0: higher {p['feature']} goes "
-            f"with {way} odds of signing")  # fmt: skip
+            f"with {way} {odds_of(p)}")  # fmt: skip
 
 
 def _ranked(p: dict[str, Any], ctx: Context) -> tuple[np.ndarray, list[str]] | None:
@@ -177,7 +183,7 @@ def _partial_text(p: dict[str, Any]) -> str:
     held = f" with {names_text(p['held_fixed'])} held fixed" if p["held_fixed"] else ""
     way = "higher" if p["direction"] == "positive" else "lower"
     return (f"raising {p['feature']} by one sd{held} (the features the design ties to it "
-            f"move with it) goes with {way} odds of signing")  # fmt: skip
+            f"move with it) goes with {way} {odds_of(p)}")  # fmt: skip
 
 
 def _partial_detail(p: dict[str, Any], ctx: Context) -> str | None:
@@ -216,7 +222,7 @@ def _association(p: dict[str, Any], ctx: Context) -> np.ndarray | None:
 
 def _association_text(p: dict[str, Any]) -> str:
     way = "higher" if p["direction"] == "positive" else "lower"
-    return (f"worksites with higher {p['feature']} have {way} worksite-level odds of signing, "
+    return (f"worksites with higher {p['feature']} have {way} worksite-level {odds_of(p)}, "
             f"their other features as they come (slope of X_site . beta_site on "
             f"{p['feature']} across worksites {_op(p['direction'])} 0)")  # fmt: skip
 
@@ -252,8 +258,8 @@ def _group_dominates(p: dict[str, Any], ctx: Context) -> np.ndarray | None:
 
 
 def _group_text(p: dict[str, Any]) -> str:
-    return (f"across worksites, {names_text(p['larger'])} together move the log-odds of "
-            f"signing more than {names_text(p['smaller'], limit=7)} together (sd over "
+    return (f"across worksites, {names_text(p['larger'])} together move the log-{odds_of(p)} "
+            f"more than {names_text(p['smaller'], limit=7)} together (sd over "
             "worksites of X_site[group] . beta_site[group])")  # fmt: skip
 
 

@@ -69,8 +69,8 @@ def _mean_slope_text(p: dict[str, Any]) -> str:
     op, way = (">", "higher") if p["direction"] == "positive" else ("<", "lower")
     weights = "weighted by their workers" if p["weighted"] else "unweighted"
     return (f"the mean over worksites ({weights}) of beta_worker[:, {p['feature']}] {op} 0: "
-            f"within a worksite, higher {p['feature']} goes with {way} odds of the outcome "
-            "on average")  # fmt: skip
+            f"within a worksite, higher {p['feature']} goes with {way} "
+            f"odds of {p.get('outcome') or 'the outcome'} on average")  # fmt: skip
 
 
 KINDS: tuple[Kind, ...] = (

@@ -30,6 +30,7 @@ from evaluation.config.backends import (
     typed_backend_keys,
 )
 from evaluation.config.checks import MAX_SEED, check_claims_choice, check_config, claims_ledgers
+from evaluation.config.compose import compose_error
 from evaluation.config.core import (
     CONF_DIR,
     feature_entries,
@@ -62,6 +63,7 @@ __all__ = [
     "check_override_keys",
     "claims_ledgers",
     "compose_backend",
+    "compose_error",
     "error_line",
     "feature_entries",
     "first_line",

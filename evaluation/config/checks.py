@@ -41,7 +41,7 @@ def check_config(cfg: Any, typed: Iterable[str] = ()) -> dict[str, Any]:
     if unknown:
         key, accepted = unknown[0]
         raise ConfigError(unknown_key(key, accepted, [k for k, _ in unknown[1:]]))
-    wrong = schema.check_root_types(cfg) or _bad_seed(cfg)
+    wrong = schema.check_root_types(cfg) or _bad_seed(cfg) or _bad_posterior_file(cfg)
     if wrong:
         raise ConfigError(wrong)
     missing = sorted(OmegaConf.missing_keys(cfg))
@@ -82,6 +82,21 @@ def _bad_seed(cfg: Any) -> str | None:
     return None
 
 
+#: The float types ``evaluation.posterior_dtype`` may name.
+POSTERIOR_DTYPES = ("float64", "float32")
+
+
+def _bad_posterior_file(cfg: Any) -> str | None:
+    """A one-line complaint about ``evaluation.posterior_dtype`` / ``posterior_draws``."""
+    ecfg = cfg.get("evaluation") or {}
+    dtype, draws = ecfg.get("posterior_dtype", "float64"), ecfg.get("posterior_draws")
+    if dtype not in POSTERIOR_DTYPES:
+        return f"evaluation.posterior_dtype={dtype}: must be one of {', '.join(POSTERIOR_DTYPES)}"
+    if draws is not None and (isinstance(draws, bool) or not isinstance(draws, int) or draws < 4):
+        return f"evaluation.posterior_draws={draws}: must be null (all) or an integer >= 4"
+    return None
+
+
 # ----------------------------------------------------------------------------- the claims ledger
 def claims_ledgers() -> list[str]:
     """The ledgers ``claims=`` can pick: ``claims/*.yaml`` on the app's config search path."""
@@ -95,7 +110,8 @@ def claims_ledgers() -> list[str]:
 
 
 def check_claims_choice(cfg: Any, hc: Any) -> None:
-    """Refuse a ``claims=NAME`` that names no ledger (Hydra's optional default skips it).
+    """Refuse a ``claims=NAME`` that names no ledger (Hydra's optional default skips it), or a
+    ledger that holds no claims (``claims=none`` turns claims off).
 
     The default ledger is the one named like the data set (``claims: ${data}``); a data
     config of one's own without such a ledger runs without claims, with a warning.
@@ -103,12 +119,16 @@ def check_claims_choice(cfg: Any, hc: Any) -> None:
     Raises
     ------
     ConfigError
-        One line naming the ledger and listing the ledgers there are.
+        One line naming the ledger and listing the ledgers there are, or saying it is empty.
     """
     name, data = hc.runtime.choices.get("claims"), hc.runtime.choices.get("data")
-    if name is None or cfg.get("claims") is not None:
-        return
     typed = any(str(o).split("=", 1)[0].lstrip("+~") == "claims" for o in hc.overrides.task)
+    ledger = cfg.get("claims")
+    if ledger is not None and typed and name != "none" and not (ledger.get("claims") or []):
+        raise ConfigError(f"claims={name}: the ledger holds no claims (no entries under "
+                          "claims:); add some, or claims=none to turn claims off")  # fmt: skip
+    if name is None or ledger is not None:
+        return
     if name == data and not typed:
         log.warning("no claims ledger named like data=%s: claims are off (claims=NAME picks a "
                     "ledger, claims=none says so)", data)  # fmt: skip

@@ -1,16 +1,19 @@
 """Composing the project's configs without a command line: the root config with one group
 choice (``backend=pymc_nuts``, ``data=paper``, ``claims=paper``), as the app would see it.
 
-Used by the Python API (:mod:`evaluation.api`) and by the reference posterior's config
-(:func:`evaluation.config.backends.compose_backend`).
+Used by the Python API (:mod:`evaluation.api`), by the reference posterior's config
+(:func:`evaluation.config.backends.compose_backend`), and to name the real error behind
+Hydra's complaint about a sweep value (:func:`compose_error`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from evaluation.config import schema
 from evaluation.config.core import CONF_DIR
+from evaluation.config.errors import error_line, first_line, unknown_key
 
 
 def choices(group: str) -> list[str]:
@@ -43,3 +46,40 @@ def compose_choice(group: str, name: str) -> Any:
         return compose(config_name="config", overrides=overrides)
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return compose(config_name="config", overrides=overrides)
+
+
+def compose_error(overrides: Sequence[str]) -> str | None:
+    """The one-line error of composing the app's config with ``overrides`` as a multirun
+    does, sweep values left unexpanded; None when it composes.
+
+    Hydra decides between a run and a multirun by composing the config first and, when that
+    fails, goes on as a single run, so a typo beside a sweep value (``experiment=main
+    data.seed=0,1 data.sigma_wroker=1``) is reported as "Ambiguous value for argument
+    'data.seed=0,1'"; this composition names the typo instead.
+    """
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+
+    def compose() -> Any:
+        return GlobalHydra.instance().hydra.compose_config(
+            config_name="config", overrides=list(overrides), run_mode=RunMode.MULTIRUN,
+            validate_sweep_overrides=False, with_log_configuration=False,
+        )  # fmt: skip
+
+    schema.register()
+    try:
+        if GlobalHydra.instance().is_initialized():
+            cfg = compose()
+        else:
+            with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+                cfg = compose()
+    except Exception as exc:  # any composition error is the user's: one line
+        return error_line(exc) or first_line(exc)
+    from omegaconf import OmegaConf
+
+    task = OmegaConf.masked_copy(cfg, [str(k) for k in cfg if k != "hydra"])
+    unknown = schema.unknown_keys(task, accepted=schema.root_keys(CONF_DIR))  # a +key= typo
+    if unknown:
+        return unknown_key(unknown[0][0], unknown[0][1], [k for k, _ in unknown[1:]])
+    return None

@@ -172,6 +172,8 @@ class Evaluation:
     figures: bool = MISSING
     divergence_warn_fraction: float = MISSING
     psis_resample: bool = MISSING
+    posterior_dtype: str = MISSING
+    posterior_draws: int | None = MISSING
     clustering: Clustering = field(default_factory=Clustering)
 
 

@@ -240,8 +240,14 @@ def _numeric(series: pd.Series, where: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(series):
         return series.to_numpy(dtype=float)
     if not pd.api.types.is_numeric_dtype(series):
-        example = series.dropna().astype(str).iloc[0] if series.notna().any() else "?"
-        raise _fail(where, f"is not numeric (e.g. {example!r}); give it recipe onehot if it is "
+        values = series.reset_index(drop=True)
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = values.notna() & numbers.isna()
+        if not bad.any():  # numbers held as text (a DataFrame of strings)
+            return numbers.to_numpy(dtype=float)
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise _fail(where, f"is not numeric ({str(values.iloc[row])!r} at data row {row + 1}; "
+                    f"{int(bad.sum())} such row(s)); give it recipe onehot if it is "
                     "categorical, or fix the values")  # fmt: skip
     return series.to_numpy(dtype=float)
 

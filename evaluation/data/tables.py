@@ -34,6 +34,7 @@ import pandas as pd
 from backends.spec import HierData
 from evaluation.config import plain
 from evaluation.data.features import PAPER_SITE_FEATURES, PAPER_WORKER_FEATURES
+from evaluation.data.files import ids_as_text, read_table, unique_columns
 from evaluation.data.recipes import DataValidationError, FeatureBlock, apply_feature, parse_features
 
 log = logging.getLogger(__name__)
@@ -44,124 +45,15 @@ REQUIRED_KEYS: tuple[str, ...] = ("units_path", "groups_path", "outcome", "group
 OUTCOME_CODES: dict[str, int] = {
     "0": 0, "1": 1, "0.0": 0, "1.0": 1, "false": 0, "true": 1, "no": 0, "yes": 1,
 }  # fmt: skip
-_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-#: Delimiters tried, in order, when a CSV header line has no comma.
-_OTHER_DELIMITERS: tuple[str, ...] = (";", "\t", "|")
-
-
-# ------------------------------------------------------------------------------ reading
-def _format(path: Path, fmt: str, key: str) -> str:
-    if fmt in ("csv", "parquet"):
-        return fmt
-    suffixes = [s.lower() for s in path.suffixes]
-    for suffix in reversed(suffixes):
-        if suffix in _FORMATS:
-            return _FORMATS[suffix]
-    raise DataValidationError(
-        f"{path.name}: cannot tell the format from the extension; use .csv or .parquet, or "
-        f"set data.format=csv|parquet (data.{key})"
-    )
-
-
-def _delimiter(path: Path) -> str:
-    """``,`` unless the header line has no comma but a semicolon, tab or ``|`` (most frequent)."""
-    with open(path, encoding="utf-8", errors="replace") as f:
-        line = f.readline()
-    counts = {d: line.count(d) for d in _OTHER_DELIMITERS}
-    best = max(_OTHER_DELIMITERS, key=counts.__getitem__)
-    if "," in line or not counts[best]:
-        return ","
-    log.info("%s: the header line has no comma; reading it with delimiter %r", path.name, best)
-    return best
-
-
-def _header(path: Path, fmt: str, sep: str = ",") -> list[str]:
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return list(pq.read_schema(path).names)
-    first = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, sep=sep)
-    return [str(c) for c in first.iloc[0]] if len(first) else []
-
-
-def read_table(path: str | Path, key: str, fmt: str = "auto", id_column: str | None = None):
-    """Read one table, refusing duplicate column names.
-
-    Parameters
-    ----------
-    path : str or Path
-    key : str
-        The config key that named the file (``"units_path"`` or ``"groups_path"``).
-    fmt : {"auto", "csv", "parquet"}
-        ``auto`` decides by the extension.
-    id_column : str, optional
-        Read as strings (group ids keep leading zeros and are never numbers).
-
-    Returns
-    -------
-    pandas.DataFrame
-
-    Raises
-    ------
-    DataValidationError
-        Missing file, unknown format, Parquet without pyarrow, unreadable or empty file,
-        duplicate column names.
-
-    Notes
-    -----
-    A CSV is comma-separated unless its header line has no comma but a ``;``, tab or ``|``
-    (the most frequent of them is used).
-    """
-    path = Path(path)
-    if not path.is_file():
-        what = "a directory, not a file" if path.is_dir() else "file not found"
-        raise DataValidationError(
-            f"{path}: {what}; set data.{key}=PATH to an existing CSV or Parquet file"
-        )
-    fmt = _format(path, fmt, key)
-    if fmt == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise DataValidationError(
-                f"{path.name}: reading Parquet needs pyarrow; pip install pyarrow "
-                "(or save the table as CSV)"
-            ) from None
-    try:
-        sep = _delimiter(path) if fmt == "csv" else ","
-        header = _header(path, fmt, sep)
-        if fmt == "csv":
-            dtype = {id_column: str} if id_column in header else None
-            frame = pd.read_csv(path, dtype=dtype, sep=sep)
-        else:
-            frame = pd.read_parquet(path)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataValidationError(
-            f"{path.name}: cannot read as {fmt} ({first_line}); check the file"
-        ) from None
-    dupes = sorted({c for c in header if header.count(c) > 1})
-    if dupes:
-        raise DataValidationError(
-            f"{path.name}: duplicate column name(s) {dupes}; rename them so each is unique"
-        )
-    if frame.empty:
-        raise DataValidationError(f"{path.name}: the table has no rows; check data.{key}")
-    return ids_as_text(frame, id_column)
-
-
-def ids_as_text(frame: pd.DataFrame, id_column: str | None) -> pd.DataFrame:
-    """``frame`` with its id column as stripped strings (missing ids stay missing)."""
-    if id_column in frame.columns:
-        ids = frame[id_column]
-        frame[id_column] = ids.where(ids.isna(), ids.astype(str).str.strip()).astype(object)
-    return frame
 
 
 # ------------------------------------------------------------------------------ checks
-def _settings(cfg: Mapping[str, Any], paths: bool = True) -> dict[str, Any]:
+def _settings(cfg: Mapping[str, Any], frames: Any = None) -> dict[str, Any]:
+    """The config's settings; the path of each table not given in memory is required."""
     settings = plain(cfg)
-    needed = REQUIRED_KEYS if paths else [k for k in REQUIRED_KEYS if not k.endswith("_path")]
+    in_memory = {k for k, f in zip(("units_path", "groups_path"), frames or (None, None),
+                                   strict=True) if f is not None}  # fmt: skip
+    needed = [k for k in REQUIRED_KEYS if k not in in_memory]
     unset = [k for k in needed if settings.get(k) in (None, "", "???")]
     if unset:
         raise DataValidationError(
@@ -177,9 +69,9 @@ def _resolve(path: str) -> Path:
     return Path(to_absolute_path(str(Path(path).expanduser())))
 
 
-def _path_or_none(path: Any, frames: Any) -> str | None:
+def _path_or_none(path: Any, frame: Any) -> str | None:
     """The resolved path of a table read from a file; None for one given in memory."""
-    return None if frames is not None else str(_resolve(str(path)))
+    return None if frame is not None else str(_resolve(str(path)))
 
 
 def _require_columns(frame: pd.DataFrame, columns: Sequence[str], source: str, hint: str):
@@ -297,15 +189,17 @@ class _Inputs(NamedTuple):
 
 def _read_inputs(s: Mapping[str, Any], unit_specs, group_specs, frames=None) -> _Inputs:
     gid, outcome = str(s["group_id"]), str(s["outcome"])
-    if frames is not None:  # a package's data set, in memory
-        units, groups = (ids_as_text(f.copy(), gid) for f in frames)
-        usrc, gsrc = f"{s.get('source')} units", f"{s.get('source')} groups"
-    else:
-        upath, gpath = _resolve(s["units_path"]), _resolve(s["groups_path"])
-        fmt = str(s.get("format") or "auto")
-        units = read_table(upath, "units_path", fmt, id_column=gid)
-        groups = read_table(gpath, "groups_path", fmt, id_column=gid)
-        usrc, gsrc = upath.name, gpath.name if gpath.name != upath.name else str(gpath)
+    tables, names = [], []
+    for frame, key in zip(frames or (None, None), ("units_path", "groups_path"), strict=True):
+        if frame is not None:  # in memory: a package's data set, or the Python API's DataFrame
+            names.append(f"{s.get('source')} {key.split('_')[0]}")
+            unique_columns([str(c) for c in frame.columns], names[-1])
+            tables.append(ids_as_text(frame.copy(), gid))
+        else:
+            path = _resolve(s[key])
+            tables.append(read_table(path, key, str(s.get("format") or "auto"), id_column=gid))
+            names.append(path.name if path.name not in names else str(path))
+    (units, groups), (usrc, gsrc) = tables, names
     _require_columns(units, [outcome, gid], usrc, "data.outcome / data.group_id")
     _require_columns(groups, [gid], gsrc, "data.group_id")
     _require_columns(units, [u.column for u in unit_specs], usrc, "data.unit_features")
@@ -348,9 +242,10 @@ def load_tables(cfg: Mapping[str, Any], frames: Any = None) -> HierData:
         ``groups_path``, ``format`` (``auto`` | ``csv`` | ``parquet``), ``outcome``,
         ``group_id``, ``unit_features``, ``group_features`` (see :mod:`evaluation.data.recipes`).
         Other keys (``test_fraction``, ``split``, ``seed``) are ignored here.
-    frames : (units, groups) DataFrames, optional
-        The two tables in memory (a package's data set, :mod:`evaluation.data.public`)
-        instead of the files ``units_path`` / ``groups_path`` (then not read).
+    frames : (units, groups), optional
+        Tables in memory (a package's data set, :mod:`evaluation.data.public`; the Python
+        API's DataFrames) instead of the files ``units_path`` / ``groups_path``; a None in
+        place of one is read from its file.
 
     Returns
     -------
@@ -363,7 +258,7 @@ def load_tables(cfg: Mapping[str, Any], frames: Any = None) -> HierData:
     DataValidationError
         Any invalid input, with a one-line message naming file, column and fix.
     """
-    s = _settings(cfg, paths=frames is None)
+    s = _settings(cfg, frames)
     kind, gid, outcome = str(s.get("kind", "tables")), str(s["group_id"]), str(s["outcome"])
     unit_specs = parse_features(s.get("unit_features"), "unit_features")
     group_specs = parse_features(s.get("group_features"), "group_features")
@@ -389,8 +284,8 @@ def load_tables(cfg: Mapping[str, Any], frames: Any = None) -> HierData:
     if kind == "paper_tables":
         _check_paper_names(site_names, worker_names)
     design = {
-        "kind": kind, "units_path": _path_or_none(s.get("units_path"), frames),
-        "groups_path": _path_or_none(s.get("groups_path"), frames),
+        "kind": kind, "units_path": _path_or_none(s.get("units_path"), (frames or [None])[0]),
+        "groups_path": _path_or_none(s.get("groups_path"), (frames or [None, None])[1]),
         "source": s.get("source"), "format": str(s.get("format") or "auto"),
         "outcome": outcome, "outcome_coding": coding, "group_id": gid,
         "n_units": int(y.size), "n_groups": len(ids), "n_groups_read": len(ids) + len(dropped),

@@ -89,6 +89,18 @@ def runs_section(df: pd.DataFrame) -> Section:
     else:
         blocks.append(("p", "Every run completed."))
     done = df[df["status"] == "complete"] if len(df) else df
+    noted = done[done["error"].fillna("").astype(str) != ""] if "error" in done else done[:0]
+    if len(noted):
+        blocks.append(
+            (
+                "p",
+                f"{len(noted)} complete run(s) lack a file: "
+                + "; ".join(
+                    f"`{r}`: {e}" for r, e in zip(noted["run"], noted["error"], strict=True)
+                )
+                + ".",
+            )
+        )
     links = [f"[{r}]({r}/report.md)" for r in done.get("run", [])]
     if links:
         blocks.append(("p", "Run reports: " + " · ".join(links)))

@@ -9,12 +9,14 @@ whose directory already holds a complete run of the same config is skipped by th
 from __future__ import annotations
 
 import logging
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
+
+from evaluation.signals import Interrupted
+from evaluation.study.processes import run_command
 
 log = logging.getLogger("ppl_compare.findings")
 
@@ -22,6 +24,9 @@ log = logging.getLogger("ppl_compare.findings")
 DEFAULT_SEEDS = 10
 #: The fewest seeds a replicated study may run (a seed interval needs a few).
 MIN_SEEDS = 2
+#: The most: a seed is about 13 fits (~5 min on 2 cores at the study's size), so 1,000 seeds
+#: are weeks of computing, and Hydra lists every job of a sweep in memory before the first.
+MAX_SEEDS = 1000
 
 
 class Study(NamedTuple):
@@ -91,16 +96,21 @@ def seed_overrides(study: Study, n_seeds: int | None = None) -> tuple[str, ...]:
     n = study.seeds if n_seeds is None else int(n_seeds)
     if n < MIN_SEEDS:
         raise ValueError(f"--seeds {n}: a replicated study needs at least {MIN_SEEDS}")
+    if n > MAX_SEEDS:
+        raise ValueError(f"--seeds {n}: at most {MAX_SEEDS} (a seed is about 13 fits; "
+                         f"{MAX_SEEDS} seeds are weeks on 2 cores)")  # fmt: skip
     return (f"data.seed=range(0,{n})",)
 
 
 class StudyRun(NamedTuple):
-    """How one study ran: its sweep dir, wall seconds, and the exit codes of its commands."""
+    """How one study ran: its sweep dir, wall seconds, the exit codes of its commands, and
+    the signal that stopped it (None when it ran to its end)."""
 
     study: Study
     sweep_dir: Path
     wall_s: float
     return_codes: list[int]
+    stopped: int | None = None
 
 
 def commands(
@@ -124,10 +134,19 @@ def commands(
 def run_study(
     study: Study, sweep_dir: Path, overrides: Sequence[str] = (), n_seeds: int | None = None
 ) -> StudyRun:
-    """Run every command of ``study`` into ``sweep_dir``; a failing job does not stop it."""
+    """Run every command of ``study`` into ``sweep_dir``; a failing job does not stop it.
+
+    Each command runs in its own process group (:func:`~evaluation.study.processes.
+    run_command`); when the CLI is stopped (SIGINT, SIGTERM) the running command's group is
+    stopped and the StudyRun says so (``stopped``: the signal; its wall time counts).
+    """
     sweep_dir.mkdir(parents=True, exist_ok=True)
     start, codes = time.perf_counter(), []
     for cmd in commands(study, sweep_dir, overrides, n_seeds):
         log.info("running: %s", " ".join(cmd[2:]))
-        codes.append(subprocess.run(cmd, check=False).returncode)
+        try:
+            codes.append(run_command(cmd))
+        except Interrupted as exc:
+            codes.append(128 + exc.signum)
+            return StudyRun(study, sweep_dir, time.perf_counter() - start, codes, exc.signum)
     return StudyRun(study, sweep_dir, time.perf_counter() - start, codes)

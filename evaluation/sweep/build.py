@@ -53,7 +53,7 @@ NOT_STARTED = "not started: the sweep launched it, but it left no run directory"
 
 
 class ReportRefused(Exception):
-    """The report was not written: the dir is not a sweep."""
+    """The report was not written: the dir is not a sweep, or its record is not a file."""
 
 
 class SweepOutputs(NamedTuple):
@@ -81,14 +81,29 @@ def _sha256(path: Path) -> str:
 def read_ledger(sweep_dir: Path) -> dict[str, str]:
     """File name -> SHA-256 of what :func:`build_report` last wrote in ``sweep_dir``.
 
-    A missing or unreadable record is empty: then no file counts as this module's.
+    A missing or unreadable record is empty: then no file counts as this module's (an
+    unreadable one is named by :func:`ledger_problem`).
     """
+    return _ledger(sweep_dir)[0]
+
+
+def ledger_problem(sweep_dir: Path) -> str | None:
+    """Why the record of ``sweep_dir`` exists but cannot be read (None when it can, or is
+    absent)."""
+    return _ledger(sweep_dir)[1]
+
+
+def _ledger(sweep_dir: Path) -> tuple[dict[str, str], str | None]:
     path = Path(sweep_dir) / LEDGER
+    if not path.exists():
+        return {}, None
     try:
-        hashes = io.read_json(path).get("sha256") if path.is_file() else {}
-    except (OSError, ValueError, AttributeError):
-        return {}
-    return {str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else {}
+        hashes = io.read_json(path).get("sha256")
+    except (OSError, ValueError, AttributeError) as exc:
+        return {}, f"{type(exc).__name__}: {exc}".splitlines()[0]
+    if not isinstance(hashes, dict):
+        return {}, "no sha256 object in it"
+    return {str(k): str(v) for k, v in hashes.items()}, None
 
 
 def written_by_us(path: Path, hashes: dict[str, str] | None = None) -> bool:
@@ -219,7 +234,7 @@ def write_owned(sweep_dir: Path, texts: dict[str, str]) -> tuple[dict[str, Path]
     Returns the path each text went to and the files kept (one warning line each); the hashes
     of what was written are recorded in :data:`LEDGER`.
     """
-    hashes = read_ledger(sweep_dir)
+    hashes, problem = _ledger(sweep_dir)
     targets = {name: report_target(sweep_dir / name, hashes) for name in texts}
     written = [io.write_text(targets[name], text) for name, text in texts.items()]
     kept = []
@@ -228,11 +243,12 @@ def write_owned(sweep_dir: Path, texts: dict[str, str]) -> tuple[dict[str, Path]
             _drop_stale_copies(target, hashes)
             continue
         kept.append(sweep_dir / name)
-        why = (
-            "it changed since %s wrote it (edited?)"
-            if name in hashes
-            else "%s has no record of writing it (yours, or from before the record existed)"
-        )
+        if problem:
+            why = f"the record of what %s wrote, {LEDGER}, cannot be read ({problem})"
+        elif name in hashes:
+            why = "it changed since %s wrote it (edited?)"
+        else:
+            why = "%s has no record of writing it (yours, or from before the record existed)"
         log.warning("kept %s: " + why + "; the new one is %s", sweep_dir / name, WRITER,
                     target.name)  # fmt: skip
     _record(sweep_dir, hashes, written)
@@ -259,10 +275,16 @@ def build_report(sweep_dir: Path, *, title: str | None = None) -> SweepOutputs:
     ------
     FileNotFoundError
         ``sweep_dir`` does not exist.
+    ReportRefused
+        Its record (:data:`LEDGER`) is there but not a file (nothing is written).
     """
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         raise FileNotFoundError(f"sweep dir {sweep_dir} does not exist")
+    record = sweep_dir / LEDGER
+    if record.exists() and not record.is_file():
+        raise ReportRefused(f"{record}, the record of what {WRITER} wrote, is not a file: "
+                            "remove it; nothing written")  # fmt: skip
     records = sweep_runs(sweep_dir)
     df = comparison_table(records)
     rendered = render_report(df, records, sweep_dir, title=title or sweep_dir.name)

@@ -53,7 +53,8 @@ class RunRecord(NamedTuple):
     metrics : dict
         The run's metrics.json (empty unless complete).
     error : str or None
-        The one-line error of a failed or incomplete run.
+        The one-line error of a failed or incomplete run; for a complete run, a note on a
+        file it lacks (:data:`NO_POSTERIOR`).
     overrides : list of str
         The job's command-line overrides (``.hydra/overrides.yaml`` or failed.json).
     config : dict
@@ -104,9 +105,44 @@ def _job_overrides(run_dir: Path) -> list[str]:
 
 def _read(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     try:
-        return io.read_json(path), None
+        content = io.read_json(path)
     except (OSError, ValueError) as exc:
         return None, f"unreadable {path.name}: {type(exc).__name__}: {exc}".splitlines()[0]
+    if not isinstance(content, dict):
+        return None, f"unreadable {path.name}: a JSON {type(content).__name__}, not an object"
+    return content, None
+
+
+#: What a complete run's metrics.json names besides its status.
+COMPLETE_KEYS: tuple[str, ...] = ("backend", "seed")
+#: Sections of metrics.json that are JSON objects wherever they are present.
+SECTIONS: tuple[str, ...] = (
+    "data", "timing", "phases", "fit", "predictive", "posterior", "reference", "diagnostics",
+    "psis", "approximation", "clustering", "claims",
+)  # fmt: skip
+#: The posterior a complete run keeps beside metrics.json.
+POSTERIOR_NC = "posterior.nc"
+#: The note of a complete run whose posterior.nc is gone.
+NO_POSTERIOR = (f"{POSTERIOR_NC} is missing (deleted?): the comparisons that read it leave this "
+                "run out; running the job again rebuilds it")  # fmt: skip
+
+
+def damage(metrics: Mapping[str, Any]) -> str | None:
+    """Why a metrics.json that says ``complete`` is no result (a key it must name is missing,
+    a section is not an object), or None."""
+    missing = [k for k in COMPLETE_KEYS if k not in metrics]
+    if missing:
+        return f"metrics.json says complete but lacks {', '.join(missing)}"
+    wrong = [k for k in SECTIONS if k in metrics and not isinstance(metrics[k], Mapping)]
+    if wrong:
+        kinds = ", ".join(f"{k} is a {type(metrics[k]).__name__}" for k in wrong)
+        return f"metrics.json says complete, but not every section is an object ({kinds})"
+    return None
+
+
+def has_posterior(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds its posterior.nc."""
+    return (Path(run_dir) / POSTERIOR_NC).is_file()
 
 
 def read_run(sweep_dir: Path, run_dir: Path) -> RunRecord:
@@ -118,7 +154,12 @@ def read_run(sweep_dir: Path, run_dir: Path) -> RunRecord:
     failed, f_err = _read(f_path) if f_path.exists() else (None, None)
     complete = metrics is not None and metrics.get("status") == "complete"
     if complete and (failed is None or m_path.stat().st_mtime >= f_path.stat().st_mtime):
-        return RunRecord(name, run_dir, "complete", metrics, None, overrides, config)
+        if (broken := damage(metrics)) is not None:
+            return RunRecord(name, run_dir, "failed", {}, broken, overrides, config)
+        note = None if has_posterior(run_dir) else NO_POSTERIOR
+        if note:
+            log.warning("%s: %s", run_dir, note)
+        return RunRecord(name, run_dir, "complete", metrics, note, overrides, config)
     if failed is not None or f_err:
         failed = failed or {}
         error = str(failed.get("error") or f_err or "failed (no message)")

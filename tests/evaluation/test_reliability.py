@@ -1,5 +1,5 @@
 """Reliability of a run as a user meets it (issue 16, items 2, 3, 7, 8 and signals; issue 25,
-items 2, 5, 7 and 8).
+items 2, 5, 7 and 8; issue 33, items 3, 7, 8, 10, 12 and the size of posterior.nc).
 
 Each test runs ``ppl-compare`` as a user would and asserts the message, the exit code and
 what is left on disk.  Runs are tiny (``debug=fast``, a few steps, no clustering).
@@ -8,6 +8,7 @@ what is left on disk.  Runs are tiny (``debug=fast``, a few steps, no clustering
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import time
@@ -103,10 +104,9 @@ def test_an_unwritable_figures_dir_is_named_before_the_fit(tmp_path):
 
 
 def test_a_run_failing_after_the_fit_leaves_no_result(tmp_path):
-    bad = tmp_path / "reference.nc"
-    bad.write_text("not a netCDF file")
     out = tmp_path / "run"
-    proc = run_app(*FAST, f"evaluation.reference={bad}", f"hydra.run.dir={out}", cwd=tmp_path)
+    bad = ("evaluation.reference=pymc_nuts", "++evaluation.reference_overrides.chains=0")
+    proc = run_app(*FAST, *bad, f"hydra.run.dir={out}", cwd=tmp_path)  # the reference's fit
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "fitting" in proc.stdout  # it failed after the fit (posterior.nc had been written)
     assert results_in(out) == []
@@ -297,3 +297,110 @@ def test_a_signal_during_the_fit_ends_the_run_with_one_line_and_no_files(tmp_pat
     assert lines == [f"ppl-compare: interrupted ({sig.name}); nothing written"], stderr[-2000:]
     assert results_in(out) == []
     assert not list(out.rglob("*.tmp"))
+
+
+# ----------------------------------------------------------------------------- issue 33
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory):
+    """One fast run whose posterior.nc keeps 50 draws in single precision (the scale option)."""
+    root = tmp_path_factory.mktemp("saved")
+    out = root / "run"
+    small = ("evaluation.posterior_dtype=float32", "evaluation.posterior_draws=50")
+    proc = run_app(*FAST, *small, f"hydra.run.dir={out}", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root, out, small
+
+
+def test_posterior_nc_can_be_smaller_and_every_reader_still_reads_it(saved_run):
+    """Issue 33, scale: ``posterior_dtype=float32``, ``posterior_draws=50`` make a smaller
+    posterior.nc (the judges score the fit in memory) that every reader of it still reads."""
+    import arviz as az
+
+    from evaluation.report.calibration import run_checks
+    from evaluation.report.paper import posterior_mean_beta_worker
+    from evaluation.sweep.cross import compare_posteriors
+    from evaluation.sweep.records import read_run
+
+    _, out, _ = saved_run
+    idata = az.from_netcdf(str(out / "posterior.nc"))
+    assert idata.posterior.sizes["draw"] == 50 and idata.posterior["beta_worker"].dtype == "float32"
+    assert idata.sample_stats["log_q"].dtype == "float32"
+    assert idata.constant_data["X_worker"].dtype == "float64"  # the data stay exact
+    assert json.loads((out / "metrics.json").read_text())["diagnostics"]["vi"]["khat"] is not None
+    rec = read_run(out.parent, out)
+    assert rec.status == "complete" and rec.error is None
+    same = compare_posteriors(out / "posterior.nc", out / "posterior.nc")
+    assert same["blocks"]["beta_site"]["sd_ratio_median"] == pytest.approx(1.0)
+    checks = run_checks(rec)
+    assert 0.0 <= checks["beta_site"].coverage[0.9] <= 1.0
+    assert posterior_mean_beta_worker(rec).shape == (10, 7)
+
+
+def test_a_reference_of_the_same_data_is_read_and_of_other_data_refused_before_the_fit(
+    saved_run,
+):
+    """Issue 33, item 3: the reference's recorded data are compared with the run's."""
+    root, saved, _ = saved_run
+    ref = f"evaluation.reference={saved / 'posterior.nc'}"
+    same = run_app(*FAST, ref, f"hydra.run.dir={root / 'same'}", cwd=root)
+    assert same.returncode == 0, same.stderr[-3000:]
+    assert json.loads((root / "same" / "metrics.json").read_text())["reference"]["blocks"]
+    out = root / "other"
+    proc = run_app(*FAST, "data.seed=1", ref, f"hydra.run.dir={out}", cwd=root)
+    line = one_error_line(proc)
+    assert line.startswith(
+        f"ppl-compare: error: {ref}: fitted to other data than this run's (the reference's "
+        "against this run's: the same sizes (480 rows, 10 groups) but other values (data hash "
+    )
+    assert "fitting" not in proc.stdout and not out.exists()  # refused before the fit
+
+
+def test_a_complete_run_that_lost_its_posterior_runs_again(saved_run):
+    """Issue 33, item 10: metrics.json alone is no complete run."""
+    from evaluation.sweep.records import NO_POSTERIOR
+
+    root, saved, small = saved_run
+    out = root / "lost"
+    shutil.copytree(saved, out)
+    (out / "posterior.nc").unlink()
+    proc = run_app(*FAST, *small, f"hydra.run.dir={out}", cwd=root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "skipping" not in proc.stdout
+    assert f"running {out} again: {NO_POSTERIOR}" in proc.stdout
+    assert (out / "posterior.nc").is_file()
+    again = run_app(*FAST, *small, f"hydra.run.dir={out}", cwd=root)
+    assert again.returncode == 0 and "skipping" in again.stdout
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [("experiment=main", "data.seed=0,1", "data.sigma_wroker=1"),
+     ("data.seed=0,1", "+data.sigma_wroker=1")],
+)  # fmt: skip
+def test_a_typo_beside_a_sweep_value_is_named(tmp_path, overrides):
+    """Issue 33, item 8: not Hydra's "Ambiguous value for argument 'data.seed=0,1'"."""
+    line = one_error_line(run_app(*overrides, cwd=tmp_path))
+    assert line.startswith("ppl-compare: error: unknown config key data.sigma_wroker; data "
+                           "accepts: cluster_separation, ")  # fmt: skip
+    assert list(tmp_path.iterdir()) == []  # no sweep dir, no run dir
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("claims: []\n", "claims=mine: the ledger holds no claims (no entries under claims:); add "
+                      "some, or claims=none to turn claims off"),
+     ("thresholds: {credible: 0.9}\n", "claims=mine: the ledger holds no claims"),
+     ("thresholds: {credible: '0.95'}\nclaims:\n  - {name: a, kind: sign, feature: ndo, "
+      "direction: positive}\n",
+      "ValueError: claims.thresholds.credible must be a number in [0, 1], got '0.95'")],
+)  # fmt: skip
+def test_an_empty_or_broken_ledger_is_one_line_and_leaves_nothing(tmp_path, text, line):
+    """Issue 33, items 7 and 12."""
+    conf = tmp_path / "myconf" / "claims"
+    conf.mkdir(parents=True)
+    (conf / "mine.yaml").write_text(text)
+    out = tmp_path / "run"
+    got = one_error_line(run_app(*FAST, f"hydra.searchpath=[file://{tmp_path / 'myconf'}]",
+                                 "claims=mine", f"hydra.run.dir={out}", cwd=tmp_path))  # fmt: skip
+    assert got.startswith(f"ppl-compare: error: {line}")
+    assert not out.exists()  # not even .hydra/ and app.log

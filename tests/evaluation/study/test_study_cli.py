@@ -9,34 +9,10 @@ import re
 
 import numpy as np
 import pytest
+from studyfakes import STUDY, TINY, metrics
 
 from evaluation.study import cli
-from evaluation.study.plan import STUDIES, Study
-
-TINY = ("debug=fast", "backend=pymc_nuts,pyro_meanfield",
-        # the reference with the pymc_nuts job's (debug) settings: one fit serves as both
-        "evaluation.reference_overrides.chains=2", "evaluation.reference_overrides.tune=200",
-        "evaluation.reference_overrides.draws=200")  # fmt: skip
-STUDY = Study("right", "Tiny world", "evidence", seeds=2, world="A tiny twin.")
-
-
-@pytest.fixture(scope="module")
-def findings(tmp_path_factory):
-    root = tmp_path_factory.mktemp("findings")
-    mp = pytest.MonkeyPatch()
-    mp.setattr(cli, "STUDIES", (STUDY,))
-    mp.setenv("PPL_COMPARE_CACHE", str(root / "cache"))
-    argv = ["--runs-dir", str(root / "runs"), "--docs", str(root / "docs"), "--", *TINY]
-    try:
-        status = cli.cli(argv)
-    finally:
-        mp.undo()
-    return root, status
-
-
-def metrics(root, pattern):
-    return [json.loads(p.read_text()) for p in (root / "runs" / "right").glob("*/metrics.json")
-            if re.search(pattern, p.parent.name)]  # fmt: skip
+from evaluation.study.plan import STUDIES
 
 
 def test_document_is_written_with_provenance_and_the_evidence_tables(findings):
@@ -143,7 +119,8 @@ def test_a_resumed_study_adds_its_wall_time(findings, tmp_path):
     mp.setattr(cli, "STUDIES", (STUDY,))
     mp.setattr(cli, "run_study", lambda study, d, *args: StudyRun(study, d, 5.0, [0]))
     try:
-        assert cli.cli(["--runs-dir", str(runs), "--docs", str(tmp_path / "docs")]) == 0
+        argv = ["--runs-dir", str(runs), "--docs", str(tmp_path / "docs"), "--", *TINY]
+        assert cli.cli(argv) == 0  # the same configuration: resumed
     finally:
         mp.undo()
     after = json.loads((runs / "timings.json").read_text())["right"]

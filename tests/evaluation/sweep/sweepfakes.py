@@ -16,6 +16,16 @@ REPORT = str(Path(sys.executable).parent / "ppl-compare-report")
 WORKSITES = [f"ws{j:03d}" for j in range(12)]
 
 
+def quick_render(df, records, sweep_dir, *, title):
+    """The sweep report without its sections and figures: for tests of the report's own glue
+    (seconds per build), in place of ``evaluation.sweep.build.render_report``."""
+    from evaluation.report.sweep_report import MARKER, Rendered
+
+    body = f"{len(df)} runs: " + ", ".join(f"{r.name} {r.status}" for r in records)
+    return Rendered(f"# {title}\n{MARKER}\n\n{body}\n",
+                    f"<!DOCTYPE html>\n{MARKER}\n<p>{body}</p>\n", [])  # fmt: skip
+
+
 # ----------------------------------------------------------------------------- fabricated runs
 def fake_metrics(backend: str, seed: int, sigma_worker: float = 0.5) -> dict:
     """A metrics.json in the layout evaluation.app writes (values made up, seed-dependent);
@@ -97,7 +107,8 @@ def write_clusters(run_dir: Path, labels: np.ndarray, order: np.ndarray) -> None
 
 
 def make_fake_sweep(root: Path) -> Path:
-    """4 complete runs (2 methods x 2 seeds), one failed run, one interrupted run."""
+    """4 complete runs (2 methods x 2 seeds, each with a posterior.nc), one failed run, one
+    interrupted run."""
     root.mkdir(parents=True, exist_ok=True)
     truth_labels = np.array([0] * 6 + [1] * 6)
     job = 0
@@ -113,6 +124,7 @@ def make_fake_sweep(root: Path) -> Path:
                 labels[[0, 11]] = labels[[11, 0]]
             order = np.arange(12) if seed == 0 else np.arange(12)[::-1]
             write_clusters(d, labels, order if backend == "pymc_nuts" else np.roll(order, 5))
+            write_posterior(d, 1.0 if backend == "pymc_nuts" else 0.4, order, seed)  # a result
             job += 1
     bad = root / f"{job}_stan_nuts_s0"
     bad.mkdir()

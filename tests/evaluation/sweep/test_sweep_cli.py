@@ -13,9 +13,9 @@ import subprocess
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
-from sweepfakes import REPORT, fake_metrics, make_fake_sweep
+from sweepfakes import REPORT, fake_metrics
 
-from evaluation.report.sweep_report import MARKER, Rendered
+from evaluation.report.sweep_report import MARKER
 from evaluation.sweep.build import LEDGER, NOT_STARTED, WRITTEN_BY, build_report, launched_jobs
 from evaluation.sweep.callback import SweepReportCallback
 from evaluation.sweep.cli import cli
@@ -44,23 +44,6 @@ def one_line(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     return lines[0]
-
-
-@pytest.fixture
-def fake_sweep(tmp_path):
-    return make_fake_sweep(tmp_path / "sweep")
-
-
-@pytest.fixture
-def quick(monkeypatch):
-    """The report's own glue without its sections and figures (seconds per build)."""
-
-    def render(df, records, sweep_dir, *, title):
-        body = f"{len(df)} runs: " + ", ".join(f"{r.name} {r.status}" for r in records)
-        return Rendered(f"# {title}\n{MARKER}\n\n{body}\n",
-                        f"<!DOCTYPE html>\n{MARKER}\n<p>{body}</p>\n", [])  # fmt: skip
-
-    monkeypatch.setattr("evaluation.sweep.build.render_report", render)
 
 
 # ----------------------------------------------------------------------------- not a sweep
