@@ -130,8 +130,9 @@ def claims_section(
         ``beta_site`` (:func:`beta_site_intervals`).
     """
     draws = posterior_draws(posterior, data)
-    out = evaluate_ledger(ledger.for_outcome(outcome_name(data)), data, draws, clusters,
-                          oracle=oracle)
+    out = evaluate_ledger(
+        ledger.for_outcome(outcome_name(data)), data, draws, clusters, oracle=oracle
+    )
     if clusters is None and cluster_note:
         for row in out["claims"]:
             if row["verdict"] == "not evaluated" and _is_clustering(row):

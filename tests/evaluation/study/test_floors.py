@@ -31,7 +31,8 @@ def _table() -> pd.DataFrame:
     a  NUTS and nuts2 credible (0.99, 0.98); mf contradicted (0.02) in seeds 0, 1, credible
        (0.97) in 2, 3: flips 2 of 4, the floor 0 of 4.
     b  mf "not evaluated" (no P) everywhere: never a flip, nothing to compare.
-    c  mf "not identified" everywhere; nuts2 undecided (0.90: beyond the joint Monte Carlo error of 0.014) in seed 0, else credible.
+    c  mf "not identified" everywhere; nuts2 undecided (0.90, beyond the joint Monte Carlo
+       error of 0.014) in seed 0, else credible.
     d  a near-duplicate of a (counted with it), behaving like a.
     """
     rows = []
