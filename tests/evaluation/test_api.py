@@ -4,6 +4,7 @@ numbers as the app, which runs through it."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -96,12 +97,15 @@ def test_the_api_gives_the_apps_numbers_and_judges_against_a_reference(tmp_path)
                for n in mine if mine[n]["probability"] is not None)  # fmt: skip
 
 
+SAME_DATA = api.make_data(n_worksites=4, n_workers=60, seed=0).train
+
+
 def judgement(claims, blocks=None) -> api.Judgement:
     """A judgement holding given metrics (the API's reading glue, no fit behind it)."""
     section = {"claims": claims, "summary": summarise(claims),
                "thresholds": {"credible": 0.95, "contradicted": 0.05}}  # fmt: skip
     metrics = {"claims": section, "reference": {"blocks": blocks or {}}}
-    return api.Judgement(None, metrics, claims, None)
+    return api.Judgement(None, metrics, claims, SimpleNamespace(train=SAME_DATA))
 
 
 def claim(name, p, verdict, mc):
