@@ -397,8 +397,9 @@ def test_centered_runs_and_counts_divergences(caplog):
     seeds 2-4, 2 x 300 draws; PyMC's sampler 0 and 0 too), so "centred diverges more" is not
     a property of that twin.  Here a twin with 2 workers per worksite (the prior's funnel
     dominates) and target_accept 0.5 makes the centred funnel show: measured centred /
-    non-centred divergences 9 / 0, 26 / 3, 0 / 0 at seeds 2, 3, 4.  Seed 3 is used, so the
-    comparison below is a fixed-seed check that the centred fit is the worse one, not a
+    non-centred divergences at seeds 1-8: 0/0, 2/0, 0/0, 8/0, 0/0, 14/0, 1/2, 0/0 (issue 31's
+    model graph; the float rounding of a gradient moves a chain's path).  Seed 6 is used, so
+    the comparison below is a fixed-seed check that the centred fit is the worse one, not a
     claim that it is at every seed.
     """
     from evaluation.data.twin import make_paper_twin
@@ -411,7 +412,7 @@ def test_centered_runs_and_counts_divergences(caplog):
                            progress=False)  # fmt: skip
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="backends.pymc.nuts"):
-            fit = backend.fit(weak, seed=3)
+            fit = backend.fit(weak, seed=6)
         check_inference_data(fit.idata, weak)
         assert fit.idata.posterior.attrs["parameterization"] == spec.parameterization
         assert ("z_worker" in fit.idata.posterior) == (spec is NONCENTERED)
