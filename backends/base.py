@@ -306,3 +306,17 @@ def require(module: str, install_hint: str) -> Any:
         raise BackendUnavailable(
             f"{module} is not installed ({exc}); install it with: {install_hint}"
         ) from exc
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process (every thread) and of its finished, waited-for children.
+
+    The difference of two calls around a fit is its CPU cost whatever runs it: nutpie's and
+    PyTorch's threads, ``pm.sample``'s worker processes, CmdStan's subprocesses.  Unlike wall
+    time it does not grow when other jobs share the cores.
+    """
+    import resource
+    import time
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime

@@ -9,8 +9,12 @@ Reads every run of the sweep dir (``metrics.json``: ``phases``, ``timing``, ``fi
 * per cell (scenario x method, both fits of a seed together): seeds, job seconds per seed,
   and the cell's projected job seconds and wall minutes at ``--seeds`` seeds (default: the
   seeds run) on ``--jobs`` parallel jobs (default 2);
-* per method: jobs, seconds of the fit (compile included; a fit read from the reference cache
-  counts 0 here), of the evaluation and in total, steps run of the cap for VI;
+* per method and data seed, then per method as the mean per seed: jobs (first fits and
+  repeats), job seconds, seconds of the fit (compile included; a fit read from the reference
+  cache counts 0 here) and of the evaluation, CPU seconds where the runs recorded them
+  (``fit.fit_cpu_s``, ``timing.total_cpu_s``) and the counts load does not move: NUTS gradient
+  evaluations in warm-up and in the kept draws, VI optimiser steps
+  (``evaluation/sweep/cost.py``: ``seed_costs``, ``method_costs``);
 * per part of a job (data build, compile, fit, scoring, reference, clustering, claims,
   figures, report): summed seconds and share;
 * the savings, reconstructed from the measured rates (see ``evaluation/sweep/cost.py``):
@@ -30,11 +34,20 @@ import json
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evaluation.sweep.columns import numeric
 from evaluation.sweep.comparison import comparison_table
-from evaluation.sweep.cost import cost_summary, summary_rows
+from evaluation.sweep.cost import (
+    COUNTS,
+    CPU,
+    cost_summary,
+    method_costs,
+    seed_costs,
+    summary_rows,
+)
 from evaluation.sweep.records import collect_runs
 
 
@@ -46,19 +59,21 @@ def study_wall(sweep_dir: Path) -> float | None:
     return json.loads(path.read_text()).get(sweep_dir.name, {}).get("wall_s")
 
 
-def per_method(df) -> None:
-    """Print one line per method: jobs, fit, evaluation and total seconds, VI steps run."""
-    done = df[df["status"] == "complete"].copy()
-    cached = done.get("fit.from_cache", False).astype(str) == "True"
-    done["fit_paid"] = numeric(done, "timing.fit_s").where(~cached, 0.0)
-    print(f"{'method':44s} {'jobs':>4s} {'fit s':>8s} {'eval s':>8s} {'total s':>8s}  steps")
-    for method, g in done.groupby("method_label", sort=False):
-        steps = numeric(g, "fit.n_steps_run")
-        cap = numeric(g, "fit.num_steps")
-        step_txt = f"{steps.mean():.0f} of {cap.mean():.0f}" if steps.notna().any() else "-"
-        print(f"{method[:44]:44s} {len(g):4d} {g['fit_paid'].sum():8.0f} "
-              f"{numeric(g, 'phases.evaluation_s').sum():8.0f} "
-              f"{numeric(g, 'timing.total_s').sum():8.0f}  {step_txt}")  # fmt: skip
+def _cell(value: float, width: int) -> str:
+    """A number right-aligned in ``width`` (``-`` for a missing one)."""
+    return f"{'-':>{width}s}" if pd.isna(value) else f"{value:>{width},.0f}"
+
+
+def print_costs(table: pd.DataFrame, first: str) -> None:
+    """Print a :func:`seed_costs` / :func:`method_costs` table: its ``first`` column after the
+    method, then seconds (CPU only where some run recorded it) and counts."""
+    cols = ["jobs", "job_s", "fit_s", "eval_s"]
+    cols += [c for c, _ in CPU if table[c].notna().any()] + [c for c, _ in COUNTS]
+    print(f"{'method':34s} {first:>5s}" + "".join(f"{c:>14s}" for c in cols))
+    for _, row in table.iterrows():
+        head = row[first] if isinstance(row[first], str) else f"{row[first]:.0f}"
+        cells = "".join(_cell(row[c], 14) for c in cols)
+        print(f"{str(row['method'])[:34]:34s} {head:>5s}{cells}")
 
 
 def per_cell(df, seeds: int | None, jobs: int) -> float:
@@ -96,7 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"study_cost: no complete run under {args.sweep_dir}", file=sys.stderr)
         return 2
     per_cell(df, args.seeds, args.jobs)
-    per_method(df)
+    print(
+        "per method and data seed (its jobs summed; a fit read from the reference cache "
+        "paid no fit seconds or counts):"
+    )
+    print_costs(seed_costs(df), "seed")
+    print("\nper method, mean per data seed:")
+    print_costs(method_costs(df), "seeds")
     summary = cost_summary(df)
     wall = args.wall if args.wall is not None else study_wall(args.sweep_dir)
     print(f"\n{summary.n_jobs} complete jobs")

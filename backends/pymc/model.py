@@ -8,9 +8,10 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.special import expit
 
 from backends.spec import VAR_DIMS, Z_WORKER_DIMS, HierData, ModelSpec
 
@@ -23,19 +24,45 @@ INSTALL_HINTS: dict[str, str] = {
     "nutpie": "pip install 'ppl-compare[pymc]'  (or: pip install nutpie)",
 }
 
-#: The ``pm.Data`` containers of :func:`build_model`, each with the :class:`HierData` array it
-#: holds.
+#: The ``pm.Data`` containers of :func:`build_model`, each with what it holds.
 DATA_NAMES: dict[str, str] = {
-    "X_site": "X_site",
-    "X_worker": "X_worker",
-    "site": "site",
-    "y_observed": "y",
+    "X_site": "HierData.X_site",
+    "X_worker": "HierData.X_worker",
+    "site": "HierData.site",
+    "cell": "HierData.site * K_w + k: where row i's coefficient k lies in beta_worker.ravel()",
+    "y_observed": "HierData.y",
 }
 
 
 def data_arrays(data: HierData) -> dict[str, np.ndarray]:
     """The arrays of ``data`` by the name of the ``pm.Data`` container that holds each."""
-    return {name: getattr(data, field) for name, field in DATA_NAMES.items()}
+    n_features = data.X_worker.shape[1]
+    return {
+        "X_site": data.X_site,
+        "X_worker": data.X_worker,
+        "site": data.site,
+        "cell": data.site[:, None] * n_features + np.arange(n_features),
+        "y_observed": data.y,
+    }
+
+
+def bernoulli_logit_logp(value: Any, eta: Any) -> Any:
+    """``log Bernoulli(value | sigmoid(eta)) = value * eta - softplus(eta)`` (value in {0, 1}).
+
+    PyMC's own ``Bernoulli(logit_p=...)`` evaluates ``sigmoid(eta)`` to check it lies in
+    [0, 1] and branches on ``value``; this form has one softplus per row and its gradient one
+    sigmoid.
+    """
+    import pytensor.tensor as pt
+
+    return value * eta - pt.softplus(eta)
+
+
+def _bernoulli_logit_random(
+    eta: np.ndarray, rng: np.random.Generator | None = None, size: Any = None
+) -> np.ndarray:
+    """Draws of the outcome given the logits (for posterior predictive draws)."""
+    return (rng or np.random.default_rng()).binomial(1, expit(eta), size=size).astype(np.int8)
 
 
 def build_model(data: HierData, spec: ModelSpec) -> pm.Model:
@@ -61,7 +88,9 @@ def build_model(data: HierData, spec: ModelSpec) -> pm.Model:
     import pymc as pm
 
     p, arrays = spec.priors, data_arrays(data)
-    with pm.Model(coords=data.coords()) as model:
+    # no parameter checks: every scale is positive by its log transform and every
+    # probability is a sigmoid, so PyMC's checks only cost time in each gradient
+    with pm.Model(coords=data.coords(), check_bounds=False) as model:
         x_site = pm.Data("X_site", arrays["X_site"], dims=("worksite", "site_feature"))
         x_worker = pm.Data("X_worker", arrays["X_worker"], dims=("obs", "worker_feature"))
         site = pm.Data("site", arrays["site"], dims="obs")
@@ -83,10 +112,14 @@ def build_model(data: HierData, spec: ModelSpec) -> pm.Model:
                 "beta_worker", sigma_worker * z_worker, dims=VAR_DIMS["beta_worker"]
             )
         site_eta = pm.math.dot(x_site, beta_site)  # (worksite,)
-        worker_eta = (x_worker * beta_worker[site]).sum(axis=-1)  # (obs,)
+        # beta_worker[site] as a gather from the flat vector: its gradient is a scatter-add of
+        # scalars, which numba runs ~4x faster than the row-wise one of beta_worker[site]
+        cell = pm.Data("cell", arrays["cell"], dims=("obs", "worker_feature"))
+        worker_eta = (x_worker * beta_worker.ravel()[cell]).sum(axis=-1)  # (obs,)
         eta = alpha + site_eta[site] + worker_eta
         y_observed = pm.Data("y_observed", arrays["y_observed"], dims="obs")
-        pm.Bernoulli("y", logit_p=eta, observed=y_observed, dims="obs")
+        pm.CustomDist("y", eta, logp=bernoulli_logit_logp, random=_bernoulli_logit_random,
+                      dtype="int8", observed=y_observed, dims="obs")  # fmt: skip
     return model
 
 

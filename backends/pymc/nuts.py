@@ -13,7 +13,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from backends.base import BackendError, FitResult, finish_fit, library_version, require
+from backends.base import (
+    BackendError,
+    FitResult,
+    cpu_seconds,
+    finish_fit,
+    library_version,
+    require,
+)
 from backends.convergence import count_divergent
 from backends.pymc.convert import (
     json_safe,
@@ -45,6 +52,13 @@ TIMING_RULE = (
     "reuses a model compiled earlier in the process for the same structure, "
     "info.compile_cached); warmup_s and sampling_s split the sampler's wall time in "
     "proportion to leapfrog steps"
+)
+#: What the gradient counts of ``info`` are (machine load does not move them).
+GRADIENT_RULE = (
+    "n_grad_warmup / n_grad_draws: leapfrog steps (one log-density gradient each) summed over "
+    "the chains' warm-up and kept iterations, from the sampler's n_steps statistic; "
+    "fit_cpu_s: CPU seconds of the whole fit, sampling_cpu_s of the sampler call (warm-up and "
+    "draws; for sampler=pymc pm.sample's compilation too), both backends.base.cpu_seconds"
 )
 #: ``nutpie.compile_pymc_model`` options (nutpie 0.16's defaults for numba, spelled out; part
 #: of the cache key).  ``freeze_model=False`` keeps the data as shared variables, which
@@ -110,6 +124,26 @@ def compiled_model(nutpie: Any, data: HierData, spec: ModelSpec) -> tuple[Any, b
             while len(_COMPILED) > COMPILE_CACHE_SIZE:
                 _COMPILED.popitem(last=False)
     return compiled, False
+
+
+def gradient_counts(raw: Any, tune: int) -> dict[str, int]:
+    """Log-density gradients a NUTS run evaluated, warm-up and kept draws apart.
+
+    Each leapfrog step evaluates one gradient, and both nutpie and PyMC record the steps of
+    every iteration as ``n_steps`` (in ``warmup_sample_stats`` when the warm-up is kept).
+
+    Parameters
+    ----------
+    raw : arviz.InferenceData
+        The sampler's own output, warm-up kept (``save_warmup`` / ``discard_tuned_samples``).
+    tune : int
+        Warm-up iterations per chain (0: no warm-up group).
+    """
+    warm = raw.warmup_sample_stats["n_steps"] if tune else None
+    return {
+        "n_grad_warmup": int(warm.sum()) if warm is not None else 0,
+        "n_grad_draws": int(raw.sample_stats["n_steps"].sum()),
+    }
 
 
 class PyMCNUTS:
@@ -178,6 +212,9 @@ class PyMCNUTS:
             raise BackendError(
                 f"{name}: need chains >= 1, tune >= 0, draws >= 1 and 0 < target_accept < 1"
             )
+        if sampler == "nutpie" and tune < 1:  # nutpie 0.16 panics without a warm-up
+            raise BackendError(f"{name}: nutpie needs backend.tune >= 1 (backend.sampler=pymc "
+                               f"samples without a warm-up)")  # fmt: skip
         self.model, self.name, self.sampler = model, name, sampler
         self.chains, self.tune, self.draws = int(chains), int(tune), int(draws)
         self.target_accept, self.max_treedepth = float(target_accept), int(max_treedepth)
@@ -194,9 +231,11 @@ class PyMCNUTS:
         FitResult
             ``idata`` with the canonical posterior (+ ``z_worker`` if non-centred) and the
             sampler's statistics under ArviZ names (divergences among them); ``info`` with
-            the settings, step statistics and ``compile_cached`` (no compilation this fit).
+            the settings, step statistics, ``compile_cached`` (no compilation this fit), the
+            gradients of warm-up and kept draws (:func:`gradient_counts`) and CPU seconds
+            (:data:`GRADIENT_RULE`).
         """
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu_seconds()
         require("pymc", INSTALL_HINTS["pymc"])
         with quiet_pytensor():
             if self.sampler == "nutpie":
@@ -205,8 +244,10 @@ class PyMCNUTS:
                 raw, timing, cached = self._sample_pymc(data, seed)
         library = self.sampler
         stats = sample_stats_arrays(raw.sample_stats)
-        info = self._info(stats)
+        info = {**self._info(stats), **gradient_counts(raw, self.tune)}
         info["compile_cached"] = cached
+        info["sampling_cpu_s"] = timing.pop("sampling_cpu_s")
+        info["fit_cpu_s"] = cpu_seconds() - cpu0
         timing["fit_s"] = time.perf_counter() - start
         return finish_fit(
             self,
@@ -234,7 +275,7 @@ class PyMCNUTS:
         options = self._nutpie_options()
         t0 = time.perf_counter()
         compiled, cached = compiled_model(nutpie, data, self.model)
-        t1 = time.perf_counter()
+        t1, cpu1 = time.perf_counter(), cpu_seconds()
         try:
             raw = nutpie.sample(
                 compiled,
@@ -251,13 +292,8 @@ class PyMCNUTS:
             )
         except (RuntimeError, ValueError) as exc:
             raise BackendError(f"{self.name}: nutpie failed: {exc}") from exc
-        sampling = time.perf_counter() - t1
-        warm = float(raw.warmup_sample_stats["n_steps"].sum()) if self.tune else 0.0
-        warmup_s, sampling_s = split_sampling_time(
-            sampling, warm, float(raw.sample_stats["n_steps"].sum())
-        )
-        timing = {"compile_s": t1 - t0, "warmup_s": warmup_s, "sampling_s": sampling_s}
-        return raw, timing, cached
+        timing = self._phases(raw, time.perf_counter() - t1, cpu_seconds() - cpu1)
+        return raw, {"compile_s": t1 - t0, **timing}, cached
 
     def _nutpie_options(self) -> dict[str, Any]:
         """The ``nutpie`` config mapping, checked against nutpie's own settings."""
@@ -289,7 +325,7 @@ class PyMCNUTS:
         """Sample with ``pm.sample`` (the model is built and compiled on every fit)."""
         import pymc as pm
 
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), cpu_seconds()
         try:
             raw = pm.sample(
                 draws=self.draws,
@@ -306,14 +342,18 @@ class PyMCNUTS:
             )
         except (RuntimeError, ValueError, FloatingPointError) as exc:
             raise BackendError(f"{self.name}: pm.sample failed: {exc}") from exc
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
         sampling = float(raw.posterior.attrs.get("sampling_time", wall))
-        warm = float(raw.warmup_sample_stats["n_steps"].sum()) if self.tune else 0.0
+        return raw, {"compile_s": wall - sampling, **self._phases(raw, sampling, cpu)}, False
+
+    def _phases(self, raw: Any, wall: float, cpu: float) -> dict[str, float]:
+        """Warm-up and sampling seconds of the sampler's wall time (split by gradient counts)
+        and ``sampling_cpu_s``, its CPU seconds (moved to ``info`` by :meth:`fit`)."""
+        counts = gradient_counts(raw, self.tune)
         warmup_s, sampling_s = split_sampling_time(
-            sampling, warm, float(raw.sample_stats["n_steps"].sum())
+            wall, counts["n_grad_warmup"], counts["n_grad_draws"]
         )
-        timing = {"compile_s": wall - sampling, "warmup_s": warmup_s, "sampling_s": sampling_s}
-        return raw, timing, False
+        return {"warmup_s": warmup_s, "sampling_s": sampling_s, "sampling_cpu_s": cpu}
 
     def _info(self, stats: Mapping[str, np.ndarray]) -> dict[str, Any]:
         """Settings and step statistics of the run (divergences are counted by diagnostics)."""
@@ -331,6 +371,7 @@ class PyMCNUTS:
             "mean_tree_depth": float(np.mean(stats["tree_depth"])),
             "mean_step_size": float(np.mean(stats["step_size"])),
             "timing_rule": TIMING_RULE,
+            "count_rule": GRADIENT_RULE,
         }
 
     def _warn_divergences(self, diverging: np.ndarray) -> bool:

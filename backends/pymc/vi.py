@@ -11,7 +11,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from backends.base import BackendError, FitResult, finish_fit, library_version, require
+from backends.base import (
+    BackendError,
+    FitResult,
+    cpu_seconds,
+    finish_fit,
+    library_version,
+    require,
+)
 from backends.convergence import check_every, converged_step
 from backends.pymc.convert import constrained_log_q, model_log_density, posterior_arrays
 from backends.pymc.model import INSTALL_HINTS, build_model, quiet_pytensor
@@ -93,10 +100,11 @@ class PyMCADVI:
         -------
         FitResult
             One-chain ``idata``; ``loss`` = negative ELBO per step; ``info`` with the settings,
-            including the convergence window and tolerance, and the steps run (``n_steps_run``;
-            ``stopped_early``: fewer than ``num_steps``, only with ``stop_at_convergence``).
+            including the convergence window and tolerance, and the steps run (``n_steps``, also
+            as ``n_steps_run``; ``stopped_early``: fewer than ``num_steps``, only with
+            ``stop_at_convergence``) and ``fit_cpu_s`` (:func:`backends.base.cpu_seconds`).
         """
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu_seconds()
         pm = require("pymc", INSTALL_HINTS["pymc"])
         with quiet_pytensor():
             model = build_model(data, self.model)
@@ -122,6 +130,8 @@ class PyMCADVI:
             "stop_at_convergence": self.stop_at_convergence,
             "stopped_early": len(loss) < self.num_steps,
             "n_steps_run": len(loss),
+            "n_steps": len(loss),  # Adam steps, obj_n_mc gradients each
+            "fit_cpu_s": cpu_seconds() - cpu0,
             "log_q_space": "constrained (log q_u - log|dtheta/du|)",
         }
         return finish_fit(

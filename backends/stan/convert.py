@@ -125,16 +125,21 @@ class ElboTrace(NamedTuple):
         below ``tol_rel_obj``), None if the run stopped at the iteration limit.
     eta : float or None
         Step-size scale chosen by the adaptation phase (None when it did not run).
+    adapt_steps : int
+        Iterations the eta adaptation ran: ``adapt_iter`` per step size it tried (CmdStan's
+        last "Iteration: m / M (Adaptation)" line; 0 when it did not run).
     """
 
     steps: np.ndarray
     elbo: np.ndarray
     converged_step: int | None
     eta: float | None
+    adapt_steps: int = 0
 
 
 _ELBO_ROW = re.compile(r"^\s*(\d+)\s+(-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s+\S+\s+\S+(.*)$")
 _ETA = re.compile(r"Success!\s+Found best value \[eta = ([-+.\deE]+)\]")
+_ADAPT_ROW = re.compile(r"Iteration:\s*(\d+)\s*/\s*\d+.*\(Adaptation\)")
 
 
 def parse_elbo(console: str) -> ElboTrace:
@@ -150,9 +155,11 @@ def parse_elbo(console: str) -> ElboTrace:
         if converged is None and "CONVERGED" in match.group(3):
             converged = steps[-1]
     eta = _ETA.search(console)
+    adapt = [int(m.group(1)) for m in _ADAPT_ROW.finditer(console)]
     return ElboTrace(
         np.asarray(steps, dtype=np.int64),
         np.asarray(elbo, dtype=float),
         converged,
         float(eta.group(1)) if eta else None,
+        max(adapt, default=0),
     )

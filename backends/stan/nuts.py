@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from backends.base import FitResult
+from backends.base import FitResult, cpu_seconds
 from backends.spec import HierData, ModelSpec
 from backends.stan import convert
 from backends.stan.cmdstan import output_dir, write_data
@@ -59,8 +59,12 @@ class StanNUTS(StanBackend):
         self.parallel_chains = parallel_chains
 
     def fit(self, data: HierData, seed: int) -> FitResult:
-        """Sample the posterior of ``data``; see the class docstring for the settings."""
-        start = time.perf_counter()
+        """Sample the posterior of ``data``; see the class docstring for the settings.
+
+        The warm-up is written too (``save_warmup``) for its leapfrog counts; the posterior
+        and ``sample_stats`` hold the kept draws only.
+        """
+        start, cpu0 = time.perf_counter(), cpu_seconds()
         compile_s, compiled = self.compile_timing()
         with output_dir("nuts") as out:
             fit = run_cmdstan(
@@ -77,11 +81,15 @@ class StanNUTS(StanBackend):
                 output_dir=out,
                 sig_figs=SIG_FIGS,
                 show_progress=self.progress,
+                save_warmup=True,
             )
             posterior = convert.canonical_posterior(
                 fit.stan_variable, self.spec, self.chains, self.draws
             )
-            stats = convert.nuts_sample_stats(fit.method_variables())
+            # (tune + draws, chain) with the warm-up kept: the draws are the last `draws` rows
+            method = {k: np.asarray(v) for k, v in fit.method_variables().items()}
+            stats = convert.nuts_sample_stats({k: v[-self.draws :] for k, v in method.items()})
+            leapfrog = method["n_leapfrog__"]
             chain_time = [dict(t) for t in fit.time]
         timing = {
             "compile_s": compile_s,
@@ -98,6 +106,12 @@ class StanNUTS(StanBackend):
             "target_accept": self.target_accept,
             "max_treedepth": self.max_treedepth,
             "n_max_treedepth": int((stats["tree_depth"] >= self.max_treedepth).sum()),
+            "n_grad_warmup": int(leapfrog[: -self.draws].sum()),
+            "n_grad_draws": int(leapfrog[-self.draws :].sum()),
+            "fit_cpu_s": cpu_seconds() - cpu0,
+            "count_rule": "n_grad_warmup / n_grad_draws: leapfrog steps (one gradient each) "
+            "of the warm-up and kept iterations, from CmdStan's n_leapfrog__; fit_cpu_s: CPU "
+            "seconds of the fit, CmdStan's processes included",
             "chain_time_s": chain_time,
             "timing_note": "warmup_s / sampling_s: slowest chain (chains run in parallel)",
         }

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from backends.base import BackendError, FitResult
+from backends.base import BackendError, FitResult, cpu_seconds
 from backends.spec import HierData, ModelSpec
 from backends.stan import convert
 from backends.stan.cmdstan import output_dir, write_data
@@ -71,7 +71,7 @@ class StanVI(StanBackend):
 
     def fit(self, data: HierData, seed: int) -> FitResult:
         """Fit the approximation to ``data`` and draw ``num_draws`` from it."""
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu_seconds()
         compile_s, compiled = self.compile_timing()
         with output_dir(self.method) as out:
             vb = run_cmdstan(
@@ -102,7 +102,7 @@ class StanVI(StanBackend):
             "optimisation_s": opt_s,
             "fit_s": time.perf_counter() - start + compile_s,
         }
-        info = {"compiled": compiled, **self._info(vb, trace)}
+        info = {"compiled": compiled, **self._info(vb, trace), "fit_cpu_s": cpu_seconds() - cpu0}
         return self.finish(data, seed, posterior, stats, timing, info, loss=-trace.elbo)
 
     def _info(self, vb: Any, trace: convert.ElboTrace) -> dict[str, Any]:
@@ -120,6 +120,14 @@ class StanVI(StanBackend):
             "loss_steps": trace.steps.tolist(),
             "converged": trace.converged_step is not None,
             "converged_step": trace.converged_step,
+            # CmdStan checks convergence only where it prints the ELBO, and stops there
+            "n_steps": trace.converged_step or self.num_steps,
+            "n_steps_adapt": trace.adapt_steps,
+            "count_rule": (
+                f"n_steps: stochastic gradient steps of the run ({self.grad_samples} gradient(s) "
+                f"each; an ELBO of {self.elbo_samples} draws every {self.eval_elbo}); "
+                f"n_steps_adapt: steps of the eta adaptation before it"
+            ),
             "convergence_rule": (
                 f"CmdStan: mean or median relative ELBO change over the last "
                 f"evaluations < tol_rel_obj={self.tol_rel_obj}, checked every "

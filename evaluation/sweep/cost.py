@@ -14,6 +14,11 @@ from the reference cache (``fit.from_cache``) or stopped at the convergence rule
   measured for that backend in the study).
 
 The reconstruction is an estimate from measured rates, and is labelled so wherever shown.
+
+Seconds move with the machine's load; :func:`seed_costs` and :func:`method_costs` put beside
+them what a fit records that load does not move (:data:`COUNTS`: NUTS gradient evaluations,
+warm-up and kept draws apart, and VI optimiser steps) and the CPU seconds where recorded
+(:data:`CPU`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from evaluation.sweep.columns import numeric, truthy
+from evaluation.sweep.columns import first_of, numeric, truthy
 
 #: Measured parts of a job, in the order a run does them: (label, column).
 PHASES: tuple[tuple[str, str], ...] = (
@@ -37,6 +42,22 @@ PHASES: tuple[tuple[str, str], ...] = (
     ("figures", "phases.figures_s"),
     ("run report", "phases.report_s"),
 )
+
+
+#: Counts of a fit's work that machine load does not move (per fit): (name, columns, first
+#: found; ``fit.n_steps_run`` is what PyMC ADVI recorded before ``fit.n_steps``).
+COUNTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("n_grad_warmup", ("fit.n_grad_warmup",)),
+    ("n_grad_draws", ("fit.n_grad_draws",)),
+    ("n_steps", ("fit.n_steps", "fit.n_steps_run")),
+)
+#: CPU seconds where a run recorded them: the fit's (backends.base.cpu_seconds) and the job's.
+CPU: tuple[tuple[str, str], ...] = (
+    ("fit_cpu_s", "fit.fit_cpu_s"),
+    ("job_cpu_s", "timing.total_cpu_s"),
+)
+#: Seconds and counts of a job that a fit read from the reference cache did not pay.
+_PAID_BY_FIT: tuple[str, ...] = ("fit_s", "fit_cpu_s", *(name for name, _ in COUNTS))
 
 
 class CostSummary(NamedTuple):
@@ -121,3 +142,43 @@ def summary_rows(summary: CostSummary, wall_s: float | None) -> list[list[Any]]:
             rows.append(["wall clock before the savings, at the same parallelism "
                          "(reconstructed)", summary.before_jobs_s * ratio, None])  # fmt: skip
     return rows
+
+
+def seed_costs(df: pd.DataFrame) -> pd.DataFrame:
+    """What each method cost per data seed: one row per (method, seed), its jobs summed.
+
+    Columns: ``method`` (the method without its repeat, ``method_base``), ``seed``, ``jobs``
+    (the seed's fits: first fits and repeats), ``job_s`` (total seconds), ``fit_s`` and
+    ``eval_s``, the :data:`CPU` seconds and the :data:`COUNTS`.  A fit read from the reference
+    cache (``fit.from_cache``) paid no fit seconds, fit CPU or counts: the job that made it did.
+    A column no run recorded stays NaN.
+    """
+    done = df[df["status"] == "complete"]
+    method = done["method_base"] if "method_base" in done else done.get("backend")
+    frame = pd.DataFrame(
+        {
+            "method": method,
+            "seed": done["replicate"] if "replicate" in done else "-",
+            "jobs": 1,
+            "job_s": numeric(done, "timing.total_s"),
+            "fit_s": numeric(done, "timing.fit_s"),
+            "eval_s": numeric(done, "phases.evaluation_s"),
+            **{name: numeric(done, col) for name, col in CPU},
+            **{name: pd.to_numeric(first_of(done, cols), errors="coerce") for name, cols in COUNTS},
+        },
+        index=done.index,
+    )
+    paid = ~_flag(done, "fit.from_cache")
+    for col in _PAID_BY_FIT:
+        frame[col] = frame[col].where(paid | frame[col].isna(), 0.0)
+    grouped = frame.groupby(["method", "seed"], sort=False)
+    return grouped.sum(min_count=1).reset_index()
+
+
+def method_costs(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`seed_costs` averaged over seeds: one row per method with ``seeds`` (how many) and
+    the mean per seed of every seconds and count column."""
+    per_seed = seed_costs(df)
+    means = per_seed.drop(columns="seed").groupby("method", sort=False).mean()
+    means.insert(0, "seeds", per_seed.groupby("method", sort=False)["seed"].nunique())
+    return means.reset_index()

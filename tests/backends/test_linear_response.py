@@ -18,6 +18,9 @@ import pytest
 from scipy.optimize import minimize
 
 from backends import linear_response as lr
+from backends.spec import ModelSpec
+
+NONCENTERED = ModelSpec("noncentered")
 
 G, J, K = 3, 5, 2  # globals, groups, coefficients per group
 N = G + J * K
@@ -184,3 +187,34 @@ def test_fixed_and_output_draws_are_independent_streams():
     assert not np.allclose(fixed, np.random.default_rng(7).standard_normal((30, 50)))
     again = draw_streams(7, 30, 1000, 50)
     assert np.array_equal(again[0], fixed) and np.array_equal(again[1], out)  # reproducible
+
+
+def test_dadvi_counts_are_the_evaluations_it_made(tiny_twin, monkeypatch):
+    """Issue 31: the optimiser's steps and evaluations as counts, checked against the calls
+    the compiled objective and Hessian-vector product actually received."""
+    from backends.pymc import PyMCDADVI, dadvi
+
+    calls = {"fused": 0, "hessp": 0}
+    compile_objective = dadvi.compile_objective
+
+    def counted(model, fixed, **kwargs):
+        (f_fused, f_hessp), timing = compile_objective(model, fixed, **kwargs)
+
+        def fused(x):
+            calls["fused"] += 1
+            return f_fused(x)
+
+        def hessp(x, v):
+            calls["hessp"] += 1
+            return f_hessp(x, v)
+
+        return (fused, hessp), timing
+
+    monkeypatch.setattr(dadvi, "compile_objective", counted)
+    fit = PyMCDADVI(model=NONCENTERED, name="pymc_dadvi_lr", num_draws=50,
+                    lr_covariance=True).fit(tiny_twin, seed=0)  # fmt: skip
+    info = fit.info
+    assert info["n_steps"] == info["optimizer_nit"] > 0
+    assert info["n_objective"] == calls["fused"] >= info["n_steps"]
+    assert info["n_hvp"] + info["hessian_products"] == calls["hessp"]
+    assert info["n_hvp"] > 0 and info["fit_cpu_s"] > 0

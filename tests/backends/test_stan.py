@@ -89,6 +89,26 @@ def test_nuts_contract_and_sample_stats(nuts_fit, identified_twin):
     )
 
 
+def test_nuts_counts_gradients_of_warm_up_and_draws_apart(compiled, tiny_twin, monkeypatch):
+    """Issue 31: leapfrog steps (one gradient each) of the 2 x 150 warm-up iterations and of
+    the 2 x 100 kept ones, against CmdStan's own n_leapfrog__ column with the warm-up rows."""
+    from backends.stan import StanNUTS
+
+    backend = StanNUTS(model=NONCENTERED, chains=2, tune=150, draws=100, progress=False)
+    runs = []
+    sample = backend.compiled.model.sample
+    monkeypatch.setattr(backend.compiled.model, "sample",
+                        lambda **kw: runs.append(sample(**kw)) or runs[-1])  # fmt: skip
+    fit = backend.fit(tiny_twin, seed=3)
+    column = list(runs[0].column_names).index("n_leapfrog__")
+    leapfrog = runs[0].draws(inc_warmup=True)[:, :, column]
+    assert leapfrog.shape == (250, 2)  # warm-up rows first
+    assert fit.info["n_grad_warmup"] == int(leapfrog[:150].sum()) >= 2 * 150
+    assert fit.info["n_grad_draws"] == int(leapfrog[150:].sum())
+    assert fit.info["n_grad_draws"] == int(fit.idata.sample_stats["n_steps"].sum())
+    assert fit.idata.posterior.sizes["draw"] == 100 and fit.info["fit_cpu_s"] > 0
+
+
 def test_nuts_converges_and_recovers_truth(nuts_fit, identified_twin):
     import arviz as az
 
@@ -246,6 +266,12 @@ def test_vi_draws_and_log_densities(vi_fit, small_twin):
     np.testing.assert_array_equal(np.diff(steps), backend.eval_elbo)
     assert fit.timing["optimisation_s"] > 0
     assert isinstance(fit.info["converged"], bool)
+    # the optimiser steps as counts (issue 31): CmdStan stops at an ELBO row (converged) or
+    # at num_steps (a multiple of eval_elbo here), so the last row is the steps run; before
+    # them the eta adaptation ran adapt_iter steps for each of 2 to 5 step sizes tried
+    assert fit.info["n_steps"] == steps[-1] == (fit.info["converged_step"] or backend.num_steps)
+    assert fit.info["n_steps_adapt"] in {k * backend.adapt_iter for k in range(2, 6)}
+    assert fit.info["fit_cpu_s"] > 0
     # CmdStan's own convergence verdict (tol_rel_obj) is what the diagnostics report
     verdict = loss_convergence(fit.loss, fit.info)
     assert verdict == {k: fit.info[k] for k in ("converged", "converged_step", "convergence_rule")}
