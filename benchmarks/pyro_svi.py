@@ -1,20 +1,25 @@
-"""Pyro SVI cost per step at paper scale (120 worksites x 16,553 workers), per guide.
+"""Pyro SVI cost per step: the mean-field step against a NumPy log-joint gradient on the study's
+quarter twin and at paper scale, and per guide at paper scale.
 
-Every row is a real :class:`backends.pyro.PyroSVI` fit on ``make_paper_twin()`` (the paper's
-sizes and defaults), same seed, built from the guide's own backend config
-(``conf/backend/pyro_<guide>.yaml``: its dtype, jit and flow size) with ``--steps`` steps; rows
-run one after the other, so numbers are comparable only on an otherwise idle machine (the
-header prints the load average; on a shared machine the CPU ms/step column is the steadier
-one)::
+The default run prints, in one run, the overhead table: for the study's data (the train rows of
+``conf/experiment/evidence.yaml``'s quarter twin, 40 worksites x 4,000 workers) and the paper
+twin (120 x 16,553), the CPU milliseconds of one NumPy evaluation of the log joint and its
+gradient (:func:`log_joint_grad`, the arithmetic floor of a step), and of one mean-field step
+(real :class:`backends.pyro.PyroSVI` fits, ``info["ms_per_step_cpu"]``) with 1, 2 and 4
+particles and with 2 and 4 replicates fitted in one vectorised loop (``fit_replicates``; the
+cost per fit).  Each row is fitted ``--repeats`` times, round-robin, and the table shows the
+minimum and the median (the minimum is the steadier figure on a shared machine)::
 
-    python benchmarks/pyro_svi.py                       # 300 steps per row, all four guides
-    python benchmarks/pyro_svi.py --steps 500 --guides meanfield
-    python benchmarks/pyro_svi.py --pyro-guides         # + Pyro's own full-rank and IAF guides
-    python benchmarks/pyro_svi.py --guides fullrank --pyro-guides --dtype float64  # as before
-    python benchmarks/pyro_svi.py --full                # + the paper run: 18,000 steps, meanfield
-    python benchmarks/pyro_svi.py --naive               # + a straightforward Pyro model for scale
+    python benchmarks/pyro_svi.py                          # the overhead table (~3 min)
+    python benchmarks/pyro_svi.py --steps 2000 --repeats 5
+    python benchmarks/pyro_svi.py --no-overhead --guides meanfield lowrank fullrank flow
+    python benchmarks/pyro_svi.py --no-overhead --guides fullrank --pyro-guides --dtype float64
+    python benchmarks/pyro_svi.py --no-overhead --full     # + the paper run, 18,000 steps
+    python benchmarks/pyro_svi.py --no-overhead --naive    # + a straightforward Pyro model
 
-Columns: guide, JIT, dtype, wall ms/step and process-CPU ms/step of the optimisation loop, the
+Per-guide table (``--guides``: every row a real fit on ``make_paper_twin()``, same seed, built
+from the guide's own backend config ``conf/backend/pyro_<guide>.yaml``, ``--steps`` steps):
+guide, JIT, dtype, wall ms/step and process-CPU ms/step of the optimisation loop, the
 target ms/step (:data:`TARGET_MS`, issue 20: full-rank <= 5, flow <= 30; "ok" when the CPU
 figure meets it), JIT compile (warm-up) seconds, seconds to draw 1,000 posterior draws with
 log_q and lp, and the mean loss of the last 50 steps.  ``--pyro-guides`` adds rows for Pyro's
@@ -44,6 +49,123 @@ TARGET_MS: dict[str, float] = {"fullrank": 5.0, "flow": 30.0}
 PYRO_GUIDES: dict[str, str] = {"fullrank": "AutoMultivariateNormal", "flow": "AutoIAFNormal"}
 
 
+#: Pyro rows of the overhead table: label -> (particles, replicates).
+OVERHEAD_ROWS: dict[str, tuple[int, int]] = {
+    "mean-field": (1, 1),
+    "2 particles": (2, 1),
+    "4 particles": (4, 1),
+    "2 replicates": (1, 2),
+    "4 replicates": (1, 4),
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# The NumPy log joint and its gradient: the arithmetic floor of a step
+# ----------------------------------------------------------------------------------------------
+def log_joint_grad(params: dict, data, spec: ModelSpec) -> tuple[float, dict[str, np.ndarray]]:
+    """``backends.spec.log_joint`` at one point and its gradient, in NumPy.
+
+    Parameters
+    ----------
+    params : dict
+        ``alpha``, ``sigma_site``, ``sigma_worker``, ``beta_site`` and ``z_worker``
+        (non-centred) or ``beta_worker`` (centred), unbatched.
+    data : HierData
+    spec : ModelSpec
+
+    Returns
+    -------
+    value : float
+    grad : dict
+        The gradient with respect to each of ``params``' latents (on their constrained space).
+    """
+    from scipy.special import expit
+
+    from backends.spec import bernoulli_logit_loglik, log_prior
+
+    p, centred = spec.priors, spec.parameterization == "centered"
+    a, ss, sw = (float(params[k]) for k in ("alpha", "sigma_site", "sigma_worker"))
+    bs = np.asarray(params["beta_site"], dtype=float)
+    z = np.asarray(params["beta_worker" if centred else "z_worker"], dtype=float)
+    bw = z if centred else sw * z
+    eta = a + (data.X_site @ bs)[data.site] + np.einsum("nk,nk->n", bw[data.site], data.X_worker)
+    resid = data.y - expit(eta)
+    n_sites = data.n_worksites
+    by_site = np.bincount(data.site, resid, minlength=n_sites)
+    g_bw = np.stack([np.bincount(data.site, resid * x, minlength=n_sites)
+                     for x in data.X_worker.T], axis=1)  # fmt: skip
+    point = {**params, "beta_worker": bw}
+    value = float(log_prior(point, spec) + bernoulli_logit_loglik(data.y, eta).sum())
+    grad = {
+        "alpha": resid.sum() - a / p.alpha_scale**2,
+        "sigma_site": ((bs**2).sum() / ss**2 - bs.size) / ss
+        + _dlog_halfcauchy(ss, p.sigma_site_scale),
+        "sigma_worker": _dlog_halfcauchy(sw, p.sigma_worker_scale),
+        "beta_site": data.X_site.T @ by_site - bs / ss**2,
+    }
+    if centred:
+        grad["sigma_worker"] += -z.size / sw + (z**2).sum() / sw**3
+        grad["beta_worker"] = g_bw - z / sw**2
+    else:
+        grad["sigma_worker"] += (z * g_bw).sum()
+        grad["z_worker"] = sw * g_bw - z
+    return value, grad
+
+
+def _dlog_halfcauchy(x: float, scale: float) -> float:
+    """d/dx of the HalfCauchy(scale) log density."""
+    return -2 * x / (scale**2 + x**2)
+
+
+def numpy_ms(data, spec: ModelSpec, repeats: int, calls: int = 500) -> list[float]:
+    """CPU milliseconds per :func:`log_joint_grad` call at a random point, ``repeats`` times."""
+    from backends.spec import random_params
+
+    point = random_params(data, np.random.default_rng(0))
+    point = {k: v for k, v in point.items() if k != ("z_worker" if spec.parameterization ==
+                                                     "centered" else "beta_worker")}  # fmt: skip
+    out = []
+    for _ in range(repeats):
+        t0 = time.process_time()
+        for _ in range(calls):
+            log_joint_grad(point, data, spec)
+        out.append(1e3 * (time.process_time() - t0) / calls)
+    return out
+
+
+def overhead_table(args: argparse.Namespace, spec: ModelSpec) -> None:
+    """The mean-field step against the NumPy gradient, quarter twin and paper scale."""
+    from backends.pyro import PyroSVI
+    from evaluation import api
+    from evaluation.config import plain
+    from evaluation.config.compose import compose_choice
+    from evaluation.data.twin import make_paper_twin
+
+    scales = {
+        "quarter": api.data_from_config(plain(compose_choice("experiment", "evidence").data)).train,
+        "paper": make_paper_twin(),
+    }
+    print(f"{'data':<8} {'workers':>7} {'path':<14} {'cpu ms min':>10} {'median':>8} "
+          f"{'x numpy':>8}   ({args.steps} steps per fit, {args.repeats} repeats, CPU ms "
+          "per step per fit)")  # fmt: skip
+    for scale, data in scales.items():
+        floor = min(numpy_ms(data, spec, args.repeats))
+        print(f"{scale:<8} {data.n_workers:>7} {'numpy grad':<14} {floor:>10.3f}", flush=True)
+        cpu: dict[str, list[float]] = {row: [] for row in OVERHEAD_ROWS}
+        for _ in range(args.repeats):  # round-robin: each row sees the same load
+            for row, (particles, replicates) in OVERHEAD_ROWS.items():
+                backend = PyroSVI(model=spec, num_steps=args.steps, num_particles=particles,
+                                  num_draws=10, progress=False)  # fmt: skip
+                fits = backend.fit_replicates(data, list(range(replicates)))
+                cpu[row].append(fits[0].info["ms_per_step_cpu"])
+        for row, values in cpu.items():
+            print(f"{scale:<8} {data.n_workers:>7} {row:<14} {min(values):>10.3f} "
+                  f"{np.median(values):>8.3f} {min(values) / floor:>8.2f}", flush=True)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------
+# Per guide, at paper scale
+# ----------------------------------------------------------------------------------------------
 def _backend(guide: str, steps: int, draws: int, spec: ModelSpec, jit: bool | None,
              dtype: str | None = None):  # fmt: skip
     """The guide's backend as configured (conf/backend/pyro_<guide>.yaml), shortened
@@ -168,11 +290,13 @@ def full_run(data, spec: ModelSpec) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parse arguments, build the paper twin and print one row per (guide, jit)."""
+    """Parse arguments; print the overhead table, then one row per (guide, jit) asked for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300, help="optimisation steps per row")
-    parser.add_argument("--draws", type=int, default=1000, help="posterior draws per row")
-    parser.add_argument("--guides", nargs="+", default=["meanfield", "lowrank", "fullrank", "flow"])
+    parser.add_argument("--steps", type=int, default=1000, help="optimisation steps per fit")
+    parser.add_argument("--repeats", type=int, default=3, help="fits per overhead row")
+    parser.add_argument("--no-overhead", action="store_true", help="skip the overhead table")
+    parser.add_argument("--draws", type=int, default=1000, help="posterior draws per guide row")
+    parser.add_argument("--guides", nargs="*", default=[], help="per-guide rows at paper scale")
     parser.add_argument(
         "--parameterization", default="centered", choices=["centered", "noncentered"]
     )
@@ -187,14 +311,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--full", action="store_true", help="also the 18,000-step paper run")
     args = parser.parse_args(argv)
 
+    from evaluation.config import model_spec
+    from evaluation.config.compose import compose_choice
     from evaluation.data.twin import make_paper_twin
 
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; torch 1 thread")
+    if not args.no_overhead:
+        study = model_spec(compose_choice("experiment", "evidence").model)
+        print(f"\noverhead: mean-field step against the NumPy log-joint gradient "
+              f"({study.parameterization}, the study's model)")  # fmt: skip
+        overhead_table(args, study)
+    if not (args.guides or args.naive or args.full):
+        return
     spec = ModelSpec(args.parameterization)
     data = make_paper_twin()
-    print(f"paper twin: {data.n_worksites} worksites x {data.n_workers} workers, "
+    print(f"\npaper twin: {data.n_worksites} worksites x {data.n_workers} workers, "
           f"{len(data.site_features)} site / {len(data.worker_features)} worker features; "
-          f"{spec.parameterization}; {args.steps} steps per row; load average "
-          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")  # fmt: skip
+          f"{spec.parameterization}; {args.steps} steps per row")  # fmt: skip
     print(f"{'guide':<22} {'jit':<4} {'dtype':<8} {'ms/step':>9} {'cpu ms':>9} {'target':>9} "
           f"{'compile':>9} {'draws s':>9} {'final loss':>11}")  # fmt: skip
     for guide in args.guides:
