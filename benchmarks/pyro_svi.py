@@ -4,10 +4,11 @@ quarter twin and at paper scale, and per guide at paper scale.
 The default run prints, in one run, the overhead table: for the study's data (the train rows of
 ``conf/experiment/evidence.yaml``'s quarter twin, 40 worksites x 4,000 workers) and the paper
 twin (120 x 16,553), the CPU milliseconds of one NumPy evaluation of the log joint and its
-gradient (:func:`log_joint_grad`, the arithmetic floor of a step), and of one mean-field step
-(real :class:`backends.pyro.PyroSVI` fits, ``info["ms_per_step_cpu"]``) with 1, 2 and 4
-particles and with 2 and 4 replicates fitted in one vectorised loop (``fit_replicates``; the
-cost per fit).  Each row is fitted ``--repeats`` times, round-robin, and the table shows the
+gradient (:class:`NumpyLogJoint`, the arithmetic floor of a step), and of one mean-field step
+(real :class:`backends.pyro.PyroSVI` fits, ``info["ms_per_step_cpu"]``): as configured
+(float32, 1 torch thread, 1 particle), with 2 and 4 particles, in float64, on 2 torch threads,
+and with 2 and 4 replicates fitted in one vectorised loop (``fit_replicates``; the cost per
+fit).  Each row is fitted ``--repeats`` times, round-robin, and the table shows the
 minimum and the median (the minimum is the steadier figure on a shared machine)::
 
     python benchmarks/pyro_svi.py                          # the overhead table (~3 min)
@@ -49,67 +50,87 @@ TARGET_MS: dict[str, float] = {"fullrank": 5.0, "flow": 30.0}
 PYRO_GUIDES: dict[str, str] = {"fullrank": "AutoMultivariateNormal", "flow": "AutoIAFNormal"}
 
 
-#: Pyro rows of the overhead table: label -> (particles, replicates).
-OVERHEAD_ROWS: dict[str, tuple[int, int]] = {
-    "mean-field": (1, 1),
-    "2 particles": (2, 1),
-    "4 particles": (4, 1),
-    "2 replicates": (1, 2),
-    "4 replicates": (1, 4),
+#: Pyro rows of the overhead table: label -> (PyroSVI settings, replicates fitted together).
+OVERHEAD_ROWS: dict[str, tuple[dict, int]] = {
+    "mean-field": ({}, 1),
+    "2 particles": ({"num_particles": 2}, 1),
+    "4 particles": ({"num_particles": 4}, 1),
+    "float64": ({"dtype": "float64"}, 1),
+    "2 threads": ({"num_threads": 2}, 1),
+    "2 replicates": ({}, 2),
+    "4 replicates": ({}, 4),
 }
 
 
 # ----------------------------------------------------------------------------------------------
 # The NumPy log joint and its gradient: the arithmetic floor of a step
 # ----------------------------------------------------------------------------------------------
-def log_joint_grad(params: dict, data, spec: ModelSpec) -> tuple[float, dict[str, np.ndarray]]:
-    """``backends.spec.log_joint`` at one point and its gradient, in NumPy.
+class NumpyLogJoint:
+    """``backends.spec.log_joint`` of one data set and its gradient, in NumPy.
+
+    The rows are sorted by worksite once (with a column of ones appended to ``X_worker``), so
+    the gradient's sums by worksite are one ``np.add.reduceat``, and the logits one row gather.
 
     Parameters
     ----------
-    params : dict
-        ``alpha``, ``sigma_site``, ``sigma_worker``, ``beta_site`` and ``z_worker``
-        (non-centred) or ``beta_worker`` (centred), unbatched.
     data : HierData
     spec : ModelSpec
-
-    Returns
-    -------
-    value : float
-    grad : dict
-        The gradient with respect to each of ``params``' latents (on their constrained space).
     """
-    from scipy.special import expit
 
-    from backends.spec import bernoulli_logit_loglik, log_prior
+    def __init__(self, data, spec: ModelSpec) -> None:
+        order = np.argsort(data.site, kind="stable")
+        self.spec, self.X_site, self.n_sites = spec, data.X_site, data.n_worksites
+        self.site, self.y = data.site[order], data.y[order].astype(float)
+        self.x1 = np.column_stack([data.X_worker[order], np.ones(data.n_workers)])
+        self.starts = np.flatnonzero(np.r_[True, np.diff(self.site) != 0])
+        self.present = self.site[self.starts]  # the worksites with rows
 
-    p, centred = spec.priors, spec.parameterization == "centered"
-    a, ss, sw = (float(params[k]) for k in ("alpha", "sigma_site", "sigma_worker"))
-    bs = np.asarray(params["beta_site"], dtype=float)
-    z = np.asarray(params["beta_worker" if centred else "z_worker"], dtype=float)
-    bw = z if centred else sw * z
-    eta = a + (data.X_site @ bs)[data.site] + np.einsum("nk,nk->n", bw[data.site], data.X_worker)
-    resid = data.y - expit(eta)
-    n_sites = data.n_worksites
-    by_site = np.bincount(data.site, resid, minlength=n_sites)
-    g_bw = np.stack([np.bincount(data.site, resid * x, minlength=n_sites)
-                     for x in data.X_worker.T], axis=1)  # fmt: skip
-    point = {**params, "beta_worker": bw}
-    value = float(log_prior(point, spec) + bernoulli_logit_loglik(data.y, eta).sum())
-    grad = {
-        "alpha": resid.sum() - a / p.alpha_scale**2,
-        "sigma_site": ((bs**2).sum() / ss**2 - bs.size) / ss
-        + _dlog_halfcauchy(ss, p.sigma_site_scale),
-        "sigma_worker": _dlog_halfcauchy(sw, p.sigma_worker_scale),
-        "beta_site": data.X_site.T @ by_site - bs / ss**2,
-    }
-    if centred:
-        grad["sigma_worker"] += -z.size / sw + (z**2).sum() / sw**3
-        grad["beta_worker"] = g_bw - z / sw**2
-    else:
-        grad["sigma_worker"] += (z * g_bw).sum()
-        grad["z_worker"] = sw * g_bw - z
-    return value, grad
+    def __call__(self, params: dict) -> tuple[float, dict[str, np.ndarray]]:
+        """The log joint at ``params`` and its gradient.
+
+        Parameters
+        ----------
+        params : dict
+            ``alpha``, ``sigma_site``, ``sigma_worker``, ``beta_site`` and ``z_worker``
+            (non-centred) or ``beta_worker`` (centred), unbatched.
+
+        Returns
+        -------
+        value : float
+        grad : dict
+            The gradient with respect to each of ``params``' latents (constrained space).
+        """
+        from scipy.special import expit
+
+        from backends.spec import log_prior
+
+        p, centred = self.spec.priors, self.spec.parameterization == "centered"
+        a, ss, sw = (float(params[k]) for k in ("alpha", "sigma_site", "sigma_worker"))
+        bs = np.asarray(params["beta_site"], dtype=float)
+        z = np.asarray(params["beta_worker" if centred else "z_worker"], dtype=float)
+        bw = z if centred else sw * z
+        coef = np.column_stack([bw, self.X_site @ bs])  # (J, K_w + 1): worker | site part
+        eta = a + np.einsum("nk,nk->n", coef[self.site], self.x1)
+        resid = self.y - expit(eta)
+        sums = np.zeros_like(coef)  # sum by worksite of resid * [X_worker | 1]
+        sums[self.present] = np.add.reduceat(resid[:, None] * self.x1, self.starts)
+        g_bw, by_site = sums[:, :-1], sums[:, -1]
+        loglik = float((self.y * eta).sum() - np.logaddexp(0.0, eta).sum())  # no BLAS threads
+        value = float(log_prior({**params, "beta_worker": bw}, self.spec)) + loglik
+        grad = {
+            "alpha": resid.sum() - a / p.alpha_scale**2,
+            "sigma_site": ((bs**2).sum() / ss**2 - bs.size) / ss
+            + _dlog_halfcauchy(ss, p.sigma_site_scale),
+            "sigma_worker": _dlog_halfcauchy(sw, p.sigma_worker_scale),
+            "beta_site": self.X_site.T @ by_site - bs / ss**2,
+        }
+        if centred:
+            grad["sigma_worker"] += -z.size / sw + (z**2).sum() / sw**3
+            grad["beta_worker"] = g_bw - z / sw**2
+        else:
+            grad["sigma_worker"] += (z * g_bw).sum()
+            grad["z_worker"] = sw * g_bw - z
+        return value, grad
 
 
 def _dlog_halfcauchy(x: float, scale: float) -> float:
@@ -118,17 +139,18 @@ def _dlog_halfcauchy(x: float, scale: float) -> float:
 
 
 def numpy_ms(data, spec: ModelSpec, repeats: int, calls: int = 500) -> list[float]:
-    """CPU milliseconds per :func:`log_joint_grad` call at a random point, ``repeats`` times."""
+    """CPU milliseconds per :class:`NumpyLogJoint` call at a random point, ``repeats`` times."""
     from backends.spec import random_params
 
+    own = "beta_worker" if spec.parameterization == "centered" else "z_worker"
     point = random_params(data, np.random.default_rng(0))
-    point = {k: v for k, v in point.items() if k != ("z_worker" if spec.parameterization ==
-                                                     "centered" else "beta_worker")}  # fmt: skip
+    point = {k: point[k] for k in ("alpha", "sigma_site", "sigma_worker", "beta_site", own)}
+    log_joint = NumpyLogJoint(data, spec)
     out = []
     for _ in range(repeats):
         t0 = time.process_time()
         for _ in range(calls):
-            log_joint_grad(point, data, spec)
+            log_joint(point)
         out.append(1e3 * (time.process_time() - t0) / calls)
     return out
 
@@ -153,9 +175,9 @@ def overhead_table(args: argparse.Namespace, spec: ModelSpec) -> None:
         print(f"{scale:<8} {data.n_workers:>7} {'numpy grad':<14} {floor:>10.3f}", flush=True)
         cpu: dict[str, list[float]] = {row: [] for row in OVERHEAD_ROWS}
         for _ in range(args.repeats):  # round-robin: each row sees the same load
-            for row, (particles, replicates) in OVERHEAD_ROWS.items():
-                backend = PyroSVI(model=spec, num_steps=args.steps, num_particles=particles,
-                                  num_draws=10, progress=False)  # fmt: skip
+            for row, (settings, replicates) in OVERHEAD_ROWS.items():
+                backend = PyroSVI(model=spec, num_steps=args.steps, num_draws=10, progress=False,
+                                  **settings)  # fmt: skip
                 fits = backend.fit_replicates(data, list(range(replicates)))
                 cpu[row].append(fits[0].info["ms_per_step_cpu"])
         for row, values in cpu.items():
@@ -315,7 +337,7 @@ def main(argv: list[str] | None = None) -> None:
     from evaluation.config.compose import compose_choice
     from evaluation.data.twin import make_paper_twin
 
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; torch 1 thread")
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     if not args.no_overhead:
         study = model_spec(compose_choice("experiment", "evidence").model)
         print(f"\noverhead: mean-field step against the NumPy log-joint gradient "

@@ -15,18 +15,18 @@ from backends.pyro.model import make_model, to_tensors
 from backends.spec import ModelSpec, log_joint, random_params
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # benchmarks/ is not installed
-from benchmarks.pyro_svi import log_joint_grad
+from benchmarks.pyro_svi import NumpyLogJoint
 
 
 @pytest.mark.parametrize("parameterization", ["noncentered", "centered"])
 def test_numpy_gradient_is_autograd_of_the_pyro_log_joint(tiny_twin, parameterization):
     spec = ModelSpec(parameterization)
     own = "beta_worker" if parameterization == "centered" else "z_worker"
-    rng = np.random.default_rng(3)
+    rng, numpy_log_joint = np.random.default_rng(3), NumpyLogJoint(tiny_twin, spec)
     for _ in range(3):
         point = random_params(tiny_twin, rng)
         point = {k: point[k] for k in ("alpha", "sigma_site", "sigma_worker", "beta_site", own)}
-        value, grad = log_joint_grad(point, tiny_twin, spec)
+        value, grad = numpy_log_joint(point)
         leaves = {k: torch.tensor(np.asarray(v, float), requires_grad=True)
                   for k, v in point.items()}  # fmt: skip
         model = poutine.condition(make_model(spec), data=leaves)
