@@ -7,11 +7,12 @@ twin (120 x 16,553), the CPU milliseconds of one NumPy evaluation of the log joi
 gradient (:class:`NumpyLogJoint`, the arithmetic floor of a step), and of one mean-field step
 (real :class:`backends.pyro.PyroSVI` fits, ``info["ms_per_step_cpu"]``): as configured
 (float32, 1 torch thread, 1 particle), with 2 and 4 particles, in float64, on 2 torch threads,
-and with 2 and 4 replicates fitted in one vectorised loop (``fit_replicates``; the cost per
-fit).  Each row is fitted ``--repeats`` times, round-robin, and the table shows the
-minimum and the median (the minimum is the steadier figure on a shared machine)::
+and several fits in one vectorised loop (``fit_replicates``; the cost per fit): 2 and 4
+repeats of one data set, 4 data seeds of the design, and 4 data seeds x 2 repeats.  Each row
+is fitted ``--repeats`` times, round-robin, and the table shows the minimum and the median
+(the minimum is the steadier figure on a shared machine)::
 
-    python benchmarks/pyro_svi.py                          # the overhead table (~3 min)
+    python benchmarks/pyro_svi.py                          # the overhead table (~6 min)
     python benchmarks/pyro_svi.py --steps 2000 --repeats 5
     python benchmarks/pyro_svi.py --no-overhead --guides meanfield lowrank fullrank flow
     python benchmarks/pyro_svi.py --no-overhead --guides fullrank --pyro-guides --dtype float64
@@ -50,15 +51,18 @@ TARGET_MS: dict[str, float] = {"fullrank": 5.0, "flow": 30.0}
 PYRO_GUIDES: dict[str, str] = {"fullrank": "AutoMultivariateNormal", "flow": "AutoIAFNormal"}
 
 
-#: Pyro rows of the overhead table: label -> (PyroSVI settings, replicates fitted together).
-OVERHEAD_ROWS: dict[str, tuple[dict, int]] = {
-    "mean-field": ({}, 1),
-    "2 particles": ({"num_particles": 2}, 1),
-    "4 particles": ({"num_particles": 4}, 1),
-    "float64": ({"dtype": "float64"}, 1),
-    "2 threads": ({"num_threads": 2}, 1),
-    "2 replicates": ({}, 2),
-    "4 replicates": ({}, 4),
+#: Pyro rows of the overhead table: label -> (PyroSVI settings, fits in one loop, data sets
+#: they are spread over: data seeds 0, 1, ... of the design, each fitted by as many seeds).
+OVERHEAD_ROWS: dict[str, tuple[dict, int, int]] = {
+    "mean-field": ({}, 1, 1),
+    "2 particles": ({"num_particles": 2}, 1, 1),
+    "4 particles": ({"num_particles": 4}, 1, 1),
+    "float64": ({"dtype": "float64"}, 1, 1),
+    "2 threads": ({"num_threads": 2}, 1, 1),
+    "2 repeats": ({}, 2, 1),
+    "4 repeats": ({}, 4, 1),
+    "4 data seeds": ({}, 4, 4),
+    "4 seeds x 2 rep": ({}, 8, 4),
 }
 
 
@@ -155,33 +159,42 @@ def numpy_ms(data, spec: ModelSpec, repeats: int, calls: int = 500) -> list[floa
     return out
 
 
-def overhead_table(args: argparse.Namespace, spec: ModelSpec) -> None:
-    """The mean-field step against the NumPy gradient, quarter twin and paper scale."""
-    from backends.pyro import PyroSVI
+def designs(n: int) -> dict[str, list]:
+    """``n`` data sets per scale, data seeds 0, 1, ...: the study's quarter twin (the train
+    rows of ``conf/experiment/evidence.yaml``'s data) and the paper twin (every row)."""
     from evaluation import api
     from evaluation.config import plain
     from evaluation.config.compose import compose_choice
     from evaluation.data.twin import make_paper_twin
 
-    scales = {
-        "quarter": api.data_from_config(plain(compose_choice("experiment", "evidence").data)).train,
-        "paper": make_paper_twin(),
+    quarter = plain(compose_choice("experiment", "evidence").data)
+    return {
+        "quarter": [api.data_from_config({**quarter, "seed": k}).train for k in range(n)],
+        "paper": [make_paper_twin(seed=k) for k in range(n)],
     }
-    print(f"{'data':<8} {'workers':>7} {'path':<14} {'cpu ms min':>10} {'median':>8} "
+
+
+def overhead_table(args: argparse.Namespace, spec: ModelSpec) -> None:
+    """The mean-field step against the NumPy gradient, quarter twin and paper scale."""
+    from backends.pyro import PyroSVI
+
+    print(f"{'data':<8} {'workers':>7} {'path':<16} {'cpu ms min':>10} {'median':>8} "
           f"{'x numpy':>8}   ({args.steps} steps per fit, {args.repeats} repeats, CPU ms "
           "per step per fit)")  # fmt: skip
-    for scale, data in scales.items():
-        floor = min(numpy_ms(data, spec, args.repeats))
-        print(f"{scale:<8} {data.n_workers:>7} {'numpy grad':<14} {floor:>10.3f}", flush=True)
+    for scale, datas in designs(max(sets for *_, sets in OVERHEAD_ROWS.values())).items():
+        n_workers, floor = datas[0].n_workers, min(numpy_ms(datas[0], spec, args.repeats))
+        print(f"{scale:<8} {n_workers:>7} {'numpy grad':<16} {floor:>10.3f}", flush=True)
         cpu: dict[str, list[float]] = {row: [] for row in OVERHEAD_ROWS}
         for _ in range(args.repeats):  # round-robin: each row sees the same load
-            for row, (settings, replicates) in OVERHEAD_ROWS.items():
+            for row, (settings, fits_per_loop, sets) in OVERHEAD_ROWS.items():
                 backend = PyroSVI(model=spec, num_steps=args.steps, num_draws=10, progress=False,
                                   **settings)  # fmt: skip
-                fits = backend.fit_replicates(data, list(range(replicates)))
+                spread = [datas[i * sets // fits_per_loop] for i in range(fits_per_loop)]
+                fits = backend.fit_replicates(spread if sets > 1 else datas[0],
+                                              list(range(fits_per_loop)))  # fmt: skip
                 cpu[row].append(fits[0].info["ms_per_step_cpu"])
         for row, values in cpu.items():
-            print(f"{scale:<8} {data.n_workers:>7} {row:<14} {min(values):>10.3f} "
+            print(f"{scale:<8} {n_workers:>7} {row:<16} {min(values):>10.3f} "
                   f"{np.median(values):>8.3f} {min(values) / floor:>8.2f}", flush=True)  # fmt: skip
 
 

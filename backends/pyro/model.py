@@ -87,7 +87,9 @@ def logits(
     """``alpha + X_site[site] . beta_site + X_worker . beta_worker[site]``, batch-aware.
 
     Unbatched shapes are ``()``, ``(K_s,)``, ``(J, K_w)`` -> ``(N,)``; under the draws plate
-    ``(D, 1, 1)``, ``(D, 1, K_s)``, ``(D, J, K_w)`` -> ``(D, 1, N)``.  The site part is
+    ``(D, 1, 1)``, ``(D, 1, K_s)``, ``(D, J, K_w)`` -> ``(D, 1, N)``.  The data may carry the
+    replicates' batch too (``X_site`` (R, J, K_s), ``X_worker1`` (R, N, K_w + 1), ``site``
+    (R, N): one data set per replicate, :func:`backends.pyro.replicates.stack`).  The site part is
     computed per worksite, appended to the worker coefficients and gathered with them:
     ``([beta_worker | X_site @ beta_site][site] * [X_worker | 1]).sum(-1)``.
     """
@@ -96,8 +98,8 @@ def logits(
     coef = torch.cat([beta_worker, site_eta], dim=-1)  # (..., J, K_w + 1)
     if batch:  # rows of the flattened batch: a gather along dim -2 of a batched tensor (and
         # its index_add backward) costs 2-3x as much at paper scale
-        size = math.prod(batch)
-        rows = (data.site + n_sites * torch.arange(size).unsqueeze(-1)).reshape(-1)
+        size, site = math.prod(batch), data.site.expand(*batch, data.site.shape[-1])
+        rows = (site + n_sites * torch.arange(size).reshape(*batch, 1)).reshape(-1)
         coef = coef.reshape(size * n_sites, width).index_select(0, rows)
         coef = coef.reshape(*batch, -1, width)  # (..., N, K_w + 1)
     else:
@@ -132,8 +134,8 @@ def make_model(spec: ModelSpec):
         if X_site.dtype not in constants:
             constants[X_site.dtype] = tuple(torch.tensor(v, dtype=X_site.dtype) for v in scales)
         zero, one, alpha_scale, site_scale, worker_scale = constants[X_site.dtype]
-        n_sites, n_site_features = (int(n) for n in X_site.shape)
-        n_worker_features, n_obs = int(X_worker1.shape[1]) - 1, int(y.shape[0])
+        n_sites, n_site_features = (int(n) for n in X_site.shape[-2:])  # (replicates, ...)
+        n_worker_features, n_obs = int(X_worker1.shape[-1]) - 1, int(y.shape[-1])
         alpha = pyro.sample("alpha", dist.Normal(zero, alpha_scale))
         sigma_site = pyro.sample("sigma_site", dist.HalfCauchy(site_scale))
         sigma_worker = pyro.sample("sigma_worker", dist.HalfCauchy(worker_scale))

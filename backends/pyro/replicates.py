@@ -5,7 +5,9 @@ independent fits (the repeats of one data set) cost far less as one step over ``
 guide's parameters than as ``R`` steps:
 
 * the model and guide run inside ``pyro.plate("replicate", R, dim=REPLICATE_DIM)``, outside the
-  model's own plates (the batch dim draws already use, :data:`backends.pyro.model.DRAW_DIM`);
+  model's own plates (the batch dim draws already use, :data:`backends.pyro.model.DRAW_DIM`),
+  on one data set or on one per replicate of the same sizes (the seeds of one design,
+  :func:`stack`);
 * every guide parameter gets ``R`` copies with batch shape ``(R, 1, 1)`` (:func:`replicate`), so
   each replicate has its own Gaussian and the ELBO is the sum of ``R`` independent ELBOs: its
   gradient with respect to one replicate's parameters is that replicate's own gradient, and Adam
@@ -31,7 +33,7 @@ from pyro import poutine
 from pyro.nn import PyroParam
 
 from backends.pyro import loop
-from backends.pyro.model import MAX_PLATE_NESTING
+from backends.pyro.model import MAX_PLATE_NESTING, ModelTensors
 
 #: Dim of the replicate plate (outside the model's plates).
 REPLICATE_DIM = -MAX_PLATE_NESTING - 1
@@ -78,8 +80,19 @@ def load(guide, params: dict[str, torch.Tensor]) -> None:
             p.copy_(params[name])
 
 
+def stack(tensors: list[ModelTensors]) -> ModelTensors:
+    """One data set per replicate as one batch: ``X_site`` (R, J, K_s), ``X_worker1``
+    (R, N, K_w + 1), ``site`` (R, N) and ``y`` (R, 1, N) (the obs plate's dim -1 and the
+    replicate plate's -3); the data sets need the same sizes."""
+    x_site, x_worker1, site, y = (torch.stack(parts) for parts in zip(*tensors, strict=True))
+    return ModelTensors(x_site, x_worker1, site, y.unsqueeze(-2))
+
+
 def fit_loop(settings: loop.LoopSettings, elbo, model, guide, tensors, seeds, nan_message):
     """One loop over ``len(seeds)`` replicates of the single-fit ``guide`` of ``model``.
+
+    ``tensors``: the data of every replicate (:class:`~backends.pyro.model.ModelTensors`),
+    or a list of one per replicate (then batched by :func:`stack`).
 
     Returns
     -------
@@ -89,11 +102,13 @@ def fit_loop(settings: loop.LoopSettings, elbo, model, guide, tensors, seeds, na
         Each replicate's parameters (:func:`snapshot`) where the rule stopped it, else at the
         end; :func:`single_guide` turns one into a guide to draw from.
     """
-    n = len(seeds)
+    n, one = len(seeds), tensors if isinstance(tensors, ModelTensors) else tensors[0]
     with torch.no_grad():
-        guide(*tensors)
+        guide(*one)  # the guide's parameters, for one data set
     replicate(guide, n)
-    weight = torch.ones(n, 1, 1, dtype=tensors.y.dtype, requires_grad=True)
+    if not isinstance(tensors, ModelTensors):
+        tensors = stack(tensors)
+    weight = torch.ones(n, 1, 1, dtype=one.y.dtype, requires_grad=True)
     fitted: list[Any] = [None] * n
 
     def losses():  # d loss / d weight_r = replicate r's loss (the module docstring)

@@ -178,10 +178,14 @@ class PyroSVI:
         """
         return self.fit_replicates(data, [seed])[0]
 
-    def fit_replicates(self, data: HierData, seeds: Sequence[int]) -> list[FitResult]:
-        """Fit ``data`` once per seed, every fit in one vectorised loop; a FitResult per seed.
+    def fit_replicates(
+        self, data: HierData | Sequence[HierData], seeds: Sequence[int]
+    ) -> list[FitResult]:
+        """Fit once per seed, every fit in one vectorised loop; a FitResult per seed.
 
-        The replicates are independent fits (:mod:`backends.pyro.replicates`): each has its own
+        ``data``: one data set for every seed (the repeats of a fit), or one per seed (say the
+        data seeds of one design), all of the same sizes (worksites, features, rows).  The
+        replicates are independent fits (:mod:`backends.pyro.replicates`): each has its own
         guide parameters, loss trace and stop (the convergence rule on its own loss), and its
         draws are seeded by its seed.  Each is the fit ``fit(data, seed)`` would give within
         Monte Carlo noise, not bit for bit: the steps share one random stream (seeded by the
@@ -192,44 +196,61 @@ class PyroSVI:
         Raises
         ------
         ValueError
-            No seed, or several with a guide outside :data:`backends.pyro.replicates.REPLICABLE`.
+            No seed; several with a guide outside :data:`backends.pyro.replicates.REPLICABLE`;
+            a data set per seed that are not one per seed or not of the same sizes.
         """
         require("torch", _INSTALL)
         pyro = require("pyro", _INSTALL)
         from backends.pyro import model as pyro_model  # torch-importing (module docstring)
         from backends.pyro import replicates
-        from backends.pyro.replicates import REPLICABLE
 
-        seeds = [int(s) for s in seeds]
-        if not seeds or (len(seeds) > 1 and self.guide not in REPLICABLE):
-            raise ValueError(
-                f"{self.name}: fit_replicates needs >= 1 seed, several a guide in {REPLICABLE} "
-                f"(got {len(seeds)} seeds, guide {self.guide!r})"
-            )
+        seeds, datas = [int(s) for s in seeds], self._replicate_data(data, seeds)
         t_start = time.perf_counter()
         with steps.torch_threads(self.num_threads), pyro.validation_enabled(False):
             pyro.clear_param_store()
             pyro.set_rng_seed(seeds[0])
-            tensors = pyro_model.to_tensors(data, steps.torch_dtype(self.dtype))
+            dtype = steps.torch_dtype(self.dtype)
+            tensors = [pyro_model.to_tensors(d, dtype) for d in datas]
             model = pyro_model.make_model(self.model)
             guide = self._make_guide(model)
             if len(seeds) > 1:
                 trace, fitted = replicates.fit_loop(
-                    self._settings(), self._elbo(plates=1), model, guide, tensors, seeds,
-                    self._nan_message,
+                    self._settings(), self._elbo(plates=1), model, guide,
+                    tensors[0] if len(datas) == 1 else tensors, seeds, self._nan_message,
                 )  # fmt: skip
             else:
-                trace = loop.optimise(self._settings(), self._elbo(), model, guide, tensors,
+                trace = loop.optimise(self._settings(), self._elbo(), model, guide, tensors[0],
                                       seeds[0], nan_message=self._nan_message)  # fmt: skip
                 fitted = [None]
             shared_s = (time.perf_counter() - t_start) / len(seeds)
             results = []
             for r, seed in enumerate(seeds):
+                own = min(r, len(datas) - 1)  # the replicate's data set
                 if fitted[r] is not None:  # a replicate: a single guide at its parameters
-                    guide = replicates.single_guide(self._make_guide(model), tensors, fitted[r])
+                    guide = replicates.single_guide(self._make_guide(model), tensors[own],
+                                                    fitted[r])  # fmt: skip
                     pyro.set_rng_seed(seed)
-                results.append(self._result(data, model, guide, tensors, trace, r, seed, shared_s))
+                results.append(self._result(datas[own], model, guide, tensors[own], trace, r,
+                                            seed, shared_s))  # fmt: skip
         return results
+
+    def _replicate_data(self, data, seeds: Sequence[int]) -> list[HierData]:
+        """The data sets of :meth:`fit_replicates`: ``[data]``, or one per seed, checked."""
+        from backends.pyro.replicates import REPLICABLE
+
+        datas = [data] if isinstance(data, HierData) else list(data)
+        sizes = {(d.X_site.shape, d.X_worker.shape) for d in datas}
+        problem = (
+            "no seed" if not seeds
+            else f"guide {self.guide!r} (several need one of {REPLICABLE})"
+            if len(seeds) > 1 and self.guide not in REPLICABLE
+            else f"{len(datas)} data sets for {len(seeds)} seeds"
+            if len(datas) not in (1, len(seeds))
+            else f"data sets of different sizes {sorted(sizes)}" if len(sizes) > 1 else None
+        )  # fmt: skip
+        if problem is not None:
+            raise ValueError(f"{self.name}: fit_replicates cannot fit {problem}")
+        return datas
 
     # ------------------------------------------------------------------------------------------
     def _settings(self) -> loop.LoopSettings:

@@ -14,6 +14,7 @@ from evalhelpers import assert_stop_keeps_identified
 from pyro import poutine
 from pyro.infer import Trace_ELBO
 
+from backends.base import check_inference_data
 from backends.convergence import converged_step
 from backends.pyro import PyroSVI
 from backends.spec import ModelSpec, log_joint
@@ -51,19 +52,34 @@ def _replicated_guide(data, guide_name: str, n: int):
             p.add_(0.2 * torch.randn(p.shape, generator=gen, dtype=p.dtype))
             if guide_name == "fullrank" and p.dim() == 5:  # the factor stays strictly lower
                 p.copy_(p.tril(-1))
-    return tensors, model, guide
+    return model, guide
+
+
+@pytest.fixture(scope="module")
+def three_designs():
+    """Three data sets of one design (tiny twins of seeds 1-3: the same sizes)."""
+    from evaluation.data.twin import make_paper_twin
+
+    return [make_paper_twin(n_worksites=8, n_workers=300, sigma_worker=0.5, seed=k)
+            for k in (1, 2, 3)]  # fmt: skip
 
 
 @pytest.mark.parametrize("guide_name", GUIDES)
-def test_weight_gradient_is_each_replicates_own_negative_elbo(tiny_twin, guide_name):
+@pytest.mark.parametrize("per_replicate", [False, True], ids=["one data set", "one per seed"])
+def test_weight_gradient_is_each_replicates_own_negative_elbo(
+    three_designs, guide_name, per_replicate
+):
     """One step of Pyro's Trace_ELBO over 3 replicates: d loss / d weight_r must be replicate
-    r's log q - log p at its own draw, with log p the NumPy reference log joint and log q the
-    density of replicate r's own Gaussian (its slice of the parameters), and their sum the loss.
-    A weight that scaled the wrong dim, or parameters shared across replicates, breaks this."""
-    from backends.pyro.replicates import weighted
+    r's log q - log p at its own draw, with log p the NumPy reference log joint of its own data
+    set and log q the density of replicate r's own Gaussian (its slice of the parameters), and
+    their sum the loss.  A weight that scaled the wrong dim, parameters shared across
+    replicates, or a replicate scored on another's data breaks this."""
+    from backends.pyro.model import to_tensors
+    from backends.pyro.replicates import stack, weighted
 
-    n = 3
-    tensors, model, guide = _replicated_guide(tiny_twin, guide_name, n)
+    n, datas = 3, three_designs if per_replicate else three_designs[:1] * 3
+    model, guide = _replicated_guide(datas[0], guide_name, n)
+    tensors = stack([to_tensors(d, torch.float64) for d in datas])
     weight = torch.ones(n, 1, 1, dtype=torch.float64, requires_grad=True)
     pyro.set_rng_seed(4)
     total = Trace_ELBO(max_plate_nesting=3).loss_and_grads(
@@ -79,10 +95,9 @@ def test_weight_gradient_is_each_replicates_own_negative_elbo(tiny_twin, guide_n
             values = {k: trace.nodes[k]["value"][r].numpy().squeeze() for k in
                       ("alpha", "sigma_site", "sigma_worker", "beta_site", "z_worker")}  # fmt: skip
             values["z_worker"] = trace.nodes["z_worker"]["value"][r].numpy()
-            u = latent[r, 0, 0]
-            log_q = _single_posterior(guide, r).log_prob(u).item()
+            log_q = _single_posterior(guide, r).log_prob(latent[r, 0, 0]).item()
             log_q -= np.log(values["sigma_site"]) + np.log(values["sigma_worker"])  # du/dx
-            expected.append(log_q - float(log_joint(values, tiny_twin, SPEC)))
+            expected.append(log_q - float(log_joint(values, datas[r], SPEC)))
     # float64 throughout: round-off of a ~600-term sum, 1e-9 relative.
     np.testing.assert_allclose(per, expected, rtol=1e-9)
     assert per.sum() == pytest.approx(total, rel=1e-12)
@@ -106,31 +121,44 @@ def _single_posterior(guide, r: int):
 # ------------------------------------------------------------------------------------------
 # A replicated fit gives each replicate the fit it would get alone
 # ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def two_designs(small_twin):
+    """Two data sets of one design: small_twin and its twin of another data seed."""
+    from evaluation.data.twin import make_paper_twin
+
+    return [small_twin, make_paper_twin(n_worksites=20, n_workers=2000, sigma_worker=0.5, seed=1)]
+
+
 REPLICATED = [
-    pytest.param("meanfield", {"stop_at_convergence": True, **STOP}, id="meanfield"),
-    pytest.param("lowrank", {"rank": 3, **ANNEALED}, id="lowrank", marks=pytest.mark.slow),
-]
+    pytest.param("meanfield", {"stop_at_convergence": True, **STOP}, True, id="meanfield"),
+    pytest.param("meanfield", {"stop_at_convergence": True, **STOP}, False,
+                 id="meanfield-one-data-set", marks=pytest.mark.slow),
+    pytest.param("lowrank", {"rank": 3, **ANNEALED}, False, id="lowrank", marks=pytest.mark.slow),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(("guide_name", "settings"), REPLICATED)
-def test_replicated_fit_gives_each_seed_its_own_fit(small_twin, guide_name, settings):
-    """Two seeds fitted together against each fitted alone: mean-field stopped by the rule
-    (each replicate by its own loss), low-rank on a schedule annealed to the end.
+@pytest.mark.parametrize(("guide_name", "settings", "per_seed"), REPLICATED)
+def test_replicated_fit_gives_each_seed_its_own_fit(two_designs, guide_name, settings, per_seed):
+    """Two seeds fitted together against each fitted alone, on one data set each (the seeds
+    of one design) or both on the first: mean-field stopped by the rule (each replicate by
+    its own loss), low-rank on a schedule annealed to the end.
 
     Tolerance (assert_stop_keeps_identified, both ways round): fits stopped by the rule, or
     annealed, each sit within ~2 nats of the optimum, so their rolling losses are within 3 nats
     and, a mean displaced by delta sds costing delta^2 / 2 nats, every worksite logit within 2
-    posterior sds and sigma_worker within 1.  A replicate fitted to another's gradient, or
-    stopped at another's step, fails this.
+    posterior sds and sigma_worker within 1.  A replicate fitted to another's gradient or data,
+    or stopped at another's step, fails this.
     """
-    b = backend(guide_name, **settings)
-    seeds = [3, 11]
-    together = b.fit_replicates(small_twin, seeds)
+    b, seeds = backend(guide_name, **settings), [3, 11]
+    datas = two_designs if per_seed else two_designs[:1] * 2
+    together = b.fit_replicates(datas if per_seed else datas[0], seeds)
     window = settings["convergence_window"]
-    for seed, fit in zip(seeds, together, strict=True):
-        alone = b.fit(small_twin, seed)
-        assert_stop_keeps_identified(fit, alone, small_twin.X_site, window)
-        assert_stop_keeps_identified(alone, fit, small_twin.X_site, window)
+    for seed, data, fit in zip(seeds, datas, together, strict=True):
+        alone = b.fit(data, seed)
+        assert_stop_keeps_identified(fit, alone, data.X_site, window)
+        assert_stop_keeps_identified(alone, fit, data.X_site, window)
+        check_inference_data(fit.idata, data)
+        np.testing.assert_array_equal(fit.idata.observed_data["y"].values, data.y)
         n = fit.info["n_steps"]
         assert fit.loss.shape == (n,) and n <= fit.info["joint_steps"] <= settings["num_steps"]
         assert fit.info["replicates"] == 2 and fit.idata.posterior.attrs["seed"] == seed
@@ -141,12 +169,18 @@ def test_replicated_fit_gives_each_seed_its_own_fit(small_twin, guide_name, sett
     assert not np.array_equal(a, b2)  # independent fits, not one fit twice
 
 
-def test_fit_replicates_refuses_what_it_cannot_replicate(tiny_twin):
+def test_fit_replicates_refuses_what_it_cannot_replicate(tiny_twin, small_twin):
+    cannot = "pyro_.*: fit_replicates cannot fit"
     for guide_name in ("flow", "typeii"):
-        with pytest.raises(ValueError, match="fit_replicates needs"):
+        with pytest.raises(ValueError, match=f"{cannot} guide '{guide_name}'"):
             backend(guide_name, num_steps=5).fit_replicates(tiny_twin, [0, 1])
-    with pytest.raises(ValueError, match="fit_replicates needs"):
-        backend(num_steps=5).fit_replicates(tiny_twin, [])
+    b = backend(num_steps=5)
+    with pytest.raises(ValueError, match=f"{cannot} no seed"):
+        b.fit_replicates(tiny_twin, [])
+    with pytest.raises(ValueError, match=f"{cannot} 2 data sets for 3 seeds"):
+        b.fit_replicates([tiny_twin, tiny_twin], [0, 1, 2])
+    with pytest.raises(ValueError, match=f"{cannot} data sets of different sizes"):
+        b.fit_replicates([tiny_twin, small_twin], [0, 1])
 
 
 @pytest.mark.parametrize("guide_name", [*GUIDES, "flow", "typeii"])
