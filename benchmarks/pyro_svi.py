@@ -1,20 +1,27 @@
-"""Pyro SVI cost per step at paper scale (120 worksites x 16,553 workers), per guide.
+"""Pyro SVI cost per step: the mean-field step against a NumPy log-joint gradient on the study's
+quarter twin and at paper scale, and per guide at paper scale.
 
-Every row is a real :class:`backends.pyro.PyroSVI` fit on ``make_paper_twin()`` (the paper's
-sizes and defaults), same seed, built from the guide's own backend config
-(``conf/backend/pyro_<guide>.yaml``: its dtype, jit and flow size) with ``--steps`` steps; rows
-run one after the other, so numbers are comparable only on an otherwise idle machine (the
-header prints the load average; on a shared machine the CPU ms/step column is the steadier
-one)::
+The default run prints, in one run, the overhead table: for the study's data (the train rows of
+``conf/experiment/evidence.yaml``'s quarter twin, 40 worksites x 4,000 workers) and the paper
+twin (120 x 16,553), the CPU milliseconds of one NumPy evaluation of the log joint and its
+gradient (:class:`NumpyLogJoint`, the arithmetic floor of a step), and of one mean-field step
+(real :class:`backends.pyro.PyroSVI` fits, ``info["ms_per_step_cpu"]``): as configured
+(float32, 1 torch thread, 1 particle), with 2 and 4 particles, in float64, on 2 torch threads,
+and several fits in one vectorised loop (``fit_replicates``; the cost per fit): 2 and 4
+repeats of one data set, 4 data seeds of the design, and 4 data seeds x 2 repeats.  Each row
+is fitted ``--repeats`` times, round-robin, and the table shows the minimum and the median
+(the minimum is the steadier figure on a shared machine)::
 
-    python benchmarks/pyro_svi.py                       # 300 steps per row, all four guides
-    python benchmarks/pyro_svi.py --steps 500 --guides meanfield
-    python benchmarks/pyro_svi.py --pyro-guides         # + Pyro's own full-rank and IAF guides
-    python benchmarks/pyro_svi.py --guides fullrank --pyro-guides --dtype float64  # as before
-    python benchmarks/pyro_svi.py --full                # + the paper run: 18,000 steps, meanfield
-    python benchmarks/pyro_svi.py --naive               # + a straightforward Pyro model for scale
+    python benchmarks/pyro_svi.py                          # the overhead table (~6 min)
+    python benchmarks/pyro_svi.py --steps 2000 --repeats 5
+    python benchmarks/pyro_svi.py --no-overhead --guides meanfield lowrank fullrank flow
+    python benchmarks/pyro_svi.py --no-overhead --guides fullrank --pyro-guides --dtype float64
+    python benchmarks/pyro_svi.py --no-overhead --full     # + the paper run, 18,000 steps
+    python benchmarks/pyro_svi.py --no-overhead --naive    # + a straightforward Pyro model
 
-Columns: guide, JIT, dtype, wall ms/step and process-CPU ms/step of the optimisation loop, the
+Per-guide table (``--guides``: every row a real fit on ``make_paper_twin()``, same seed, built
+from the guide's own backend config ``conf/backend/pyro_<guide>.yaml``, ``--steps`` steps):
+guide, JIT, dtype, wall ms/step and process-CPU ms/step of the optimisation loop, the
 target ms/step (:data:`TARGET_MS`, issue 20: full-rank <= 5, flow <= 30; "ok" when the CPU
 figure meets it), JIT compile (warm-up) seconds, seconds to draw 1,000 posterior draws with
 log_q and lp, and the mean loss of the last 50 steps.  ``--pyro-guides`` adds rows for Pyro's
@@ -44,6 +51,156 @@ TARGET_MS: dict[str, float] = {"fullrank": 5.0, "flow": 30.0}
 PYRO_GUIDES: dict[str, str] = {"fullrank": "AutoMultivariateNormal", "flow": "AutoIAFNormal"}
 
 
+#: Pyro rows of the overhead table: label -> (PyroSVI settings, fits in one loop, data sets
+#: they are spread over: data seeds 0, 1, ... of the design, each fitted by as many seeds).
+OVERHEAD_ROWS: dict[str, tuple[dict, int, int]] = {
+    "mean-field": ({}, 1, 1),
+    "2 particles": ({"num_particles": 2}, 1, 1),
+    "4 particles": ({"num_particles": 4}, 1, 1),
+    "float64": ({"dtype": "float64"}, 1, 1),
+    "2 threads": ({"num_threads": 2}, 1, 1),
+    "2 repeats": ({}, 2, 1),
+    "4 repeats": ({}, 4, 1),
+    "4 data seeds": ({}, 4, 4),
+    "4 seeds x 2 rep": ({}, 8, 4),
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# The NumPy log joint and its gradient: the arithmetic floor of a step
+# ----------------------------------------------------------------------------------------------
+class NumpyLogJoint:
+    """``backends.spec.log_joint`` of one data set and its gradient, in NumPy.
+
+    The rows are sorted by worksite once (with a column of ones appended to ``X_worker``), so
+    the gradient's sums by worksite are one ``np.add.reduceat``, and the logits one row gather.
+
+    Parameters
+    ----------
+    data : HierData
+    spec : ModelSpec
+    """
+
+    def __init__(self, data, spec: ModelSpec) -> None:
+        order = np.argsort(data.site, kind="stable")
+        self.spec, self.X_site, self.n_sites = spec, data.X_site, data.n_worksites
+        self.site, self.y = data.site[order], data.y[order].astype(float)
+        self.x1 = np.column_stack([data.X_worker[order], np.ones(data.n_workers)])
+        self.starts = np.flatnonzero(np.r_[True, np.diff(self.site) != 0])
+        self.present = self.site[self.starts]  # the worksites with rows
+
+    def __call__(self, params: dict) -> tuple[float, dict[str, np.ndarray]]:
+        """The log joint at ``params`` and its gradient.
+
+        Parameters
+        ----------
+        params : dict
+            ``alpha``, ``sigma_site``, ``sigma_worker``, ``beta_site`` and ``z_worker``
+            (non-centred) or ``beta_worker`` (centred), unbatched.
+
+        Returns
+        -------
+        value : float
+        grad : dict
+            The gradient with respect to each of ``params``' latents (constrained space).
+        """
+        from scipy.special import expit
+
+        from backends.spec import log_prior
+
+        p, centred = self.spec.priors, self.spec.parameterization == "centered"
+        a, ss, sw = (float(params[k]) for k in ("alpha", "sigma_site", "sigma_worker"))
+        bs = np.asarray(params["beta_site"], dtype=float)
+        z = np.asarray(params["beta_worker" if centred else "z_worker"], dtype=float)
+        bw = z if centred else sw * z
+        coef = np.column_stack([bw, self.X_site @ bs])  # (J, K_w + 1): worker | site part
+        eta = a + np.einsum("nk,nk->n", coef[self.site], self.x1)
+        resid = self.y - expit(eta)
+        sums = np.zeros_like(coef)  # sum by worksite of resid * [X_worker | 1]
+        sums[self.present] = np.add.reduceat(resid[:, None] * self.x1, self.starts)
+        g_bw, by_site = sums[:, :-1], sums[:, -1]
+        loglik = float((self.y * eta).sum() - np.logaddexp(0.0, eta).sum())  # no BLAS threads
+        value = float(log_prior({**params, "beta_worker": bw}, self.spec)) + loglik
+        grad = {
+            "alpha": resid.sum() - a / p.alpha_scale**2,
+            "sigma_site": ((bs**2).sum() / ss**2 - bs.size) / ss
+            + _dlog_halfcauchy(ss, p.sigma_site_scale),
+            "sigma_worker": _dlog_halfcauchy(sw, p.sigma_worker_scale),
+            "beta_site": self.X_site.T @ by_site - bs / ss**2,
+        }
+        if centred:
+            grad["sigma_worker"] += -z.size / sw + (z**2).sum() / sw**3
+            grad["beta_worker"] = g_bw - z / sw**2
+        else:
+            grad["sigma_worker"] += (z * g_bw).sum()
+            grad["z_worker"] = sw * g_bw - z
+        return value, grad
+
+
+def _dlog_halfcauchy(x: float, scale: float) -> float:
+    """d/dx of the HalfCauchy(scale) log density."""
+    return -2 * x / (scale**2 + x**2)
+
+
+def numpy_ms(data, spec: ModelSpec, repeats: int, calls: int = 500) -> list[float]:
+    """CPU milliseconds per :class:`NumpyLogJoint` call at a random point, ``repeats`` times."""
+    from backends.spec import random_params
+
+    own = "beta_worker" if spec.parameterization == "centered" else "z_worker"
+    point = random_params(data, np.random.default_rng(0))
+    point = {k: point[k] for k in ("alpha", "sigma_site", "sigma_worker", "beta_site", own)}
+    log_joint = NumpyLogJoint(data, spec)
+    out = []
+    for _ in range(repeats):
+        t0 = time.process_time()
+        for _ in range(calls):
+            log_joint(point)
+        out.append(1e3 * (time.process_time() - t0) / calls)
+    return out
+
+
+def designs(n: int) -> dict[str, list]:
+    """``n`` data sets per scale, data seeds 0, 1, ...: the study's quarter twin (the train
+    rows of ``conf/experiment/evidence.yaml``'s data) and the paper twin (every row)."""
+    from evaluation import api
+    from evaluation.config import plain
+    from evaluation.config.compose import compose_choice
+    from evaluation.data.twin import make_paper_twin
+
+    quarter = plain(compose_choice("experiment", "evidence").data)
+    return {
+        "quarter": [api.data_from_config({**quarter, "seed": k}).train for k in range(n)],
+        "paper": [make_paper_twin(seed=k) for k in range(n)],
+    }
+
+
+def overhead_table(args: argparse.Namespace, spec: ModelSpec) -> None:
+    """The mean-field step against the NumPy gradient, quarter twin and paper scale."""
+    from backends.pyro import PyroSVI
+
+    print(f"{'data':<8} {'workers':>7} {'path':<16} {'cpu ms min':>10} {'median':>8} "
+          f"{'x numpy':>8}   ({args.steps} steps per fit, {args.repeats} repeats, CPU ms "
+          "per step per fit)")  # fmt: skip
+    for scale, datas in designs(max(sets for *_, sets in OVERHEAD_ROWS.values())).items():
+        n_workers, floor = datas[0].n_workers, min(numpy_ms(datas[0], spec, args.repeats))
+        print(f"{scale:<8} {n_workers:>7} {'numpy grad':<16} {floor:>10.3f}", flush=True)
+        cpu: dict[str, list[float]] = {row: [] for row in OVERHEAD_ROWS}
+        for _ in range(args.repeats):  # round-robin: each row sees the same load
+            for row, (settings, fits_per_loop, sets) in OVERHEAD_ROWS.items():
+                backend = PyroSVI(model=spec, num_steps=args.steps, num_draws=10, progress=False,
+                                  **settings)  # fmt: skip
+                spread = [datas[i * sets // fits_per_loop] for i in range(fits_per_loop)]
+                fits = backend.fit_replicates(spread if sets > 1 else datas[0],
+                                              list(range(fits_per_loop)))  # fmt: skip
+                cpu[row].append(fits[0].info["ms_per_step_cpu"])
+        for row, values in cpu.items():
+            print(f"{scale:<8} {n_workers:>7} {row:<16} {min(values):>10.3f} "
+                  f"{np.median(values):>8.3f} {min(values) / floor:>8.2f}", flush=True)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------
+# Per guide, at paper scale
+# ----------------------------------------------------------------------------------------------
 def _backend(guide: str, steps: int, draws: int, spec: ModelSpec, jit: bool | None,
              dtype: str | None = None):  # fmt: skip
     """The guide's backend as configured (conf/backend/pyro_<guide>.yaml), shortened
@@ -168,11 +325,13 @@ def full_run(data, spec: ModelSpec) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parse arguments, build the paper twin and print one row per (guide, jit)."""
+    """Parse arguments; print the overhead table, then one row per (guide, jit) asked for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300, help="optimisation steps per row")
-    parser.add_argument("--draws", type=int, default=1000, help="posterior draws per row")
-    parser.add_argument("--guides", nargs="+", default=["meanfield", "lowrank", "fullrank", "flow"])
+    parser.add_argument("--steps", type=int, default=1000, help="optimisation steps per fit")
+    parser.add_argument("--repeats", type=int, default=3, help="fits per overhead row")
+    parser.add_argument("--no-overhead", action="store_true", help="skip the overhead table")
+    parser.add_argument("--draws", type=int, default=1000, help="posterior draws per guide row")
+    parser.add_argument("--guides", nargs="*", default=[], help="per-guide rows at paper scale")
     parser.add_argument(
         "--parameterization", default="centered", choices=["centered", "noncentered"]
     )
@@ -187,14 +346,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--full", action="store_true", help="also the 18,000-step paper run")
     args = parser.parse_args(argv)
 
+    from evaluation.config import model_spec
+    from evaluation.config.compose import compose_choice
     from evaluation.data.twin import make_paper_twin
 
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    if not args.no_overhead:
+        study = model_spec(compose_choice("experiment", "evidence").model)
+        print(f"\noverhead: mean-field step against the NumPy log-joint gradient "
+              f"({study.parameterization}, the study's model)")  # fmt: skip
+        overhead_table(args, study)
+    if not (args.guides or args.naive or args.full):
+        return
     spec = ModelSpec(args.parameterization)
     data = make_paper_twin()
-    print(f"paper twin: {data.n_worksites} worksites x {data.n_workers} workers, "
+    print(f"\npaper twin: {data.n_worksites} worksites x {data.n_workers} workers, "
           f"{len(data.site_features)} site / {len(data.worker_features)} worker features; "
-          f"{spec.parameterization}; {args.steps} steps per row; load average "
-          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")  # fmt: skip
+          f"{spec.parameterization}; {args.steps} steps per row")  # fmt: skip
     print(f"{'guide':<22} {'jit':<4} {'dtype':<8} {'ms/step':>9} {'cpu ms':>9} {'target':>9} "
           f"{'compile':>9} {'draws s':>9} {'final loss':>11}")  # fmt: skip
     for guide in args.guides:

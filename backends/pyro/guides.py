@@ -32,8 +32,9 @@ from torch.distributions import Transform
 
 
 class LowerMatVec(torch.autograd.Function):
-    """``lower @ x`` for a strictly lower-triangular ``lower`` (d, d) and ``x`` (..., d), whose
-    gradient with respect to ``lower`` is kept strictly lower triangular.
+    """``lower @ x`` for a strictly lower-triangular ``lower`` (d, d), or a batch of them
+    (..., d, d), and ``x`` (..., d), whose gradient with respect to ``lower`` is kept strictly
+    lower triangular.
 
     The backward pass forms that gradient with ``torch.outer`` (one draw) or one matrix product
     (a batch of draws) and zeroes its upper triangle in place: autograd's own backward of
@@ -54,6 +55,9 @@ class LowerMatVec(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             if grad.dim() == 1 and x.dim() == 1:
                 grad_lower = torch.outer(grad, x)
+            elif lower.dim() > 2:  # a batch of factors (replicated fits): one outer product each
+                grad_lower = torch.matmul(grad.unsqueeze(-1), x.unsqueeze(-2))
+                grad_lower = grad_lower.sum_to_size(lower.shape).contiguous()
             else:
                 g2, x2 = grad.expand(*x.shape).reshape(-1, d), x.reshape(-1, d)
                 grad_lower = g2.T @ x2

@@ -1,8 +1,10 @@
 """Stochastic variational inference in Pyro: the backend and its fit loop.
 
-:class:`PyroSVI` is the backend behind ``pyro_meanfield`` (``AutoNormal``, the paper's setup),
-``pyro_lowrank`` and ``pyro_fullrank``; the draws from the fitted guide and their densities are
-computed by :mod:`backends.pyro.convert`.  torch and pyro are imported only when a backend is
+:class:`PyroSVI` is the backend behind ``pyro_meanfield`` (the paper's mean-field setup),
+``pyro_lowrank`` and ``pyro_fullrank``; its loop is :mod:`backends.pyro.loop` (several fits of
+one data set in one vectorised loop: :mod:`backends.pyro.replicates`), and the draws from the
+fitted guide and their densities are computed by :mod:`backends.pyro.convert`.  torch and pyro
+are imported only when a backend is
 built or a fit runs, so importing this module (e.g. by Hydra) never needs them: that is why
 :mod:`backends.pyro.model` and :mod:`backends.pyro.convert` (which import torch and pyro at
 their top) are imported inside ``__init__`` / ``fit`` here.
@@ -16,15 +18,14 @@ fraction of its Python overhead.
 
 from __future__ import annotations
 
-import math
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from backends.base import BackendError, FitResult, finish_fit, library_version, require
-from backends.convergence import check_every, converged_step
-from backends.pyro import steps
+from backends.pyro import loop, steps
 from backends.pyro.forensics import sigma_readings
 from backends.spec import HierData, ModelSpec
 
@@ -175,32 +176,115 @@ class PyroSVI:
         BackendUnavailable
             If torch or pyro is not installed.
         """
+        return self.fit_replicates(data, [seed])[0]
+
+    def fit_replicates(
+        self, data: HierData | Sequence[HierData], seeds: Sequence[int]
+    ) -> list[FitResult]:
+        """Fit once per seed, every fit in one vectorised loop; a FitResult per seed.
+
+        ``data``: one data set for every seed (the repeats of a fit), or one per seed (say the
+        data seeds of one design), all of the same sizes (worksites, features, rows).  The
+        replicates are independent fits (:mod:`backends.pyro.replicates`): each has its own
+        guide parameters, loss trace and stop (the convergence rule on its own loss), and its
+        draws are seeded by its seed.  Each is the fit ``fit(data, seed)`` would give within
+        Monte Carlo noise, not bit for bit: the steps share one random stream (seeded by the
+        first seed).  One seed: exactly :meth:`fit`.  The loop's seconds are split evenly over
+        the replicates in ``timing``, and ``info["ms_per_step_cpu"]`` is its CPU per step
+        divided by their number (the cost per fit).
+
+        Raises
+        ------
+        ValueError
+            No seed; several with a guide outside :data:`backends.pyro.replicates.REPLICABLE`;
+            a data set per seed that are not one per seed or not of the same sizes.
+        """
         require("torch", _INSTALL)
         pyro = require("pyro", _INSTALL)
-        # torch-importing modules, imported when a fit runs (see the module docstring)
-        from backends.pyro import model as pyro_model
-        from backends.pyro.convert import draw_posterior
+        from backends.pyro import model as pyro_model  # torch-importing (module docstring)
+        from backends.pyro import replicates
 
+        seeds, datas = [int(s) for s in seeds], self._replicate_data(data, seeds)
         t_start = time.perf_counter()
         with steps.torch_threads(self.num_threads), pyro.validation_enabled(False):
             pyro.clear_param_store()
-            pyro.set_rng_seed(int(seed))
-            tensors = pyro_model.to_tensors(data, steps.torch_dtype(self.dtype))
+            pyro.set_rng_seed(seeds[0])
+            dtype = steps.torch_dtype(self.dtype)
+            tensors = [pyro_model.to_tensors(d, dtype) for d in datas]
             model = pyro_model.make_model(self.model)
-            guide = pyro_model.make_guide(
-                model, self.guide, init_scale=self.init_scale, rank=self.rank,
-                num_transforms=self.num_transforms, hidden_dim=self.hidden_dim,
-                init_sigma=self.init_sigma,
-            )  # fmt: skip
-            elbo = steps.make_elbo(self.jit, self.num_particles, pyro_model.MAX_PLATE_NESTING)
-            loss, timing, cpu_s = self._optimise(elbo, model, guide, tensors, int(seed))
-            t0 = time.perf_counter()
-            draws = draw_posterior(model, guide, tensors, self.num_draws, self.draw_batch)
-            timing["sampling_s"] = time.perf_counter() - t0
+            guide = self._make_guide(model)
+            if len(seeds) > 1:
+                trace, fitted = replicates.fit_loop(
+                    self._settings(), self._elbo(plates=1), model, guide,
+                    tensors[0] if len(datas) == 1 else tensors, seeds, self._nan_message,
+                )  # fmt: skip
+            else:
+                trace = loop.optimise(self._settings(), self._elbo(), model, guide, tensors[0],
+                                      seeds[0], nan_message=self._nan_message)  # fmt: skip
+                fitted = [None]
+            shared_s = (time.perf_counter() - t_start) / len(seeds)
+            results = []
+            for r, seed in enumerate(seeds):
+                own = min(r, len(datas) - 1)  # the replicate's data set
+                if fitted[r] is not None:  # a replicate: a single guide at its parameters
+                    guide = replicates.single_guide(self._make_guide(model), tensors[own],
+                                                    fitted[r])  # fmt: skip
+                    pyro.set_rng_seed(seed)
+                results.append(self._result(datas[own], model, guide, tensors[own], trace, r,
+                                            seed, shared_s))  # fmt: skip
+        return results
+
+    def _replicate_data(self, data, seeds: Sequence[int]) -> list[HierData]:
+        """The data sets of :meth:`fit_replicates`: ``[data]``, or one per seed, checked."""
+        from backends.pyro.replicates import REPLICABLE
+
+        datas = [data] if isinstance(data, HierData) else list(data)
+        sizes = {(d.X_site.shape, d.X_worker.shape) for d in datas}
+        problem = (
+            "no seed" if not seeds
+            else f"guide {self.guide!r} (several need one of {REPLICABLE})"
+            if len(seeds) > 1 and self.guide not in REPLICABLE
+            else f"{len(datas)} data sets for {len(seeds)} seeds"
+            if len(datas) not in (1, len(seeds))
+            else f"data sets of different sizes {sorted(sizes)}" if len(sizes) > 1 else None
+        )  # fmt: skip
+        if problem is not None:
+            raise ValueError(f"{self.name}: fit_replicates cannot fit {problem}")
+        return datas
+
+    # ------------------------------------------------------------------------------------------
+    def _settings(self) -> loop.LoopSettings:
+        return loop.LoopSettings(
+            self.name, self.num_steps, self.optimizer, self.lr, self.lr_decay, self.clip_norm,
+            self.stop_at_convergence, self.convergence_window, self.convergence_rtol,
+            self.progress, self.log_every,
+        )  # fmt: skip
+
+    def _elbo(self, plates: int = 0):
+        from backends.pyro.model import MAX_PLATE_NESTING
+
+        return steps.make_elbo(self.jit, self.num_particles, MAX_PLATE_NESTING + plates)
+
+    def _make_guide(self, model):
+        from backends.pyro.model import make_guide
+
+        return make_guide(
+            model, self.guide, init_scale=self.init_scale, rank=self.rank,
+            num_transforms=self.num_transforms, hidden_dim=self.hidden_dim,
+            init_sigma=self.init_sigma,
+        )  # fmt: skip
+
+    def _result(self, data, model, guide, tensors, trace, r, seed, shared_s) -> FitResult:
+        """Draws from the fitted ``guide`` and the FitResult of replicate ``r`` of ``trace``."""
+        from backends.pyro.convert import draw_posterior
+
+        t0 = time.perf_counter()
+        draws = draw_posterior(model, guide, tensors, self.num_draws, self.draw_batch)
         self._check_draws(draws)
-        timing["fit_s"] = time.perf_counter() - t_start
-        info = self._info(timing, guide, len(loss))
-        info["ms_per_step_cpu"] = 1e3 * cpu_s / len(loss)
+        timing = {k: v / trace.loss.shape[1] for k, v in trace.timing.items()}  # per fit
+        timing["sampling_s"] = time.perf_counter() - t0
+        timing["fit_s"] = shared_s + timing["sampling_s"]
+        info = self._info(timing, guide, trace, r)
         readings = sigma_readings(guide, draws.posterior)
         if readings is not None:  # mean-field / type-II guides: what the paper could print
             info["sigma_readings"] = readings
@@ -214,83 +298,10 @@ class PyroSVI:
             library_version=library_version("pyro-ppl"),
             timing=timing,
             info=info,
-            loss=loss,
+            loss=trace.loss[: trace.n_run[r], r],
             sample_stats={"log_q": draws.log_q[None], "lp": draws.lp[None]},
             extra_attrs=self._attrs(info),
         )
-
-    # ------------------------------------------------------------------------------------------
-    def _optimise(self, elbo, model, guide, tensors, seed: int) -> tuple[np.ndarray, dict, float]:
-        """Run the SVI steps (``num_steps``, or fewer with ``stop_at_convergence``): the loss at
-        every step run, the timing breakdown and the process CPU seconds of the loop (closer
-        than wall time to an idle machine's figure).
-
-        One warm-up evaluation (which traces the JIT) comes first and its gradients are
-        dropped; the RNG is then re-seeded, so JIT and plain ELBO see the same random numbers
-        and give the same losses up to round-off.
-        """
-        import pyro
-        import torch
-
-        with torch.no_grad():
-            guide(*tensors)  # creates the guide's parameters
-        params = list(guide.parameters())
-        optim, scheduler = steps.make_optimizer(
-            params, self.optimizer, self.lr, self.lr_decay, self.clip_norm
-        )
-        t0 = time.perf_counter()
-        with steps.quiet_pyro():
-            steps.loss_and_grads(elbo, model, guide, tensors, self.name, 0)
-        optim.zero_grad(set_to_none=True)
-        warmup_s = time.perf_counter() - t0
-        pyro.set_rng_seed(seed)
-
-        def step_fn(step: int) -> float:
-            value = steps.loss_and_grads(elbo, model, guide, tensors, self.name, step)
-            if not math.isfinite(value):
-                raise BackendError(self._nan_message(value, step))
-            optim.step()
-            optim.zero_grad(set_to_none=True)
-            if scheduler is not None:
-                scheduler.step()
-            return value
-
-        cpu0 = time.process_time()
-        loss, loop_s = self._loop(step_fn)
-        cpu_s = time.process_time() - cpu0
-        if not all(bool(torch.isfinite(p).all()) for p in params):
-            raise BackendError(self._nan_message(float("nan"), len(loss) - 1, params=True))
-        if self.jit:  # the warm-up traced (compiled) the model and guide
-            return loss, {"compile_s": warmup_s, "optimisation_s": loop_s}, cpu_s
-        return loss, {"optimisation_s": loop_s + warmup_s}, cpu_s
-
-    def _loop(self, step_fn) -> tuple[np.ndarray, float]:
-        """Call ``step_fn(step)`` ``num_steps`` times, or until the loss so far converged (with
-        ``stop_at_convergence``): the losses of the steps run and the total seconds."""
-        loss = np.empty(self.num_steps, dtype=np.float64)
-        bar = steps.progress(self.num_steps, self.name, enabled=self.progress)
-        stop, every = self.stop_at_convergence, check_every(self.convergence_window)
-        n_run = self.num_steps
-        t_loop = time.perf_counter()
-        try:
-            with steps.quiet_pyro():
-                for step in range(self.num_steps):
-                    loss[step] = step_fn(step)
-                    if bar is not None and (step + 1) % self.log_every == 0:
-                        bar.set_postfix_str(f"loss {loss[step]:.4g}", refresh=False)
-                        bar.update(self.log_every)
-                    if stop and (step + 1) % every == 0 and self._converged(loss[: step + 1]):
-                        n_run = step + 1
-                        break
-        finally:
-            if bar is not None:  # full at the end (or on an error); at the step of a stop
-                bar.update((n_run if n_run < self.num_steps else bar.total) - bar.n)
-                bar.close()
-        return loss[:n_run], time.perf_counter() - t_loop
-
-    def _converged(self, loss: np.ndarray) -> bool:
-        """Whether ``loss`` (the steps so far) meets the convergence rule."""
-        return converged_step(loss, self.convergence_window, self.convergence_rtol) is not None
 
     def _nan_message(self, value: float, step: int, params: bool = False) -> str:
         what = "guide parameters became non-finite after" if params else f"loss became {value} at"
@@ -309,14 +320,19 @@ class PyroSVI:
                 "lower backend.lr or raise backend.num_steps"
             )
 
-    def _info(self, timing: dict[str, float], guide, n_steps_run: int) -> dict[str, Any]:
-        """Raw facts of the fit (settings, guide, speed); convergence is judged elsewhere.
+    def _info(self, timing: dict[str, float], guide, trace, r: int) -> dict[str, Any]:
+        """Raw facts of fit ``r`` of ``trace`` (settings, guide, cost); convergence is judged
+        elsewhere.
 
-        ``num_steps`` is the setting (the cap); ``n_steps_run`` the steps taken, fewer than
-        ``num_steps`` only when ``stop_at_convergence`` stopped the fit (``stopped_early``).
+        ``n_steps``: the optimiser steps the fit took (fewer than the cap ``num_steps`` only
+        when ``stop_at_convergence`` stopped it: ``stopped_early``); ``n_steps_run`` is the same
+        count (its older name).  ``ms_per_step`` and ``ms_per_step_cpu``: wall and CPU
+        milliseconds per step of the loop, per fit (a replicated loop's divided by its
+        ``replicates``; ``joint_steps``: the steps that loop ran).
         """
         import torch
 
+        n_rep, n_steps, loop_steps = trace.loss.shape[1], trace.n_run[r], len(trace.loss)
         info: dict[str, Any] = {
             "guide": self.guide,
             "guide_class": type(guide).__name__,
@@ -324,8 +340,9 @@ class PyroSVI:
             "convergence_rtol": self.convergence_rtol,
             "num_steps": self.num_steps,
             "stop_at_convergence": self.stop_at_convergence,
-            "stopped_early": n_steps_run < self.num_steps,
-            "n_steps_run": int(n_steps_run),
+            "stopped_early": n_steps < self.num_steps,
+            "n_steps": int(n_steps),
+            "n_steps_run": int(n_steps),
             "lr": self.lr,
             "lr_decay": self.lr_decay,
             "optimizer": self.optimizer,
@@ -334,9 +351,12 @@ class PyroSVI:
             "jit": self.jit,
             "dtype": self.dtype,
             "torch_threads": self.num_threads or torch.get_num_threads(),
-            "ms_per_step": 1e3 * timing["optimisation_s"] / n_steps_run,
+            "ms_per_step": 1e3 * timing["optimisation_s"] / loop_steps,
+            "ms_per_step_cpu": 1e3 * trace.cpu_s / n_rep / loop_steps,
             "num_guide_params": int(sum(p.numel() for p in guide.parameters())),
         }
+        if n_rep > 1:
+            info.update(replicates=n_rep, joint_steps=int(loop_steps))
         if self.guide == "lowrank":
             info["rank"] = int(guide.rank)
         if self.guide == "flow":
