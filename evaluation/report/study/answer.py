@@ -5,7 +5,7 @@ how many seeds they rest on.  Whether a method differs from NUTS is decided by t
 tests with the seed as the unit (:mod:`evaluation.study.errors`): "higher" or "lower" when the
 cluster-bootstrap interval of the paired difference excludes zero and, for paired binary
 outcomes, the exact McNemar test agrees at α = 0.1
-(:func:`evaluation.report.study_errors.paired_verdict`), never by whether two intervals
+(:func:`evaluation.report.study.errors.paired_verdict`), never by whether two intervals
 overlap; every "no difference detected" states the smallest difference the design detects at
 80% power (:func:`evaluation.study.bootstrap.detectable_difference`).
 """
@@ -15,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from evaluation.claims.load import Thresholds
-from evaluation.report.study_errors import (
+from evaluation.report.study.errors import (
     boot_text,
     detectable_text,
     mcnemar_text,
     paired_verdict,
     signed_text,
 )
-from evaluation.report.study_evidence import interval_text, method_name
+from evaluation.report.study.evidence import interval_text, method_name
 from evaluation.study.errors import PairedDifference
 from evaluation.study.facts import RunFacts
 from evaluation.study.summary import (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from evaluation.report.study_evidence import markdown, method_name
+from evaluation.report.study.evidence import markdown, method_name
 from evaluation.study.bootstrap import BootInterval, McNemar
 from evaluation.study.errors import ErrorEvidence, PairedDifference
 from evaluation.study.facts import RunFacts

@@ -4,7 +4,7 @@ Every number is a mean over data seeds with its 90% interval, or a count or rate
 interval, and says how many seeds (or trials) it rests on; a method's difference from NUTS
 stands beside NUTS's own repeat on the same seeds (:mod:`evaluation.study.summary`).  Text
 only; the numbers come from :mod:`evaluation.study.floors` and :mod:`evaluation.study.errors`
-(whose tables are :mod:`evaluation.report.study_errors`).
+(whose tables are :mod:`evaluation.report.study.errors`).
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ import pandas as pd
 
 from evaluation.io import pyplot
 from evaluation.report import forest
-from evaluation.report.claims_headline import identified_clause
 from evaluation.report.format import fmt_number
-from evaluation.report.sections import Section, figure_block
+from evaluation.report.run.findings import identified_clause
+from evaluation.report.sweep.sections import Section, figure_block
 from evaluation.sweep.claims import Pair, claim_label, claim_pairs, flips_table, n_flips
 from evaluation.sweep.records import RunRecord
 
