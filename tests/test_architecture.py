@@ -9,6 +9,8 @@ project modules, and checks
   sweep, study, fitting, judge -> metrics, clustering, claims -> data -> config, io, signals
   -> backends.spec, backends.base); so the sweep's table and the study's statistics never
   import the report that draws them, and nothing but the top floor imports a command;
+* a report document (``report/run``, ``sweep``, ``study``, ``lesson``) imports the report's
+  shared part and itself, never another document, and the shared part imports no document;
 * no module has more than :data:`MAX_LINES` lines;
 * ``backends`` never imports ``evaluation``;
 * a function-level import of a project module appears only where it keeps an optional PPL
@@ -49,6 +51,9 @@ LAYERS: dict[str, int] = {
     "evaluation.app": 6,
     "evaluation.commands": 6,  # the other CLIs and the sweep callback
 }
+#: The report's documents (sub-packages of ``evaluation.report``); its other modules are the
+#: part they share.
+DOCUMENTS = ("run", "sweep", "study", "lesson")
 #: The most lines a module may have (a reader holds it at once).
 MAX_LINES = 400
 #: Packages whose modules may import project modules inside functions (optional PPLs).
@@ -155,6 +160,25 @@ def test_imports_flow_one_way():
         if layer(b) > layer(a)
     ]
     assert not upward, "\n".join(upward)
+
+
+def document(name: str) -> str | None:
+    """The report document ``name`` belongs to (``run``, ...), or None outside one."""
+    parts = name.split(".")
+    if parts[:2] != ["evaluation", "report"] or len(parts) < 3:
+        return None
+    return parts[2] if parts[2] in DOCUMENTS else None
+
+
+def test_report_documents_import_the_shared_part_never_each_other():
+    bad = [
+        f"{a} ({document(a) or 'shared'}) imports {b} ({document(b)})"
+        for a, deps in GRAPH.items()
+        if a.startswith("evaluation.report")
+        for b, _ in deps
+        if document(b) is not None and document(b) != document(a)
+    ]
+    assert not bad, "\n".join(bad)
 
 
 def test_no_module_over_the_line_limit():

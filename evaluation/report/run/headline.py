@@ -1,16 +1,16 @@
 """The headline of the per-run report: what separates inference methods first (interval
 coverage against the truth, on identified quantities; width against a reference; the variance
-components), then the rest; and the coverage verdict with its (dependence-aware) band."""
+components), then the rest; the coverage verdict with its (dependence-aware) band is the
+headline engine's (:func:`evaluation.report.headline.coverage_verdict`)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
-from evaluation.metrics.floors import coverage_band
 from evaluation.metrics.posterior import COLLAPSE_SCALES
 from evaluation.report.format import DASH, fmt
+from evaluation.report.headline import coverage_verdict
 
 
 def get_path(d: Any, *keys: str) -> Any:
@@ -19,33 +19,6 @@ def get_path(d: Any, *keys: str) -> Any:
             return None
         d = d.get(k)
     return d
-
-
-def coverage_verdict(cov: float | None, nominal: float, n: int | None,
-                     n_eff: float | None = None) -> str:  # fmt: skip
-    """Is an empirical coverage consistent with ``nominal`` (2 binomial sd)?
-
-    Coefficients of one block are not independent trials: with ``n_eff`` (the effective n of
-    :func:`evaluation.metrics.floors.effective_n`, from the posterior correlation between the
-    coefficients) the band is 2 binomial sd for ``n_eff`` trials and the verdict says so; without
-    it the ``n`` coefficients are treated as independent (older metrics.json).
-    """
-    if cov is None or not n:
-        return ""
-    independent = n_eff is None or not math.isfinite(n_eff)
-    trials = n if independent else max(float(n_eff), 1.0)
-    lo, hi = coverage_band(nominal, trials)
-    if cov < lo:
-        verdict = "intervals too narrow (overconfident)"
-    elif cov > hi:
-        verdict = "intervals too wide (conservative)"
-    else:
-        verdict = "consistent with nominal"
-    if independent:
-        return verdict
-    return (f"{verdict} (band {fmt(lo)}–{fmt(hi)}: 2 binomial sd for an effective n of "
-            f"{fmt(trials)} of the {n} coefficients, from their posterior "
-            "correlation)")  # fmt: skip
 
 
 def n_eff(m: Mapping[str, Any], block: str) -> float | None:

@@ -24,9 +24,12 @@ import pandas as pd
 
 from evaluation import io
 from evaluation.metrics.verdict import RULE
+from evaluation.report.format import markdown
+from evaluation.report.headline import FLIP, interval_text
 from evaluation.report.study import answer, errors, facts
 from evaluation.report.study import evidence as tables
 from evaluation.report.study.reliability import reliability_figure
+from evaluation.study.evidence import Interval
 from evaluation.study.facts import coarse_claims
 from evaluation.study.results import StudyResult
 from evaluation.study.summary import NUTS, WorldEvidence, flip_directions, world_evidence
@@ -115,7 +118,7 @@ def world_section(result: StudyResult, w: WorldEvidence, figure: str | None = No
         f"(`{study.experiment}`; {facts.size_text(w.facts)}). Per seed, each method is "
         "compared with the NUTS run of the same data; NUTS's second run (another chain seed) "
         "and each method's own second fit (another optimiser seed) are the floors. A flip is "
-        "a change of verdict beyond Monte Carlo noise. Means over seeds with 90% intervals. "
+        f"{FLIP}. Means over seeds with 90% intervals. "
         "Failure rule: " + RULE + ".", "",
         tables.method_table(w.methods, w.facts), "",
     ]  # fmt: skip
@@ -175,7 +178,7 @@ def scale_section(result: StudyResult) -> str:
         size = f"{int(row['data.n_workers']):,} units in {int(row['data.n_worksites'])} groups. "
     rows = [[r["method_label"], f"{float(r.get('timing.fit_s', float('nan'))):.0f}",
              f"{float(r.get('timing.total_s', float('nan'))):.0f}",
-             tables.interval_text(tables.Interval(float(r.get('predictive.auc', float('nan'))),
+             interval_text(Interval(float(r.get('predictive.auc', float('nan'))),
                                                   float('nan'), float('nan'), 1), 3)]
             for _, r in done.iterrows()]  # fmt: skip
     return "\n".join(
@@ -183,7 +186,7 @@ def scale_section(result: StudyResult) -> str:
             *lines,
             size + f"{len(done)} complete runs over {done['replicate'].nunique()} seed(s):",
             "",
-            tables.markdown(["method", "fit s", "job s", "held-out AUC"], rows),
+            markdown(["method", "fit s", "job s", "held-out AUC"], rows),
             "",
         ]
     )

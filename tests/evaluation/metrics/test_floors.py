@@ -9,7 +9,7 @@ from evalhelpers import make_data, make_idata, normal_draws, point
 
 from evaluation.metrics import floors
 from evaluation.metrics.posterior import compare_to_reference
-from evaluation.report.run.headline import coverage_verdict
+from evaluation.report.headline import coverage_verdict
 
 DATA = make_data(n_sites=30, ks=2, kw=3)
 CENTRE = point(DATA)

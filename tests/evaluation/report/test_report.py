@@ -11,7 +11,7 @@ from evaluation.metrics.diagnostics import diagnostics_section
 from evaluation.metrics.posterior import compare_to_reference, posterior_section, sigma_collapse
 from evaluation.metrics.predictive import predictive_metrics
 from evaluation.metrics.reference import check_reference
-from evaluation.report.run.headline import coverage_verdict
+from evaluation.report.headline import coverage_verdict
 from evaluation.report.run.report import write_run_report
 
 

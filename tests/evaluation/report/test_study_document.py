@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from evaluation.claims.load import Thresholds
+from evaluation.report import headline
 from evaluation.report.study import answer, errors, facts
 from evaluation.report.study import evidence as tables
 from evaluation.report.study.document import header, world_section
@@ -191,15 +192,15 @@ def test_answer_decides_by_the_paired_tests_and_states_what_it_could_detect():
 def test_compare_says_no_difference_only_with_the_smallest_detectable_difference():
 
     null = PairedDifference(BootInterval(0.01, -0.02, 0.04, 0.015, 10), 0.041)
-    assert answer.compare(null).startswith("not distinguishable from NUTS's")
-    assert "detects a difference of ±4 points or more with 80% power" in answer.compare(null)
+    assert headline.compare(null).startswith("not distinguishable from NUTS's")
+    assert "detects a difference of ±4 points or more with 80% power" in headline.compare(null)
     up = PairedDifference(BootInterval(0.1, 0.03, 0.17, 0.04, 10), 0.11)
-    assert answer.compare(up).startswith("higher than NUTS's (paired difference +10 points")
+    assert headline.compare(up).startswith("higher than NUTS's (paired difference +10 points")
     # three seeds that each moved by one pair: the bootstrap has no spread, but 3 vs 0
     # discordant pairs is no evidence (exact p = 0.25): no difference is claimed
     flat = PairedDifference(BootInterval(0.14, 0.14, 0.14, 0.0, 3), 0.43, McNemar(3, 0, 0.25, 21))
-    assert errors.paired_verdict(flat) == "no difference detected"
-    assert errors.paired_verdict(flat._replace(test=McNemar(9, 0, 0.004, 21))) == "higher"
+    assert headline.paired_verdict(flat) == "no difference detected"
+    assert headline.paired_verdict(flat._replace(test=McNemar(9, 0, 0.004, 21))) == "higher"
 
 
 def test_tables_say_how_many_seeds_and_mark_the_floor_and_failed_methods():
@@ -212,8 +213,8 @@ def test_tables_say_how_many_seeds_and_mark_the_floor_and_failed_methods():
     assert float(f.group(1)) < 0.36 < float(f.group(2)) and "0% of 4" in per_claim
     # the Monte Carlo error of ΔP is the mean over seeds of sqrt(mc_mf² + mc_nuts²)
     assert re.search(r"\| t \| [^|]+ \| [^|]+ \| 0\.005 \| 1000 \|", per_claim)
-    assert tables.interval_text(Interval(0.5, float("nan"), float("nan"), 1)) == "0.50 (1 seed)"
-    assert tables.rate_text(rate_interval(0, 0)) == "–"
+    assert headline.interval_text(Interval(0.5, float("nan"), float("nan"), 1)) == "0.50 (1 seed)"
+    assert headline.rate_text(rate_interval(0, 0)) == "–"
     failed_all = runs.assign(**{"verdict.failed": runs["method_base"] == "pyro_fullrank"})
     w2 = world_evidence(claims, failed_all, TH)
     assert "| pyro_fullrank — FAILED | 4 | 8/8 |" in tables.method_table(w2.methods, w2.facts)
