@@ -30,7 +30,7 @@ from evaluation.clustering.sigma_sweep import PAPER_SIGMAS, sigma_sweep
 from evaluation.clustering.stability import ari
 from evaluation.data.twin import make_paper_twin
 from evaluation.io import save_figure
-from evaluation.report import cluster_figures as figures
+from evaluation.report.run import cluster_figures as figures
 
 
 def _matrix(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | None, str]:

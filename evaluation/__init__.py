@@ -1,14 +1,18 @@
 """Everything that feeds backends and judges them: one package per concept.
 
-Imports flow one way (``tests/test_architecture.py`` guards it), lowest first:
+Imports flow one way (``tests/test_architecture.py`` guards it; docs/architecture.md draws
+it), lowest first:
 
-* ``io`` (atomic writers, the one pyplot set-up), ``config`` (config helpers, backend
-  instantiation), ``schema`` (structured configs);
-* ``data`` -- the synthetic twin, the tables loader and its recipes, splits, export;
-* ``metrics``, ``clustering``, ``claims`` -- judges: pure numbers from a posterior;
-* ``report`` -- formatting, figures, the per-run report;
-* ``judge`` (one run's sections and figures), ``sweep`` (a multirun's comparison report);
-* ``app`` -- the ``ppl-compare`` Hydra entry point: build data -> fit -> judge -> write.
+* ``io`` (atomic writers, the one pyplot set-up), ``signals``, ``config`` (schemas, checks,
+  a backend's settings);
+* ``data`` -- the synthetic twin, your own tables and their recipes, public data, splits;
+* ``metrics``, ``clustering``, ``claims`` -- the judges: numbers from a posterior;
+* ``fitting`` (the one place that fits), ``judge`` (one run's sections), ``sweep`` (a sweep's
+  table), ``study`` (the study's plan and statistics) -- builders, numbers only;
+* ``report`` -- the documents (``run/``, ``sweep/``, ``study/``, ``lesson/``) and their
+  shared part; ``rundir`` -- what a run writes;
+* ``app`` (``ppl-compare``), ``api`` (the same stages as functions) and ``commands`` (the other
+  CLIs and the sweep callback) -- the top floor: builders first, then documents.
 
 ``evaluation`` imports ``backends.spec`` and ``backends.base``; ``backends`` never imports
 ``evaluation``.

@@ -62,8 +62,8 @@ from evaluation.config import (
 )
 from evaluation.data.recipes import DataValidationError
 from evaluation.data.truth import TRUTH_NC, truth_dataset
-from evaluation.report.run_figures import draw_run_figures
-from evaluation.report.run_report import write_run_report
+from evaluation.report.run.figures import draw_run_figures
+from evaluation.report.run.report import write_run_report
 from evaluation.rundir import (
     RunFailed,
     check_writable,

@@ -1,13 +1,17 @@
 """The layout guard: no import cycles inside backends/ or evaluation/, imports flow one way,
-judges only judge.
+judges only judge, no module over :data:`MAX_LINES` lines.
 
 Walks every module with ``ast`` (nothing is imported), builds the graph of imports between
 project modules, and checks
 
 * the graph is acyclic (module level and function level alike);
-* no lower layer imports a higher one (docs/architecture.md: app/study -> report -> sweep,
-  fitting, judge -> metrics, clustering, claims -> data -> config, io -> backends.spec,
-  backends.base);
+* no lower layer imports a higher one (docs/architecture.md: app, api, commands -> report ->
+  sweep, study, fitting, judge -> metrics, clustering, claims -> data -> config, io, signals
+  -> backends.spec, backends.base); so the sweep's table and the study's statistics never
+  import the report that draws them, and nothing but the top floor imports a command;
+* a report document (``report/run``, ``sweep``, ``study``, ``lesson``) imports the report's
+  shared part and itself, never another document, and the shared part imports no document;
+* no module has more than :data:`MAX_LINES` lines;
 * ``backends`` never imports ``evaluation``;
 * a function-level import of a project module appears only where it keeps an optional PPL
   (torch/pyro, pymc, cmdstanpy) out of import time, i.e. only inside ``backends/<ppl>/``;
@@ -39,24 +43,19 @@ LAYERS: dict[str, int] = {
     "evaluation.claims": 3,
     "evaluation.fitting": 4,
     "evaluation.judge": 4,
-    "evaluation.sweep": 4,
+    "evaluation.sweep": 4,  # the sweep's table: numbers, below the report that draws it
+    "evaluation.study": 4,  # the study's plan and statistics: below its document
     "evaluation.report": 5,
     "evaluation.rundir": 5,
-    "evaluation.sweep.build": 6,  # the sweep report's writer, its callback and CLI
-    "evaluation.sweep.callback": 6,
-    "evaluation.sweep.cli": 6,
     "evaluation.api": 6,  # the Python API: the app's stages as functions
     "evaluation.app": 6,
-    "evaluation.study": 6,
-    "evaluation.study.evidence": 4,  # the study's statistics: numbers, below its document
-    "evaluation.study.bootstrap": 4,
-    "evaluation.study.errors": 4,
-    "evaluation.study.facts": 4,
-    "evaluation.study.floors": 4,
-    "evaluation.study.summary": 4,
-    "evaluation.study.table": 4,
-    "evaluation.study.truth": 4,
+    "evaluation.commands": 6,  # the other CLIs and the sweep callback
 }
+#: The report's documents (sub-packages of ``evaluation.report``); its other modules are the
+#: part they share.
+DOCUMENTS = ("run", "sweep", "study", "lesson")
+#: The most lines a module may have (a reader holds it at once).
+MAX_LINES = 400
 #: Packages whose modules may import project modules inside functions (optional PPLs).
 LAZY_OK = ("backends.pyro", "backends.pymc", "backends.stan")
 
@@ -161,6 +160,31 @@ def test_imports_flow_one_way():
         if layer(b) > layer(a)
     ]
     assert not upward, "\n".join(upward)
+
+
+def document(name: str) -> str | None:
+    """The report document ``name`` belongs to (``run``, ...), or None outside one."""
+    parts = name.split(".")
+    if parts[:2] != ["evaluation", "report"] or len(parts) < 3:
+        return None
+    return parts[2] if parts[2] in DOCUMENTS else None
+
+
+def test_report_documents_import_the_shared_part_never_each_other():
+    bad = [
+        f"{a} ({document(a) or 'shared'}) imports {b} ({document(b)})"
+        for a, deps in GRAPH.items()
+        if a.startswith("evaluation.report")
+        for b, _ in deps
+        if document(b) is not None and document(b) != document(a)
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_no_module_over_the_line_limit():
+    long = {name: n for name, path in MODULES.items()
+            if (n := len(path.read_text().splitlines())) > MAX_LINES}  # fmt: skip
+    assert not long, f"modules over {MAX_LINES} lines (split along their seams): {long}"
 
 
 def test_backends_never_import_evaluation():

@@ -92,9 +92,9 @@ PROGRAMS = ("ppl-compare", "ppl-compare-report", "ppl-compare-export", "ppl-comp
             "make", "python", "pip")  # fmt: skip
 #: Programs the project installs, and the parser of each (module:function).
 PARSERS = {
-    "ppl-compare-report": "evaluation.sweep.cli:parser",
+    "ppl-compare-report": "evaluation.commands.report:parser",
     "ppl-compare-export": "evaluation.data.export:_parser",
-    "ppl-compare-findings": "evaluation.study.cli:parser",
+    "ppl-compare-findings": "evaluation.commands.findings:parser",
 }
 
 #: Commands no rule checks, with the reason (each must still be shown somewhere).

@@ -35,7 +35,8 @@ from backends.spec import HierData
 from evaluation.config import plain
 from evaluation.data.features import PAPER_SITE_FEATURES, PAPER_WORKER_FEATURES
 from evaluation.data.files import ids_as_text, read_table, unique_columns
-from evaluation.data.recipes import DataValidationError, FeatureBlock, apply_feature, parse_features
+from evaluation.data.recipe_steps import apply_feature
+from evaluation.data.recipes import DataValidationError, FeatureBlock, parse_features
 
 log = logging.getLogger(__name__)
 

@@ -1,18 +1,23 @@
-"""The one report package: three documents from the judges' numbers, sharing tables, figures
-and formatting.
+"""The one report package, shaped like its documents: each document in its own sub-package,
+beside the shared part they all use.
 
-- shared: ``format`` (numbers, Markdown tables), ``figures`` (matplotlib builders, through
-  :func:`evaluation.io.pyplot`), ``cluster_figures`` (the paper's Figs. 6 and 7 and the
-  clustering's own), ``forest`` (beta_site intervals by method), ``sections`` (a sweep or study
-  document's sections and saved figures), ``themes`` (the headline metrics of a sweep);
-- the run report (``report.md`` of a run): ``run_report``, ``headline``, ``claims_headline``,
-  ``design``, ``run_figures``;
-- the sweep report (``report.md`` / ``report.html`` of a sweep): ``sweep_report`` with the
-  sections ``sweep_claims``, ``calibration``, ``paper``, ``forensics`` and ``sweep_figures``;
-- the study document (``docs/findings.md``): ``study_document``, with ``study_evidence``
-  (tables, figure) and ``study_headline`` (the answer).
+Documents:
 
-May import the judges (``evaluation.metrics``, ``evaluation.clustering``, ``evaluation.claims``)
-and the sweep's table (``evaluation.sweep`` below its writer): never the judge, the app or the
-study's runner.
+- ``run/``     the run report (``report.md`` of a run) and a run's figures;
+- ``sweep/``   the sweep report (``report.md`` / ``report.html`` of a sweep), from its table;
+- ``study/``   the study document (``docs/findings.md``);
+- ``lesson/``  the tutorial's figures (``docs/tutorial.ipynb``).
+
+The shared part (this package's own modules):
+
+- ``headline`` the one headline engine: counts, intervals and the claims and flips wording
+  every document states, and the verdicts chosen by the numbers;
+- ``format``   numbers and Markdown tables;
+- ``forest``   beta_site intervals by method (a run's figure and the sweep's).
+
+A document imports the shared part and its own modules, never another document; the shared
+part imports no document (``tests/test_architecture.py``).  The package may import the
+layers below it — the judges' numbers (``evaluation.metrics``, ``evaluation.clustering``,
+``evaluation.claims``), the sweep's and the study's tables (``evaluation.sweep``,
+``evaluation.study``) — never the commands or the app that call it.
 """

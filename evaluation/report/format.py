@@ -1,4 +1,6 @@
-"""Number and table formatting shared by the run report and the sweep report (one place)."""
+"""Number and table formatting shared by the documents (one place): :func:`fmt` and
+:func:`table` (the run report's style), :func:`fmt_number`, :func:`spread` and
+:func:`md_table` (the sweep report's), :func:`markdown` (the study document's)."""
 
 from __future__ import annotations
 
@@ -58,6 +60,13 @@ def spread(values: Sequence[float], digits: int = 3) -> str:
         f"{fmt_number(v.mean(), digits)} ± {fmt_number(v.std(ddof=1), 2)} "
         f"({fmt_number(v.min(), digits)}–{fmt_number(v.max(), digits)})"
     )
+
+
+def markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table of text cells (a ``|`` in a cell becomes ``/``)."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c).replace("|", "/") for c in r) + " |" for r in rows]
+    return "\n".join(lines)
 
 
 def _md_cell(value: Any) -> str:

@@ -1,26 +1,169 @@
-"""The headline of the per-run report: what separates inference methods first (interval
-coverage against the truth, on identified quantities; width against a reference; the variance
-components), then the rest; and the coverage verdict with its (dependence-aware) band."""
+"""The one headline engine: the words every document's headline states, built one way.
+
+A headline — the run report's findings and headline, the sweep report's findings, the study's
+answer — is sentences chosen by the numbers.  What they share lives here:
+
+- **counts**: :func:`plural`; the claims a ledger names (:func:`subject`), the pool its
+  verdicts are counted in (:func:`pool`), which claims the design identifies
+  (:func:`identified_clause`) and how a posterior judges the rest (:func:`verdict_counts`);
+- **intervals**: a probability with its Monte Carlo error (:func:`with_mc_error`), a mean over
+  seeds (:func:`interval_text`), a rate (:func:`rate_text`), a bootstrap estimate
+  (:func:`boot_text`), a paired difference (:func:`signed_text`), its test
+  (:func:`mcnemar_text`) and the smallest difference the design detects
+  (:func:`detectable_text`);
+- **verdicts chosen by the numbers**: a coverage against its binomial band
+  (:func:`coverage_verdict`), a paired difference against zero (:func:`paired_verdict`), and
+  that difference in words (:func:`compare`);
+- **flips**: what a flip is (:data:`FLIP`) and which claims flip between a method and NUTS
+  (:func:`flipped_between`).
+
+Whether a method differs from NUTS is decided by the paired tests with the seed as the unit
+(:mod:`evaluation.study.errors`): "higher" or "lower" when the cluster-bootstrap interval of
+the paired difference excludes zero and, for paired binary outcomes, the exact McNemar test
+agrees at :data:`ALPHA`, never by whether two intervals overlap; every "no difference
+detected" states the smallest difference the design detects at 80% power
+(:func:`evaluation.study.bootstrap.detectable_difference`).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evaluation.metrics.floors import coverage_band
-from evaluation.metrics.posterior import COLLAPSE_SCALES
 from evaluation.report.format import DASH, fmt
+from evaluation.study.bootstrap import BootInterval, McNemar
+from evaluation.study.errors import PairedDifference
+from evaluation.study.evidence import Interval, Rate
+
+#: What a flip is, in every document that counts flips (the rule:
+#: :func:`evaluation.claims.compare.is_flip`).
+FLIP = "a change of verdict beyond Monte Carlo noise"
+#: How a ledger's claims are named when it gives no ``subject`` ("{n}": how many).
+DEFAULT_SUBJECT = "the ledger's {n} claims"
+#: The two-sided level of every paired test (the intervals are 90%).
+ALPHA = 0.1
 
 
-def get_path(d: Any, *keys: str) -> Any:
-    for k in keys:
-        if not isinstance(d, Mapping):
-            return None
-        d = d.get(k)
-    return d
+# ----------------------------------------------------------------------------- counts
+def plural(n: int, one: str, many: str) -> str:
+    """``1 verdict is`` / ``3 verdicts are``: ``n`` and the word that agrees with it."""
+    return f"{n} {one if n == 1 else many}"
 
 
+def subject(section: Mapping[str, Any], n: int | None = None) -> str:
+    """How the headline names the claims ("the paper's 14 conclusions")."""
+    n = section["summary"]["n_claims"] if n is None else n
+    return str(section.get("subject") or DEFAULT_SUBJECT).replace("{n}", str(n))
+
+
+def pool(summary: Mapping[str, Any]) -> str:
+    """The claims a posterior's verdicts are counted among: ``of the other 12`` (those the
+    design identifies, when it does not identify some) or ``of the 14``."""
+    other = summary["n_claims"] - summary["n_not_identified"]
+    return f"of the other {other}" if summary["n_not_identified"] else f"of the {other}"
+
+
+def identified_clause(section: Mapping[str, Any]) -> str:
+    """ "Of the paper's 19 conclusions, 1 is not identified by its design and 7 are weakly
+    identified (nearly collinear features)" (or "all are identified by the design")."""
+    s = section["summary"]
+    head = f"Of {subject(section)}"
+    k, weak = s["n_not_identified"], s.get("n_weakly_identified") or 0
+    weak_text = ""
+    if weak:
+        weak_text = (
+            f"{plural(weak, 'is', 'are')} weakly identified (nearly collinear worksite features)"
+        )
+    if not k:
+        return f"{head}, all are identified by the design" + (f" ({weak_text})" if weak else "")
+    return f"{head}, {plural(k, 'is', 'are')} not identified by its design" + (
+        f" and {weak_text}" if weak else ""
+    )
+
+
+def verdict_counts(s: Mapping[str, Any]) -> str:
+    """ "8 of the other 12 credible, 1 contradicted, 3 undecided" (and not evaluated)."""
+    close = s.get("n_borderline") or 0
+    within = f" ({close} within Monte Carlo error of a threshold)" if close else ""
+    parts = [f"{s['n_credible']} {pool(s)} credible", f"{s['n_contradicted']} contradicted",
+             f"{s['n_undecided']} undecided{within}"]  # fmt: skip
+    if s.get("n_not_evaluated"):
+        parts.append(f"{s['n_not_evaluated']} not evaluated")
+    return ", ".join(parts)
+
+
+# ----------------------------------------------------------------------------- intervals
+def with_mc_error(p: Any, err: Any, dash: str = DASH) -> str:
+    """ "0.987 ± 0.012" (P to 3 digits, its Monte Carlo error to 2), or the bare P when it has
+    none; ``dash`` for a missing P (the run report's "—", the sweep tables' "-")."""
+
+    def number(x: Any, digits: int) -> str:
+        return fmt(None if x is None else float(x), digits, dash)
+
+    return number(p, 3) if p is None or err is None else f"{number(p, 3)} ± {number(err, 2)}"
+
+
+def interval_text(iv: Interval, digits: int = 2) -> str:
+    """``0.42 (0.31 to 0.55)``; one seed: ``0.42 (1 seed)``; none: ``–``."""
+    if iv.n == 0 or not math.isfinite(iv.mean):
+        return "–"
+    if iv.n == 1 or not math.isfinite(iv.lo):
+        return f"{iv.mean:.{digits}f} (1 seed)"
+    return f"{iv.mean:.{digits}f} ({iv.lo:.{digits}f} to {iv.hi:.{digits}f})"
+
+
+def rate_text(r: Rate | None) -> str:
+    """``12% (8–17%; 14/120)``; no trials: ``–``."""
+    if r is None or r.n == 0:
+        return "–"
+    return f"{r.rate:.0%} ({r.lo:.0%}–{r.hi:.0%}; {r.k}/{r.n})"
+
+
+def boot_text(iv: BootInterval | None, rate: bool = True, digits: int = 3) -> str:
+    """``12% (8–17%; 5/40)`` for a rate, ``0.081 (0.052 to 0.113)`` otherwise; ``–`` when
+    undefined; ``(1 seed)`` when there is no interval."""
+    if iv is None or not math.isfinite(iv.estimate):
+        return "–" if iv is None or not iv.n else f"– (0/{iv.n:.0f})"
+    counts = f"; {iv.k:.0f}/{iv.n:.0f}" if rate else ""
+    if rate:
+        value = f"{iv.estimate:.0%}"
+        ci = f"{iv.lo:.0%}–{iv.hi:.0%}" if math.isfinite(iv.lo) else "1 seed"
+    else:
+        value = f"{iv.estimate:.{digits}f}"
+        ci = f"{iv.lo:.{digits}f} to {iv.hi:.{digits}f}" if math.isfinite(iv.lo) else "1 seed"
+    return f"{value} ({ci}{counts})"
+
+
+def signed_text(iv: BootInterval, rate: bool = True) -> str:
+    """A difference: ``+6 points (−1 to +14)`` for rates, ``+0.012 (−0.004 to +0.030)``."""
+    if not math.isfinite(iv.estimate):
+        return "–"
+    if rate:
+        f = lambda x: f"{100 * x:+.0f}"  # noqa: E731
+        unit = " points"
+    else:
+        f, unit = (lambda x: f"{x:+.3f}"), ""
+    ci = f"{f(iv.lo)} to {f(iv.hi)}" if math.isfinite(iv.lo) else "1 seed"
+    return f"{f(iv.estimate)}{unit} ({ci})"
+
+
+def mcnemar_text(t: McNemar | None) -> str:
+    """``5 vs 1 discordant, p = 0.22``."""
+    if t is None:
+        return "–"
+    return f"{t.only_a} vs {t.only_b} discordant, p = {t.p_value:.2g}"
+
+
+def detectable_text(d: PairedDifference, rate: bool = True) -> str:
+    """The smallest difference detectable at 80% power: ``±7 points``."""
+    if not math.isfinite(d.detectable):
+        return "–"
+    return f"±{100 * d.detectable:.0f} points" if rate else f"±{d.detectable:.3f}"
+
+
+# ----------------------------------------------------------------------------- verdicts
 def coverage_verdict(cov: float | None, nominal: float, n: int | None,
                      n_eff: float | None = None) -> str:  # fmt: skip
     """Is an empirical coverage consistent with ``nominal`` (2 binomial sd)?
@@ -48,141 +191,50 @@ def coverage_verdict(cov: float | None, nominal: float, n: int | None,
             "correlation)")  # fmt: skip
 
 
-def n_eff(m: Mapping[str, Any], block: str) -> float | None:
-    """The effective n of a block's coverage count (``posterior.coverage_dependence``)."""
-    return get_path(m, "posterior", "coverage_dependence", block, "n_eff")
+def paired_verdict(d: PairedDifference) -> str:
+    """``higher``/``lower`` when the paired interval (the seed as the unit) excludes 0 and,
+    for paired binary outcomes, the exact McNemar test agrees at :data:`ALPHA`; else ``no
+    difference detected``; ``not tested`` without an interval.  (With few seeds that all
+    moved the same way the bootstrap has no spread to show; the McNemar test still counts
+    how few pairs disagree.)"""
+    iv = d.difference
+    if not (math.isfinite(iv.lo) and math.isfinite(iv.hi)):
+        return "not tested"
+    if d.test is not None and d.test.p_value >= ALPHA:
+        return "no difference detected"
+    if iv.lo > 0:
+        return "higher"
+    if iv.hi < 0:
+        return "lower"
+    return "no difference detected"
 
 
-def _headline_truth(m: Mapping[str, Any]) -> list[str]:
-    out = []
-    rec = get_path(m, "posterior", "recovery") or {}
-    for block in ("beta_worker", "beta_site"):
-        r = None if block == "beta_site" and identified_section(m) else rec.get(block)
-        if r:
-            out.append(f"- **Coverage of the truth, {block}:** the 90% intervals contain "
-                       f"{fmt(100 * r['coverage90'], 3)}% of the {r['n']} true values, the 50% "
-                       f"intervals {fmt(100 * r['coverage50'], 3)}% — "
-                       f"{coverage_verdict(r['coverage90'], 0.9, r['n'], n_eff(m, block))}"
-                       ".")  # fmt: skip
-    return out
+def compare(d: PairedDifference, rate: bool = True, reference: str = "NUTS's") -> str:
+    """The paired verdict in words: ``higher than NUTS's (paired difference …)``, or ``not
+    distinguishable from NUTS's (…; the design detects ±… or more with 80% power)``."""
+    verdict = paired_verdict(d)
+    iv = d.difference
+    test = f"; McNemar {mcnemar_text(d.test)}" if d.test else ""
+    detail = (f"paired difference {signed_text(iv, rate)}, 90% cluster-bootstrap interval "
+              f"over {iv.n_seeds} seeds{test}")  # fmt: skip
+    if verdict in ("higher", "lower"):
+        return f"{verdict} than {reference} ({detail})"
+    if verdict == "not tested":
+        return f"not tested against {reference} ({detail})"
+    return (f"not distinguishable from {reference} ({detail}; the design detects a difference of "
+            f"{detectable_text(d, rate)} or more with 80% power)")  # fmt: skip
 
 
-def _headline_reference(m: Mapping[str, Any]) -> list[str]:
-    out = []
-    blocks = get_path(m, "reference", "blocks") or {}
-    for block in ("beta_worker", "beta_site", "sigma_worker"):
-        b = blocks.get(block)
-        if b:
-            out.append(f"- **Interval width vs the reference, {block}:** median sd ratio "
-                       f"{fmt(b['sd_ratio_median'])} (1 = as wide as the reference; range "
-                       f"{fmt(b['sd_ratio_min'])}–{fmt(b['sd_ratio_max'])}).")  # fmt: skip
-    if get_path(m, "reference", "reference_flag"):
-        out.append(f"- ⚠ The reference posterior {m['reference']['reference_flag']}.")
-    return out
+# ----------------------------------------------------------------------------- flips
+def flipped_between(method: str, names: Sequence[str], reference: str = "NUTS") -> str:
+    """ "the 2 that flip between pyro_meanfield and NUTS: a, b" (or "none flips between …")."""
+    if not names:
+        return f"none flips between {method} and {reference}"
+    that = plural(len(names), "that flips", "that flip")
+    return f"the {that} between {method} and {reference}: {', '.join(names)}"
 
 
-def _headline_scales(m: Mapping[str, Any]) -> list[str]:
-    out = []
-    for scale in COLLAPSE_SCALES:
-        s = get_path(m, "posterior", "sigma_collapse", scale)
-        if s:
-            extra = [f"truth {fmt(s.get('truth'))}" if s.get("truth") is not None else None,
-                     f"reference {fmt(get_path(s, 'reference', 'median'))}"
-                     if s.get("reference") else None]  # fmt: skip
-            extra = ", ".join(e for e in extra if e)
-            out.append(f"- **{scale}:** posterior median {fmt(s['method']['median'])}"
-                       f"{' (' + extra + ')' if extra else ''}; P({scale} < {s['eps']}) = "
-                       f"{fmt(s['method']['p_below_eps'])}.")  # fmt: skip
-    return out
-
-
-def _headline_rest(m: Mapping[str, Any]) -> list[str]:
-    """Clusters, prediction (shown beside, not before, the lines above) and diagnostics."""
-    out = []
-    c = m.get("clustering")
-    if isinstance(c, Mapping):
-        out.append(f"- **Clusters:** K = {fmt(c.get('k'))}; stability "
-                   f"{get_path(c, 'stability', 'verdict') or DASH} (ARI across Gibbs seeds "
-                   f"{fmt(get_path(c, 'ari_seeds', 'mean'))}, across posterior draws "
-                   f"{fmt(get_path(c, 'ari_draws', 'mean'))}, against planted clusters "
-                   f"{fmt(c.get('ari_truth'))}).")  # fmt: skip
-    p = m.get("predictive")
-    if isinstance(p, Mapping):
-        where = "in-sample, no held-out rows" if p.get("in_sample") else "held-out"
-        out.append(f"- **Prediction ({where}):** AUC {fmt(p.get('auc'))}, accuracy "
-                   f"{fmt(p.get('accuracy'))} (majority baseline "
-                   f"{fmt(p.get('baseline_accuracy'))}). These barely separate inference "
-                   "methods on this model; the lines above do.")  # fmt: skip
-    d = m.get("diagnostics")
-    if isinstance(d, Mapping):
-        ok = d.get("ok")
-        text = ("no warnings" if ok else "see the warnings below" if ok is False
-                else "not checked (see below)")  # fmt: skip
-        out.append(f"- **Diagnostics:** {text}.")
-    return out
-
-
-def approximation_lines(m: Mapping[str, Any]) -> list[str]:
-    """The approximation's verdict against NUTS (``approximation``) and, when the scored
-    posterior was PSIS-resampled, whether that can be trusted (``psis``): first in the
-    headline, because a failed approximation's other numbers describe a wrong posterior."""
-    out = []
-    a = m.get("approximation")
-    if isinstance(a, Mapping) and a.get("failed") is not None:
-        if a["failed"]:
-            why = "; ".join(a.get("reasons") or [])
-            out.append(f"- **Approximation: FAILED** — {why}. Its intervals and conclusions "
-                       "below describe a wrong posterior.")  # fmt: skip
-        else:
-            out.append("- **Approximation:** within the failure rule's bounds against NUTS.")
-    elif isinstance(a, Mapping):
-        out.append(f"- **Approximation:** {'; '.join(a.get('reasons') or ['not checked'])}.")
-    p = m.get("psis")
-    if isinstance(p, Mapping) and p.get("applied") and p.get("trustworthy") is False:
-        out.append(f"- **PSIS-resampled posterior: NOT TRUSTWORTHY** — {p.get('verdict')}; "
-                   f"effective sample size {fmt(p.get('ess'))} of {fmt(p.get('n_draws'))} "
-                   "draws.")  # fmt: skip
-    return out
-
-
-def identified_section(m: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """``posterior.identified`` (alpha and beta_site on identified quantities), or None."""
-    ident = get_path(m, "posterior", "identified")
-    return ident if isinstance(ident, Mapping) and ident.get("site_predictor") else None
-
-
-def _headline_identified(m: Mapping[str, Any]) -> list[str]:
-    """beta_site coverage on the identified worksite linear predictor (not the coefficients)."""
-    ident = identified_section(m)
-    if ident is None:
-        return []
-    r, rank = ident["site_predictor"], ident.get("rank")
-    line = (f"- **Coverage of the truth, beta_site (identified: worksite linear predictor "
-            f"alpha + X_site·beta_site):** the 90% intervals contain "
-            f"{fmt(100 * r['coverage90'], 3)}% of the {r['n']} worksites' true values, the 50% "
-            f"intervals {fmt(100 * r['coverage50'], 3)}% — "
-            f"{coverage_verdict(r['coverage90'], 0.9, min(r['n'], rank or r['n']))}")  # fmt: skip
-    if rank and rank < r["n"]:
-        line += (f" (band for {rank} trials: the {r['n']} worksite predictors span only {rank} "
-                 "dimensions)")  # fmt: skip
-    flags = ident.get("coefficients") or {}
-    not_ident = [n for n, ok in flags.items() if not ok]
-    if not_ident:
-        line += (f". Not identified by the data (prior only; per-coefficient numbers not "
-                 f"judged): {', '.join(not_ident)}")  # fmt: skip
-    out = [line + "."]
-    b = get_path(m, "reference", "identified", "site_predictor")
-    if isinstance(b, Mapping):
-        out.append(f"- **Interval width vs the reference, worksite linear predictor "
-                   f"(identified):** median sd ratio {fmt(b['sd_ratio_median'])} (range "
-                   f"{fmt(b['sd_ratio_min'])}–{fmt(b['sd_ratio_max'])}), mean |SME| "
-                   f"{fmt(b['sme_mean_abs'])}.")  # fmt: skip
-    return out
-
-
-def headline_section(m: Mapping[str, Any]) -> list[str]:
-    """What separates inference methods first (coverage, width, scales), then the rest."""
-    parts = (approximation_lines, _headline_truth, _headline_identified, _headline_reference,
-             _headline_scales, _headline_rest)  # fmt: skip
-    out = [line for part in parts for line in part(m)]
-    return ["## Headline", "", *out, ""] if out else []
+__all__ = ["ALPHA", "DEFAULT_SUBJECT", "FLIP", "boot_text", "compare", "coverage_verdict",
+           "detectable_text", "flipped_between", "identified_clause", "interval_text",
+           "mcnemar_text", "paired_verdict", "plural", "pool", "rate_text", "signed_text",
+           "subject", "verdict_counts", "with_mc_error"]  # fmt: skip

@@ -1,12 +1,11 @@
-"""The study (``make findings``): run its sweeps and write ``docs/findings.md``.
+"""The study (``make findings``): its plan, its runs and its statistics (numbers; never renders).
 
 plan      the studies (sweeps) behind the document and how to run them
 runs      what a runs dir holds and who may write it: configurations, the lock, timings
 processes each command in its own process group, stopped quietly with the CLI
-cli       ``ppl-compare-findings``: run or resume them, then write the document
-          (:mod:`evaluation.report.study_document`)
+results   a study's sweep dir read back as tables (:func:`load_study`)
 
-The statistics, numbers only (layer 4, below the document that prints them):
+The statistics:
 
 table      one row per (run, claim), with the claims judge's truth status
 evidence   intervals: a mean over seeds (Student-t), a rate (Wilson), ΔP
@@ -18,4 +17,7 @@ bootstrap  the cluster bootstrap over seeds, the exact McNemar test, the smalles
 errors     per method of a world: its errors, calibration and paired tests with NUTS
 facts      what a world's runs were (sizes, settings, seeds, failures, the world's prior)
 summary    per method and world: all of the above together (:func:`world_evidence`)
+
+``ppl-compare-findings`` (:mod:`evaluation.commands.findings`) runs the plan, then writes the
+document (:mod:`evaluation.report.study`); the package imports neither.
 """

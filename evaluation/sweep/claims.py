@@ -1,5 +1,5 @@
 """Which of the claims flip between each method and NUTS: the pairs and their tables (numbers;
-the sweep report's section is :mod:`evaluation.report.sweep_claims`).
+the sweep report's section is :mod:`evaluation.report.sweep.findings`).
 
 Every run with a ``claims`` section (:mod:`evaluation.claims`) is compared, claim by claim
 (:func:`evaluation.claims.ledger.compare_ledgers`), with the MCMC run of the same data and seed

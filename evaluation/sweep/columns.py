@@ -3,7 +3,7 @@ columns, the cost and verdict columns derived from a run's own numbers, and run 
 
 Metric columns are named by :func:`evaluation.sweep.records.flatten`
 (``posterior.recovery.beta_worker.coverage90`` ...).  Numbers only: how they are shown is
-:mod:`evaluation.report.themes`.
+:mod:`evaluation.report.sweep.themes`.
 """
 
 from __future__ import annotations

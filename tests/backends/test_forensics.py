@@ -13,7 +13,7 @@ from backends.base import check_inference_data
 from backends.pyro import PyroSVI
 from backends.pyro.forensics import READINGS, SIGMA_SITES
 from backends.spec import ModelSpec
-from evaluation.report.forensics import forensics_section, is_forensic_sweep, matches, verdict
+from evaluation.report.sweep.forensics import forensics_section, is_forensic_sweep, matches, verdict
 from evaluation.sweep.comparison import comparison_table
 from evaluation.sweep.records import collect_runs
 
@@ -201,7 +201,7 @@ def test_no_section_outside_a_forensic_sweep(tmp_path):
 
 
 def test_report_sections_have_forensics_only_in_a_forensic_sweep(tmp_path):
-    from evaluation.report.sweep_report import build_sections
+    from evaluation.report.sweep.report import build_sections
 
     forensic, forensic_records = _forensic_sweep(tmp_path / "forensic")
     tables, table_records = _sweep(tmp_path / "tables", {

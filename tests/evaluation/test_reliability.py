@@ -262,7 +262,7 @@ def test_the_ledger_loader_refuses_a_python_tag_in_one_line(tmp_path):
 # ------------------------------------------------ issue 25 item 8: no raw HTML in report.md
 def test_html_in_names_is_not_raw_html_in_the_run_report(tmp_path):
     from evaluation.report.format import no_html
-    from evaluation.report.run_report import render_run_report
+    from evaluation.report.run.report import render_run_report
 
     metrics = {"status": "complete", "backend": "pyro_meanfield", "seed": 0,
                "data": {"name": "<img src=x onerror=alert(1)>", "n_worksites": 2}}  # fmt: skip
@@ -316,8 +316,8 @@ def test_posterior_nc_can_be_smaller_and_every_reader_still_reads_it(saved_run):
     posterior.nc (the judges score the fit in memory) that every reader of it still reads."""
     import arviz as az
 
-    from evaluation.report.calibration import run_checks
-    from evaluation.report.paper import posterior_mean_beta_worker
+    from evaluation.report.sweep.calibration import run_checks
+    from evaluation.report.sweep.paper import posterior_mean_beta_worker
     from evaluation.sweep.cross import compare_posteriors
     from evaluation.sweep.records import read_run
 

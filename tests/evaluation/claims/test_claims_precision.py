@@ -22,7 +22,7 @@ from evaluation.claims.weak import (
 )
 from evaluation.config import CONF_DIR
 from evaluation.data.twin import make_paper_twin
-from evaluation.report.claims_headline import ledger_rows, run_headline
+from evaluation.report.run.findings import ledger_rows, run_headline
 
 
 # ------------------------------------------------------------------------------------------

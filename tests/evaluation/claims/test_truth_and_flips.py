@@ -16,7 +16,7 @@ from evaluation.claims.section import oracle_draws
 from evaluation.claims.truth import truth_status
 from evaluation.clustering.oracle import oracle_clustering
 from evaluation.clustering.settings import settings
-from evaluation.report.claims_headline import ledger_rows, run_headline
+from evaluation.report.run.findings import ledger_rows, run_headline
 
 J, D = 24, 2
 #: One claim of each clustering kind, on the hand-made world's features.

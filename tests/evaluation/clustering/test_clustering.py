@@ -29,7 +29,7 @@ from evaluation.clustering.stability import (
     load_clusters,
 )
 from evaluation.config import CONF_DIR, plain, schema
-from evaluation.report.cluster_figures import write_figures
+from evaluation.report.run.cluster_figures import write_figures
 
 
 def composed_block() -> dict:

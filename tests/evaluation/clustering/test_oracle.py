@@ -12,7 +12,7 @@ from evaluation.clustering.pipeline import run_clustering
 from evaluation.clustering.settings import settings
 from evaluation.clustering.stability import ari as stability_ari
 from evaluation.data.twin import make_paper_twin
-from evaluation.report.run_report import _clustering
+from evaluation.report.run.report import _clustering
 
 FAST = {
     "enabled": True, "k": 2, "sigma": 1e-4, "sigma_is": "sd", "alpha0": 1.0, "eta": 0.1,

@@ -7,8 +7,8 @@ import pytest
 from evaluation.data.design import design_check
 from evaluation.data.twin import make_paper_twin
 from evaluation.metrics.oracle import difficulty, oracle_metrics
-from evaluation.report.design import design_section
-from evaluation.report.run_report import render_run_report
+from evaluation.report.run.design import design_section
+from evaluation.report.run.report import render_run_report
 
 SMALL = {"n_worksites": 30, "n_workers": 900, "seed": 1}
 

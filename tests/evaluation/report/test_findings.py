@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from evaluation.claims.ledger import summarise
-from evaluation.report.claims_headline import findings_section, ledger_rows, run_headline
-from evaluation.report.run_report import render_run_report
+from evaluation.report.run.findings import findings_section, ledger_rows, run_headline
+from evaluation.report.run.report import render_run_report
 
 
 def claim(name, verdict, p=None, truth=None, identified=True, note=None):

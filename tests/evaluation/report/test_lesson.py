@@ -1,5 +1,5 @@
-"""The tutorial's figures (evaluation/report/lesson.py) on hand-built posteriors (no PPL): they
-pick the right coefficient, label what they show and mark what they say they mark."""
+"""The tutorial's figures (evaluation/report/lesson/figures.py) on hand-built posteriors (no
+PPL): they pick the right coefficient, label what they show and mark what they say they mark."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from evaluation.metrics.posterior import compare_to_reference, posterior_section
 from evaluation.metrics.predictive import predictive_metrics
 from evaluation.metrics.reference import check_reference
 from evaluation.report.headline import coverage_verdict
-from evaluation.report.run_report import write_run_report
+from evaluation.report.run.report import write_run_report
 
 
 def _full_metrics():
@@ -118,7 +118,7 @@ def test_coverage_verdict_uses_binomial_band():
 
 def test_failed_approximation_and_untrustworthy_psis_lead_the_headline(tmp_path):
     """Issue 20: the psis section had no renderer, and a failed method read like any other."""
-    from evaluation.report.run_report import render_run_report
+    from evaluation.report.run.report import render_run_report
 
     m = {
         "backend": "pyro_meanfield",

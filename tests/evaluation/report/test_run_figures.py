@@ -9,7 +9,7 @@ from evalhelpers import make_data, make_idata, normal_draws, point
 
 from evaluation.metrics.posterior import yao_points
 from evaluation.metrics.predictive import predictive_curves, predictive_pass
-from evaluation.report.run_figures import (
+from evaluation.report.run.figures import (
     draw_run_figures,
     plot_loss,
     predictive_figures,

@@ -19,15 +19,15 @@ import pandas as pd
 import pytest
 
 from evaluation.claims.load import Thresholds
-from evaluation.report import study_errors as errors
-from evaluation.report import study_evidence as tables
-from evaluation.report import study_facts as facts
-from evaluation.report import study_headline as headline
-from evaluation.report.study_document import StudyResult, header, world_section
+from evaluation.report import headline
+from evaluation.report.study import answer, errors, facts
+from evaluation.report.study import evidence as tables
+from evaluation.report.study.document import header, world_section
 from evaluation.study.bootstrap import BootInterval, McNemar
 from evaluation.study.errors import PairedDifference
 from evaluation.study.evidence import Interval, rate_interval
 from evaluation.study.plan import Study
+from evaluation.study.results import StudyResult
 from evaluation.study.summary import flip_directions, method_evidence, world_evidence
 from evaluation.sweep.cost import cost_summary, summary_rows
 
@@ -153,7 +153,7 @@ def test_where_flips_go_softer_and_reversed_apart():
     d = flip_directions(claims, "pyro_meanfield", thresholds=TH)
     # f: sharper and wrong x4; soft: softer x4; rev: reversed x2 (seeds 0, 1)
     assert (d.sharper_right, d.sharper_wrong, d.softer, d.reversed, d.seeds) == (0, 4, 4, 2, 4)
-    text = headline.direction_sentence("pyro_meanfield", d)
+    text = answer.direction_sentence("pyro_meanfield", d)
     assert "10 flips with a known truth (4 seeds)" in text
     assert "4 turn a confident NUTS verdict undecided and 2 reverse it" in text
     unknown = claims.assign(truth_status="not applicable")
@@ -174,18 +174,18 @@ def test_the_metric_table_reads_first_fits_and_the_floor_apart():
 def test_answer_decides_by_the_paired_tests_and_states_what_it_could_detect():
     claims, runs = world()
     w = world_evidence(claims, runs.assign(status="complete"), TH)
-    text = headline.errors_sentence("paper-wrong", w)
+    text = answer.errors_sentence("paper-wrong", w)
     assert "NUTS 50% (" in text and "2/4)" in text
     assert "pyro_meanfield 75% (" in text and "6/8)" in text
     # paired: the same seeds and claims; McNemar on the pairs where exactly one errs
     assert "paired difference +25 points" in text and "McNemar 4 vs 0 discordant" in text
-    flips = headline.flips_sentence("paper-wrong", w.methods)
+    flips = answer.flips_sentence("paper-wrong", w.methods)
     assert "pyro_meanfield flips 2.5 (" in flips and "over 4 seeds" in flips
     assert "verdict changes are higher than NUTS's repeat's" in flips
     assert "McNemar 10 vs 0 discordant" in flips
-    remedy = headline.remedy_sentence(w.methods, w.facts)  # full-rank: a failed run
+    remedy = answer.remedy_sentence(w.methods, w.facts)  # full-rank: a failed run
     assert "or a failed run: pyro_fullrank" in remedy and "detectable ±" in remedy
-    calib = headline.calibration_sentence("paper-wrong", w)
+    calib = answer.calibration_sentence("paper-wrong", w)
     assert "Calibration error" in calib and "pyro_meanfield's is" in calib
 
 
@@ -199,8 +199,8 @@ def test_compare_says_no_difference_only_with_the_smallest_detectable_difference
     # three seeds that each moved by one pair: the bootstrap has no spread, but 3 vs 0
     # discordant pairs is no evidence (exact p = 0.25): no difference is claimed
     flat = PairedDifference(BootInterval(0.14, 0.14, 0.14, 0.0, 3), 0.43, McNemar(3, 0, 0.25, 21))
-    assert errors.paired_verdict(flat) == "no difference detected"
-    assert errors.paired_verdict(flat._replace(test=McNemar(9, 0, 0.004, 21))) == "higher"
+    assert headline.paired_verdict(flat) == "no difference detected"
+    assert headline.paired_verdict(flat._replace(test=McNemar(9, 0, 0.004, 21))) == "higher"
 
 
 def test_tables_say_how_many_seeds_and_mark_the_floor_and_failed_methods():
@@ -213,8 +213,8 @@ def test_tables_say_how_many_seeds_and_mark_the_floor_and_failed_methods():
     assert float(f.group(1)) < 0.36 < float(f.group(2)) and "0% of 4" in per_claim
     # the Monte Carlo error of ΔP is the mean over seeds of sqrt(mc_mf² + mc_nuts²)
     assert re.search(r"\| t \| [^|]+ \| [^|]+ \| 0\.005 \| 1000 \|", per_claim)
-    assert tables.interval_text(Interval(0.5, float("nan"), float("nan"), 1)) == "0.50 (1 seed)"
-    assert tables.rate_text(rate_interval(0, 0)) == "–"
+    assert headline.interval_text(Interval(0.5, float("nan"), float("nan"), 1)) == "0.50 (1 seed)"
+    assert headline.rate_text(rate_interval(0, 0)) == "–"
     failed_all = runs.assign(**{"verdict.failed": runs["method_base"] == "pyro_fullrank"})
     w2 = world_evidence(claims, failed_all, TH)
     assert "| pyro_fullrank — FAILED | 4 | 8/8 |" in tables.method_table(w2.methods, w2.facts)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from evaluation.study import cli
+from evaluation.commands import findings as cli
 from evaluation.study.plan import Study
 
 TINY = ("debug=fast", "backend=pymc_nuts,pyro_meanfield",

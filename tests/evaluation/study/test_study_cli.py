@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from studyfakes import STUDY, TINY, metrics
 
-from evaluation.study import cli
+from evaluation.commands import findings as cli
 from evaluation.study.plan import STUDIES
 
 
@@ -145,7 +145,7 @@ def test_two_calls_at_once_keep_each_others_timings(tmp_path):
 
 
 def test_overlapping_calls_report_their_elapsed_span():
-    from evaluation.report.study_document import elapsed_minutes
+    from evaluation.report.study.document import elapsed_minutes
 
     a = {"started": "2026-01-01T10:00:00+00:00", "ended": "2026-01-01T11:00:00+00:00"}
     b = {"started": "2026-01-01T10:30:00+00:00", "ended": "2026-01-01T11:10:00+00:00"}

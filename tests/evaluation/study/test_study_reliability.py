@@ -154,7 +154,8 @@ CHILD = textwrap.dedent("""
 #: The CLI with the stand-in (a script) as every study command.
 DRIVER = textwrap.dedent("""
     import sys
-    from evaluation.study import cli, plan
+    from evaluation.commands import findings as cli
+    from evaluation.study import plan
     plan.commands = lambda *args: [[sys.executable, sys.argv[1], sys.argv[2]]]
     sys.exit(cli.cli(sys.argv[3:]))
 """)

@@ -16,4 +16,4 @@ def fake_sweep(tmp_path):
 @pytest.fixture
 def quick(monkeypatch):
     """The report's own glue without its sections and figures (seconds per build)."""
-    monkeypatch.setattr("evaluation.sweep.build.render_report", quick_render)
+    monkeypatch.setattr("evaluation.commands.sweep_files.render_report", quick_render)

@@ -18,8 +18,8 @@ WORKSITES = [f"ws{j:03d}" for j in range(12)]
 
 def quick_render(df, records, sweep_dir, *, title):
     """The sweep report without its sections and figures: for tests of the report's own glue
-    (seconds per build), in place of ``evaluation.sweep.build.render_report``."""
-    from evaluation.report.sweep_report import MARKER, Rendered
+    (seconds per build), in place of ``evaluation.commands.sweep_files.render_report``."""
+    from evaluation.report.sweep.report import MARKER, Rendered
 
     body = f"{len(df)} runs: " + ", ".join(f"{r.name} {r.status}" for r in records)
     return Rendered(f"# {title}\n{MARKER}\n\n{body}\n",

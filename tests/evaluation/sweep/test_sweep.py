@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sweepfakes import fake_metrics, make_fake_sweep, write_posterior
 
-from evaluation.sweep.build import build_report
-from evaluation.sweep.cli import cli
+from evaluation.commands.report import cli
+from evaluation.commands.sweep_files import build_report
 from evaluation.sweep.records import (
     CSV_NAME,
     HTML_NAME,

@@ -7,8 +7,8 @@ import json
 from sweepfakes import make_fake_sweep
 
 from evaluation.claims.ledger import summarise
-from evaluation.report.sweep_claims import flip_counts, flipped_claims, headline
-from evaluation.sweep.build import build_report
+from evaluation.commands.sweep_files import build_report
+from evaluation.report.sweep.findings import flip_counts, flipped_claims, headline
 from evaluation.sweep.claims import claim_pairs, flips_table
 from evaluation.sweep.comparison import comparison_table
 from evaluation.sweep.records import collect_runs

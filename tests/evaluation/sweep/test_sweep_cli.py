@@ -15,10 +15,11 @@ import pytest
 from omegaconf import OmegaConf
 from sweepfakes import REPORT, fake_metrics
 
-from evaluation.report.sweep_report import MARKER
-from evaluation.sweep.build import LEDGER, NOT_STARTED, WRITTEN_BY, build_report, launched_jobs
-from evaluation.sweep.callback import SweepReportCallback
-from evaluation.sweep.cli import cli
+from evaluation.commands.callback import SweepReportCallback
+from evaluation.commands.report import cli
+from evaluation.commands.sweep_files import LEDGER, WRITTEN_BY, build_report
+from evaluation.report.sweep.report import MARKER
+from evaluation.sweep.jobs import NOT_STARTED, launched_jobs
 from evaluation.sweep.records import CSV_NAME, HTML_NAME, MD_NAME
 
 REPORT_FILES = (CSV_NAME, MD_NAME, HTML_NAME)
@@ -114,7 +115,7 @@ def test_cli_an_unwritable_sweep_dir_is_one_line(fake_sweep, quick, capsys, monk
     def refuse(path, text):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr("evaluation.sweep.build.io.write_text", refuse)
+    monkeypatch.setattr("evaluation.commands.sweep_files.io.write_text", refuse)
     assert cli([str(fake_sweep)]) == 2
     assert one_line(capsys.readouterr().err) == (
         f"ppl-compare-report: error: cannot write {fake_sweep / CSV_NAME} (Permission denied); "
@@ -296,7 +297,7 @@ def test_callback_exits_1_when_the_report_fails(fake_sweep, capsys, monkeypatch)
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("evaluation.sweep.callback.build_report", broken)
+    monkeypatch.setattr("evaluation.commands.callback.build_report", broken)
     with pytest.raises(SystemExit) as info:
         SweepReportCallback().on_multirun_end(sweep_config(fake_sweep))
     assert info.value.code == 1

@@ -13,11 +13,11 @@ from sweepfakes import fake_metrics, make_fake_sweep
 
 from backends.spec import VAR_NAMES
 from evaluation import io
+from evaluation.commands.sweep_files import build_report
 from evaluation.data.load import load_data
 from evaluation.data.truth import TRUTH_NC, truth_dataset
 from evaluation.metrics.posterior import interval_coverage, recovery
-from evaluation.report.calibration import BlockCheck, coverage_rows, run_checks
-from evaluation.sweep.build import build_report
+from evaluation.report.sweep.calibration import BlockCheck, coverage_rows, run_checks
 from evaluation.sweep.comparison import comparison_table
 from evaluation.sweep.records import RunRecord, backend_settings, collect_runs
 

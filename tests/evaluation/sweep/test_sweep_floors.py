@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from sweepfakes import fake_metrics, write_posterior
 
-from evaluation.report.themes import MORE_CERTAIN, THEMES, theme_table
-from evaluation.sweep.build import build_report
+from evaluation.commands.sweep_files import build_report
+from evaluation.report.sweep.themes import MORE_CERTAIN, THEMES, theme_table
 from evaluation.sweep.comparison import comparison_table
 from evaluation.sweep.records import collect_runs
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import logging
 
-from evaluation.sweep.build import LEDGER
-from evaluation.sweep.cli import cli
+from evaluation.commands.report import cli
+from evaluation.commands.sweep_files import LEDGER
 from evaluation.sweep.records import NO_POSTERIOR, collect_runs
 
 

@@ -9,7 +9,7 @@ import pytest
 from sweepfakes import run_app
 
 from evaluation.app import CONF_DIR
-from evaluation.sweep.callback import SweepReportCallback
+from evaluation.commands.callback import SweepReportCallback
 from evaluation.sweep.records import CSV_NAME, HTML_NAME, MD_NAME, read_run
 
 
@@ -21,7 +21,8 @@ def test_callback_is_registered():
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("config", return_hydra_config=True)
     assert (
-        cfg.hydra.callbacks.sweep_report._target_ == "evaluation.sweep.callback.SweepReportCallback"
+        cfg.hydra.callbacks.sweep_report._target_
+        == "evaluation.commands.callback.SweepReportCallback"
     )
 
 

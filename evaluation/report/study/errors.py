@@ -11,11 +11,17 @@ on the discordant pairs where one applies and the smallest difference detectable
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-from evaluation.report.study_evidence import markdown, method_name
-from evaluation.study.bootstrap import BootInterval, McNemar
+from evaluation.report.format import markdown
+from evaluation.report.headline import (
+    boot_text,
+    detectable_text,
+    mcnemar_text,
+    paired_verdict,
+    signed_text,
+)
+from evaluation.report.study.evidence import method_name
 from evaluation.study.errors import ErrorEvidence, PairedDifference
 from evaluation.study.facts import RunFacts
 from evaluation.study.truth import Contestable, TruthScores
@@ -29,74 +35,12 @@ ERROR_COLUMNS = (
     ("Brier score", "brier", False),
     ("calibration error", "calibration_error", False),
 )
-#: The two-sided level of every paired test (the intervals are 90%).
-ALPHA = 0.1
 #: The paired statistics of :func:`paired_table`: (header, field, as a rate).
 PAIRED_COLUMNS = (
     ("confident errors", "confident_error", True),
     ("Brier score", "brier", False),
     ("calibration error", "calibration_error", False),
 )
-
-
-def boot_text(iv: BootInterval | None, rate: bool = True, digits: int = 3) -> str:
-    """``12% (8–17%; 5/40)`` for a rate, ``0.081 (0.052 to 0.113)`` otherwise; ``–`` when
-    undefined; ``(1 seed)`` when there is no interval."""
-    if iv is None or not math.isfinite(iv.estimate):
-        return "–" if iv is None or not iv.n else f"– (0/{iv.n:.0f})"
-    counts = f"; {iv.k:.0f}/{iv.n:.0f}" if rate else ""
-    if rate:
-        value = f"{iv.estimate:.0%}"
-        ci = f"{iv.lo:.0%}–{iv.hi:.0%}" if math.isfinite(iv.lo) else "1 seed"
-    else:
-        value = f"{iv.estimate:.{digits}f}"
-        ci = f"{iv.lo:.{digits}f} to {iv.hi:.{digits}f}" if math.isfinite(iv.lo) else "1 seed"
-    return f"{value} ({ci}{counts})"
-
-
-def signed_text(iv: BootInterval, rate: bool = True) -> str:
-    """A difference: ``+6 points (−1 to +14)`` for rates, ``+0.012 (−0.004 to +0.030)``."""
-    if not math.isfinite(iv.estimate):
-        return "–"
-    if rate:
-        f = lambda x: f"{100 * x:+.0f}"  # noqa: E731
-        unit = " points"
-    else:
-        f, unit = (lambda x: f"{x:+.3f}"), ""
-    ci = f"{f(iv.lo)} to {f(iv.hi)}" if math.isfinite(iv.lo) else "1 seed"
-    return f"{f(iv.estimate)}{unit} ({ci})"
-
-
-def mcnemar_text(t: McNemar | None) -> str:
-    """``5 vs 1 discordant, p = 0.22``."""
-    if t is None:
-        return "–"
-    return f"{t.only_a} vs {t.only_b} discordant, p = {t.p_value:.2g}"
-
-
-def detectable_text(d: PairedDifference, rate: bool = True) -> str:
-    """The smallest difference detectable at 80% power: ``±7 points``."""
-    if not math.isfinite(d.detectable):
-        return "–"
-    return f"±{100 * d.detectable:.0f} points" if rate else f"±{d.detectable:.3f}"
-
-
-def paired_verdict(d: PairedDifference) -> str:
-    """``higher``/``lower`` when the paired interval (the seed as the unit) excludes 0 and,
-    for paired binary outcomes, the exact McNemar test agrees at :data:`ALPHA`; else ``no
-    difference detected``; ``not tested`` without an interval.  (With few seeds that all
-    moved the same way the bootstrap has no spread to show; the McNemar test still counts
-    how few pairs disagree.)"""
-    iv = d.difference
-    if not (math.isfinite(iv.lo) and math.isfinite(iv.hi)):
-        return "not tested"
-    if d.test is not None and d.test.p_value >= ALPHA:
-        return "no difference detected"
-    if iv.lo > 0:
-        return "higher"
-    if iv.hi < 0:
-        return "lower"
-    return "no difference detected"
 
 
 def errors_table(
@@ -239,6 +183,5 @@ def _join(values: Sequence[object]) -> str:
     return " / ".join(str(v) for v in values) or "–"
 
 
-__all__ = ["boot_text", "calibration_table", "contestable_text", "detectable_text",
-           "errors_table", "failed_apart_table", "kind_table", "mcnemar_text", "paired_table",
-           "paired_verdict", "prior_text", "signed_text"]  # fmt: skip
+__all__ = ["calibration_table", "contestable_text", "errors_table", "failed_apart_table",
+           "kind_table", "paired_table", "prior_text"]  # fmt: skip

@@ -19,17 +19,12 @@ import pandas as pd
 
 from evaluation.io import pyplot
 from evaluation.report import forest
-from evaluation.report.claims_headline import identified_clause
-from evaluation.report.format import fmt_number
-from evaluation.report.sections import Section, figure_block
+from evaluation.report.headline import flipped_between, identified_clause, pool, with_mc_error
+from evaluation.report.sweep.sections import Section, figure_block
 from evaluation.sweep.claims import Pair, claim_label, claim_pairs, flips_table, n_flips
 from evaluation.sweep.records import RunRecord
 
 TITLE = "Findings: the study's conclusions, method by method"
-
-
-def _mc(p: Any, err: Any) -> str:
-    return fmt_number(p) if err is None or p is None else f"{fmt_number(p)} ± {fmt_number(err, 2)}"
 
 
 def _counted(r: Mapping[str, Any]) -> str:
@@ -43,9 +38,11 @@ def flipped_claims(pairs: Sequence[Pair]) -> pd.DataFrame:
     of the method and of NUTS, whether it is counted as a flip (no: the verdicts differ
     within Monte Carlo noise), weak identification."""
     rows = [{"claim": r["name"], "scenario": p.scenario, "seed": p.replicate,
-             "method": p.method, "P (method)": _mc(r["probability_other"], r.get("mc_error_other")),
+             "method": p.method,
+             "P (method)": with_mc_error(r["probability_other"], r.get("mc_error_other"), "-"),
              "verdict (method)": r["verdict_other"],
-             "P (NUTS)": _mc(r["probability_reference"], r.get("mc_error_reference")),
+             "P (NUTS)": with_mc_error(r["probability_reference"], r.get("mc_error_reference"),
+                                       "-"),
              "verdict (NUTS)": r["verdict_reference"],
              "counted": _counted(r),
              "weakly identified": "yes" if r.get("weakly_identified") else "no"}
@@ -63,20 +60,12 @@ def _floor_clause(baseline: Sequence[Pair]) -> str:
 def _group_sentence(group: Sequence[Pair], baseline: Sequence[Pair] = ()) -> str:
     """The headline of one data set (scenario, seed), with the NUTS-vs-NUTS flips beside it."""
     ref = group[0].reference
-    other = ref["summary"]["n_claims"] - ref["summary"]["n_not_identified"]
-    pool = f"of the other {other}" if ref["summary"]["n_not_identified"] else f"of the {other}"
-    counts = [f"{p.method} finds {p.own['summary']['n_credible']} {pool} credible"
+    counts = [f"{p.method} finds {p.own['summary']['n_credible']} {pool(ref['summary'])} credible"
               if i == 0 else f"{p.method} {p.own['summary']['n_credible']}"
               for i, p in enumerate(group)]  # fmt: skip
     counts.append(f"NUTS ({group[0].partner}) {ref['summary']['n_credible']}")
-    flips = []
-    for p in group:
-        names = [claim_label(r) for r in p.rows if r["changed"]]
-        if not names:
-            flips.append(f"none flips between {p.method} and NUTS")
-            continue
-        verb = "that flips" if len(names) == 1 else "that flip"
-        flips.append(f"the {len(names)} {verb} between {p.method} and NUTS: {', '.join(names)}")
+    flips = [flipped_between(p.method, [claim_label(r) for r in p.rows if r["changed"]])
+             for p in group]  # fmt: skip
     floor = _floor_clause(baseline)
     return f"{identified_clause(ref)}; {', '.join(counts)}; {'; '.join(flips)}{floor}."
 

@@ -38,10 +38,11 @@ from typing import NamedTuple
 
 from evaluation import io
 from evaluation.config import compose_error
-from evaluation.report.study_document import load_study, write_document
+from evaluation.report.study.document import write_document
 from evaluation.signals import Interrupted, interrupts_raise
 from evaluation.study import runs
 from evaluation.study.plan import STUDIES, Study, StudyRun, commands, run_study, seed_overrides
+from evaluation.study.results import load_study
 
 PROG = "ppl-compare-findings"
 TIMINGS = "timings.json"

@@ -19,7 +19,7 @@ import xarray as xr
 from evaluation.data.features import PAPER_SITE_FEATURES, PAPER_WORKER_FEATURES
 from evaluation.data.twin import PAPER_TRUTH
 from evaluation.report.format import fmt_number, spread
-from evaluation.report.sections import Section
+from evaluation.report.sweep.sections import Section
 from evaluation.sweep.columns import numeric
 from evaluation.sweep.records import RunRecord, run_truth
 

@@ -13,7 +13,7 @@ from evaluation.study.bootstrap import BOOT_SEED, N_BOOT
 from evaluation.study.facts import MC_TARGET, CoarseClaim, RunFacts
 
 #: The repository root (paths in the document are shown relative to it).
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def relative_command(command: str, root: Path = REPO) -> str:

@@ -1,13 +1,9 @@
 """The plain-language answer at the top of ``docs/findings.md``, chosen by the numbers.
 
 Each sentence states numbers from :mod:`evaluation.study.summary` with their intervals and
-how many seeds they rest on.  Whether a method differs from NUTS is decided by the paired
-tests with the seed as the unit (:mod:`evaluation.study.errors`): "higher" or "lower" when the
-cluster-bootstrap interval of the paired difference excludes zero and, for paired binary
-outcomes, the exact McNemar test agrees at α = 0.1
-(:func:`evaluation.report.study_errors.paired_verdict`), never by whether two intervals
-overlap; every "no difference detected" states the smallest difference the design detects at
-80% power (:func:`evaluation.study.bootstrap.detectable_difference`).
+how many seeds they rest on, in the headline engine's words (:mod:`evaluation.report.headline`:
+the intervals, and whether a method differs from NUTS by the paired tests with the seed as the
+unit, :func:`~evaluation.report.headline.compare`).
 """
 
 from __future__ import annotations
@@ -15,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from evaluation.claims.load import Thresholds
-from evaluation.report.study_errors import (
+from evaluation.report.headline import (
+    FLIP,
     boot_text,
+    compare,
     detectable_text,
-    mcnemar_text,
+    interval_text,
     paired_verdict,
     signed_text,
 )
-from evaluation.report.study_evidence import interval_text, method_name
-from evaluation.study.errors import PairedDifference
+from evaluation.report.study.evidence import method_name
 from evaluation.study.facts import RunFacts
 from evaluation.study.summary import (
     MEANFIELDS,
@@ -35,22 +32,6 @@ from evaluation.study.summary import (
 
 #: How the answer names NUTS's repeat, the floor of the verdict changes.
 FLOOR = "NUTS's repeat's"
-
-
-def compare(d: PairedDifference, rate: bool = True, reference: str = "NUTS's") -> str:
-    """The paired verdict in words: ``higher than NUTS's (paired difference …)``, or ``not
-    distinguishable from NUTS's (…; the design detects ±… or more with 80% power)``."""
-    verdict = paired_verdict(d)
-    iv = d.difference
-    test = f"; McNemar {mcnemar_text(d.test)}" if d.test else ""
-    detail = (f"paired difference {signed_text(iv, rate)}, 90% cluster-bootstrap interval "
-              f"over {iv.n_seeds} seeds{test}")  # fmt: skip
-    if verdict in ("higher", "lower"):
-        return f"{verdict} than {reference} ({detail})"
-    if verdict == "not tested":
-        return f"not tested against {reference} ({detail})"
-    return (f"not distinguishable from {reference} ({detail}; the design detects a difference of "
-            f"{detectable_text(d, rate)} or more with 80% power)")  # fmt: skip
 
 
 def _by_method(evidence: Sequence[MethodEvidence]) -> dict[str, MethodEvidence]:
@@ -136,7 +117,7 @@ def flips_sentence(world: str, evidence: Sequence[MethodEvidence]) -> str:
         paired = f" Per (seed, claim), its verdict changes are {compare(changes, True, FLOOR)}."
     return (
         f"In the {world} world {m} flips {interval_text(f.flips, 1)} of the claims per "
-        f"seed against NUTS (a flip: a change of verdict beyond Monte Carlo noise), where a "
+        f"seed against NUTS (a flip: {FLIP}), where a "
         f"second NUTS run flips {interval_text(f.floor_flips, 1)}: "
         f"{interval_text(f.excess, 1)} beyond the floor (means over {f.excess.n} seeds, 90% "
         f"intervals); its own second fit flips {interval_text(ev[m].repeat_flips, 1)}." + paired
@@ -207,6 +188,6 @@ def answer_section(
     return "\n".join(lines)
 
 
-__all__ = ["answer_section", "calibration_sentence", "compare", "direction_sentence",
+__all__ = ["answer_section", "calibration_sentence", "direction_sentence",
            "errors_sentence", "flips_sentence", "power_sentence", "remedy_sentence",
            "sharpened_sentence"]  # fmt: skip

@@ -1,6 +1,6 @@
 """Figures of the sweep report; each function returns a matplotlib Figure, or None when the
 sweep lacks the metrics it needs.  Drawn through :func:`evaluation.io.pyplot` (the one Agg
-set-up); saving (atomically) is :func:`evaluation.report.sections.save`.
+set-up); saving (atomically) is :func:`evaluation.report.sweep.sections.save`.
 
 Every figure shows each run (one point per seed) rather than only a mean, so the spread across
 seeds is visible.
@@ -16,7 +16,7 @@ import pandas as pd
 
 from backends.spec import VAR_NAMES
 from evaluation import io
-from evaluation.report.themes import THEMES, resolve
+from evaluation.report.sweep.themes import THEMES, resolve
 from evaluation.sweep.columns import first_of, numeric
 
 _COL = "posterior.sigma_collapse"

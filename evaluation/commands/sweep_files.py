@@ -1,4 +1,5 @@
-"""Build a sweep's comparison report: every run into one table, then the three files.
+"""Write a sweep's files: the table from :mod:`evaluation.sweep`, then the report drawn by
+:mod:`evaluation.report.sweep` (the top floor: the callback and ``ppl-compare-report`` call it).
 
 :func:`build_report` writes, atomically, into the sweep dir:
 
@@ -8,7 +9,8 @@
 ``report.html``      the same report, self-contained (figures embedded as base64 PNG).
 
 Every job the sweep launched is listed: the jobs of ``multirun.yaml`` (Hydra's basic
-sweeper) that left no run directory are added as runs that did not start.
+sweeper) that left no run directory are added as runs that did not start
+(:func:`evaluation.sweep.jobs.sweep_runs`).
 
 It never replaces a file it did not write, judged by content: the SHA-256 of every file it
 writes is recorded in :data:`LEDGER` (a hidden JSON file in the sweep dir).  A
@@ -25,18 +27,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from omegaconf import OmegaConf
-
 from evaluation import io
-from evaluation.report.sweep_report import render_report
+from evaluation.report.sweep.report import render_report
 from evaluation.sweep.comparison import comparison_table
+from evaluation.sweep.jobs import launched_jobs, sweep_runs
 from evaluation.sweep.records import (
     CSV_NAME,
     HTML_NAME,
     MD_NAME,
     RUN_MARKERS,
-    RunRecord,
-    collect_runs,
     find_run_dirs,
     is_run_dir,
 )
@@ -48,8 +47,6 @@ WRITER = "ppl-compare-report"
 WRITTEN_BY = "written_by"
 #: The record of what :func:`build_report` wrote: ``{"sha256": {file name: hex digest}}``.
 LEDGER = ".ppl-compare-report.json"
-#: Error of a job of ``multirun.yaml`` that left no run directory.
-NOT_STARTED = "not started: the sweep launched it, but it left no run directory"
 
 
 class ReportRefused(Exception):
@@ -149,58 +146,6 @@ def _record(sweep_dir: Path, hashes: dict[str, str], written: Sequence[Path]) ->
     kept = {name: h for name, h in hashes.items() if (sweep_dir / name).exists()}
     kept.update({p.name: _sha256(p) for p in written})
     io.write_json(sweep_dir / LEDGER, {"written_by": WRITER, "sha256": kept})
-
-
-# ----------------------------------------------------------------------------- launched jobs
-def launched_jobs(sweep_dir: Path) -> list[list[str]] | None:
-    """The override list of every job the sweep launched, from its ``multirun.yaml``.
-
-    None when there is no ``multirun.yaml`` or its sweeper is not Hydra's basic sweeper
-    (whose job list can be recomputed from the sweep's overrides and ``hydra.sweeper.params``).
-    """
-    path = Path(sweep_dir) / "multirun.yaml"
-    if not path.is_file():
-        return None
-    try:
-        from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-        from hydra.core.override_parser.overrides_parser import OverridesParser
-
-        hydra_cfg = OmegaConf.load(path).hydra
-        if not str(hydra_cfg.sweeper.get("_target_", "")).endswith(".BasicSweeper"):
-            return None
-        params, task = hydra_cfg.sweeper.get("params") or {}, hydra_cfg.overrides.task or []
-        parsed = OverridesParser.create().parse_overrides(
-            [f"{k}={v}" for k, v in params.items()] + [str(o) for o in task]
-        )
-        return [list(job) for job in BasicSweeper.split_arguments(parsed, None)[0]]
-    except Exception as exc:  # a damaged multirun.yaml must not stop the report
-        log.warning("cannot list the jobs of %s: %s", path, exc)
-        return None
-
-
-def not_started(sweep_dir: Path, records: Sequence[RunRecord]) -> list[RunRecord]:
-    """A record (status ``incomplete``) for every launched job no run dir answers to.
-
-    A run dir answers to a job when its overrides are the job's (in any order).
-    """
-    jobs = launched_jobs(sweep_dir)
-    if not jobs:
-        return []
-    seen = [sorted(r.overrides) for r in records]
-    missing = []
-    for num, job in enumerate(jobs):
-        if sorted(job) in seen:
-            seen.remove(sorted(job))
-            continue
-        missing.append(RunRecord(f"job {num} (not started)", Path(sweep_dir) / f"job_{num}",
-                                 "incomplete", {}, NOT_STARTED, list(job), {}))  # fmt: skip
-    return missing
-
-
-def sweep_runs(sweep_dir: Path) -> list[RunRecord]:
-    """Every run of the sweep: the run dirs, then the launched jobs that left none."""
-    records = collect_runs(sweep_dir)
-    return records + not_started(sweep_dir, records)
 
 
 def require_sweep(sweep_dir: Path) -> None:

@@ -4,7 +4,7 @@ Every number is a mean over data seeds with its 90% interval, or a count or rate
 interval, and says how many seeds (or trials) it rests on; a method's difference from NUTS
 stands beside NUTS's own repeat on the same seeds (:mod:`evaluation.study.summary`).  Text
 only; the numbers come from :mod:`evaluation.study.floors` and :mod:`evaluation.study.errors`
-(whose tables are :mod:`evaluation.report.study_errors`).
+(whose tables are :mod:`evaluation.report.study.errors`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import pandas as pd
 
 from evaluation import io
 from evaluation.claims.load import Thresholds
-from evaluation.study.evidence import Interval, Rate
+from evaluation.report.format import markdown
+from evaluation.report.headline import interval_text, rate_text
 from evaluation.study.facts import RunFacts
 from evaluation.study.floors import paired_floor
 from evaluation.study.summary import MEANFIELDS, NUTS, MethodEvidence, metric_evidence
@@ -36,22 +37,6 @@ RUN_METRICS: tuple[tuple[str, tuple[str, ...], int], ...] = (
 )  # fmt: skip
 #: The method whose claims are listed one by one.
 MEANFIELD = MEANFIELDS[0]
-
-
-def interval_text(iv: Interval, digits: int = 2) -> str:
-    """``0.42 (0.31 to 0.55)``; one seed: ``0.42 (1 seed)``; none: ``–``."""
-    if iv.n == 0 or not math.isfinite(iv.mean):
-        return "–"
-    if iv.n == 1 or not math.isfinite(iv.lo):
-        return f"{iv.mean:.{digits}f} (1 seed)"
-    return f"{iv.mean:.{digits}f} ({iv.lo:.{digits}f} to {iv.hi:.{digits}f})"
-
-
-def rate_text(r: Rate | None) -> str:
-    """``12% (8–17%; 14/120)``; no trials: ``–``."""
-    if r is None or r.n == 0:
-        return "–"
-    return f"{r.rate:.0%} ({r.lo:.0%}–{r.hi:.0%}; {r.k}/{r.n})"
 
 
 def method_name(method: str, facts: RunFacts | None = None) -> str:
@@ -94,13 +79,6 @@ METHOD_HEADERS = (
     "NUTS vs NUTS abs ΔP", "flips only by the method vs only by NUTS's repeat (McNemar)",
     "fit s",
 )  # fmt: skip
-
-
-def markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A Markdown table."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(c).replace("|", "/") for c in r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def method_table(evidence: Sequence[MethodEvidence], facts: RunFacts | None = None) -> str:
@@ -197,5 +175,5 @@ def _points(ax: Any, pts: Sequence[tuple[float, float, float, float]], color: st
     ax.errorbar(mid, yy, xerr=err, fmt="o", color=color, ms=4, capsize=2, label=label)
 
 
-__all__ = ["changes_text", "claim_table", "evidence_figure", "interval_text", "markdown",
-           "method_name", "method_table", "metric_table", "rate_text"]  # fmt: skip
+__all__ = ["changes_text", "claim_table", "evidence_figure", "method_name", "method_table",
+           "metric_table"]  # fmt: skip

@@ -5,7 +5,7 @@ Registered under ``hydra.callbacks`` in ``conf/hydra/default.yaml``::
 
     callbacks:
       sweep_report:
-        _target_: evaluation.sweep.callback.SweepReportCallback
+        _target_: evaluation.commands.callback.SweepReportCallback
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 
 from evaluation import io
-from evaluation.sweep.build import ReportRefused, build_report, sweep_runs
+from evaluation.commands.sweep_files import ReportRefused, build_report
+from evaluation.sweep.jobs import sweep_runs
 from evaluation.sweep.records import MD_NAME
 
 log = logging.getLogger("ppl_compare.sweep")

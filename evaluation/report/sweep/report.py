@@ -19,14 +19,14 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from evaluation.metrics.verdict import RULE
-from evaluation.report import sweep_figures as figs
-from evaluation.report.calibration import calibration_section
-from evaluation.report.forensics import forensics_section
 from evaluation.report.format import md_table, no_html
-from evaluation.report.paper import paper_section
-from evaluation.report.sections import Section, figure_block, optional
-from evaluation.report.sweep_claims import findings_section
-from evaluation.report.themes import THEMES, theme_table
+from evaluation.report.sweep import figures as figs
+from evaluation.report.sweep.calibration import calibration_section
+from evaluation.report.sweep.findings import findings_section
+from evaluation.report.sweep.forensics import forensics_section
+from evaluation.report.sweep.paper import paper_section
+from evaluation.report.sweep.sections import Section, figure_block, optional
+from evaluation.report.sweep.themes import THEMES, theme_table
 from evaluation.sweep.columns import failed_methods, failures_table, status_table
 from evaluation.sweep.cross import pairwise_method_ari
 from evaluation.sweep.records import RunRecord

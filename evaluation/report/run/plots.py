@@ -1,6 +1,6 @@
 """Figure builders of one run, drawn from numbers the judges computed (Agg backend, no display).
 
-Every function returns a Figure; :mod:`evaluation.report.run_figures` names and saves them
+Every function returns a Figure; :mod:`evaluation.report.run.figures` names and saves them
 (atomically, through :func:`evaluation.io.save_figure`).  Matplotlib comes from
 :func:`evaluation.io.pyplot`, the one Agg set-up.
 """

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from evaluation.sweep.build import ReportRefused, build_report, require_sweep
+from evaluation.commands.sweep_files import ReportRefused, build_report, require_sweep
 
 PROG = "ppl-compare-report"
 EPILOG = (

@@ -35,7 +35,7 @@ from evaluation.data.truth import truth_arrays, truth_labels
 from evaluation.metrics.draws import select_labels, stacked
 from evaluation.metrics.posterior import interval_coverage
 from evaluation.report.format import fmt_number, spread
-from evaluation.report.sections import Section, save
+from evaluation.report.sweep.sections import Section, save
 from evaluation.sweep.records import RunRecord, run_truth
 
 log = logging.getLogger("ppl_compare.sweep")

@@ -5,7 +5,7 @@ the files and writes them: ``figures/yao.png`` (from
 :class:`~evaluation.metrics.posterior.YaoPoints`), ``figures/roc.png``,
 ``figures/calibration.png``, ``figures/ppc_kde.png`` (from
 :class:`~evaluation.metrics.predictive.PredictiveCurves`), ``loss.png`` (the VI loss trace),
-the ``figures/cluster_*.png`` of :mod:`evaluation.report.cluster_figures` and
+the ``figures/cluster_*.png`` of :mod:`evaluation.report.run.cluster_figures` and
 ``figures/forest.png`` (:mod:`evaluation.report.forest`).  :func:`draw_run_figures` draws them
 all from a :class:`~evaluation.judge.Judged`.
 """
@@ -21,8 +21,9 @@ from evaluation.io import save_figure
 from evaluation.metrics.diagnostics import loss_convergence
 from evaluation.metrics.posterior import YaoPoints, yao_points
 from evaluation.metrics.predictive import PredictiveCurves, predictive_curves
-from evaluation.report import cluster_figures, forest
-from evaluation.report.figures import (
+from evaluation.report import forest
+from evaluation.report.run import cluster_figures
+from evaluation.report.run.plots import (
     calibration_figure,
     loss_figure,
     ppc_kde_figure,

@@ -1,12 +1,13 @@
-"""``docs/findings.md`` and ``docs/figures/``: the study's findings, generated from its sweeps.
+"""``docs/findings.md`` and ``docs/figures/``: the study's findings, generated from its sweeps
+(read into tables by :func:`evaluation.study.results.load_study`).
 
 Every number comes from the sweeps' runs; each is a mean over data seeds with its 90%
 interval, or a rate with an interval that treats the seed as the unit, beside NUTS's own repeat
 on the same seeds or paired with NUTS (:mod:`evaluation.study.summary`; tables in
-:mod:`evaluation.report.study_evidence` and :mod:`evaluation.report.study_errors`, the
-reliability figure in :mod:`evaluation.report.study_reliability`).  The text around them is
-chosen by the numbers (:mod:`evaluation.report.study_headline`), and every fact about the runs
-(sizes, settings, seeds, failures) is read from them (:mod:`evaluation.report.study_facts`).
+:mod:`evaluation.report.study.evidence` and :mod:`evaluation.report.study.errors`, the
+reliability figure in :mod:`evaluation.report.study.reliability`).  The text around them is
+chosen by the numbers (:mod:`evaluation.report.study.answer`), and every fact about the runs
+(sizes, settings, seeds, failures) is read from them (:mod:`evaluation.report.study.facts`).
 The document opens with the command, the commit and the wall time (paths relative to the
 repository), then the plain-language answer.
 """
@@ -17,27 +18,22 @@ import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
 import pandas as pd
 
 from evaluation import io
-from evaluation.claims.load import Thresholds
 from evaluation.metrics.verdict import RULE
-from evaluation.report import study_errors as errors
-from evaluation.report import study_evidence as tables
-from evaluation.report import study_facts as facts
-from evaluation.report import study_headline as headline
-from evaluation.report.study_reliability import reliability_figure
+from evaluation.report.format import markdown
+from evaluation.report.headline import FLIP, interval_text
+from evaluation.report.study import answer, errors, facts
+from evaluation.report.study import evidence as tables
+from evaluation.report.study.reliability import reliability_figure
+from evaluation.study.evidence import Interval
 from evaluation.study.facts import coarse_claims
+from evaluation.study.results import StudyResult
 from evaluation.study.summary import NUTS, WorldEvidence, flip_directions, world_evidence
-from evaluation.study.table import claims_table
-from evaluation.sweep.comparison import comparison_table
 from evaluation.sweep.cost import cost_summary, summary_rows
-from evaluation.sweep.records import collect_runs
-
-if TYPE_CHECKING:  # pragma: no cover
-    from evaluation.study.plan import Study
 
 DOC_NAME = "findings.md"
 FIG_DIR = "figures"
@@ -47,35 +43,6 @@ FIGURE = "evidence.png"
 def reliability_name(key: str) -> str:
     """The reliability figure of world ``key``."""
     return f"reliability_{key}.png"
-
-
-class StudyResult(NamedTuple):
-    """A study's comparison table, its long claims table, the ledger's thresholds, its sweep
-    dir and wall seconds."""
-
-    study: Study
-    sweep_dir: Path
-    df: pd.DataFrame
-    wall_s: float | None
-    claims: pd.DataFrame = pd.DataFrame()
-    thresholds: Thresholds = Thresholds()
-
-
-def _thresholds(records: Sequence[Any]) -> Thresholds:
-    """The ledger's thresholds as the runs recorded them (the judge's default when none)."""
-    for rec in records:
-        th = ((rec.metrics or {}).get("claims") or {}).get("thresholds") or {}
-        if "credible" in th:
-            return Thresholds(float(th["credible"]), float(th.get("contradicted", 0.05)))
-    return Thresholds()
-
-
-def load_study(study: Study, sweep_dir: Path, wall_s: float | None) -> StudyResult:
-    """Read a study's sweep dir into a :class:`StudyResult` (empty tables without runs)."""
-    records = collect_runs(sweep_dir) if Path(sweep_dir).is_dir() else []
-    df = comparison_table(records)
-    claims = claims_table(df, records) if not df.empty else pd.DataFrame()
-    return StudyResult(study, Path(sweep_dir), df, wall_s, claims, _thresholds(records))
 
 
 def evidence(result: StudyResult) -> WorldEvidence:
@@ -151,7 +118,7 @@ def world_section(result: StudyResult, w: WorldEvidence, figure: str | None = No
         f"(`{study.experiment}`; {facts.size_text(w.facts)}). Per seed, each method is "
         "compared with the NUTS run of the same data; NUTS's second run (another chain seed) "
         "and each method's own second fit (another optimiser seed) are the floors. A flip is "
-        "a change of verdict beyond Monte Carlo noise. Means over seeds with 90% intervals. "
+        f"{FLIP}. Means over seeds with 90% intervals. "
         "Failure rule: " + RULE + ".", "",
         tables.method_table(w.methods, w.facts), "",
     ]  # fmt: skip
@@ -211,7 +178,7 @@ def scale_section(result: StudyResult) -> str:
         size = f"{int(row['data.n_workers']):,} units in {int(row['data.n_worksites'])} groups. "
     rows = [[r["method_label"], f"{float(r.get('timing.fit_s', float('nan'))):.0f}",
              f"{float(r.get('timing.total_s', float('nan'))):.0f}",
-             tables.interval_text(tables.Interval(float(r.get('predictive.auc', float('nan'))),
+             interval_text(Interval(float(r.get('predictive.auc', float('nan'))),
                                                   float('nan'), float('nan'), 1), 3)]
             for _, r in done.iterrows()]  # fmt: skip
     return "\n".join(
@@ -219,7 +186,7 @@ def scale_section(result: StudyResult) -> str:
             *lines,
             size + f"{len(done)} complete runs over {done['replicate'].nunique()} seed(s):",
             "",
-            tables.markdown(["method", "fit s", "job s", "held-out AUC"], rows),
+            markdown(["method", "fit s", "job s", "held-out AUC"], rows),
             "",
         ]
     )
@@ -269,9 +236,9 @@ def write_document(
                                                thresholds=r.thresholds)
                   for r in replicated if not r.claims.empty}  # fmt: skip
     th = replicated[0].thresholds if replicated else None
-    answer = headline.answer_section({k: v for k, v in worlds.items() if v[1].methods},
-                                     directions, th)  # fmt: skip
-    parts: list[str] = [header(results, timings, command, commit), "", answer]
+    said = answer.answer_section({k: v for k, v in worlds.items() if v[1].methods},
+                                 directions, th)  # fmt: skip
+    parts: list[str] = [header(results, timings, command, commit), "", said]
     stale = [p for p in fig_dir.glob("*.png")] if fig_dir.is_dir() else []
     drawn = [(k, w.methods) for k, (_, w) in worlds.items() if w.methods]
     kept = {FIGURE}

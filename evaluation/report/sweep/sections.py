@@ -1,9 +1,9 @@
 """The building blocks of the sweep report: a :class:`Section` of paragraphs, tables and saved
 :class:`Figure` s, and the guards that keep one broken figure or section from losing the report.
 
-Every section module (:mod:`~evaluation.report.calibration`, :mod:`~evaluation.report.paper`,
-:mod:`~evaluation.report.sweep_report`) builds these; :mod:`evaluation.report.sweep_report`
-renders them.
+Every section module (:mod:`~evaluation.report.sweep.calibration`,
+:mod:`~evaluation.report.sweep.paper`, :mod:`~evaluation.report.sweep.report`) builds these;
+:mod:`evaluation.report.sweep.report` renders them.
 """
 
 from __future__ import annotations

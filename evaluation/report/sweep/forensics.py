@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from evaluation.report.format import fmt_number
-from evaluation.report.paper import PAPER_PUBLISHED
-from evaluation.report.sections import Section
+from evaluation.report.sweep.paper import PAPER_PUBLISHED
+from evaluation.report.sweep.sections import Section
 from evaluation.sweep.columns import numeric
 from evaluation.sweep.records import RunRecord
 

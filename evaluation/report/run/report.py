@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from evaluation import io
-from evaluation.report.claims_headline import findings_section
-from evaluation.report.design import design_section
 from evaluation.report.format import DASH, fmt, no_html, table
-from evaluation.report.headline import get_path, headline_section, identified_section
+from evaluation.report.run.design import design_section
+from evaluation.report.run.findings import findings_section
+from evaluation.report.run.headline import get_path, headline_section, identified_section
 
 log = logging.getLogger(__name__)
 
