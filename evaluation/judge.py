@@ -5,7 +5,7 @@ reference posterior the app fetched (:mod:`evaluation.fitting`); calls the judge
 (:mod:`evaluation.metrics`, :mod:`evaluation.clustering`, :mod:`evaluation.claims`) and returns
 their sections together with what the run's figures are drawn from (:class:`Judged`).  It
 never fits, writes or draws: the app writes the files and
-:func:`evaluation.report.run_figures.draw_run_figures` draws.
+:func:`evaluation.report.run.figures.draw_run_figures` draws.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ curves per sigma), ``site_features`` (the paper's Fig. 7 as numbers),
 numbers and that dataset).
 
 Computes numbers only: it never writes or draws (the app writes ``clusters.nc``;
-:mod:`evaluation.report.cluster_figures` draws the ``cluster_*.png`` figures).  May import
+:mod:`evaluation.report.run.cluster_figures` draws the ``cluster_*.png`` figures).  May import
 ``backends.spec``, ``evaluation.config``, ``evaluation.data`` and ``evaluation.metrics.draws``
 (labels); never ``report``, ``sweep``, ``judge`` or ``app``.
 """

@@ -10,7 +10,7 @@ features by cluster (the paper's Fig. 7, :mod:`~evaluation.clustering.site_featu
 builds the ``clusters.nc`` dataset (:mod:`~evaluation.clustering.dataset`).
 
 It never draws and never writes: the app writes ``Clustering.dataset`` to ``clusters.nc`` and
-passes the bundle to :func:`evaluation.report.cluster_figures.write_figures` for the
+passes the bundle to :func:`evaluation.report.run.cluster_figures.write_figures` for the
 ``cluster_*.png`` figures, whose names it records in the section's ``figures`` list (left
 empty here).
 """
@@ -152,7 +152,7 @@ def run_clustering(posterior: Any, data: HierData, cfg: Mapping[str, Any] | None
     Clustering
         ``section`` is the ``clustering`` section of metrics.json; ``dataset`` the content
         of ``clusters.nc``; draw the figures with
-        :func:`evaluation.report.cluster_figures.write_figures`.
+        :func:`evaluation.report.run.cluster_figures.write_figures`.
 
     Raises
     ------

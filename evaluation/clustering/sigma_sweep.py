@@ -7,7 +7,7 @@ replays that: one chain per sigma from the same k-means++ start (the start does 
 sigma), on one coefficient matrix, and returns the curves and when each settled
 (:func:`convergence_iter`).  ``sigma_is`` says how sigma is read (sd or variance,
 :func:`evaluation.clustering.gmm.likelihood_sd`).  Numbers only; the figure is
-:func:`evaluation.report.cluster_figures.sigma_sweep_figure`, the script
+:func:`evaluation.report.run.cluster_figures.sigma_sweep_figure`, the script
 ``benchmarks/gmm_sigma_sweep.py``.
 """
 

@@ -1,6 +1,6 @@
 """The paper's Fig. 7 as numbers: worksite features by cluster, with per-feature tests.
 
-Numbers only (the figure is drawn by :mod:`evaluation.report.cluster_figures`): the mean of each
+Numbers only (the figure is drawn by :mod:`evaluation.report.run.cluster_figures`): the mean of each
 worksite feature per cluster, Welch's two-sample t test (two clusters) and the Kruskal-Wallis
 test (any number of clusters), unadjusted for the number of features.
 """

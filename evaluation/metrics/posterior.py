@@ -3,7 +3,7 @@
 All alignment is by coordinate label (:mod:`evaluation.metrics.draws`): a truth array is wrapped
 in the data's coordinates, a reference posterior is reordered to the method's coordinates, and a
 mismatch is a ``ValueError`` naming what differs.  Numbers only: the Yao et al. scatter is drawn
-by :mod:`evaluation.report.run_figures` from :func:`yao_points`.
+by :mod:`evaluation.report.run.figures` from :func:`yao_points`.
 """
 
 from __future__ import annotations
@@ -354,7 +354,7 @@ def yao_points(idata: az.InferenceData, ref_idata: az.InferenceData) -> YaoPoint
     """Standardised mean error and log sd ratio of every scalar parameter against a reference.
 
     Points left or right of 0 are biased; points below 0 are too narrow (the mean-field
-    signature).  Drawn by :func:`evaluation.report.run_figures.yao_scatter`.
+    signature).  Drawn by :func:`evaluation.report.run.figures.yao_scatter`.
     """
     xs, ys, blocks = [], [], []
     for v, pair in paired_draws(idata, ref_idata).items():

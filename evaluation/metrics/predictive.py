@@ -3,7 +3,7 @@
 Everything is computed from the posterior draws with :func:`backends.spec.linear_predictor`,
 chunked over draws so that memory stays bounded at paper scale (4,000 draws x 16,553 workers).
 Numbers only: :func:`predictive_curves` holds what the ROC, calibration and posterior
-predictive figures show; :mod:`evaluation.report.run_figures` draws them.
+predictive figures show; :mod:`evaluation.report.run.figures` draws them.
 """
 
 from __future__ import annotations
