@@ -20,6 +20,7 @@ from evaluation.claims.load import load_ledger
 from evaluation.config import plain
 from evaluation.config.compose import choices, compose_choice
 from evaluation.fitting import check_same_data
+from evaluation.metrics.draws import extract
 from evaluation.metrics.reference import ReferenceCheck, check_reference
 
 
@@ -133,7 +134,7 @@ def _reference(ref: Any) -> tuple[Any, ReferenceCheck | None]:
     if isinstance(ref, tuple) and not isinstance(ref, FitResult):
         return ref[0], ref[1]
     idata = ref.idata if isinstance(ref, FitResult) else ref
-    return idata, check_reference(idata)
+    return idata, check_reference(extract(idata))
 
 
 def _fitted_model(result: FitResult) -> ModelSpec:

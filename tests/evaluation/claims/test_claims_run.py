@@ -24,6 +24,7 @@ from evaluation.claims.section import (
 )
 from evaluation.config import CONF_DIR, plain, schema
 from evaluation.data.export import write_example_tables
+from evaluation.metrics.draws import extract
 
 APP = str(Path(sys.executable).parent / "ppl-compare")
 
@@ -200,7 +201,9 @@ def test_the_judge_reads_the_clustering_claims_truth_on_the_oracle_clustering():
     draws = {k: np.asarray(v, float)[None, None].repeat(4, 1) for k, v in twin.truth.items()}
     idata = make_idata(draws, twin)
     ledger = load_ledger(CONF_DIR / "claims" / "paper.yaml")
-    section = claims_for(ledger, twin, idata, run_clustering(idata.posterior, twin, conf))
+    section = claims_for(
+        ledger, twin, extract(idata, twin), run_clustering(idata.posterior, twin, conf)
+    )
     oracle = oracle_draws(oracle_clustering(twin, settings(conf)))
     direct = evaluate_ledger(ledger, twin, draws, oracle=oracle)["claims"]
     assert [c["truth_status"] for c in section["claims"]] == [c["truth_status"] for c in direct]
