@@ -29,6 +29,7 @@ from evaluation.metrics import diagnostics, floors, posterior, predictive, psis,
 from evaluation.metrics import identified as ident_metrics
 from evaluation.metrics import oracle as oracle_metrics
 from evaluation.metrics.draws import Draws, data_labels, extract
+from evaluation.metrics.reference import check_reference
 
 log = logging.getLogger("ppl_compare")
 
@@ -80,10 +81,10 @@ def evaluate(
     """Every metrics section, computed from the posterior alone.
 
     ``reference`` is ``(InferenceData, ReferenceCheck)`` of ``evaluation.reference`` (or
-    ``(None, None)``).  ``timing``, when given, receives the seconds of each part of the
-    judgement: ``psis_s``, ``scoring_s`` (predictive, posterior, diagnostics), ``reference_s``
-    (truth, identified quantities, reference comparison and noise floors), ``clustering_s``,
-    ``claims_s``.
+    ``(None, None)``; a check of None is made here, on the extracted draws).  ``timing``, when
+    given, receives the seconds of each part of the judgement: ``psis_s``, ``scoring_s``
+    (predictive, posterior, diagnostics), ``reference_s`` (truth, identified quantities,
+    reference comparison and noise floors), ``clustering_s``, ``claims_s``.
 
     With ``evaluation.psis_resample`` a VI posterior (one with ``log_q``) is PSIS-resampled
     first (section ``psis``: k-hat, ESS, whether it is trustworthy) and every section but
@@ -126,6 +127,8 @@ def evaluate(
     clock.lap("scoring_s")
     ref_idata, ref_check = reference
     ref_draws = None if ref_idata is None else extract(ref_idata, train)  # once per job
+    if ref_draws is not None and ref_check is None:
+        ref_check = check_reference(ref_draws)
     posterior_vs_truth_and_reference(cfg, draws, train, (ref_draws, ref_check), sections)
     approximation = verdict.run_verdict(sections)
     if approximation is not None:

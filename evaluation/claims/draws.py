@@ -164,11 +164,17 @@ def posterior_draws(posterior: Any, data: HierData) -> Draws:
     -------
     Draws
         With ``n_chains`` from the (chain, draw) dims of the input.
+
+    Raises
+    ------
+    TypeError
+        For an InferenceData: the judge extracts it once (:func:`metrics.draws.extract`).
     """
     if isinstance(posterior, metric_draws.Draws):
         posterior = _arrays(posterior, data)
     elif hasattr(posterior, "posterior") and not isinstance(posterior, xr.Dataset):
-        posterior = posterior.posterior
+        raise TypeError("claims: give the Draws of evaluation.metrics.draws.extract(idata, data), "
+                        "not an InferenceData")  # fmt: skip
     out: dict[str, np.ndarray] = {}
     chains = {1}
     for name in CLAIM_VARS:

@@ -50,11 +50,12 @@ class Coefficients(NamedTuple):
 
 
 def _as_dataarray(posterior: Any) -> Any:
-    """``beta_worker`` from InferenceData / Dataset / DataArray, or None for a plain array."""
+    """``beta_worker`` from a Dataset / DataArray, or None for a plain array."""
     import xarray as xr
 
     if hasattr(posterior, "posterior") and not isinstance(posterior, xr.Dataset):
-        posterior = posterior.posterior
+        raise TypeError("clustering: give the Draws of evaluation.metrics.draws.extract(idata, "
+                        "data), not an InferenceData")  # fmt: skip
     if isinstance(posterior, xr.Dataset):
         if VAR not in posterior:
             raise ValueError(f"clustering: the posterior has no {VAR!r} variable")

@@ -173,10 +173,13 @@ class Draws(NamedTuple):
                      {**self.attrs, **attrs}, {**self.stats_attrs, **attrs})  # fmt: skip
 
     def reordered(self, labels: Mapping[str, Sequence[str]], what: str) -> Draws:
-        """The same draws with each dim's entries in the order of ``labels`` (same sets)."""
+        """The same draws with the entries of each dim of ``labels`` in its order (the same
+        set of labels; ``ValueError`` naming ``what`` otherwise)."""
         params = {}
         for name, a in self.params.items():
             for axis, dim in enumerate(DRAW_DIMS[name], start=2):
+                if dim not in labels:
+                    continue
                 have = {lab: i for i, lab in enumerate(self.labels[dim])}
                 if set(have) != set(labels[dim]):
                     raise ValueError(f"{what}: {name} {dim} labels differ")

@@ -87,7 +87,7 @@ def test_claims_section_adds_intervals_truth_and_the_clustering_off_note():
         {"name": "up", "kind": "sign", "feature": "s0", "direction": "positive"},
         {"name": "two", "kind": "cluster_separates", "features": ["s0"]},
     ]})  # fmt: skip
-    out = claims_section(ledger, data, idata, None, CLUSTERING_OFF)
+    out = claims_section(ledger, data, extract(idata, data), None, CLUSTERING_OFF)
     up, two = out["claims"]
     assert up["verdict"] == "credible" and up["probability"] == 1.0
     assert two["verdict"] == "not evaluated" and two["note"] == CLUSTERING_OFF
@@ -95,7 +95,7 @@ def test_claims_section_adds_intervals_truth_and_the_clustering_off_note():
     assert row["q05"] < row["q25"] < row["median"] < row["q75"] < row["q95"]
     assert row["truth"] == pytest.approx(truth["beta_site"][0])
     labels = np.array([[0, 0, 1, 1]] * 3)
-    clustered = claims_section(ledger, data, idata, ClusterDraws(labels))
+    clustered = claims_section(ledger, data, extract(idata, data), ClusterDraws(labels))
     assert clustered["claims"][1]["probability"] == 1.0
 
 
