@@ -125,10 +125,7 @@ def evaluate(
     if psis_section is not None:
         sections["psis"] = psis_section
     clock.lap("scoring_s")
-    ref_idata, ref_check = reference
-    ref_draws = None if ref_idata is None else extract(ref_idata, train)  # once per job
-    if ref_draws is not None and ref_check is None:
-        ref_check = check_reference(ref_draws)
+    ref_draws, ref_check = reference_draws(reference, train)
     posterior_vs_truth_and_reference(cfg, draws, train, (ref_draws, ref_check), sections)
     approximation = verdict.run_verdict(sections)
     if approximation is not None:
@@ -143,6 +140,17 @@ def evaluate(
     clock.lap("claims_s")
     return Judged(sections, fit, raw_fit, train, (scored, scored_pass), ref_draws, clustered,
                   draws)  # fmt: skip
+
+
+def reference_draws(reference: tuple[Any, Any], train: HierData) -> tuple[Draws | None, Any]:
+    """``(Draws, ReferenceCheck)`` of ``reference`` = ``(InferenceData, check or None)``: its
+    draws extracted once per job, aligned to ``train``, and checked when no check came with
+    them; ``(None, None)`` without a reference."""
+    ref_idata, check = reference
+    if ref_idata is None:
+        return None, None
+    draws = extract(ref_idata, train)
+    return draws, check if check is not None else check_reference(draws)
 
 
 def scored_aligned(draws: Draws, scored: HierData) -> Draws:
