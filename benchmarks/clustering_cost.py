@@ -37,6 +37,7 @@ from evaluation.claims.kinds import CLUSTERING_KINDS
 from evaluation.claims.section import ledger_from_config
 from evaluation.clustering.pipeline import run_clustering
 from evaluation.config import plain
+from evaluation.metrics.draws import extract
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -62,11 +63,12 @@ def main(argv: list[str] | None = None) -> None:
     args = _args(argv)
     cfg = OmegaConf.load(args.run_dir / ".hydra" / "config.yaml")
     train = data_from_config(cfg.data).train
-    posterior = az.from_netcdf(args.run_dir / "posterior.nc").posterior
+    idata = az.from_netcdf(args.run_dir / "posterior.nc")
+    posterior = extract(idata, train)  # what the judge hands to clustering and claims
     ledger = ledger_from_config(cfg.get("claims"))
     base = plain(cfg.evaluation.clustering)
-    print(f"{args.run_dir}: {train.n_worksites} worksites, {posterior.sizes['chain']} x "
-          f"{posterior.sizes['draw']} draws")  # fmt: skip
+    print(f"{args.run_dir}: {train.n_worksites} worksites, {posterior.n_chains} x "
+          f"{posterior.n_draws} draws")  # fmt: skip
     print(f"{'n_draws':>8} {'clustering CPU s':>17} {'claims CPU s':>13} {'MC err @0.95':>13} "
           f"{'@0.5':>6}  clustering claims: P")  # fmt: skip
     run_clustering(posterior, train, {**base, "n_draws": 2})  # warm-up (imports, caches)

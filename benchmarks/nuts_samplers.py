@@ -78,8 +78,9 @@ def quality(idata: Any) -> tuple[float, float, float, int]:
     import arviz as az
 
     from evaluation.metrics.diagnostics import mcmc_diagnostics
+    from evaluation.metrics.draws import extract
 
-    diag = mcmc_diagnostics(idata)
+    diag = mcmc_diagnostics(extract(idata))
     sigma_worker = float(az.ess(idata.posterior[["sigma_worker"]], method="bulk")["sigma_worker"])
     return diag["min_ess_bulk"], sigma_worker, diag["max_rhat"], diag["n_divergent"]
 

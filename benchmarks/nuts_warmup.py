@@ -77,6 +77,7 @@ def seed_rows(seed: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     from evaluation import api
     from evaluation.fitting import fit_seed
     from evaluation.metrics.diagnostics import mcmc_diagnostics
+    from evaluation.metrics.draws import extract
 
     data_cfg, nuts, evaluation = study_settings(args)
     data = api.data_from_config({**data_cfg, "seed": seed})
@@ -87,7 +88,7 @@ def seed_rows(seed: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     for tune in [*args.tunes, "compare"]:
         fit, judged = ((other, other_judged) if tune == "compare" else
                        fit_and_judge(data, {**nuts, "tune": tune}, seed, evaluation))  # fmt: skip
-        info, diag = fit.info, mcmc_diagnostics(fit.idata)
+        info, diag = fit.info, mcmc_diagnostics(extract(fit.idata))
         ess, n_grad = diag["min_ess_bulk"], info["n_grad_warmup"] + info["n_grad_draws"]
         row = {"seed": seed, "tune": tune, "n_grad_warmup": info["n_grad_warmup"],
                "n_grad_draws": info["n_grad_draws"], "cpu_s": info["sampling_cpu_s"],

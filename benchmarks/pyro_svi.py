@@ -305,10 +305,11 @@ def full_run(data, spec: ModelSpec) -> None:
     """The paper's run: meanfield, 18,000 steps, Adam 0.015 x 0.9995 per step, 1,000 draws."""
     from backends.pyro import PyroSVI
     from evaluation.metrics.diagnostics import vi_diagnostics
+    from evaluation.metrics.draws import extract
 
     fit = PyroSVI(model=spec, progress=True).fit(data, seed=0)
     t, info = fit.timing, fit.info
-    vi = vi_diagnostics(fit.idata, data, spec, fit.loss, info)
+    vi = vi_diagnostics(extract(fit.idata, data), data, spec, fit.loss, info)
     print(f"\npaper run (pyro_meanfield, {spec.parameterization}, 18,000 steps, 1,000 draws):")
     print(f"  fit {t['fit_s']:.1f} s = compile {t['compile_s']:.2f} + optimisation "
           f"{t['optimisation_s']:.1f} + draws {t['sampling_s']:.2f} (+ setup); "

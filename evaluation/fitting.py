@@ -25,7 +25,7 @@ from backends.base import FitResult, check_inference_data, file_lock
 from backends.spec import HierData, ModelSpec
 from evaluation.config import instantiate_backend, plain
 from evaluation.io import read_json, write_json, write_netcdf
-from evaluation.metrics.draws import param_draws
+from evaluation.metrics.draws import extract
 from evaluation.metrics.reference import ReferenceCheck, check_reference
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,7 +75,7 @@ def load_reference(
     idata = _read_idata(Path(path))
     if data is not None:
         check_same_data(idata, data, f"reference {path}", "the data given")
-    return idata, check_reference(idata)
+    return idata, check_reference(extract(idata))
 
 
 def _read_idata(path: Path) -> az.InferenceData:
@@ -243,12 +243,12 @@ def _cached(
             log.info("fit from cache: %s", path)
             idata, meta = _read_idata(path), read_json(sidecar)
             check = (ReferenceCheck(**meta["check"]) if "check" in meta
-                     else check_reference(idata))  # fmt: skip
+                     else check_reference(extract(idata)))  # fmt: skip
             info = {**meta.get("info", {}), "from_cache": True, "cache_file": str(path)}
             return FitResult(idata, None, dict(meta.get("timing", {})), info), check
         log.info("computing %s once for these data (cache %s)", name, path)
         fit = instantiate_backend(settings, model_spec).fit(data, seed=int(seed))
-        check = check_reference(fit.idata)
+        check = check_reference(extract(fit.idata))
         write_netcdf(path, fit.idata)
         write_json(sidecar, {
             "key": key, "backend": settings, "seed": int(seed), "data": data.name,
@@ -312,4 +312,4 @@ def source_posterior(
     fit, check = _cached(backend_cfg, data, model_spec, int(seed), Path(cache_dir))
     check_inference_data(fit.idata, data)
     key = reference_key(backend_cfg, data, model_spec, int(seed))
-    return SourcePosterior(fit, check, key, param_draws(fit.idata, data))
+    return SourcePosterior(fit, check, key, extract(fit.idata, data).flat())

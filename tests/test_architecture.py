@@ -283,3 +283,56 @@ def test_judges_never_call_a_writer_or_open_a_file_for_writing():
             if called == "open" and _opens_for_writing(node):
                 bad.append(f"{name}:{node.lineno} opens a file for writing")
     assert not bad, "\n".join(bad)
+
+
+#: The judges whose functions take the draws as arrays (issue 32: one extraction): a public
+#: function there takes :class:`evaluation.metrics.draws.Draws` and arrays, never an
+#: InferenceData.
+ARRAY_JUDGES = ("evaluation.metrics", "evaluation.clustering", "evaluation.claims")
+#: The one function that turns an InferenceData into Draws (once per fit).
+EXTRACTOR = "evaluation.metrics.draws.extract"
+
+
+def idata_parameters(name: str, source: str) -> list[str]:
+    """``module.function(parameter)`` of every public function or method of ``source`` with a
+    parameter annotated as an InferenceData (the extractor excepted)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name[0] == "_":
+            continue
+        a = node.args
+        for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
+            if arg is not None and arg.annotation is not None:
+                if "InferenceData" in ast.unparse(arg.annotation):
+                    found.append(f"{name}.{node.name}({arg.arg})")
+    return [f for f in found if not f.startswith(EXTRACTOR + "(")]
+
+
+def test_judges_take_draws_never_an_inference_data():
+    bad = [
+        f
+        for name, path in MODULES.items()
+        if name.startswith(ARRAY_JUDGES)
+        for f in idata_parameters(name, path.read_text())
+    ]
+    assert not bad, "judges taking an InferenceData (take Draws: metrics.draws.extract):\n" + (
+        "\n".join(bad)
+    )
+
+
+def test_a_judge_taking_an_inference_data_is_caught():
+    source = (
+        "def judge(draws: Draws, idata: az.InferenceData | None = None) -> dict: ...\n"
+        "class C:\n    def score(self, *, post: 'InferenceData') -> float: ...\n"
+        "def _private(idata: az.InferenceData) -> None: ...\n"
+        "def extract(idata: az.InferenceData, data=None) -> Draws: ...\n"
+    )
+    assert sorted(idata_parameters("evaluation.metrics.x", source)) == [
+        "evaluation.metrics.x.extract(idata)",  # only metrics.draws.extract is the extractor
+        "evaluation.metrics.x.judge(idata)",
+        "evaluation.metrics.x.score(post)",
+    ]
+    assert sorted(idata_parameters("evaluation.metrics.draws", source)) == [
+        "evaluation.metrics.draws.judge(idata)",
+        "evaluation.metrics.draws.score(post)",
+    ]

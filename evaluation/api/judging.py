@@ -20,7 +20,7 @@ from evaluation.claims.load import load_ledger
 from evaluation.config import plain
 from evaluation.config.compose import choices, compose_choice
 from evaluation.fitting import check_same_data
-from evaluation.metrics.reference import ReferenceCheck, check_reference
+from evaluation.metrics.reference import ReferenceCheck
 
 
 class Judgement(NamedTuple):
@@ -126,14 +126,13 @@ def claims_ledger(claims: Any, data: HierData) -> Any:
 
 
 def _reference(ref: Any) -> tuple[Any, ReferenceCheck | None]:
-    """``(InferenceData, ReferenceCheck)`` of a reference given as None, a FitResult, an
-    InferenceData or such a pair."""
+    """``(InferenceData, ReferenceCheck or None)`` of a reference given as None, a FitResult,
+    an InferenceData or such a pair (None: the judge checks the draws it extracts)."""
     if ref is None:
         return None, None
     if isinstance(ref, tuple) and not isinstance(ref, FitResult):
         return ref[0], ref[1]
-    idata = ref.idata if isinstance(ref, FitResult) else ref
-    return idata, check_reference(idata)
+    return (ref.idata if isinstance(ref, FitResult) else ref), None
 
 
 def _fitted_model(result: FitResult) -> ModelSpec:

@@ -2,7 +2,8 @@
 
 :class:`Draws` holds the variables a claim may read, one row per draw, in the data's feature and
 worksite order (aligned by coordinate label, never by position, when the input is labelled).
-:func:`posterior_draws` builds it from an InferenceData / xarray Dataset / mapping of arrays,
+:func:`posterior_draws` builds it from the judge's :class:`evaluation.metrics.draws.Draws`, an
+xarray Dataset or a mapping of arrays,
 :func:`truth_draws` from a truth dict (one "draw": the generating parameters).
 :class:`ClusterDraws` holds the per-draw cluster labels the clustering claims are evaluated on.
 """
@@ -17,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from backends.spec import VAR_DIMS, HierData
+from evaluation.metrics import draws as metric_draws
 from evaluation.metrics.draws import select_labels
 
 #: Variables a claim may read, with their dims after the draw dim.
@@ -136,14 +138,25 @@ def _n_chains(value: Any, name: str) -> int:
     return int(arr[0]) if len(arr) == len(VAR_DIMS[name]) + 2 else 1
 
 
+def _arrays(draws: metric_draws.Draws, data: HierData) -> dict[str, np.ndarray]:
+    """The claim variables of a metrics ``Draws`` as (chain, draw, ...) arrays in ``data``'s
+    order."""
+    labels = {d: list(v) for d, v in _coords(data).items()}
+    if any(draws.labels[d] != labels[d] for d in labels):
+        draws = draws.reordered(labels, "claims")
+    return {name: draws.params[name] for name in CLAIM_VARS}
+
+
 def posterior_draws(posterior: Any, data: HierData) -> Draws:
     """The claim variables of a posterior, aligned to ``data``.
 
     Parameters
     ----------
-    posterior : InferenceData, xarray.Dataset or mapping of str to array
-        Labelled input needs (chain, draw) dims and is aligned by the ``site_feature``,
-        ``worksite`` and ``worker_feature`` coordinates; a plain array is (S, ...) or
+    posterior : metrics Draws, xarray.Dataset or mapping of str to array
+        A :class:`evaluation.metrics.draws.Draws` is taken as it is aligned (reordered to
+        ``data``'s labels when they differ).  Labelled input needs (chain, draw) dims and is
+        aligned by the ``site_feature``, ``worksite`` and ``worker_feature`` coordinates; a
+        plain array is (S, ...) or
         (chain, draw, ...) in the data's order.  Missing variables stay None.
     data : HierData
 
@@ -151,9 +164,17 @@ def posterior_draws(posterior: Any, data: HierData) -> Draws:
     -------
     Draws
         With ``n_chains`` from the (chain, draw) dims of the input.
+
+    Raises
+    ------
+    TypeError
+        For an InferenceData: the judge extracts it once (:func:`metrics.draws.extract`).
     """
-    if hasattr(posterior, "posterior") and not isinstance(posterior, xr.Dataset):
-        posterior = posterior.posterior
+    if isinstance(posterior, metric_draws.Draws):
+        posterior = _arrays(posterior, data)
+    elif hasattr(posterior, "posterior") and not isinstance(posterior, xr.Dataset):
+        raise TypeError("claims: give the Draws of evaluation.metrics.draws.extract(idata, data), "
+                        "not an InferenceData")  # fmt: skip
     out: dict[str, np.ndarray] = {}
     chains = {1}
     for name in CLAIM_VARS:

@@ -240,8 +240,10 @@ def evaluate_ledger(
     data : HierData
         The data the posterior was fitted to (design, features, workers); its ``truth`` gives
         the claims' truths (:mod:`evaluation.claims.truth`).
-    posterior : Draws, InferenceData, xarray.Dataset or mapping of arrays
-        See :func:`evaluation.claims.draws.posterior_draws`.
+    posterior : Draws, xarray.Dataset or mapping of arrays
+        The claims' :class:`~evaluation.claims.draws.Draws` or the judge's
+        :class:`evaluation.metrics.draws.Draws`; see
+        :func:`evaluation.claims.draws.posterior_draws`.
     clusters : ClusterDraws or int array (draw, worksite), optional
         Per-draw clusterings for the clustering claims (labels only: their coefficients are
         taken as the posterior mean of ``beta_worker``).

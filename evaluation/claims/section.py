@@ -115,7 +115,7 @@ def claims_section(
     ledger : Ledger
     data : HierData
         The fitted data (its truth gives the truth values).
-    posterior : InferenceData or mapping
+    posterior : Draws (evaluation.metrics.draws), xarray.Dataset or mapping
     clusters : ClusterDraws, optional
         The per-draw clusterings; without them the clustering claims are "not evaluated".
     cluster_note : str, optional

@@ -22,7 +22,7 @@ import numpy as np
 
 from backends.spec import HierData
 from evaluation.clustering import gmm
-from evaluation.metrics.draws import select_labels
+from evaluation.metrics.draws import Draws, select_labels
 
 VAR = "beta_worker"
 
@@ -50,11 +50,12 @@ class Coefficients(NamedTuple):
 
 
 def _as_dataarray(posterior: Any) -> Any:
-    """``beta_worker`` from InferenceData / Dataset / DataArray, or None for a plain array."""
+    """``beta_worker`` from a Dataset / DataArray, or None for a plain array."""
     import xarray as xr
 
     if hasattr(posterior, "posterior") and not isinstance(posterior, xr.Dataset):
-        posterior = posterior.posterior
+        raise TypeError("clustering: give the Draws of evaluation.metrics.draws.extract(idata, "
+                        "data), not an InferenceData")  # fmt: skip
     if isinstance(posterior, xr.Dataset):
         if VAR not in posterior:
             raise ValueError(f"clustering: the posterior has no {VAR!r} variable")
@@ -90,14 +91,26 @@ def _labelled_array(da: Any, data: HierData | None) -> tuple[np.ndarray, tuple, 
     return np.asarray(da.values, dtype=float), sites, feats
 
 
+def _draws_array(draws: Draws, data: HierData | None) -> tuple[np.ndarray, tuple, tuple]:
+    """(chain, draw, J, D) values and labels of a :class:`Draws`, in ``data``'s order."""
+    if data is not None:
+        labels = {"worksite": list(data.worksite_ids), "worker_feature": list(data.worker_features)}
+        if any(draws.labels[d] != labels[d] for d in labels):
+            draws = draws.reordered(labels, "clustering")
+    labels = draws.labels
+    return draws.params[VAR], tuple(labels["worksite"]), tuple(labels["worker_feature"])
+
+
 def coefficients(posterior: Any, data: HierData | None = None) -> Coefficients:
     """Extract ``beta_worker`` as aligned arrays.
 
     Parameters
     ----------
-    posterior : InferenceData, xarray.Dataset, xarray.DataArray or array_like
-        Labelled input needs dims (chain, draw, worksite, worker_feature); it is reordered to
-        ``data``'s worksites and features by coordinate (``ValueError`` if the sets differ).
+    posterior : Draws, xarray.Dataset, xarray.DataArray or array_like
+        A :class:`~evaluation.metrics.draws.Draws` (the judge's) is taken as it is aligned (or
+        reordered to ``data``'s labels).  Labelled input needs dims (chain, draw, worksite,
+        worker_feature); it is reordered to ``data``'s worksites and features by coordinate
+        (``ValueError`` if the sets differ).
         A plain array is (J, D) (one matrix, e.g. a posterior mean), (S, J, D) or
         (chain, draw, J, D), in the data's order.
     data : HierData, optional
@@ -107,8 +120,10 @@ def coefficients(posterior: Any, data: HierData | None = None) -> Coefficients:
     -------
     Coefficients
     """
-    da = _as_dataarray(posterior)
-    if da is None:
+    da = None if isinstance(posterior, Draws) else _as_dataarray(posterior)
+    if isinstance(posterior, Draws):
+        arr, sites, feats = _draws_array(posterior, data)
+    elif da is None:
         arr, sites, feats = _plain_array(posterior, data)
     else:
         arr, sites, feats = _labelled_array(da, data)

@@ -138,9 +138,10 @@ def run_clustering(posterior: Any, data: HierData, cfg: Mapping[str, Any] | None
 
     Parameters
     ----------
-    posterior : InferenceData, xarray.Dataset/DataArray or array_like
+    posterior : Draws, xarray.Dataset/DataArray or array_like
         Holds ``beta_worker`` (chain, draw, worksite, worker_feature); aligned to ``data`` by
-        label.  A plain (J, D) array is a single matrix (then no draw stability).
+        label (the judge passes its :class:`~evaluation.metrics.draws.Draws`).  A plain
+        (J, D) array is a single matrix (then no draw stability).
     data : HierData
         Worksite ids, worksite features (Fig. 7) and planted labels if any.
     cfg : mapping

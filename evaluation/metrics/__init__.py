@@ -1,6 +1,7 @@
 """Judges of one posterior: numbers only, never a figure or a file of their own.
 
-``draws`` (posterior draws as arrays aligned by label, and two posteriors paired by label),
+``draws`` (``extract``: a posterior's draws once, as the ``Draws`` bundle of arrays aligned by
+label that every judge takes; two posteriors paired by label),
 ``distance`` (Wasserstein and correlation distances between two sets of draws),
 ``predictive`` (held-out accuracy, AUC, lpd, Brier, calibration, and the curves the predictive
 figures show), ``posterior`` (against the truth: bias, interval coverage, sigma collapse;

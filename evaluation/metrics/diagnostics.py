@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from backends.convergence import CONVERGENCE_RULE, converged_step, count_divergent
-from backends.spec import VAR_NAMES, Z_WORKER_DIMS, HierData, ModelSpec, log_joint
-from evaluation.metrics.draws import data_labels, param_draws, select_labels, stacked
-
-if TYPE_CHECKING:  # pragma: no cover
-    import arviz as az
+from backends.spec import VAR_NAMES, HierData, ModelSpec, log_joint
+from evaluation.metrics.draws import Draws
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -33,9 +30,8 @@ DIVERGENCE_WARN_FRACTION = 0.01
 CHUNK_ELEMENTS = 4_000_000
 
 
-def _var_names(idata: az.InferenceData) -> list[str]:
-    post = idata.posterior
-    return [v for v in (*VAR_NAMES, "z_worker") if v in post]
+def _var_names(draws: Draws) -> list[str]:
+    return [v for v in (*VAR_NAMES, "z_worker") if v in draws.params]
 
 
 def _extreme(ds: Any, worst: str) -> tuple[float | None, str | None]:
@@ -54,30 +50,30 @@ def _extreme(ds: Any, worst: str) -> tuple[float | None, str | None]:
     return best_val, best_where
 
 
-def _max_tree_depth(idata: az.InferenceData, given: int | None) -> tuple[int, str]:
+def _max_tree_depth(draws: Draws, given: int | None) -> tuple[int, str]:
     if given is not None:
         return int(given), "given"
     for key in ("max_tree_depth", "max_treedepth"):
-        for group in ("sample_stats", "posterior"):
-            if group in idata.groups() and key in idata[group].attrs:
-                return int(idata[group].attrs[key]), f"{group}.attrs[{key}]"
+        for group, attrs in (("sample_stats", draws.stats_attrs), ("posterior", draws.attrs)):
+            if key in attrs:
+                return int(attrs[key]), f"{group}.attrs[{key}]"
     return DEFAULT_MAX_TREE_DEPTH, "assumed default 10"
 
 
-def _tree_depth_stats(idata: az.InferenceData, max_tree_depth: int | None) -> dict[str, Any]:
-    stats = idata.sample_stats
+def _tree_depth_stats(draws: Draws, max_tree_depth: int | None) -> dict[str, Any]:
+    stats = draws.stats
     if "reached_max_treedepth" in stats:
-        frac = float(np.mean(np.asarray(stats["reached_max_treedepth"].values, bool)))
+        frac = float(np.mean(np.asarray(stats["reached_max_treedepth"], bool)))
         return {"frac_max_tree_depth": frac, "max_tree_depth_source": "reached_max_treedepth"}
     if "tree_depth" not in stats:
         return {"frac_max_tree_depth": None, "max_tree_depth_source": None}
-    depth, source = _max_tree_depth(idata, max_tree_depth)
-    frac = float(np.mean(np.asarray(stats["tree_depth"].values) >= depth))
+    depth, source = _max_tree_depth(draws, max_tree_depth)
+    frac = float(np.mean(np.asarray(stats["tree_depth"]) >= depth))
     return {"frac_max_tree_depth": frac, "max_tree_depth": depth, "max_tree_depth_source": source}
 
 
 def mcmc_diagnostics(
-    idata: az.InferenceData,
+    draws: Draws,
     wall_s: float | None = None,
     max_tree_depth: int | None = None,
     divergence_warn_fraction: float = DIVERGENCE_WARN_FRACTION,
@@ -86,7 +82,8 @@ def mcmc_diagnostics(
 
     Parameters
     ----------
-    idata : arviz.InferenceData
+    draws : Draws
+        The posterior (:func:`evaluation.metrics.draws.extract`).
     wall_s : float, optional
         Sampling wall time (warm-up + sampling) for ``ess_bulk_per_s``.
     max_tree_depth : int, optional
@@ -105,10 +102,10 @@ def mcmc_diagnostics(
     """
     import arviz as az
 
-    post = idata.posterior[_var_names(idata)]
-    n_chains = int(post.sizes["chain"])
+    post = draws.dataset(_var_names(draws))
+    n_chains = draws.n_chains
     out: dict[str, Any] = {"kind": "mcmc", "n_chains": n_chains,
-                           "n_draws": int(post.sizes["draw"])}  # fmt: skip
+                           "n_draws": draws.n_draws}  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ArviZ warns on short chains; the numbers say it all
         rhat = az.rhat(post) if n_chains > 1 else None
@@ -116,16 +113,14 @@ def mcmc_diagnostics(
     out["max_rhat"], out["max_rhat_at"] = _extreme(rhat, "max") if rhat else (None, None)
     out["min_ess_bulk"], out["min_ess_bulk_at"] = _extreme(bulk, "min")
     out["min_ess_tail"], out["min_ess_tail_at"] = _extreme(tail, "min")
-    stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
-    out["n_divergent"] = (
-        count_divergent(stats["diverging"].values) if "diverging" in stats else None
-    )
-    out.update(_tree_depth_stats(idata, max_tree_depth) if len(stats) else {})
+    stats = draws.stats
+    out["n_divergent"] = count_divergent(stats["diverging"]) if "diverging" in stats else None
+    out.update(_tree_depth_stats(draws, max_tree_depth) if len(stats) else {})
     out["min_ebfmi"] = None
     if "energy" in stats:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out["min_ebfmi"] = float(np.min(az.bfmi(idata)))
+            out["min_ebfmi"] = float(np.min(az.bfmi(stats["energy"])))
     ok_ess = out["min_ess_bulk"]
     out["ess_bulk_per_s"] = ok_ess / wall_s if wall_s and ok_ess is not None else None
     out["verdicts"], out["ok"] = _mcmc_verdicts(out, divergence_warn_fraction)
@@ -212,12 +207,12 @@ def khat_verdict(khat: float | None, reason: str | None = None) -> str:
     return f"k-hat {khat:.2f} <= {KHAT_GOOD}: the approximation is good"
 
 
-def draw_log_joint(idata: az.InferenceData, data: HierData, spec: ModelSpec) -> np.ndarray:
-    """``spec.log_joint`` of every posterior draw, shape (chain * draw,), chunked over draws."""
-    params = param_draws(idata, data)
-    if spec.parameterization == "noncentered" and "z_worker" in idata.posterior:
-        z = select_labels(stacked(idata.posterior, "z_worker"), data_labels(data), "posterior")
-        params["z_worker"] = np.asarray(z.transpose("sample", *Z_WORKER_DIMS).values, float)
+def draw_log_joint(draws: Draws, data: HierData, spec: ModelSpec) -> np.ndarray:
+    """``spec.log_joint`` of every posterior draw, shape (chain * draw,), chunked over draws;
+    ``draws`` aligned to ``data``."""
+    params = draws.flat()
+    if spec.parameterization == "noncentered" and "z_worker" in draws.params:
+        params["z_worker"] = draws.stacked("z_worker")
     n = params["alpha"].shape[0]
     chunk = max(1, CHUNK_ELEMENTS // max(1, data.n_workers * max(1, len(data.worker_features))))
     parts = [log_joint({k: v[i:i + chunk] for k, v in params.items()}, data, spec)
@@ -267,7 +262,7 @@ def _loss_section(loss: np.ndarray | None, info: Mapping[str, Any]) -> dict[str,
 
 
 def vi_diagnostics(
-    idata: az.InferenceData,
+    draws: Draws,
     data: HierData,
     model_spec: ModelSpec,
     loss: np.ndarray | None = None,
@@ -293,7 +288,7 @@ def vi_diagnostics(
     """
     info = info or {}
     out: dict[str, Any] = {"kind": "vi", **_loss_section(loss, info)}
-    out["khat"], out["khat_source"], reason = _vi_khat(idata, data, model_spec, info)
+    out["khat"], out["khat_source"], reason = _vi_khat(draws, data, model_spec, info)
     out["khat_verdict"] = khat_verdict(out["khat"], reason)
     verdicts = [out["khat_verdict"][0].upper() + out["khat_verdict"][1:] + "."]
     if out["converged"] is False:
@@ -315,13 +310,12 @@ KHAT_FROM_PROPOSAL = "the proposal's draws before PSIS resampling (the backend's
 
 
 def _vi_khat(
-    idata: az.InferenceData, data: HierData, spec: ModelSpec, info: Mapping[str, Any]
+    draws: Draws, data: HierData, spec: ModelSpec, info: Mapping[str, Any]
 ) -> tuple[float | None, str | None, str | None]:
     """(k-hat, where it comes from, why there is none)."""
-    stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
-    if "log_q" in stats:
-        log_q = np.asarray(stats["log_q"].transpose("chain", "draw").values, float).ravel()
-        khat = psis_khat(draw_log_joint(idata, data, spec), log_q)
+    if "log_q" in draws.stats:
+        log_q = np.asarray(draws.stats["log_q"], float).ravel()
+        khat = psis_khat(draw_log_joint(draws, data, spec), log_q)
         why = None if khat is not None else "the log weights are NaN or +inf"
         return khat, KHAT_FROM_DRAWS, why
     proposal = info.get("pareto_k")
@@ -331,7 +325,7 @@ def _vi_khat(
 
 
 def diagnostics_section(
-    idata: az.InferenceData,
+    draws: Draws,
     data: HierData,
     model_spec: ModelSpec,
     fit_info: Mapping[str, Any] | None,
@@ -344,22 +338,22 @@ def diagnostics_section(
     ``sample_stats.log_q`` exists or the backend declares the ``vi`` family; both when both
     apply.  ``ok`` is None (not checked) when no check could run.  ``divergence_warn_fraction`` is
     ``evaluation.divergence_warn_fraction`` (see :func:`mcmc_diagnostics`)."""
-    stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
+    stats = draws.stats
     timing = timing or {}
     out: dict[str, Any] = {}
-    is_vi = "log_q" in stats or idata.posterior.attrs.get("inference_family") == "vi"
-    if "diverging" in stats or (idata.posterior.sizes["chain"] > 1 and not is_vi):
+    is_vi = "log_q" in stats or draws.attrs.get("inference_family") == "vi"
+    if "diverging" in stats or (draws.n_chains > 1 and not is_vi):
         wall = (timing.get("warmup_s") or 0.0) + (timing.get("sampling_s") or 0.0)
         info = fit_info or {}
         depth = next((info[k] for k in ("max_tree_depth", "max_treedepth") if k in info), None)
         out["mcmc"] = mcmc_diagnostics(
-            idata,
+            draws,
             wall_s=wall or timing.get("fit_s"),
             max_tree_depth=depth,
             divergence_warn_fraction=divergence_warn_fraction,
         )
     if is_vi:
-        out["vi"] = vi_diagnostics(idata, data, model_spec, loss, fit_info)
+        out["vi"] = vi_diagnostics(draws, data, model_spec, loss, fit_info)
     if not out:
         out["note"] = "not checked: single-chain draws of no declared family, without log_q"
     out["ok"] = combine_ok(s["ok"] for s in out.values() if isinstance(s, dict))

@@ -1,7 +1,9 @@
-"""Posterior draws as aligned arrays: stacking over (chain, draw) and aligning by label.
+"""Posterior draws as aligned arrays: one :class:`Draws` bundle per fit, built by :func:`extract`.
 
-Every evaluator function goes through here so that worksites and features are matched to the
-data (or to another posterior: :func:`paired_draws`) by their coordinates, never by position.
+A fit's posterior enters the judges once: :func:`extract` stacks every canonical variable
+(and ``z_worker``) into ``(chain, draw, *dims)`` arrays aligned to the data's coordinates by
+label (never by position), keeps the sample statistics the judges read, and every judge takes
+that bundle.  Two posteriors are matched element by element with :func:`paired_draws`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from backends.spec import VAR_DIMS, VAR_NAMES, HierData
+from backends.spec import VAR_DIMS, VAR_NAMES, Z_WORKER_DIMS, HierData
 
 if TYPE_CHECKING:  # pragma: no cover
     import arviz as az
@@ -20,6 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 SAMPLE = "sample"
 #: The named dims of the posterior variables (worksite, site and worker features).
 PARAM_DIMS: tuple[str, ...] = tuple(dict.fromkeys(d for dims in VAR_DIMS.values() for d in dims))
+#: Dims of every variable a :class:`Draws` may hold, after (chain, draw).
+DRAW_DIMS: dict[str, tuple[str, ...]] = {**VAR_DIMS, "z_worker": Z_WORKER_DIMS}
 
 
 def _labels(values: np.ndarray) -> list[str]:
@@ -83,51 +87,178 @@ def select_labels(
 
 
 def stacked(posterior: xr.Dataset, name: str) -> xr.DataArray:
-    """Variable ``name`` with (chain, draw) stacked into a leading ``sample`` dim."""
+    """Variable ``name`` of a posterior Dataset with (chain, draw) stacked into a leading
+    ``sample`` dim (for readers of a saved ``posterior.nc``; judges use :class:`Draws`)."""
     da = posterior[name]
     extra = [d for d in da.dims if d not in ("chain", "draw")]
     da = da.stack({SAMPLE: ("chain", "draw")}).transpose(SAMPLE, *extra)
     return da.drop_vars([c for c in ("chain", "draw", SAMPLE) if c in da.coords])
 
 
-def param_draws(idata: az.InferenceData, data: HierData) -> dict[str, np.ndarray]:
-    """Canonical variables as arrays shaped (S, ...) aligned to ``data``'s coordinates."""
-    labels = data_labels(data)
-    post = idata.posterior
-    missing = [v for v in VAR_DIMS if v not in post]
-    if missing:
-        raise ValueError(f"posterior lacks variables {missing}")
-    return {
-        v: np.asarray(select_labels(stacked(post, v), labels, "posterior").values, dtype=float)
-        for v in VAR_DIMS
-    }
-
-
-def n_samples(idata: az.InferenceData) -> int:
-    """Number of posterior draws, chains x draws."""
-    sizes = idata.posterior.sizes
-    return int(sizes["chain"] * sizes["draw"])
-
-
-def element_labels(da: xr.DataArray) -> list[str]:
-    """``name[coord, ...]`` label of each element of ``da`` (non-sample dims, C order)."""
-    dims = [d for d in da.dims if d != SAMPLE]
-    if not dims:
-        return [str(da.name)]
-    grids = np.meshgrid(*[_labels(da[d].values) for d in dims], indexing="ij")
-    flat = [g.ravel() for g in grids]
-    return [f"{da.name}[{', '.join(parts)}]" for parts in zip(*flat, strict=True)]
-
-
-def flat_draws(da: xr.DataArray) -> np.ndarray:
-    """A stacked variable as a (S, n_elements) matrix."""
-    values = np.asarray(da.values, dtype=float)
-    return values.reshape(values.shape[0], -1)
-
-
 def posterior_dataset(obj: Any) -> xr.Dataset:
     """The posterior Dataset of an InferenceData (or the Dataset itself)."""
     return obj.posterior if hasattr(obj, "posterior") else obj
+
+
+class Draws(NamedTuple):
+    """One posterior as aligned arrays: what every judge takes (built once by :func:`extract`).
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        Every canonical variable (:data:`backends.spec.VAR_NAMES`, and ``z_worker`` when the
+        posterior has it), float, shaped ``(chain, draw, *DRAW_DIMS[name])``.
+    labels : dict of str to list of str
+        The coordinates of each named dim, which the arrays follow (the data's with
+        :func:`extract` given data, else the posterior's own).
+    stats : dict of str to ndarray
+        The sample statistics with (chain, draw) dims, shaped ``(chain, draw, ...)``: e.g.
+        ``diverging``, ``tree_depth``, ``energy``, ``lp`` (the log joint, where the backend
+        records it) and ``log_q`` (a VI approximation's log density).
+    attrs : dict
+        The posterior's attrs (``backend``, ``inference_family``, ...).
+    stats_attrs : dict
+        The sample statistics' attrs (e.g. ``max_tree_depth``).
+    """
+
+    params: dict[str, np.ndarray]
+    labels: dict[str, list[str]]
+    stats: dict[str, np.ndarray]
+    attrs: dict[str, Any]
+    stats_attrs: dict[str, Any]
+
+    @property
+    def n_chains(self) -> int:
+        """Number of chains."""
+        return int(self.params["alpha"].shape[0])
+
+    @property
+    def n_draws(self) -> int:
+        """Draws per chain."""
+        return int(self.params["alpha"].shape[1])
+
+    @property
+    def n_samples(self) -> int:
+        """Chains x draws."""
+        return self.n_chains * self.n_draws
+
+    def stacked(self, name: str) -> np.ndarray:
+        """Variable (or sample statistic) ``name`` shaped ``(chain * draw, ...)``."""
+        a = self.params[name] if name in self.params else self.stats[name]
+        return a.reshape(-1, *a.shape[2:])
+
+    def flat(self) -> dict[str, np.ndarray]:
+        """The canonical variables shaped ``(chain * draw, ...)``."""
+        return {v: self.stacked(v) for v in VAR_NAMES}
+
+    def select(self, chains: Any = slice(None), draws: Any = slice(None)) -> Draws:
+        """The draws of ``chains`` and, within each chain, ``draws`` (slices or indices)."""
+
+        def take(a: np.ndarray) -> np.ndarray:
+            return a[chains][:, draws]
+
+        return self._replace(params={k: take(a) for k, a in self.params.items()},
+                             stats={k: take(a) for k, a in self.stats.items()})  # fmt: skip
+
+    def resampled(self, index: np.ndarray, **attrs: Any) -> Draws:
+        """Draws ``index`` (flat over chain x draw, with repeats) as one chain; ``log_q``
+        renamed ``log_q_proposal`` (the kept draws no longer follow the proposal); ``attrs``
+        added to both attrs."""
+
+        def take(a: np.ndarray) -> np.ndarray:
+            return a.reshape(-1, *a.shape[2:])[index][None]
+
+        stats = {("log_q_proposal" if k == "log_q" else k): take(a) for k, a in self.stats.items()}
+        return Draws({k: take(a) for k, a in self.params.items()}, self.labels, stats,
+                     {**self.attrs, **attrs}, {**self.stats_attrs, **attrs})  # fmt: skip
+
+    def reordered(self, labels: Mapping[str, Sequence[str]], what: str) -> Draws:
+        """The same draws with the entries of each dim of ``labels`` in its order (the same
+        set of labels; ``ValueError`` naming ``what`` otherwise)."""
+        params = {}
+        for name, a in self.params.items():
+            for axis, dim in enumerate(DRAW_DIMS[name], start=2):
+                if dim not in labels:
+                    continue
+                have = {lab: i for i, lab in enumerate(self.labels[dim])}
+                if set(have) != set(labels[dim]):
+                    raise ValueError(f"{what}: {name} {dim} labels differ")
+                a = np.take(a, [have[lab] for lab in labels[dim]], axis=axis)
+            params[name] = a
+        return self._replace(params=params, labels={**self.labels, **labels})
+
+    def dataset(self, names: Sequence[str] | None = None) -> xr.Dataset:
+        """``names`` (default: every variable) as an xarray Dataset (chain, draw, *dims),
+        labelled by :attr:`labels`: for ArviZ's diagnostics."""
+        import xarray as xr
+
+        names = list(self.params) if names is None else list(names)
+        return xr.Dataset(
+            {n: (("chain", "draw", *DRAW_DIMS[n]), self.params[n]) for n in names},
+            coords={d: self.labels[d] for n in names for d in DRAW_DIMS[n]},
+        )
+
+
+def _own_labels(post: xr.Dataset) -> dict[str, list[str]]:
+    dims = [d for d in PARAM_DIMS if d in post.dims]
+    return {d: _labels(post[d].values) if d in post.coords else _labels(np.arange(post.sizes[d]))
+            for d in dims}  # fmt: skip
+
+
+def _sample_stats(idata: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    groups = idata.groups() if hasattr(idata, "groups") else ()
+    if "sample_stats" not in groups:
+        return {}, {}
+    ss = idata.sample_stats
+    stats = {str(k): np.asarray(da.transpose("chain", "draw", ...).values)
+             for k, da in ss.data_vars.items() if {"chain", "draw"} <= set(da.dims)}  # fmt: skip
+    return stats, dict(ss.attrs)
+
+
+def extract(idata: az.InferenceData | xr.Dataset, data: HierData | None = None) -> Draws:
+    """The one extraction of a posterior's draws: a :class:`Draws` bundle.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData or xarray.Dataset
+        The posterior (an InferenceData, or its posterior Dataset: then no sample stats).
+    data : HierData, optional
+        Aligns every variable to its coordinates by label; without it the posterior's own
+        coordinates are kept.
+
+    Raises
+    ------
+    ValueError
+        A canonical variable is missing, or a coordinate lacks a label of ``data``.
+    """
+    post = posterior_dataset(idata)
+    missing = [v for v in VAR_DIMS if v not in post]
+    if missing:
+        raise ValueError(f"posterior lacks variables {missing}")
+    labels = data_labels(data) if data is not None else _own_labels(post)
+    params = {}
+    for v in (*VAR_NAMES, *(("z_worker",) if "z_worker" in post else ())):
+        da = select_labels(post[v].transpose("chain", "draw", *DRAW_DIMS[v]), labels, "posterior")
+        params[v] = np.asarray(da.values, dtype=float)
+    stats, stats_attrs = _sample_stats(idata)
+    return Draws(params, labels, stats, dict(post.attrs), stats_attrs)
+
+
+def element_labels(draws: Draws, name: str) -> list[str]:
+    """``name[coord, ...]`` label of each element of a variable (C order)."""
+    dims = DRAW_DIMS[name]
+    if not dims:
+        return [name]
+    grids = np.meshgrid(*[np.asarray(draws.labels[d], dtype=object) for d in dims],
+                        indexing="ij")  # fmt: skip
+    flat = [g.ravel() for g in grids]
+    return [f"{name}[{', '.join(parts)}]" for parts in zip(*flat, strict=True)]
+
+
+def flat_draws(draws: Draws, name: str) -> np.ndarray:
+    """A variable as a (S, n_elements) matrix."""
+    values = draws.stacked(name)
+    return values.reshape(values.shape[0], -1)
 
 
 class Paired(NamedTuple):
@@ -145,38 +276,33 @@ class Paired(NamedTuple):
     labels: list[str]
 
 
-def paired_draws(data1: Any, data2: Any, var_names: Sequence[str] | None = None
+def paired_draws(method: Draws, reference: Draws, var_names: Sequence[str] | None = None
                  ) -> dict[str, Paired]:  # fmt: skip
-    """Draws of ``data1`` (method) and ``data2`` (reference), aligned by label.
+    """Draws of ``method`` and ``reference``, the reference's reordered to the method's labels.
 
     Raises
     ------
     ValueError
-        When variables, dims or coordinates differ; the message names what differs, e.g.
+        When variables or coordinates differ; the message names what differs, e.g.
         ``beta_site: coordinate site_feature differs: reference has [...] missing [...]``.
     """
-    p1, p2 = posterior_dataset(data1), posterior_dataset(data2)
-    names = list(var_names) if var_names is not None else [v for v in VAR_NAMES if v in p1]
-    lacks1 = [v for v in names if v not in p1]
-    lacks2 = [v for v in names if v not in p2]
+    names = list(var_names) if var_names is not None else list(VAR_NAMES)
+    lacks1 = [v for v in names if v not in method.params]
+    lacks2 = [v for v in names if v not in reference.params]
     if lacks1 or lacks2:
         raise ValueError(f"variables differ: method lacks {lacks1}, reference lacks {lacks2}")
-    out = {}
     for v in names:
-        d1 = [d for d in p1[v].dims if d not in ("chain", "draw")]
-        d2 = [d for d in p2[v].dims if d not in ("chain", "draw")]
-        if sorted(d1) != sorted(d2):
-            raise ValueError(f"{v}: dims differ: method {d1}, reference {d2}")
-        labels = {}
-        for d in d1:
-            c1, c2 = _labels(p1[v][d].values), _labels(p2[v][d].values)
+        for d in DRAW_DIMS[v]:
+            c1, c2 = method.labels[d], reference.labels[d]
             if set(c1) != set(c2):
                 extra = [c for c in c2 if c not in set(c1)]
                 missing = [c for c in c1 if c not in set(c2)]
                 raise ValueError(f"{v}: coordinate {d} differs: reference has {extra} "
                                  f"missing {missing}")  # fmt: skip
-            labels[d] = c1
-        a = select_labels(stacked(p1, v), labels, "method")
-        b = select_labels(stacked(p2, v), labels, "reference").transpose(*a.dims)
-        out[v] = Paired(flat_draws(a), flat_draws(b), element_labels(a))
-    return out
+    dims = {d for v in names for d in DRAW_DIMS[v]}
+    same = all(reference.labels[d] == method.labels[d] for d in dims)
+    ref = (
+        reference if same else reference.reordered({d: method.labels[d] for d in dims}, "reference")
+    )
+    return {v: Paired(flat_draws(method, v), flat_draws(ref, v), element_labels(method, v))
+            for v in names}  # fmt: skip

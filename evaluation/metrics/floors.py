@@ -12,8 +12,7 @@ same sample size.  A number is *beyond its floor* when its deviation from the id
 (for the median sd ratio, at least :data:`FLOOR_FACTOR` times its noise from the floor's
 per-element spread, :func:`median_noise`).
 
-Pure functions: posteriors in (InferenceData, or anything with a ``posterior`` Dataset, or the
-Dataset itself), numbers out.
+Pure functions: posteriors in (:class:`~evaluation.metrics.draws.Draws`), numbers out.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from evaluation.metrics.draws import param_draws, posterior_dataset
+from evaluation.metrics.draws import Draws
 
 #: A number is beyond its floor when its deviation exceeds this many times the floor's (the
 #: floor is one realisation of the noise, so a margin keeps pure noise from being flagged).
@@ -39,73 +38,52 @@ FLOOR_STATS = RATIO_STATS + DISTANCE_STATS
 COVERAGE_BLOCKS = ("beta_worker", "beta_site")
 
 
-def _wrap(like: Any, ds: Any) -> Any:
-    """``ds`` in the container kind of ``like`` (Dataset stays Dataset, else InferenceData)."""
-    if not hasattr(like, "posterior"):
-        return ds
-    import arviz as az
-
-    return az.InferenceData(posterior=ds)
-
-
-def split_chains(idata: Any) -> tuple[Any, Any]:
+def split_chains(draws: Draws) -> tuple[Draws, Draws]:
     """Two disjoint halves of a posterior: chains ``0..C/2-1`` and ``C/2..C-1``.
 
-    With one chain, the first and second half of its draws.  Both come back in the container
-    kind of ``idata`` (an ``xarray.Dataset`` for a Dataset, else an ``InferenceData`` holding
-    only the posterior group).
+    With one chain, the first and second half of its draws.
 
     Raises
     ------
     ValueError
         When there are fewer than two chains and fewer than four draws.
     """
-    post = posterior_dataset(idata)
-    n_chain, n_draw = int(post.sizes["chain"]), int(post.sizes["draw"])
+    n_chain, n_draw = draws.n_chains, draws.n_draws
     if n_chain >= 2:
         half = n_chain // 2
-        a, b = post.isel(chain=slice(0, half)), post.isel(chain=slice(half, n_chain))
-    elif n_draw >= 4:
+        return draws.select(chains=slice(0, half)), draws.select(chains=slice(half, n_chain))
+    if n_draw >= 4:
         half = n_draw // 2
-        a, b = post.isel(draw=slice(0, half)), post.isel(draw=slice(half, 2 * half))
-    else:
-        raise ValueError(f"cannot split {n_chain} chain(s) x {n_draw} draws into two halves")
-    return _wrap(idata, a), _wrap(idata, b)
+        return draws.select(draws=slice(0, half)), draws.select(draws=slice(half, 2 * half))
+    raise ValueError(f"cannot split {n_chain} chain(s) x {n_draw} draws into two halves")
 
 
-def thin_to(idata: Any, n_draws: int | None) -> Any:
-    """``idata`` with at most ``n_draws`` draws in all, evenly spaced within each chain."""
-    post = posterior_dataset(idata)
-    n_chain, n_draw = int(post.sizes["chain"]), int(post.sizes["draw"])
+def thin_to(draws: Draws, n_draws: int | None) -> Draws:
+    """``draws`` with at most ``n_draws`` draws in all, evenly spaced within each chain."""
+    n_chain, n_draw = draws.n_chains, draws.n_draws
     if n_draws is None or n_draws >= n_chain * n_draw:
-        return idata
+        return draws
     per_chain = max(2, math.ceil(n_draws / n_chain))
     keep = np.unique(np.linspace(0, n_draw - 1, per_chain).round().astype(int))
-    return _wrap(idata, post.isel(draw=keep))
+    return draws.select(draws=keep)
 
 
-def n_total_draws(idata: Any) -> int:
-    """Chains x draws of a posterior."""
-    post = posterior_dataset(idata)
-    return int(post.sizes["chain"] * post.sizes["draw"])
-
-
-def floor_of(compare_fn: Callable[..., Any], ref_idata: Any, n_draws: int | None = None,
+def floor_of(compare_fn: Callable[..., Any], ref_draws: Draws, n_draws: int | None = None,
              **kwargs: Any) -> Any:  # fmt: skip
-    """``compare_fn(half_a, half_b, **kwargs)`` for two disjoint halves of ``ref_idata``.
+    """``compare_fn(half_a, half_b, **kwargs)`` for two disjoint halves of ``ref_draws``.
 
     Parameters
     ----------
     compare_fn : callable
         A comparison ``(method, reference, **kwargs) -> result``, e.g.
         :func:`evaluation.metrics.posterior.compare_to_reference`.
-    ref_idata : InferenceData or Dataset
+    ref_draws : Draws
         The exact (reference / NUTS) posterior.
     n_draws : int, optional
         The compared method's number of draws: the first half (in the method's place) is
         thinned to it when it has more.
     """
-    a, b = split_chains(ref_idata)
+    a, b = split_chains(ref_draws)
     return compare_fn(thin_to(a, n_draws), b, **kwargs)
 
 
@@ -179,29 +157,28 @@ def with_floors(compared: Mapping[str, Any], floor: Mapping[str, Any] | None,
     return out
 
 
-def split_note(ref_idata: Any) -> str:
-    """How :func:`split_chains` splits ``ref_idata``, in words."""
-    post = posterior_dataset(ref_idata)
-    c = int(post.sizes["chain"])
+def split_note(ref_draws: Draws) -> str:
+    """How :func:`split_chains` splits ``ref_draws``, in words."""
+    c = ref_draws.n_chains
     if c >= 2:
         return f"chains 0-{c // 2 - 1} vs {c // 2}-{c - 1} of the exact posterior"
     return "first vs second half of the draws of the exact posterior's one chain"
 
 
-def compare_with_floor(compare_fn: Callable[..., dict], idata: Any, ref_idata: Any,
+def compare_with_floor(compare_fn: Callable[..., dict], draws: Draws, ref_draws: Draws,
                        **kwargs: Any) -> dict[str, Any]:  # fmt: skip
-    """``compare_fn(idata, ref_idata, **kwargs)`` with the floors of its numbers beside them.
+    """``compare_fn(draws, ref_draws, **kwargs)`` with the floors of its numbers beside them.
 
-    The floor is ``compare_fn`` of two disjoint halves of ``ref_idata`` (:func:`floor_of`,
+    The floor is ``compare_fn`` of two disjoint halves of ``ref_draws`` (:func:`floor_of`,
     thinned to the method's draws); when it cannot be computed (too few draws, an error) the
     result says why in ``floor.note`` and carries no ``*_floor`` numbers.
     """
-    compared = compare_fn(idata, ref_idata, **kwargs)
+    compared = compare_fn(draws, ref_draws, **kwargs)
     try:
-        floor = floor_of(compare_fn, ref_idata, n_total_draws(idata))
+        floor = floor_of(compare_fn, ref_draws, draws.n_samples)
     except (ValueError, KeyError) as exc:
         return with_floors(compared, None, f"no floor: {exc}")
-    return with_floors(compared, floor, split_note(ref_idata))
+    return with_floors(compared, floor, split_note(ref_draws))
 
 
 # ----------------------------------------------------------------------------- coverage band
@@ -243,11 +220,10 @@ def coverage_dependence(draws: np.ndarray) -> dict[str, float]:
     return {"n": int(x.shape[1]), "mean_abs_corr": rho, "n_eff": effective_n(x.shape[1], rho)}
 
 
-def coverage_dependence_section(idata: Any, data: Any) -> dict[str, dict[str, float]] | None:
+def coverage_dependence_section(draws: Draws, data: Any) -> dict[str, dict[str, float]] | None:
     """Per coefficient block with a known truth (``beta_worker``, ``beta_site``):
     :func:`coverage_dependence` of its posterior draws aligned to ``data`` (None without truth).
     """
     if getattr(data, "truth", None) is None:
         return None
-    draws = param_draws(idata, data)
-    return {b: coverage_dependence(draws[b]) for b in COVERAGE_BLOCKS if b in data.truth}
+    return {b: coverage_dependence(draws.stacked(b)) for b in COVERAGE_BLOCKS if b in data.truth}

@@ -15,17 +15,14 @@ Per-coefficient estimability comes from :func:`evaluation.data.design.is_estimab
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from backends.spec import HierData
 from evaluation.data.design import null_basis, site_design
-from evaluation.metrics.draws import Paired, param_draws
+from evaluation.metrics.draws import Draws, Paired
 from evaluation.metrics.posterior import element_errors, estimable_coefficients, recovery
-
-if TYPE_CHECKING:  # pragma: no cover
-    import arviz as az
 
 #: What "beta_site coverage" is computed on (stated in metrics.json and the report).
 IDENTIFIED_BASIS = "worksite linear predictor alpha + X_site[j] . beta_site, one per worksite"
@@ -65,8 +62,9 @@ def _quantities(alpha: np.ndarray, beta_site: np.ndarray, data: HierData) -> dic
             "contrasts": contrasts(alpha, beta_site, data)}  # fmt: skip
 
 
-def identified_truth(idata: az.InferenceData, data: HierData) -> dict[str, Any] | None:
-    """Recovery of the identified quantities against the truth (synthetic data).
+def identified_truth(draws: Draws, data: HierData) -> dict[str, Any] | None:
+    """Recovery of the identified quantities against the truth (synthetic data), from
+    ``draws`` aligned to ``data``.
 
     Returns
     -------
@@ -79,8 +77,7 @@ def identified_truth(idata: az.InferenceData, data: HierData) -> dict[str, Any] 
     """
     if data.truth is None:
         return None
-    draws = param_draws(idata, data)
-    got = _quantities(draws["alpha"], draws["beta_site"], data)
+    got = _quantities(draws.stacked("alpha"), draws.stacked("beta_site"), data)
     true = _quantities(data.truth["alpha"], data.truth["beta_site"], data)
     flags = estimable_coefficients(data)
     design, _ = site_design(data)
@@ -108,10 +105,9 @@ def _compare(method: np.ndarray, ref: np.ndarray) -> dict[str, Any]:
             "sd_ratio_max": float(np.max(ratio))}  # fmt: skip
 
 
-def identified_reference(
-    idata: az.InferenceData, ref_idata: az.InferenceData, data: HierData
-) -> dict[str, Any]:
-    """The identified quantities of the method against a reference posterior.
+def identified_reference(draws: Draws, ref_draws: Draws, data: HierData) -> dict[str, Any]:
+    """The identified quantities of the method against a reference posterior, both aligned to
+    ``data``.
 
     Returns
     -------
@@ -120,9 +116,8 @@ def identified_reference(
         ref mean) / ref sd), ``sd_ratio_median/min/max`` (sd / ref sd).  Contrasts of
         coefficients that are not estimable are included through their identified part.
     """
-    d, r = param_draws(idata, data), param_draws(ref_idata, data)
-    got = _quantities(d["alpha"], d["beta_site"], data)
-    ref = _quantities(r["alpha"], r["beta_site"], data)
+    got = _quantities(draws.stacked("alpha"), draws.stacked("beta_site"), data)
+    ref = _quantities(ref_draws.stacked("alpha"), ref_draws.stacked("beta_site"), data)
     return {k: _compare(got[k], ref[k]) for k in got}
 
 

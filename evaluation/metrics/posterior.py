@@ -9,27 +9,14 @@ by :mod:`evaluation.report.run.figures` from :func:`yao_points`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from backends.spec import SCALES, VAR_DIMS, VAR_NAMES, HierData
 from evaluation.data.design import is_estimable, site_design
 from evaluation.metrics.distance import corr_distance, wasserstein_1d
-from evaluation.metrics.draws import (
-    SAMPLE,
-    Paired,
-    data_labels,
-    flat_draws,
-    paired_draws,
-    posterior_dataset,
-    select_labels,
-    stacked,
-)
-
-if TYPE_CHECKING:  # pragma: no cover
-    import arviz as az
-    import xarray as xr
+from evaluation.metrics.draws import Draws, Paired, paired_draws
 
 #: The scalar variables, summarised one by one (alpha, sigma_site, sigma_worker).
 SUMMARY_VARS: tuple[str, ...] = tuple(v for v, dims in VAR_DIMS.items() if not dims)
@@ -43,16 +30,11 @@ def _summary(x: np.ndarray) -> dict[str, float]:
             "median": float(q50), "q05": float(q05), "q95": float(q95)}  # fmt: skip
 
 
-def _truth_array(data: HierData, name: str) -> xr.DataArray | None:
-    """Truth of ``name`` as an xarray in the data's coordinates (for label alignment)."""
-    import xarray as xr
-
+def _truth_array(data: HierData, name: str) -> np.ndarray | None:
+    """Truth of ``name`` in the data's order (that of draws aligned to ``data``)."""
     if data.truth is None or name not in data.truth:
         return None
-    labels = data_labels(data)
-    dims = VAR_DIMS[name]
-    return xr.DataArray(np.asarray(data.truth[name], float), dims=dims,
-                        coords={d: labels[d] for d in dims}, name=name)  # fmt: skip
+    return np.asarray(data.truth[name], float)
 
 
 def interval_coverage(draws: np.ndarray, truth: np.ndarray, level: float) -> float:
@@ -123,8 +105,8 @@ def estimable_coefficients(data: HierData) -> dict[str, bool]:
     return {n: is_estimable(eye[i], design) for i, n in enumerate(names)}
 
 
-def posterior_section(idata: az.InferenceData, data: HierData) -> dict:
-    """The ``posterior`` section of metrics.json.
+def posterior_section(draws: Draws, data: HierData) -> dict:
+    """The ``posterior`` section of metrics.json, from ``draws`` aligned to ``data``.
 
     Returns
     -------
@@ -137,27 +119,25 @@ def posterior_section(idata: az.InferenceData, data: HierData) -> dict:
         elements whose truth lies in the central 50% / 90% interval); top-level
         ``beta_site_coverage90`` and ``beta_worker_coverage90``; ``n_draws``.
     """
-    post = posterior_dataset(idata)
-    labels = data_labels(data)
-    das = {v: select_labels(stacked(post, v), labels, "posterior") for v in VAR_NAMES}
+    das = draws.flat()
     out: dict[str, Any] = {"n_draws": int(das["alpha"].shape[0]),
                            "truth_available": data.truth is not None}  # fmt: skip
     summary = {}
     for v in SUMMARY_VARS:
-        summary[v] = _summary(das[v].values)
+        summary[v] = _summary(das[v])
         truth = _truth_array(data, v)
         if truth is not None:
-            summary[v]["truth"] = float(truth.values)
+            summary[v]["truth"] = float(truth)
     flags = estimable_coefficients(data)
     summary["alpha"]["identified"] = flags["alpha"]
     out["summary"] = summary
     bs = das["beta_site"]
     truth_bs = _truth_array(data, "beta_site")
     out["beta_site"] = {
-        f: {**_summary(bs.sel(site_feature=f).values),
-            **({"truth": float(truth_bs.sel(site_feature=f))} if truth_bs is not None else {}),
+        f: {**_summary(bs[:, k]),
+            **({"truth": float(truth_bs[k])} if truth_bs is not None else {}),
             "identified": flags[str(f)]}
-        for f in labels["site_feature"]
+        for k, f in enumerate(draws.labels["site_feature"])
     }  # fmt: skip
     rec = None if data.truth is None else _recovery_blocks(das, data)
     out["recovery"] = rec
@@ -166,15 +146,14 @@ def posterior_section(idata: az.InferenceData, data: HierData) -> dict:
     return out
 
 
-def _recovery_blocks(das: Mapping[str, xr.DataArray], data: HierData) -> dict[str, dict]:
-    """:func:`recovery` of every block whose truth is known, truth aligned by label."""
+def _recovery_blocks(das: Mapping[str, np.ndarray], data: HierData) -> dict[str, dict]:
+    """:func:`recovery` of every block whose truth is known (draws in the data's order)."""
     rec = {}
     for v in VAR_NAMES:
         truth = _truth_array(data, v)
         if truth is None:
             continue
-        truth = truth.transpose(*[d for d in das[v].dims if d != SAMPLE])
-        rec[v] = recovery(flat_draws(das[v]), np.asarray(truth.values).ravel())
+        rec[v] = recovery(das[v].reshape(das[v].shape[0], -1), truth.ravel())
     return rec
 
 
@@ -185,9 +164,9 @@ def _scale_summary(x: np.ndarray, eps: float) -> dict[str, float]:
 
 
 def sigma_collapse(
-    idata: az.InferenceData,
+    draws: Draws,
     *,
-    reference: az.InferenceData | None = None,
+    reference: Draws | None = None,
     truth: Mapping[str, Any] | None = None,
     eps: float = 0.01,
 ) -> dict:
@@ -202,11 +181,11 @@ def sigma_collapse(
     """
     out: dict[str, Any] = {}
     for name in COLLAPSE_SCALES:
-        m = np.asarray(stacked(posterior_dataset(idata), name).values, float)
+        m = draws.stacked(name)
         row: dict[str, Any] = {"eps": float(eps), "method": _scale_summary(m, eps),
                                "reference": None, "ratio_median": None}  # fmt: skip
         if reference is not None:
-            r = np.asarray(stacked(posterior_dataset(reference), name).values, float)
+            r = reference.stacked(name)
             row["reference"] = _scale_summary(r, eps)
             ref_med = row["reference"]["median"]
             row["ratio_median"] = row["method"]["median"] / ref_med if ref_med > 0 else None
@@ -219,7 +198,7 @@ def sigma_collapse(
 # --------------------------------------------------------------------------------------------
 # Against a reference posterior
 # --------------------------------------------------------------------------------------------
-def wasserstein(data1: Any, data2: Any, var_names: Sequence[str] | None = None, *,
+def wasserstein(data1: Draws, data2: Draws, var_names: Sequence[str] | None = None, *,
                 scale: bool = False) -> dict[str, float]:  # fmt: skip
     """Mean marginal 1-D Wasserstein distance per variable (and ``all``).
 
@@ -229,7 +208,7 @@ def wasserstein(data1: Any, data2: Any, var_names: Sequence[str] | None = None, 
 
     Parameters
     ----------
-    data1, data2 : InferenceData or xarray.Dataset
+    data1, data2 : Draws
         Posteriors to compare (``data2`` is the reference); aligned by label.
     var_names : sequence of str, optional
         Defaults to the canonical variables present in ``data1``.
@@ -276,8 +255,8 @@ def _block_stats(pair: Paired) -> dict[str, Any]:
 
 
 def compare_to_reference(
-    idata: az.InferenceData,
-    ref_idata: az.InferenceData,
+    draws: Draws,
+    ref_draws: Draws,
     var_names: Sequence[str] | None = None,
     *,
     check: Any = None,
@@ -286,7 +265,8 @@ def compare_to_reference(
 
     Parameters
     ----------
-    idata, ref_idata : arviz.InferenceData
+    draws, ref_draws : Draws
+        The method's and the reference's posterior (:func:`evaluation.metrics.draws.extract`).
     var_names : sequence of str, optional
         Blocks to compare; defaults to the canonical variables.
     check : evaluation.metrics.reference.ReferenceCheck, optional
@@ -304,7 +284,7 @@ def compare_to_reference(
         misses).  ``all``: the same over the concatenated vector.  ``reference_flag`` (None when
         the reference passed its criteria or none were given), ``n_draws``, ``ref_n_draws``.
     """
-    pairs = paired_draws(idata, ref_idata, var_names)
+    pairs = paired_draws(draws, ref_draws, var_names)
     blocks = {v: _block_stats(p) for v, p in pairs.items()}
     everything = Paired(np.hstack([p.method for p in pairs.values()]),
                         np.hstack([p.reference for p in pairs.values()]), [])  # fmt: skip
@@ -314,7 +294,7 @@ def compare_to_reference(
         "all": _block_stats(everything),
         "n_draws": int(first.method.shape[0]),
         "ref_n_draws": int(first.reference.shape[0]),
-        "reference_backend": posterior_dataset(ref_idata).attrs.get("backend"),
+        "reference_backend": ref_draws.attrs.get("backend"),
         "reference_flag": reference_flag(check),
     }
 
@@ -350,14 +330,14 @@ class YaoPoints(NamedTuple):
     reference: str
 
 
-def yao_points(idata: az.InferenceData, ref_idata: az.InferenceData) -> YaoPoints:
+def yao_points(draws: Draws, ref_draws: Draws) -> YaoPoints:
     """Standardised mean error and log sd ratio of every scalar parameter against a reference.
 
     Points left or right of 0 are biased; points below 0 are too narrow (the mean-field
     signature).  Drawn by :func:`evaluation.report.run.figures.yao_scatter`.
     """
     xs, ys, blocks = [], [], []
-    for v, pair in paired_draws(idata, ref_idata).items():
+    for v, pair in paired_draws(draws, ref_draws).items():
         sme, ratio = element_errors(pair)
         xs.append(sme)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -367,6 +347,6 @@ def yao_points(idata: az.InferenceData, ref_idata: az.InferenceData) -> YaoPoint
         np.concatenate(xs),
         np.concatenate(ys),
         blocks,
-        str(posterior_dataset(idata).attrs.get("backend", "method")),
-        str(posterior_dataset(ref_idata).attrs.get("backend", "")),
+        str(draws.attrs.get("backend", "method")),
+        str(ref_draws.attrs.get("backend", "")),
     )

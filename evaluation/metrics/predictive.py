@@ -8,16 +8,13 @@ predictive figures show; :mod:`evaluation.report.run.figures` draws them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.special import expit, logsumexp
 
 from backends.spec import HierData, bernoulli_logit_loglik, linear_predictor
-from evaluation.metrics.draws import param_draws
-
-if TYPE_CHECKING:  # pragma: no cover
-    import arviz as az
+from evaluation.metrics.draws import Draws
 
 #: Upper bound on the elements of one (draws x workers x worker features) chunk.
 CHUNK_ELEMENTS = 4_000_000
@@ -45,20 +42,20 @@ class PredictivePass(NamedTuple):
     rep_site_rate: np.ndarray
 
 
-def predictive_pass(idata: az.InferenceData, data: HierData, seed: int = 0) -> PredictivePass:
+def predictive_pass(draws: Draws, data: HierData, seed: int = 0) -> PredictivePass:
     """Posterior predictive quantities of ``data`` from every draw, chunked over draws.
 
     Parameters
     ----------
-    idata : arviz.InferenceData
-        Posterior with the canonical variables (aligned to ``data`` by coordinates).
+    draws : Draws
+        The posterior, aligned to ``data`` (:func:`evaluation.metrics.draws.extract`).
     data : HierData
         The evaluated workers.
     seed : int
         Seed of the replicated outcomes (only ``rep_rate`` / ``rep_site_rate`` use it).
     """
-    draws = param_draws(idata, data)
-    n_draws, n = draws["alpha"].shape[0], data.n_workers
+    params = draws.flat()
+    n_draws, n = params["alpha"].shape[0], data.n_workers
     if n == 0:
         raise ValueError(f"predictive metrics need at least one worker; {data.name} has none")
     chunk = max(1, CHUNK_ELEMENTS // max(1, n * max(1, len(data.worker_features))))
@@ -70,7 +67,7 @@ def predictive_pass(idata: az.InferenceData, data: HierData, seed: int = 0) -> P
     rep_site = np.empty((n_draws, data.n_worksites))
     for start in range(0, n_draws, chunk):
         sl = slice(start, min(start + chunk, n_draws))
-        eta = linear_predictor({k: v[sl] for k, v in draws.items()}, data)  # (s, N)
+        eta = linear_predictor({k: v[sl] for k, v in params.items()}, data)  # (s, N)
         prob = expit(eta)
         p_sum += prob.sum(axis=0)
         lse = np.logaddexp(lse, logsumexp(bernoulli_logit_loglik(data.y, eta), axis=0))
@@ -148,7 +145,7 @@ def scores(p: np.ndarray, y: np.ndarray, lpd_i: np.ndarray, n_bins: int = 10) ->
 
 
 def predictive_metrics(
-    idata: az.InferenceData,
+    draws: Draws,
     test: HierData,
     *,
     in_sample: bool = False,
@@ -159,8 +156,8 @@ def predictive_metrics(
 
     Parameters
     ----------
-    idata : arviz.InferenceData
-        Posterior with the canonical variables.
+    draws : Draws
+        The posterior, aligned to ``test`` (:func:`evaluation.metrics.draws.extract`).
     test : HierData
         Evaluated workers (held out, or the training rows when ``in_sample``).
     in_sample : bool
@@ -168,7 +165,7 @@ def predictive_metrics(
     n_bins : int
         Equal-width calibration bins for the ECE and the calibration curve.
     res : PredictivePass, optional
-        :func:`predictive_pass` of ``idata`` on ``test`` when already computed (it is the
+        :func:`predictive_pass` of ``draws`` on ``test`` when already computed (it is the
         costly part: every draw times every worker).
 
     Returns
@@ -182,7 +179,7 @@ def predictive_metrics(
         (per non-empty bin: bounds, mean predicted, observed frequency, count), ``n_draws``,
         ``in_sample``.  JSON-serialisable.
     """
-    res = res if res is not None else predictive_pass(idata, test)
+    res = res if res is not None else predictive_pass(draws, test)
     out = scores(res.p, test.y, res.lpd_i, n_bins)
     out["n_draws"] = int(res.rep_rate.shape[0])
     out["in_sample"] = bool(in_sample)

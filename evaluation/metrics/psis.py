@@ -12,15 +12,13 @@ hidden).  Numbers only: the judge decides what to score.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from backends.spec import HierData, ModelSpec
 from evaluation.metrics.diagnostics import KHAT_BAD, draw_log_joint
-
-if TYPE_CHECKING:  # pragma: no cover
-    import arviz as az
+from evaluation.metrics.draws import Draws
 
 
 class Resampled(NamedTuple):
@@ -92,27 +90,26 @@ def psis_resample(log_p: np.ndarray, log_q: np.ndarray, seed: int, size: int | N
     return Resampled(index=index, log_weights=log_w, khat=khat, ess=float(1.0 / np.sum(w**2)))
 
 
-def resample_idata(
-    idata: az.InferenceData, data: HierData, spec: ModelSpec, seed: int
-) -> tuple[az.InferenceData | None, dict[str, Any]]:
-    """The PSIS-resampled posterior of a VI fit and the ``psis`` section of metrics.json.
+def resample_draws(
+    draws: Draws, data: HierData, spec: ModelSpec, seed: int
+) -> tuple[Draws | None, Resampled | None, dict[str, Any]]:
+    """The PSIS-resampled draws of a VI fit and the ``psis`` section of metrics.json.
 
     Returns
     -------
-    (InferenceData or None, dict)
-        The resampled InferenceData (one chain; ``sample_stats.log_q`` renamed
-        ``log_q_proposal``, so no later k-hat is computed from resampled draws; attrs
-        ``psis_resampled``, ``psis_khat``) or None when the posterior has no ``log_q``; the
-        section with ``applied``, ``khat``, ``ess``, ``n_draws``, ``n_unique``,
-        ``trustworthy`` and ``verdict``.
+    (Draws or None, Resampled or None, dict)
+        The resampled draws (one chain; ``log_q`` renamed ``log_q_proposal``, so no later
+        k-hat is computed from resampled draws; attrs ``psis_resampled``, ``psis_khat``) and
+        the resampling, or None when the draws have no ``log_q``; the section with
+        ``applied``, ``khat``, ``ess``, ``n_draws``, ``n_unique``, ``trustworthy`` and
+        ``verdict``.
     """
-    stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
-    if "log_q" not in stats:
+    if "log_q" not in draws.stats:
         verdict = "no log_q in sample_stats: PSIS resampling does not apply"
-        return None, {"applied": False, "khat": None, "ess": None, "trustworthy": None,
-                      "verdict": verdict}  # fmt: skip
-    log_q = np.asarray(stats["log_q"].transpose("chain", "draw").values, float).ravel()
-    res = psis_resample(draw_log_joint(idata, data, spec), log_q, seed)
+        return None, None, {"applied": False, "khat": None, "ess": None, "trustworthy": None,
+                            "verdict": verdict}  # fmt: skip
+    log_q = np.asarray(draws.stats["log_q"], float).ravel()
+    res = psis_resample(draw_log_joint(draws, data, spec), log_q, seed)
     trustworthy = res.khat <= KHAT_BAD
     verdict = (
         f"k-hat {res.khat:.2f} <= {KHAT_BAD}: the PSIS correction is usable"
@@ -123,24 +120,5 @@ def resample_idata(
     section = {"applied": True, "khat": res.khat, "ess": res.ess, "n_draws": len(res.index),
                "n_unique": int(np.unique(res.index).size), "trustworthy": trustworthy,
                "verdict": verdict}  # fmt: skip
-    return _take(idata, res.index, res.khat), section
-
-
-def _take(idata: az.InferenceData, index: np.ndarray, khat: float) -> az.InferenceData:
-    """Draws ``index`` (flat over chain x draw) of the posterior and sample_stats, one chain."""
-    import arviz as az
-
-    groups = {}
-    for group in ("posterior", "sample_stats"):
-        if group not in idata.groups():
-            continue
-        ds = idata[group].stack(__sample__=("chain", "draw")).isel(__sample__=index)
-        ds = ds.drop_vars(["chain", "draw", "__sample__"]).rename({"__sample__": "draw"})
-        ds = ds.assign_coords(draw=np.arange(len(index))).expand_dims("chain", 0)
-        ds = ds.assign_coords(chain=[0]).transpose("chain", "draw", ...)
-        if group == "sample_stats" and "log_q" in ds:
-            ds = ds.rename({"log_q": "log_q_proposal"})
-        ds.attrs = {**idata[group].attrs, "psis_resampled": 1, "psis_khat": khat}
-        groups[group] = ds
-    rest = {g: idata[g] for g in idata.groups() if g not in groups}
-    return az.InferenceData(**groups, **rest)
+    resampled = draws.resampled(res.index, psis_resampled=1, psis_khat=res.khat)
+    return resampled, res, section

@@ -10,12 +10,10 @@ reference that fails them is still used, but every metric computed against it ca
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from evaluation.metrics.diagnostics import ESS_MIN, RHAT_MAX, mcmc_diagnostics
-
-if TYPE_CHECKING:  # pragma: no cover
-    import arviz as az
+from evaluation.metrics.draws import Draws
 
 MIN_CHAINS = 4
 
@@ -35,9 +33,10 @@ class ReferenceCheck(NamedTuple):
     criteria: dict[str, dict[str, Any]]
 
 
-def check_reference(idata: az.InferenceData) -> ReferenceCheck:
-    """Check a reference posterior against the criteria (see the module docstring)."""
-    d = mcmc_diagnostics(idata)
+def check_reference(draws: Draws) -> ReferenceCheck:
+    """Check a reference posterior's draws (:func:`evaluation.metrics.draws.extract`) against
+    the criteria (see the module docstring)."""
+    d = mcmc_diagnostics(draws)
 
     def crit(value: Any, threshold: float, ok: bool) -> dict[str, Any]:
         return {"value": value, "threshold": threshold, "passed": bool(ok)}

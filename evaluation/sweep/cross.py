@@ -51,6 +51,7 @@ from evaluation.clustering.coefficients import coefficients
 from evaluation.clustering.settings import settings as clustering_settings
 from evaluation.clustering.stability import ari, cross_run_ari_files
 from evaluation.metrics.diagnostics import ESS_MIN, RHAT_MAX
+from evaluation.metrics.draws import extract
 from evaluation.metrics.floors import beyond_floor, compare_with_floor, split_chains
 from evaluation.metrics.posterior import compare_to_reference
 from evaluation.sweep.columns import family, numeric
@@ -93,7 +94,7 @@ def compare_posteriors(path_a: Path, path_b: Path) -> dict[str, Any] | None:
     number from two disjoint chain halves of run b (None on failure)."""
     try:
         return compare_with_floor(
-            compare_to_reference, load_posterior(path_a), load_posterior(path_b)
+            compare_to_reference, extract(load_posterior(path_a)), extract(load_posterior(path_b))
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("posterior %s vs %s: %s", path_a.parent.name, path_b.parent.name, exc)
@@ -114,8 +115,8 @@ def ari_floor(rec: RunRecord | None) -> float | None:
         if s.get("k") == "auto":
             s["k"] = cfg.get("k")
         s = clustering_settings(s)
-        halves = split_chains(load_posterior(path))
-        a, b = (cluster_posterior(coefficients(h.posterior), s).labels for h in halves)
+        halves = split_chains(extract(load_posterior(path)))
+        a, b = (cluster_posterior(coefficients(h), s).labels for h in halves)
         return ari(a, b)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("ARI floor of %s: %s", path.parent.name, exc)

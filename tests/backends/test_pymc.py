@@ -33,6 +33,7 @@ from evaluation.metrics.diagnostics import (
     loss_convergence,
     mcmc_diagnostics,
 )
+from evaluation.metrics.draws import extract
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "backend"
 NONCENTERED, CENTERED = ModelSpec("noncentered"), ModelSpec("centered")
@@ -52,7 +53,7 @@ def scalars(idata) -> dict[str, np.ndarray]:
 
 def n_divergent(fit) -> int:
     """Divergent transitions of a fit as the run's diagnostics report them."""
-    return mcmc_diagnostics(fit.idata)["n_divergent"]
+    return mcmc_diagnostics(extract(fit.idata))["n_divergent"]
 
 
 def mcse_mean(draws: np.ndarray) -> float:

@@ -19,6 +19,7 @@ from evaluation.metrics.diagnostics import (
     loss_convergence,
     mcmc_diagnostics,
 )
+from evaluation.metrics.draws import extract
 
 NONCENTERED = ModelSpec(parameterization="noncentered")
 
@@ -80,7 +81,7 @@ def test_nuts_contract_and_sample_stats(nuts_fit, identified_twin):
         "fit_s",
     }
     assert nuts_fit.timing["warmup_s"] > 0 and nuts_fit.timing["sampling_s"] > 0
-    assert mcmc_diagnostics(idata)["n_divergent"] == int(stats["diverging"].sum())
+    assert mcmc_diagnostics(extract(idata))["n_divergent"] == int(stats["diverging"].sum())
     assert idata.posterior.attrs["inference_family"] == "mcmc"
     # the transformed parameter is exactly sigma_worker * z_worker, draw by draw
     post = idata.posterior
@@ -116,7 +117,7 @@ def test_nuts_converges_and_recovers_truth(nuts_fit, identified_twin):
     # Divergences: the evaluator's threshold (evaluation.divergence_warn_fraction, 1% of draws)
     # rather than 0 -- an isolated divergence in 2,000 draws is what a healthy non-centred fit
     # may show; more than 1% fails the run's own MCMC verdict, and so this test.
-    n_div = mcmc_diagnostics(idata)["n_divergent"]
+    n_div = mcmc_diagnostics(extract(idata))["n_divergent"]
     assert n_div <= DIVERGENCE_WARN_FRACTION * 2 * 1000, n_div
     names = ["alpha", "beta_site", "sigma_site", "sigma_worker"]
     rhat = az.rhat(idata, var_names=names)

@@ -92,7 +92,7 @@ def check_numbers_against_posterior(out: Path, metrics: dict) -> None:
 
     from backends.spec import linear_predictor
     from evaluation.api import data_from_config
-    from evaluation.metrics.draws import param_draws
+    from evaluation.metrics.draws import extract
     from evaluation.report.format import fmt
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
@@ -100,7 +100,7 @@ def check_numbers_against_posterior(out: Path, metrics: dict) -> None:
     _, train, test = data_from_config(cfg.data)
     idata = az.from_netcdf(out / "posterior.nc")
     # predictive: posterior-mean probability of each held-out worker
-    draws = param_draws(idata, test)
+    draws = extract(idata, test).flat()
     logit = linear_predictor(draws, test)  # (S, N)
     prob, y = expit(logit).mean(axis=0), test.y == 1
     log_lik = np.where(y, -np.logaddexp(0, -logit), -np.logaddexp(0, logit))
@@ -125,7 +125,7 @@ def check_numbers_against_posterior(out: Path, metrics: dict) -> None:
             assert summary[key] == pytest.approx(value, rel=1e-9), (var, key)
         assert summary["truth"] == pytest.approx(float(train.truth[var]), rel=1e-12), var
     # coverage of the identified worksite predictors alpha + X_site[j] . beta_site
-    site = param_draws(idata, train)
+    site = extract(idata, train).flat()
     eta = site["alpha"][:, None] + site["beta_site"] @ train.X_site.T  # (S, J)
     true_eta = train.truth["alpha"] + train.X_site @ train.truth["beta_site"]
     lo, hi = np.quantile(eta, [0.05, 0.95], axis=0)

@@ -14,6 +14,7 @@ from evaluation.fitting import (
     load_reference,
     same_settings,
 )
+from evaluation.metrics.draws import extract
 from evaluation.metrics.posterior import compare_to_reference
 from evaluation.metrics.reference import check_reference
 
@@ -28,7 +29,7 @@ def _idata(chains=4, draws=500, n_div=0, seed=0):
 
 def test_iid_draws_from_four_chains_pass():
     # iid, fixed seed: R-hat within ~0.005 of 1 (measured max < 1.01), ESS ~ 2000 >> 400
-    check = check_reference(_idata()[1])
+    check = check_reference(extract(_idata()[1]))
     assert check.passed
     assert set(check.criteria) == {
         "chains",
@@ -41,13 +42,13 @@ def test_iid_draws_from_four_chains_pass():
 
 def test_failing_criteria_are_named_and_flagged():
     _, ref = _idata(chains=2, draws=100, n_div=3)
-    check = check_reference(ref)
+    check = check_reference(extract(ref))
     assert not check.passed
     failed = {k for k, c in check.criteria.items() if not c["passed"]}
     # 2 x 100 iid draws: ESS ~ 200 < 400 (R-hat of 200 draws has sd ~0.01, so it may fail too)
     assert failed - {"max_rhat"} == {"chains", "n_divergent", "min_ess_bulk", "min_ess_tail"}
     _, method = _idata(seed=1)
-    out = compare_to_reference(method, ref, check=check)
+    out = compare_to_reference(extract(method), extract(ref), check=check)
     assert out["reference_flag"].startswith("failed criteria: chains")
 
 
@@ -92,7 +93,7 @@ def test_cached_fit_serves_the_reference_and_an_equal_run(tmp_path):
     IidNormalBackend.calls = 0
     made = cached_fit(cfg, data, ModelSpec(), 0, tmp_path)
     ref, ref_check = cached_reference(cfg, data, ModelSpec(), 0, tmp_path)
-    assert ref_check == check_reference(ref)  # read from the sidecar, not recomputed
+    assert ref_check == check_reference(extract(ref))  # read from the sidecar, not recomputed
     read = cached_fit({**cfg, "progress": True}, data, ModelSpec(), 0, tmp_path)
     assert IidNormalBackend.calls == 1
     assert made.info["from_cache"] is False and read.info["from_cache"] is True

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from evaluation import api
-from evaluation.metrics.draws import param_draws
+from evaluation.metrics.draws import extract
 
 #: A small real-data stand-in (the twin at source seed 0, worksites 5x closer than the paper's
 #: so outcomes are not near-certain) and a short real NUTS fit of it.
@@ -54,7 +54,7 @@ def test_each_world_keeps_the_real_design_and_split(worlds):
 def test_each_seeds_truth_is_its_own_draw_of_the_cached_posterior(worlds):
     made, source, _ = worlds
     idata = az.from_netcdf(made[0].full.meta["source_fit"]["cache_file"])
-    draws = param_draws(idata, source.full)
+    draws = extract(idata, source.full).flat()
     indices = [w.full.meta["draw_index"] for w in made.values()]
     assert len(set(indices)) == len(SEEDS)
     for world, index in zip(made.values(), indices, strict=True):
@@ -113,7 +113,7 @@ def test_world_contestable_reads_the_source_posterior(worlds):
                                    cache_dir=str(cache),
                                    evaluation={"clustering": {"enabled": False}})  # fmt: skip
     idata = az.from_netcdf(made[0].full.meta["source_fit"]["cache_file"])
-    draws = param_draws(idata, source.full)
+    draws = extract(idata, source.full).flat()
     assert counts["scale_below"] == {"contestable": 0, "decided": 1, "not_evaluated": 0,
                                      "names": [], "probability": {}, "borderline": []}  # fmt: skip
     p = float(np.mean(draws["beta_site"][:, 4] > 0))

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from backends.spec import HierData
-from evaluation.metrics.draws import param_draws
+from evaluation.metrics.draws import extract
 from evaluation.metrics.identified import site_predictor
 
 #: Colours of the methods, in the order given (exact posterior first).
@@ -153,7 +153,7 @@ def site_predictor_figure(posteriors: Mapping[str, Any], data: HierData,
     ax = fig.subplots()
     width = 0.36 / max(1, len(posteriors) - 1)
     for i, ((label, idata), colour) in enumerate(zip(posteriors.items(), COLOURS, strict=False)):
-        d = param_draws(idata, data)
+        d = extract(idata, data).flat()
         lo, hi = np.quantile(site_predictor(d["alpha"], d["beta_site"], data), [0.05, 0.95], 0)
         shown = label if coverage is None else f"{label}: {coverage[label]:.0%} of truths inside"
         ax.vlines(x + (i - (len(posteriors) - 1) / 2) * width, lo[order], hi[order],

@@ -135,7 +135,7 @@ def draw_run_figures(judged: Any, backend_name: str, run_dir: Path) -> list[Path
     data, scored_pass = judged.scored
     paths: list[Path] = []
     if judged.reference is not None:
-        paths.append(yao_scatter(yao_points(fit.idata, judged.reference), fig_dir / "yao.png"))
+        paths.append(yao_scatter(yao_points(judged.draws, judged.reference), fig_dir / "yao.png"))
     paths += predictive_figures(predictive_curves(scored_pass, data), fig_dir)
     if fit.loss is not None and len(fit.loss):
         converged = loss_convergence(fit.loss, fit.info)["converged_step"]

@@ -29,6 +29,7 @@ from evaluation.clustering.settings import settings
 from evaluation.config import CONF_DIR
 from evaluation.data.features import PAPER_SITE_FEATURES, PAPER_WORKER_FEATURES
 from evaluation.data.twin import PAPER_TRUTH, make_paper_twin
+from evaluation.metrics.draws import extract
 
 QUINTILES = [f"campaign_length_q{q}" for q in range(1, 6)]
 SITE = ["x", "z", *QUINTILES, "size"]
@@ -403,12 +404,16 @@ def test_compare_ledgers_flags_changed_verdicts(data):
 
 
 def test_paper_ledger_on_inference_data_of_the_twin():
-    """The app's path: an InferenceData in the canonical layout, labels-only clusterings."""
+    """The app's path: the Draws of an InferenceData in the canonical layout, labels-only
+    clusterings; an InferenceData itself is refused (the judge extracts it once)."""
     twin = make_paper_twin(n_worksites=20, n_workers=600, sigma_worker=0.5, n_clusters=2, seed=1)
     centre = {k: np.asarray(v, float) for k, v in twin.truth.items()}
     idata = make_idata(normal_draws(twin, centre, 0.05, chains=2, draws=50), twin)
     labels = ClusterDraws(np.tile(twin.cluster_labels, (5, 1)), chosen_k=np.full(5, 2))
-    out = evaluate_ledger(load_ledger(CONF_DIR / "claims" / "paper.yaml"), twin, idata, labels)
+    ledger = load_ledger(CONF_DIR / "claims" / "paper.yaml")
+    with pytest.raises(TypeError, match="not an InferenceData"):
+        evaluate_ledger(ledger, twin, idata, labels)
+    out = evaluate_ledger(ledger, twin, extract(idata, twin), labels)
     res = {r["name"]: r for r in out["claims"]}
     regression = [r for r in out["claims"] if r["kind"] in ("sign", "contrast") and r["identified"]]
     assert len(regression) == 7 and all(r["n_draws"] == 100 for r in regression)

@@ -41,6 +41,7 @@ from evaluation.config import CONF_DIR
 from evaluation.data.features import PAPER_SITE_FEATURES
 from evaluation.data.twin import PAPER_TRUTH, calibrate_alpha, make_paper_twin
 from evaluation.judge import claims_for
+from evaluation.metrics.draws import extract
 
 TWIN = {"n_worksites": 40, "n_workers": 2000, "sigma_worker": 1.0, "site_scale": 0.3,
         "seed": 0}  # fmt: skip
@@ -80,7 +81,7 @@ def fit_and_judge(data, ledger):
     fit = PyMCNUTS(ModelSpec(), chains=2, tune=300, draws=300, progress=False).fit(data, 0)
     settings = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "evaluation" / "default.yaml"))
     clustered = run_clustering(fit.idata.posterior, data, settings["clustering"])
-    return claims_for(ledger, data, fit.idata, clustered)
+    return claims_for(ledger, data, extract(fit.idata, data), clustered)
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from evaluation.claims.section import (
 )
 from evaluation.config import CONF_DIR, plain, schema
 from evaluation.data.export import write_example_tables
+from evaluation.metrics.draws import extract
 
 APP = str(Path(sys.executable).parent / "ppl-compare")
 
@@ -86,7 +87,7 @@ def test_claims_section_adds_intervals_truth_and_the_clustering_off_note():
         {"name": "up", "kind": "sign", "feature": "s0", "direction": "positive"},
         {"name": "two", "kind": "cluster_separates", "features": ["s0"]},
     ]})  # fmt: skip
-    out = claims_section(ledger, data, idata, None, CLUSTERING_OFF)
+    out = claims_section(ledger, data, extract(idata, data), None, CLUSTERING_OFF)
     up, two = out["claims"]
     assert up["verdict"] == "credible" and up["probability"] == 1.0
     assert two["verdict"] == "not evaluated" and two["note"] == CLUSTERING_OFF
@@ -94,7 +95,7 @@ def test_claims_section_adds_intervals_truth_and_the_clustering_off_note():
     assert row["q05"] < row["q25"] < row["median"] < row["q75"] < row["q95"]
     assert row["truth"] == pytest.approx(truth["beta_site"][0])
     labels = np.array([[0, 0, 1, 1]] * 3)
-    clustered = claims_section(ledger, data, idata, ClusterDraws(labels))
+    clustered = claims_section(ledger, data, extract(idata, data), ClusterDraws(labels))
     assert clustered["claims"][1]["probability"] == 1.0
 
 
@@ -200,7 +201,9 @@ def test_the_judge_reads_the_clustering_claims_truth_on_the_oracle_clustering():
     draws = {k: np.asarray(v, float)[None, None].repeat(4, 1) for k, v in twin.truth.items()}
     idata = make_idata(draws, twin)
     ledger = load_ledger(CONF_DIR / "claims" / "paper.yaml")
-    section = claims_for(ledger, twin, idata, run_clustering(idata.posterior, twin, conf))
+    section = claims_for(
+        ledger, twin, extract(idata, twin), run_clustering(idata.posterior, twin, conf)
+    )
     oracle = oracle_draws(oracle_clustering(twin, settings(conf)))
     direct = evaluate_ledger(ledger, twin, draws, oracle=oracle)["claims"]
     assert [c["truth_status"] for c in section["claims"]] == [c["truth_status"] for c in direct]

@@ -29,6 +29,7 @@ from evaluation.clustering.stability import (
     load_clusters,
 )
 from evaluation.config import CONF_DIR, plain, schema
+from evaluation.metrics.draws import extract
 from evaluation.report.run.cluster_figures import write_figures
 
 
@@ -380,9 +381,11 @@ def test_accepts_contract_inference_data(tmp_path):
         post, data, backend="fake_nuts", family="mcmc", library="none", library_version="0", seed=0,
         model=ModelSpec(),
     )  # fmt: skip
-    m = run_clustering(idata, data, {**FAST, "k_range": None}).section
+    m = run_clustering(extract(idata, data), data, {**FAST, "k_range": None}).section
     m2 = run_clustering(idata.posterior, data, {**FAST, "k_range": None}).section
     assert m["ari_truth"] > 0.8 and m2["ari_draws"] == m["ari_draws"]
+    with pytest.raises(TypeError, match="not an InferenceData"):  # the judge extracts it once
+        run_clustering(idata, data, FAST)
 
 
 def test_bic_only_where_identifiable():

@@ -19,6 +19,7 @@ from evaluation.metrics.diagnostics import (
     psis_khat,
     vi_diagnostics,
 )
+from evaluation.metrics.draws import extract
 from evaluation.metrics.posterior import Paired, element_errors
 
 
@@ -129,14 +130,14 @@ def test_vi_diagnostics_plumbing_on_tiny_data(parameterization):
     draws, log_q = _prior_draws(data, spec)
     idata = make_idata(draws, data, sample_stats={"log_q": log_q}, backend="test_meanfield")
     info = {"converged": True, "converged_step": 120, "convergence_rule": "test"}
-    out = vi_diagnostics(idata, data, spec, loss=np.linspace(10, 1, 200), info=info)
+    out = vi_diagnostics(extract(idata, data), data, spec, loss=np.linspace(10, 1, 200), info=info)
     # q = p exactly (both normalised; the wrong parameterisation's density would differ by
     # the Jacobian sigma_worker^(J*K_w) and give varying weights): k-hat is 0 by definition
     assert out["khat"] == 0.0 and out["ok"]
     assert out["final_loss"] == 1.0 and out["converged_step"] == 120
     narrow, log_q = _prior_draws(data, spec, sigma_worker_q=0.1, seed=1)
     bad = make_idata(narrow, data, sample_stats={"log_q": log_q}, backend="test_meanfield")
-    out = diagnostics_section(bad, data, spec, info, None, {"fit_s": 1.0})
+    out = diagnostics_section(extract(bad, data), data, spec, info, None, {"fit_s": 1.0})
     # p/q ~ exp(sigma^2 / 0.02) under sigma ~ HalfNormal(0.1): k near 1
     assert out["vi"]["khat"] > 0.7 and not out["ok"] and "mcmc" not in out
     json.dumps(out, allow_nan=False)
@@ -156,7 +157,7 @@ def _mcmc_idata(shift=0.0, n_div=0, seed=0):
 
 def test_mcmc_diagnostics_of_iid_draws_pass():
     data, idata = _mcmc_idata()
-    out = mcmc_diagnostics(idata, wall_s=2.0)
+    out = mcmc_diagnostics(extract(idata), wall_s=2.0)
     # iid draws, fixed seed: split rank R-hat of 4 x 500 draws is within ~0.005 of 1 per element
     # (max over 11 elements measured 1.004); ESS ~ 2000 +- a few hundred
     assert out["max_rhat"] < 1.01 and out["min_ess_bulk"] > 1000 and out["min_ess_tail"] > 1000
@@ -164,13 +165,15 @@ def test_mcmc_diagnostics_of_iid_draws_pass():
     assert out["min_ebfmi"] > 1.5  # iid energies: E-BFMI ~ 2
     assert out["ess_bulk_per_s"] == pytest.approx(out["min_ess_bulk"] / 2.0)
     assert out["ok"]
-    section = diagnostics_section(idata, data, ModelSpec(), {}, None, {"sampling_s": 2.0})
+    section = diagnostics_section(
+        extract(idata, data), data, ModelSpec(), {}, None, {"sampling_s": 2.0}
+    )
     assert "vi" not in section and section["ok"]
 
 
 def test_mcmc_diagnostics_flag_disagreeing_chains_and_divergences():
     _, idata = _mcmc_idata(shift=1.0, n_div=7)
-    out = mcmc_diagnostics(idata)
+    out = mcmc_diagnostics(extract(idata))
     assert out["max_rhat"] > 1.1 and out["max_rhat_at"] == "alpha"
     assert out["n_divergent"] == 7 and not out["ok"]
     assert any("Chains disagree" in v for v in out["verdicts"])
@@ -202,7 +205,7 @@ def test_vi_section_reports_the_rule_and_final_loss_mean_of_the_last_percent():
     loss = np.concatenate([np.linspace(50, 10, 1000), np.full(1000, 10.0)])
     loss[-20:] = 9.0  # the last 1% of 2,000 steps
     info = {"convergence_window": 100, "convergence_rtol": 1e-3}
-    out = vi_diagnostics(idata, data, spec, loss=loss, info=info)
+    out = vi_diagnostics(extract(idata, data), data, spec, loss=loss, info=info)
     assert out["convergence_rule"] == CONVERGENCE_RULE
     assert out["converged_step"] == converged_step(loss, 100, 1e-3)
     assert out["final_loss_mean"] == 9.0 and out["n_steps"] == 2000
@@ -210,8 +213,10 @@ def test_vi_section_reports_the_rule_and_final_loss_mean_of_the_last_percent():
 
 def test_divergences_are_counted_from_the_sampler_stats():
     data, idata = _mcmc_idata(n_div=3)
-    assert mcmc_diagnostics(idata)["n_divergent"] == 3
-    section = diagnostics_section(idata, data, ModelSpec(), {"n_divergent": 99}, None, {})
+    assert mcmc_diagnostics(extract(idata))["n_divergent"] == 3
+    section = diagnostics_section(
+        extract(idata, data), data, ModelSpec(), {"n_divergent": 99}, None, {}
+    )
     assert section["mcmc"]["n_divergent"] == 3  # never a count a backend reported
 
 
@@ -220,12 +225,12 @@ def test_divergence_verdict_reads_the_warn_fraction(n_div, ok):
     """evaluation.divergence_warn_fraction (default 0.01) is the verdict's threshold: 20 of
     2,000 draws (1.00%) pass, 21 (1.05%) fail; a given threshold overrides the default."""
     data, idata = _mcmc_idata(n_div=n_div)
-    out = mcmc_diagnostics(idata)
+    out = mcmc_diagnostics(extract(idata))
     assert out["n_divergent"] == n_div and out["ok"] is ok
     assert any(f"{n_div} divergent transitions ({100 * n_div / 2000:.2f}% of draws" in v
                for v in out["verdicts"])  # fmt: skip
     strict = diagnostics_section(
-        idata, data, ModelSpec(), {}, None, {}, divergence_warn_fraction=0.0
+        extract(idata, data), data, ModelSpec(), {}, None, {}, divergence_warn_fraction=0.0
     )
     assert strict["mcmc"]["ok"] is False and not strict["ok"]
 
@@ -245,7 +250,9 @@ def test_a_resampling_backends_proposal_khat_is_shown_and_judged():
     and the diagnostics said "no diagnostic applies" with ok: true."""
     data, spec = make_data(n_sites=3, n_workers=0, ks=2, kw=2), ModelSpec()
     idata = _vi_idata_without_log_q(data, spec)
-    out = diagnostics_section(idata, data, spec, {"pareto_k": 19.7}, None, {"fit_s": 1.0})
+    out = diagnostics_section(
+        extract(idata, data), data, spec, {"pareto_k": 19.7}, None, {"fit_s": 1.0}
+    )
     assert out["vi"]["khat"] == 19.7 and "before PSIS resampling" in out["vi"]["khat_source"]
     assert out["vi"]["ok"] is False and out["ok"] is False and "note" not in out
     assert "19.70 > 0.7" in out["vi"]["verdicts"][0]
@@ -255,12 +262,12 @@ def test_a_resampling_backends_proposal_khat_is_shown_and_judged():
 def test_no_khat_is_not_diagnosable_never_ok(info):
     data, spec = make_data(n_sites=3, n_workers=0, ks=2, kw=2), ModelSpec()
     idata = _vi_idata_without_log_q(data, spec)
-    out = diagnostics_section(idata, data, spec, info, None, {"fit_s": 1.0})
+    out = diagnostics_section(extract(idata, data), data, spec, info, None, {"fit_s": 1.0})
     assert out["vi"]["khat"] is None and out["vi"]["ok"] is None and out["ok"] is None
     assert out["vi"]["verdicts"][0].startswith("K-hat not diagnosable: the draws carry no")
     # a draw set of no declared family and no log_q: nothing ran, so "not checked", not ok
     draws, _ = _prior_draws(data, spec)
     other = make_idata(draws, data)  # one chain, mcmc family but no sampler stats
     other.posterior.attrs["inference_family"] = "other"
-    out = diagnostics_section(other, data, spec, {}, None, {"fit_s": 1.0})
+    out = diagnostics_section(extract(other, data), data, spec, {}, None, {"fit_s": 1.0})
     assert out["ok"] is None and out["note"].startswith("not checked")

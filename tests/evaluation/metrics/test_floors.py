@@ -8,6 +8,7 @@ import pytest
 from evalhelpers import make_data, make_idata, normal_draws, point
 
 from evaluation.metrics import floors
+from evaluation.metrics.draws import extract
 from evaluation.metrics.posterior import compare_to_reference
 from evaluation.report.headline import coverage_verdict
 
@@ -25,24 +26,25 @@ def ref():
 
 
 def test_split_chains_gives_disjoint_halves(ref):
-    a, b = floors.split_chains(ref)
-    assert a.posterior.sizes["chain"] == b.posterior.sizes["chain"] == 2
-    np.testing.assert_array_equal(a.posterior["alpha"].values, ref.posterior["alpha"].values[:2])
-    np.testing.assert_array_equal(b.posterior["alpha"].values, ref.posterior["alpha"].values[2:])
+    a, b = floors.split_chains(extract(ref))
+    assert a.n_chains == b.n_chains == 2
+    np.testing.assert_array_equal(a.params["alpha"], ref.posterior["alpha"].values[:2])
+    np.testing.assert_array_equal(b.params["alpha"], ref.posterior["alpha"].values[2:])
     one = ref.posterior.isel(chain=[0])  # one chain: first vs second half of its draws
-    a1, b1 = floors.split_chains(one)
-    assert a1.sizes["draw"] == b1.sizes["draw"] == 250
-    np.testing.assert_array_equal(b1["alpha"].values, one["alpha"].values[:, 250:])
+    a1, b1 = floors.split_chains(extract(one))
+    assert a1.n_draws == b1.n_draws == 250
+    np.testing.assert_array_equal(b1.params["alpha"], one["alpha"].values[:, 250:])
+    np.testing.assert_array_equal(b1.params["beta_worker"], one["beta_worker"].values[:, 250:])
     with pytest.raises(ValueError, match="cannot split"):
-        floors.split_chains(one.isel(draw=slice(0, 3)))
+        floors.split_chains(extract(one.isel(draw=slice(0, 3))))
 
 
 def test_thin_to_matches_the_method_sample_size(ref):
-    a, _ = floors.split_chains(ref)
-    assert floors.n_total_draws(floors.thin_to(a, 200)) == 200
+    a, _ = floors.split_chains(extract(ref))
+    assert floors.thin_to(a, 200).n_samples == 200
     assert floors.thin_to(a, 10_000) is a
     # the floor of a 200-draw method is computed with a 200-draw first half
-    got = floors.floor_of(compare_to_reference, ref, n_draws=200)
+    got = floors.floor_of(compare_to_reference, extract(ref), n_draws=200)
     assert got["n_draws"] == 200 and got["ref_n_draws"] == 1000
 
 
@@ -50,7 +52,7 @@ def test_floor_of_two_exact_samples_is_their_own_noise(ref):
     """An exact second sample sits at its floor: every number within FLOOR_FACTOR x the floor,
     and the floor is a real noise level (sd ratio near 1, small but non-zero distances)."""
     exact = posterior(1.0, chains=4, draws=250, seed=2)
-    out = floors.compare_with_floor(compare_to_reference, exact, ref)
+    out = floors.compare_with_floor(compare_to_reference, extract(exact), extract(ref))
     bw = out["blocks"]["beta_worker"]
     assert not out["all"]["beyond_floor"] and not bw["beyond_floor"]
     for stat in floors.FLOOR_STATS:
@@ -65,7 +67,9 @@ def test_floor_of_two_exact_samples_is_their_own_noise(ref):
 
 def test_sd_ratio_half_is_beyond_the_floor(ref):
     narrow = posterior(0.5, chains=4, draws=250, seed=3)
-    bw = floors.compare_with_floor(compare_to_reference, narrow, ref)["blocks"]["beta_worker"]
+    bw = floors.compare_with_floor(compare_to_reference, extract(narrow), extract(ref))["blocks"][
+        "beta_worker"
+    ]
     assert bw["sd_ratio_median"] == pytest.approx(0.5, abs=0.03)
     assert bw["sd_ratio_median_beyond_floor"] is True
     assert bw["wasserstein_std_mean_beyond_floor"] is True
@@ -84,7 +88,7 @@ def test_beyond_floor_uses_log_distance_for_ratios():
 
 def test_no_floor_without_two_halves():
     one = posterior(1.0, chains=1, draws=3, seed=4)
-    out = floors.compare_with_floor(compare_to_reference, one, one)
+    out = floors.compare_with_floor(compare_to_reference, extract(one), extract(one))
     assert "cannot split" in out["floor"]["note"]
     assert "sd_ratio_median_floor" not in out["blocks"]["beta_worker"]
 
@@ -117,9 +121,9 @@ def test_effective_n_formula():
 
 def test_coverage_dependence_section_needs_truth():
     idata = posterior(1.0, chains=2, draws=200, seed=5)
-    assert floors.coverage_dependence_section(idata, DATA) is None
+    assert floors.coverage_dependence_section(extract(idata, DATA), DATA) is None
     with_truth = make_data(n_sites=30, ks=2, kw=3, truth=CENTRE)
-    sec = floors.coverage_dependence_section(idata, with_truth)
+    sec = floors.coverage_dependence_section(extract(idata, with_truth), with_truth)
     assert set(sec) == {"beta_worker", "beta_site"}
     assert sec["beta_worker"]["n"] == 90
     assert sec["beta_worker"]["n_eff"] > 60  # independent draws

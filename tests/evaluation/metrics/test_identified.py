@@ -10,6 +10,7 @@ from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
 from backends.spec import HierData
+from evaluation.metrics.draws import extract
 from evaluation.metrics.identified import (
     contrasts,
     identified_reference,
@@ -60,7 +61,9 @@ def test_estimable_marks():
 
 def test_identified_quantities_ignore_null_moves_and_match_a_direct_computation():
     data, truth, draws, shifted = _case()
-    plain, moved = (identified_truth(make_idata(d, data), data) for d in (draws, shifted))
+    plain, moved = (
+        identified_truth(extract(make_idata(d, data), data), data) for d in (draws, shifted)
+    )
     for key in ("site_predictor", "contrasts"):
         for stat in ("bias", "rmse", "mean_abs_z", "coverage50", "coverage90", "sd_mean"):
             assert moved[key][stat] == pytest.approx(plain[key][stat], abs=1e-9)
@@ -89,8 +92,8 @@ def test_identified_quantities_ignore_null_moves_and_match_a_direct_computation(
 def test_identified_reference_ignores_null_moves():
     data, _, draws, shifted = _case()
     ref = make_idata(normal_draws(data, point(data, alpha=-0.5, seed=3), 0.1, seed=8), data)
-    a = identified_reference(make_idata(draws, data), ref, data)
-    b = identified_reference(make_idata(shifted, data), ref, data)
+    a = identified_reference(extract(make_idata(draws, data), data), extract(ref, data), data)
+    b = identified_reference(extract(make_idata(shifted, data), data), extract(ref, data), data)
     assert b["site_predictor"] == pytest.approx(a["site_predictor"])
     assert 0.8 < a["site_predictor"]["sd_ratio_median"] < 1.25  # two samples of one Normal
 

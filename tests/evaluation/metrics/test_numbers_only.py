@@ -10,6 +10,7 @@ import numpy as np
 from evalhelpers import make_data, make_idata, normal_draws, point
 
 from evaluation.metrics import distance, draws, posterior, predictive
+from evaluation.metrics.draws import extract
 
 JUDGES = (draws, distance, posterior, predictive)
 ROOT = Path(__file__).resolve().parents[3]
@@ -47,14 +48,14 @@ def test_judges_return_numbers_and_leave_the_file_system_alone(tmp_path, monkeyp
     data = make_data(n_sites=5, n_workers=200, kw=2, truth=point(data0, seed=1))
     ref = make_idata(normal_draws(data, data.truth, 0.3, 2, 100, seed=1), data)
     fit = make_idata(normal_draws(data, data.truth, 0.2, 2, 100, seed=2), data)
-    res = predictive.predictive_pass(fit, data)
+    res = predictive.predictive_pass(extract(fit, data), data)
     out = [
-        predictive.predictive_metrics(fit, data, res=res),
+        predictive.predictive_metrics(extract(fit, data), data, res=res),
         predictive.predictive_curves(res, data),
-        posterior.posterior_section(fit, data),
-        posterior.sigma_collapse(fit, reference=ref, truth=data.truth),
-        posterior.compare_to_reference(fit, ref),
-        posterior.yao_points(fit, ref),
+        posterior.posterior_section(extract(fit, data), data),
+        posterior.sigma_collapse(extract(fit), reference=extract(ref), truth=data.truth),
+        posterior.compare_to_reference(extract(fit), extract(ref)),
+        posterior.yao_points(extract(fit), extract(ref)),
     ]
     assert all(o is not None for o in out)
     assert isinstance(out[1].rep_rate, np.ndarray) and isinstance(out[5].sme, np.ndarray)

@@ -9,7 +9,8 @@ from scipy import stats
 
 from backends.base import check_inference_data
 from backends.spec import ModelSpec
-from evaluation.metrics.psis import psis_resample, psis_weights, resample_idata
+from evaluation.metrics.draws import extract
+from evaluation.metrics.psis import psis_resample, psis_weights, resample_draws
 
 
 def normal_case(n: int, p_loc: float, p_scale: float, seed: int = 0):
@@ -56,28 +57,31 @@ def test_weights_are_normalised_and_refuse_nan():
         psis_weights(np.full(5, np.nan), np.zeros(5))
 
 
-def test_resample_idata_flags_an_untrustworthy_correction(tiny_twin):
-    """A 300-step mean-field fit: the resampled posterior follows the contract, carries no
-    log_q (no k-hat from resampled draws), and the section says whether to trust it."""
+def test_resample_draws_flags_an_untrustworthy_correction(tiny_twin):
+    """A 300-step mean-field fit: the resampled draws are one chain of the original draws,
+    carry no log_q (no k-hat from resampled draws), and the section says whether to trust it."""
     from backends.pyro import PyroSVI
 
     fit = PyroSVI(model=ModelSpec(), num_steps=300, num_draws=200, progress=False).fit(
         tiny_twin, seed=0
     )
-    new, section = resample_idata(fit.idata, tiny_twin, ModelSpec(), seed=0)
-    check_inference_data(new, tiny_twin)
+    draws = extract(fit.idata, tiny_twin)
+    new, res, section = resample_draws(draws, tiny_twin, ModelSpec(), seed=0)
+    assert (new.n_chains, new.n_draws) == (1, 200)
+    for name, values in new.params.items():  # draw i of the new posterior is draw index[i]
+        np.testing.assert_array_equal(values[0], draws.stacked(name)[res.index])
     assert section["applied"] and section["n_draws"] == 200
     assert 1 <= section["n_unique"] <= 200 and 1 <= section["ess"] <= 200
     assert section["trustworthy"] == (section["khat"] <= 0.7)
     if not section["trustworthy"]:
         assert "NOT trustworthy" in section["verdict"]
-    assert "log_q" not in new.sample_stats and "log_q_proposal" in new.sample_stats
-    assert new.posterior.attrs["psis_resampled"] == 1
+    assert "log_q" not in new.stats and "log_q_proposal" in new.stats
+    assert new.attrs["psis_resampled"] == 1
     # Without log_q (e.g. NUTS draws) nothing is resampled and the section says why.
-    no_q = fit.idata.copy()
-    del no_q.sample_stats["log_q"]
-    none, section = resample_idata(no_q, tiny_twin, ModelSpec(), seed=0)
-    assert none is None and section["applied"] is False and "log_q" in section["verdict"]
+    no_q = draws._replace(stats={k: v for k, v in draws.stats.items() if k != "log_q"})
+    none, no_res, section = resample_draws(no_q, tiny_twin, ModelSpec(), seed=0)
+    assert none is None and no_res is None
+    assert section["applied"] is False and "log_q" in section["verdict"]
 
 
 def test_judge_scores_the_resampled_posterior_and_says_so(tiny_twin, caplog):
@@ -88,9 +92,17 @@ def test_judge_scores_the_resampled_posterior_and_says_so(tiny_twin, caplog):
         tiny_twin, seed=0
     )
     with caplog.at_level("INFO", logger="ppl_compare"):
-        scored, section = psis_resampled_fit(fit, tiny_twin, ModelSpec(), seed=0)
+        scored, draws, section = psis_resampled_fit(
+            fit, extract(fit.idata, tiny_twin), tiny_twin, ModelSpec(), seed=0
+        )
     assert section["scored"] == "resampled posterior"
     assert scored.idata.posterior.attrs["psis_resampled"] == 1
+    check_inference_data(scored.idata, tiny_twin)
+    assert "log_q" not in scored.idata.sample_stats
+    # The caller's resampled InferenceData holds the very draws the judges scored.
+    again = extract(scored.idata, tiny_twin)
+    for name, values in draws.params.items():
+        np.testing.assert_array_equal(values, again.params[name])
     assert scored.info is fit.info and scored.loss is fit.loss  # only the draws change
     assert "PSIS-resampled posterior" in caplog.text
     if not section["trustworthy"]:

@@ -6,6 +6,7 @@ import pytest
 from evalhelpers import make_data, make_idata, normal_draws, point
 
 from evaluation.metrics.diagnostics import KHAT_BAD
+from evaluation.metrics.draws import extract
 from evaluation.metrics.posterior import sigma_collapse
 from evaluation.metrics.verdict import BAND, COLLAPSE_RATIO, approximation_verdict, run_verdict
 
@@ -60,7 +61,9 @@ def collapse_sections(method_sigma_worker: float, khat: float, sd_ratio: float) 
     return {
         "diagnostics": {"vi": {"khat": khat}},
         "reference": {"blocks": {"beta_site": {"sd_ratio_median": sd_ratio}}},
-        "posterior": {"sigma_collapse": sigma_collapse(method, reference=reference)},
+        "posterior": {
+            "sigma_collapse": sigma_collapse(extract(method), reference=extract(reference))
+        },
     }
 
 

@@ -8,6 +8,7 @@ from evalhelpers import make_data, make_idata, normal_draws, point
 from backends.spec import ModelSpec
 from evaluation.io import to_jsonable
 from evaluation.metrics.diagnostics import diagnostics_section
+from evaluation.metrics.draws import extract
 from evaluation.metrics.posterior import compare_to_reference, posterior_section, sigma_collapse
 from evaluation.metrics.predictive import predictive_metrics
 from evaluation.metrics.reference import check_reference
@@ -22,9 +23,11 @@ def _full_metrics():
     div = {"diverging": np.zeros((4, 200), bool)}
     ref = make_idata(normal_draws(data, truth, 0.3, 4, 200, seed=1), data, div, "ref_nuts")
     fit = make_idata(normal_draws(data, truth, 0.15, 4, 200, seed=2), data, div, "x_nuts")
-    post = posterior_section(fit, data)
-    post["sigma_collapse"] = sigma_collapse(fit, reference=ref, truth=data.truth)
-    reference = compare_to_reference(fit, ref, check=check_reference(ref))
+    post = posterior_section(extract(fit, data), data)
+    post["sigma_collapse"] = sigma_collapse(extract(fit), reference=extract(ref), truth=data.truth)
+    reference = compare_to_reference(
+        extract(fit), extract(ref), check=check_reference(extract(ref))
+    )
     return to_jsonable(
         {
             "status": "complete",
@@ -44,10 +47,12 @@ def _full_metrics():
                 "sigma_worker_truth": 0.5,
             },
             "timing": {"fit_s": 1.5, "total_s": 2.0},
-            "predictive": predictive_metrics(fit, data, in_sample=True),
+            "predictive": predictive_metrics(extract(fit, data), data, in_sample=True),
             "posterior": post,
             "reference": reference,
-            "diagnostics": diagnostics_section(fit, data, ModelSpec(), {}, None, {"fit_s": 1.5}),
+            "diagnostics": diagnostics_section(
+                extract(fit, data), data, ModelSpec(), {}, None, {"fit_s": 1.5}
+            ),
             "clustering": {
                 "k": 2,
                 "chosen_k": 2,

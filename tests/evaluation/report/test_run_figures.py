@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 from evalhelpers import make_data, make_idata, normal_draws, point
 
+from evaluation.metrics.draws import extract
 from evaluation.metrics.posterior import yao_points
 from evaluation.metrics.predictive import predictive_curves, predictive_pass
 from evaluation.report.run.figures import (
@@ -25,7 +26,7 @@ def _fit(data, sd=0.2, seed=2, backend="test_nuts", draws=60):
 def test_predictive_figures_are_written(tmp_path):
     data = make_data(n_workers=200, seed=6)
     idata = _fit(data)
-    curves = predictive_curves(predictive_pass(idata, data), data)
+    curves = predictive_curves(predictive_pass(extract(idata, data), data), data)
     paths = predictive_figures(curves, tmp_path / "figures")
     assert [p.name for p in paths] == ["roc.png", "calibration.png", "ppc_kde.png"]
     assert all(p.parent == tmp_path / "figures" for p in paths)
@@ -35,7 +36,9 @@ def test_predictive_figures_are_written(tmp_path):
 def test_one_class_has_no_roc_figure(tmp_path):
     data = make_data(n_workers=50, y=np.zeros(50, int))
     idata = _fit(data, sd=0.1, draws=4)
-    paths = predictive_figures(predictive_curves(predictive_pass(idata, data), data), tmp_path)
+    paths = predictive_figures(
+        predictive_curves(predictive_pass(extract(idata, data), data), data), tmp_path
+    )
     assert [p.name for p in paths] == ["calibration.png", "ppc_kde.png"]
 
 
@@ -43,7 +46,7 @@ def test_yao_scatter_writes_a_png(tmp_path):
     data = make_data(n_sites=10, kw=2)
     ref = make_idata(normal_draws(data, point(data), 0.2, 2, 100, seed=1), data)
     narrow = make_idata(normal_draws(data, point(data), 0.1, 2, 100, seed=2), data)
-    path = yao_scatter(yao_points(narrow, ref), tmp_path / "yao.png")
+    path = yao_scatter(yao_points(extract(narrow), extract(ref)), tmp_path / "yao.png")
     assert path.exists() and path.stat().st_size > 1000
 
 
@@ -60,7 +63,10 @@ def _judged(fit, data, ref):
     """A Judged with no clustering and empty sections (the figures' inputs only)."""
     from evaluation.judge import Judged
 
-    return Judged({}, fit, fit, data, (data, predictive_pass(fit.idata, data)), ref, None)
+    draws = extract(fit.idata, data)
+    ref_draws = None if ref is None else extract(ref, data)
+    scored = (data, predictive_pass(draws, data))
+    return Judged({}, fit, fit, data, scored, ref_draws, None, draws)
 
 
 def test_a_run_writes_the_same_figure_files_as_before(tmp_path):
