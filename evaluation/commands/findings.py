@@ -14,8 +14,11 @@ only the study itself writes ``outputs/findings`` and ``docs/``.  A second call 
 complete runs were made with is refused unless ``--force`` (which removes those runs first),
 and a study being run by another call is refused (naming its pid).  The wall time of each study
 (summed over the calls that ran it, stopped ones included) is kept in
-``<runs-dir>/timings.json`` and printed at the top of the document.  SIGINT or SIGTERM stop
-the running sweep's processes and end the call with one line (run it again to resume).
+``<runs-dir>/timings.json`` and printed at the top of the document.  While a study runs, one
+line every 30 s and after each of its commands says which study, its jobs done of planned, the
+elapsed time and the time left at this call's pace (:mod:`evaluation.study.progress`).
+SIGINT or SIGTERM stop the running sweep's processes and end the call with one line (run it
+again to resume).
 
 Exit status: 0 the document was written and every command succeeded; 1 a command failed (the
 document is written from the complete runs when there are any), no complete run, runs of

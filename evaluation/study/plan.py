@@ -17,8 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from evaluation.config.compose import sweep_params
 from evaluation.signals import Interrupted
+from evaluation.study import runs
 from evaluation.study.processes import run_command
+from evaluation.study.progress import EVERY_S, Progress
 
 log = logging.getLogger("ppl_compare.findings")
 
@@ -239,15 +242,15 @@ def commands(
 
 
 def planned_jobs(cmd: Sequence[str]) -> int:
-    """How many jobs the multirun ``cmd`` (a :func:`commands` line) launches: the product of
-    its swept values, the last override of a key winning as in Hydra's basic sweeper (the
-    experiment's own sweeper params not on the line are not counted: every study sweep sets
-    backend, repeat and data seeds on the line)."""
+    """How many jobs the multirun ``cmd`` (a :func:`commands` line) launches, as Hydra's basic
+    sweeper counts them: the experiment's sweeper params, then the line's overrides (the last
+    value of a key wins), the product of the swept values."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    args = [a for a in cmd if "=" in a and not a.startswith("hydra")]
-    parsed = OverridesParser.create().parse_overrides(args)
+    line = [a for a in cmd[3:] if "=" in a and not runs.is_hydra(a)]
+    own = [f"{k}={v}" for k, v in sweep_params(cmd[3:]).items()]
+    parsed = OverridesParser.create().parse_overrides([*own, *line])
     return len(BasicSweeper.split_arguments(parsed, None)[0])
 
 
@@ -256,16 +259,23 @@ def run_study(
 ) -> StudyRun:
     """Run every command of ``study`` into ``sweep_dir``; a failing job does not stop it.
 
-    Each command runs in its own process group (:func:`~evaluation.study.processes.
+    Its progress (jobs done of planned, elapsed, time left: :class:`~evaluation.study.
+    progress.Progress`) is logged before, every :data:`~evaluation.study.progress.EVERY_S`
+    seconds while a command runs and after each command.  Each command runs in its own
+    process group (:func:`~evaluation.study.processes.
     run_command`); when the CLI is stopped (SIGINT, SIGTERM) the running command's group is
     stopped and the StudyRun says so (``stopped``: the signal; its wall time counts).
     """
     sweep_dir.mkdir(parents=True, exist_ok=True)
     start, codes = time.perf_counter(), []
-    for cmd in commands(study, sweep_dir, overrides, n_seeds):
+    cmds = commands(study, sweep_dir, overrides, n_seeds)
+    progress = Progress(study.key, sweep_dir, sum(planned_jobs(c) for c in cmds))
+    log.info("%s", progress.line())
+    for cmd in cmds:
         log.info("running: %s", " ".join(cmd[2:]))
         try:
-            codes.append(run_command(cmd))
+            codes.append(run_command(cmd, lambda: log.info("%s", progress.line()), EVERY_S))
+            log.info("%s", progress.line())
         except Interrupted as exc:
             codes.append(128 + exc.signum)
             return StudyRun(study, sweep_dir, time.perf_counter() - start, codes, exc.signum)

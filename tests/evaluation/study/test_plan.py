@@ -54,13 +54,17 @@ def test_a_subset_sweep_never_runs_more_seeds_than_the_study():
 
 
 def test_planned_jobs_counts_what_hydra_would_launch_with_the_last_override_winning():
-    study = Study("w", "W", "evidence", (Sweep(("a", "b", "c"), (0, 1)), Sweep(("a",), (1,), 3)),
+    three = ("pymc_nuts", "pyro_meanfield", "stan_meanfield")
+    study = Study("w", "W", "evidence", (Sweep(three, (0, 1)), Sweep(three[:1], (1,), 3)),
                   seeds=7)  # fmt: skip
     first, second = commands(study, Path("d"))
     assert planned_jobs(first) == 3 * 2 * 7 and planned_jobs(second) == 3
     # a user's override comes last and wins: the count follows it
     first, second = commands(study, Path("d"), ["backend=pymc_nuts", "debug=fast"], n_seeds=2)
     assert planned_jobs(first) == 1 * 2 * 2 and planned_jobs(second) == 1 * 1 * 2
+    # a study without sweeps runs its experiment's own: 10 seeds x 6 methods x 2 repeats
+    (own,) = commands(Study("e", "E", "evidence", seeds=3), Path("d"))
+    assert planned_jobs(own) == 3 * 6 * 2  # --seeds on the line wins over range(0,10)
 
 
 def test_every_default_command_composes_and_runs_the_report_once():
