@@ -90,6 +90,7 @@ def world():
                 failed = base == "pyro_fullrank" and seed == "0" and not repeat
                 claims += claim_rows(label, base, seed, failed)
                 auc = (0.6 if repeat else 0.7) + 0.01 * int(seed) + 0.1 * (base == "pymc_nuts")
+                sd = 1.0 if base == "pymc_nuts" else 0.5 + 0.01 * int(seed)
                 runs.append({"run": f"{label}-{seed}", "status": "complete", "replicate": seed,
                              "method_label": label, "method_base": base,
                              "fit_repeat": int(repeat),
@@ -98,7 +99,9 @@ def world():
                              "predictive.auc": auc, "data.n_workers": 600,
                              "data.n_worksites": 10, "fit.chains": 2, "fit.tune": 150,
                              "fit.draws": 250, "fit.n_steps_run": 300 + 10 * int(seed),
-                             "fit.num_steps": 5000})  # fmt: skip
+                             "fit.num_steps": 5000,
+                             "cross.sigma_worker_ratio": 1.0 - 0.1 * (base != "pymc_nuts"),
+                             "reference.blocks.sigma_worker.sd_ratio_median": sd})  # fmt: skip
     runs_df = pd.DataFrame(runs)
     for col in ("fit.chains", "fit.tune", "fit.draws"):
         runs_df.loc[runs_df["family"] == "vi", col] = float("nan")
@@ -164,11 +167,16 @@ def test_the_metric_table_reads_first_fits_and_the_floor_apart():
     _, runs = world()
     metric = tables.metric_table(runs, list(METHODS))
     # mean-field's first fits: 0.70-0.73 (mean 0.715); its repeats (0.60-0.63) never mix in
-    assert "| pyro_meanfield | 0.715 (" in metric
-    assert "| pymc_nuts | 0.815 (" in metric
-    assert "| pymc_nuts (repeat 1): the floor | 0.715 (" in metric
-    first = re.search(r"\| pyro_meanfield \| 0\.715 \((\S+) to (\S+)\)", metric)
+    rows = {r.split(" | ")[0]: r for r in metric.splitlines()}
+    assert "| 0.715 (" in rows["| pyro_meanfield"] and "| 0.815 (" in rows["| pymc_nuts"]
+    assert "| 0.715 (" in rows["| pymc_nuts (repeat 1): the floor"]
+    first = re.search(r"\| 0\.715 \((\S+) to (\S+)\) \|$", rows["| pyro_meanfield"])
     assert float(first.group(1)) < 0.715 < float(first.group(2))
+    # each scale's sd ratio beside its median ratio: a matched median, a halved spread
+    heads = metric.splitlines()[0]
+    assert heads.index("σ_worker median / NUTS") < heads.index("σ_worker sd / NUTS")
+    row = next(r for r in metric.splitlines() if r.startswith("| pyro_meanfield |"))
+    assert "| 0.90 (0.90 to 0.90) | 0.52 (" in row
 
 
 def test_answer_decides_by_the_paired_tests_and_states_what_it_could_detect():
@@ -213,6 +221,15 @@ def test_tables_say_how_many_seeds_and_mark_the_floor_and_failed_methods():
     assert float(f.group(1)) < 0.36 < float(f.group(2)) and "0% of 4" in per_claim
     # the Monte Carlo error of ΔP is the mean over seeds of sqrt(mc_mf² + mc_nuts²)
     assert re.search(r"\| t \| [^|]+ \| [^|]+ \| 0\.005 \| 1000 \|", per_claim)
+    # per claim over the 4 seeds: mean-field's verdict differs from NUTS's, mean-field and
+    # NUTS confident and wrong (the last three columns)
+    last3 = {r.split(" | ")[0][2:]: r.rstrip(" |").split(" | ")[-3:]
+             for r in per_claim.splitlines()[2:]}  # fmt: skip
+    assert last3["f"] == ["4/4", "4/4", "0/4"]  # sharpened and wrong in every seed
+    assert last3["soft"] == ["4/4", "0/4", "0/4"]  # undecided is never wrong
+    assert last3["rev"] == ["2/4", "2/4", "0/4"]
+    assert last3["vary"] == ["0/4", "2/4", "2/4"]  # both wrong where the truth turns
+    assert last3["t"] == last3["edge"] == ["0/4", "0/4", "0/4"]
     assert headline.interval_text(Interval(0.5, float("nan"), float("nan"), 1)) == "0.50 (1 seed)"
     assert headline.rate_text(rate_interval(0, 0)) == "–"
     failed_all = runs.assign(**{"verdict.failed": runs["method_base"] == "pyro_fullrank"})
