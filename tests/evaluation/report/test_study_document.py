@@ -96,6 +96,7 @@ def world():
                              "fit_repeat": int(repeat),
                              "family": "mcmc" if base == "pymc_nuts" else "vi",
                              "verdict.failed": failed, "timing.fit_s": 10.0 + int(seed),
+                             "timing.total_s": 20.0 + int(seed),
                              "predictive.auc": auc, "data.n_workers": 600,
                              "data.n_worksites": 10, "fit.chains": 2, "fit.tune": 150,
                              "fit.draws": 250, "fit.n_steps_run": 300 + 10 * int(seed),
@@ -301,3 +302,15 @@ def test_cost_reconstructs_the_savings_from_measured_rates():
     assert rows["wall clock before the savings, at the same parallelism (reconstructed)"] == (
         pytest.approx(942.0 * 0.5)
     )
+
+
+def test_the_cost_section_is_measured_seconds_per_cell_and_the_wall_time():
+    from evaluation.report.study.document import cost_section
+
+    _, runs = world()
+    result = StudyResult(Study("null", "Null world", "evidence_null"), Path("x"), runs, 1234.0)
+    text = cost_section([result])
+    # per method and seed: first fit + repeat, (20 + s) s each: mean over s = 0..3 of 2 (20 + s)
+    assert "**Null world**: 24 complete jobs, wall time 20.6 min." in text
+    assert "| pyro_meanfield | 4 | 2.0 | 43 | 23 |" in text
+    assert "reconstructed" not in text and "before the savings" not in text
