@@ -195,7 +195,24 @@ def test_answer_decides_by_the_paired_tests_and_states_what_it_could_detect():
     remedy = answer.remedy_sentence(w.methods, w.facts)  # full-rank: a failed run
     assert "or a failed run: pyro_fullrank" in remedy and "detectable ±" in remedy
     calib = answer.calibration_sentence("paper-wrong", w)
-    assert "Calibration error" in calib and "pyro_meanfield's is" in calib
+    assert calib.startswith("**Calibration** (paper-wrong world")
+    assert "pyro_meanfield's is" in calib and "pyro_fullrank's is" in calib  # every method
+
+
+def test_the_answer_leads_with_sharpened_errors_judged_against_the_promise():
+    claims, runs = world()
+    w = world_evidence(claims, runs.assign(status="complete"), TH)
+    text = answer.answer_section({"wrong": ("Paper wrong", w)}, thresholds=TH)
+    bullets = [ln for ln in text.splitlines() if ln.startswith("- ")]
+    assert bullets[0].startswith("- **Sharpened verdicts** (wrong world)")
+    assert bullets[1].startswith("- **Calibration** (wrong world")
+    # claim f: NUTS undecided, mean-field credible and wrong in all 4 seeds
+    assert "pyro_meanfield 100% (" in bullets[0] and "4/4)" in bullets[0]
+    assert "more than the 5% a calibrated P allows" in bullets[0]
+    iv = BootInterval(0.04, 0.01, 0.07, 0.015, 10, 4, 100)
+    assert answer.promise_text(iv, 0.05).startswith("not distinguishable from the 5%")
+    assert answer.promise_text(iv._replace(hi=0.05), 0.05).startswith("within the 5%")
+    assert answer.promise_text(iv._replace(lo=float("nan")), 0.05).startswith("not tested")
 
 
 def test_compare_says_no_difference_only_with_the_smallest_detectable_difference():
