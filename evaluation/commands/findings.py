@@ -5,6 +5,8 @@
     ppl-compare-findings --seeds 50               # 50 data seeds in every replicated study
     ppl-compare-findings --document-only          # rewrite the document from the runs on disk
     ppl-compare-findings -- debug=fast            # Hydra overrides for every sweep (smoke)
+    ppl-compare-findings --only yours -- data.source_overrides='{units_path: u.csv, ...}' \
+        claims=my_claims                          # worlds drawn from your data's posterior
 
 Sweeps go to ``<runs-dir>/<study>/`` (default ``outputs/findings``, the document ``docs/``);
 with overrides (other than ``hydra.*``) the default runs dir is
@@ -72,7 +74,8 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--only",
         default=None,
-        help="comma-separated studies to run: " + ", ".join(s.key for s in STUDIES),
+        help="comma-separated studies to run (default: all but yours): "
+        + ", ".join(s.key for s in STUDIES),
     )
     out.add_argument("--seeds", type=int, default=None,
                      help="data seeds of every replicated study (default: each study's own, "
@@ -154,7 +157,8 @@ def check_call(args: argparse.Namespace, argv: Sequence[str] | None) -> Call:
             seed_overrides(study, args.seeds)
     except ValueError as exc:
         raise Refused(str(exc)) from None
-    only = keys if args.only is None else [k.strip() for k in args.only.split(",") if k.strip()]
+    default = [s.key for s in STUDIES if s.default]
+    only = default if args.only is None else [k.strip() for k in args.only.split(",") if k.strip()]
     if not only:
         raise Refused(f"--only {args.only!r} names no study; studies: {', '.join(keys)}")
     if unknown := sorted(set(only) - set(keys)):
@@ -293,8 +297,9 @@ def write(call: Call) -> Path:
     except ValueError as exc:
         raise Refused(str(exc)) from None
     check_document(call)
+    shown = [s for s in STUDIES if s.default or (call.runs_dir / s.key).is_dir()]
     results = [load_study(s, call.runs_dir / s.key, (timings.get(s.key) or {}).get("wall_s"))
-               for s in STUDIES]  # fmt: skip
+               for s in shown]  # fmt: skip
     status = [str(x) for r in results if not r.df.empty for x in r.df["status"]]
     if "complete" not in status:
         bad = f" ({len(status)} failed or unreadable runs)" if status else ""

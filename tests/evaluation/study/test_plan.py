@@ -93,3 +93,19 @@ def test_the_right_world_makes_sigma_worker_small_true():
         cfg = compose(config_name="config", overrides=["experiment=evidence_right"])
     assert claim["kind"] == "scale_below" and cfg.data.sigma_worker < claim["threshold"]
     assert cfg.data.n_clusters == 2  # the paper's clusters, planted
+
+
+def test_your_data_runs_only_when_named_and_composes_on_a_posterior_world():
+    from evaluation.commands import findings as cli
+
+    call = cli.check_call(cli.parser().parse_args([]), [])
+    assert "yours" not in [s.key for s in call.to_run]
+    assert {s.key for s in call.to_run} == {s.key for s in STUDIES if s.default}
+    argv = ["--only", "yours", "--", "data.source=thornton_hiv", "claims=thornton_hiv"]
+    call = cli.check_call(cli.parser().parse_args(argv), argv)
+    assert [s.key for s in call.to_run] == ["yours"]
+    assert call.runs_dir.name.startswith("findings-")  # its own runs dir, never the study's
+    yours = BY_KEY["yours"]
+    for cmd in commands(yours, Path("d"), argv[3:]):
+        assert compose_error(cmd[3:]) is None
+    assert "data=posterior_world" in cmd and cmd[-2:] == argv[3:]
