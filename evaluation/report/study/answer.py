@@ -213,6 +213,27 @@ def answer_section(
     return "\n".join(lines)
 
 
-__all__ = ["answer_section", "calibration_sentence", "direction_sentence",
+def closing_note(
+    worlds: Mapping[str, tuple[str, WorldEvidence]],
+    thresholds: Thresholds | None = None,
+    wall: str = "–",
+    forensic: str | None = None,
+) -> str:
+    """``## In short``: per world the seeds each method rests on and the answer's first
+    sentence (the sharpened verdicts, else the confident errors), the forensic verdict and
+    the measured wall time (``wall``: already in words)."""
+    th = thresholds or Thresholds()
+    lines = ["## In short", ""]
+    for key, (title, w) in worlds.items():
+        seeds = ", ".join(f"{m} {r.seeds}" for m, r in w.facts.methods.items()) or "none"
+        lead = sharpened_sentence(key, w, th) or errors_sentence(key, w)
+        lines.append(f"- _{title}_ (seeds per method: {seeds}). {lead}")
+    if forensic:
+        lines.append(f"- _Paper forensics._ {forensic}")
+    lines.append(f"- Measured wall time of the study: {wall}.")
+    return "\n".join([*lines, ""])
+
+
+__all__ = ["answer_section", "calibration_sentence", "closing_note", "direction_sentence",
            "errors_sentence", "flips_sentence", "power_sentence", "promise_text", "remedy_sentence",
            "sharpened_sentence"]  # fmt: skip

@@ -15,6 +15,7 @@ repository), then the plain-language answer.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -216,9 +217,13 @@ def cost_section(results: Sequence[StudyResult]) -> str:
                   "", markdown(["method", "seeds", "jobs per seed", "job s per seed",
                                 "fit s per seed"],
                                [[str(c["method"]), f"{int(c['seeds'])}", f"{c['jobs']:.1f}",
-                                 f"{c['job_s']:.0f}", f"{c['fit_s']:.0f}"]
+                                 _seconds(c["job_s"]), _seconds(c["fit_s"])]
                                 for _, c in cells.iterrows()]), ""]  # fmt: skip
     return "\n".join(lines)
+
+
+def _seconds(x: float) -> str:
+    return f"{x:,.0f}" if math.isfinite(float(x)) else "–"
 
 
 def forensics_part(result: StudyResult) -> str:
@@ -290,8 +295,14 @@ def write_document(
     coarse = {r.study.key: coarse_claims(r.claims) for r in replicated}
     world_facts = {k: w.facts for k, (_, w) in worlds.items() if w.facts.methods}
     thornton = any(r.study.key == "thornton" and not r.df.empty for r in results)
+    forensic = next((verdict(forensic_runs(r.df)) for r in results
+                     if not r.study.replicated and is_forensic_sweep(r.df)), None)  # fmt: skip
+    total = sum(float(t.get("wall_s") or 0.0) for t in timings.values() if isinstance(t, Mapping))
+    wall = f"{_minutes(total)} on {os.cpu_count()} cores" if total else "not recorded"
     parts += [cost_section(results), failures_section(results),
-              facts.caveats(world_facts, coarse, NUTS, thornton)]  # fmt: skip
+              facts.caveats(world_facts, coarse, NUTS, thornton),
+              answer.closing_note({k: v for k, v in worlds.items() if v[1].methods}, th, wall,
+                                  forensic)]  # fmt: skip
     for old in stale:
         if old.name not in kept:
             old.unlink()

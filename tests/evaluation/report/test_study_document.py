@@ -331,3 +331,15 @@ def test_the_cost_section_is_measured_seconds_per_cell_and_the_wall_time():
     assert "**Null world**: 24 complete jobs, wall time 20.6 min." in text
     assert "| pyro_meanfield | 4 | 2.0 | 43 | 23 |" in text
     assert "reconstructed" not in text and "before the savings" not in text
+
+
+def test_the_closing_note_quotes_the_answer_the_seeds_and_the_wall_time():
+    claims, runs = world()
+    w = world_evidence(claims, runs.assign(status="complete"), TH)
+    text = answer.closing_note({"null": ("Null world", w)}, TH, "103.0 min on 2 cores",
+                               "Within a factor 1.5 of both printed scales: x.")  # fmt: skip
+    line = next(ln for ln in text.splitlines() if ln.startswith("- _Null world_"))
+    assert "seeds per method: pymc_nuts 4, pyro_meanfield 4, pyro_fullrank 4" in line
+    assert answer.sharpened_sentence("null", w, TH) in line  # the answer's first sentence
+    assert "- _Paper forensics._ Within a factor 1.5" in text
+    assert text.rstrip().endswith("Measured wall time of the study: 103.0 min on 2 cores.")
