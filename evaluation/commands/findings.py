@@ -74,12 +74,16 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--only",
         default=None,
-        help="comma-separated studies to run (default: all but yours): "
-        + ", ".join(s.key for s in STUDIES),
+        help="comma-separated studies to run (default: "
+        + ", ".join(s.key for s in STUDIES if s.default)
+        + "; also: "
+        + ", ".join(s.key for s in STUDIES if not s.default)
+        + ")",
     )
     out.add_argument("--seeds", type=int, default=None,
-                     help="data seeds of every replicated study (default: each study's own, "
-                          "10 for the twin's worlds; at most 1000)")  # fmt: skip
+                     help="data seeds of every replicated study (default: each study's own: "
+                          + ", ".join(f"{s.key} {s.seeds}" for s in STUDIES if s.replicated)
+                          + "; subsets of the first seeds stay; at most 1000)")  # fmt: skip
     out.add_argument(
         "--document-only",
         action="store_true",
