@@ -123,14 +123,18 @@ FLOORS_ON_5 = Sweep(("pymc_nuts", "pyro_meanfield"), (1,), 5)
 #    DADVI's Hessian-vector products 2.6x (274e392) and Pyro's CPU per fit at 2 replicates
 #    (16ca1b3): 0.75 x 23 = 17 is a conservative figure. Cross-check: issue 30's 12 jobs of
 #    NUTS + pyro_meanfield on the quarter twin ran in 174 s of wall, 2 at a time = 29 job-s
-#    per job, as 0.5 x (39 + 16) before issue 31.
+#    per job, as 0.5 x (39 + 16) before issue 31. Measured at this branch (experiment=
+#    evidence_null, seed 0, the 5 headline methods one job at a time, machine loaded to ~4 on
+#    2 cores; python benchmarks/study_cost.py): NUTS 26, pyro_meanfield 15, DADVI-LR 14,
+#    pymc_meanfield 12, stan_meanfield 5 = 72 job-s, 14.4 per job; 17 keeps a margin for two
+#    jobs sharing 2 cores (NUTS's 4 chains are threads); one seed only: a clean run decides.
 #  * pyro_fullrank, quarter twin: 54 job-s (18% of 300: not lowered by issue 31's measures).
-#  * paper scale (120 worksites x 16,553 workers): NUTS 4 x (200 + 300) iterations x ~31
-#    gradients (21 on the quarter twin, 52e8012, one tree level more here) x 0.57 ms (nutpie's
-#    gradient at paper scale, 8506078) = 35 s + compile 9 s + judging ~30 s = 75 job-s;
-#    pyro_meanfield ~15k steps x 1.4 ms (paper-scale step, issue 31) = 21 s + judging 30 s =
-#    50 job-s; DADVI-LR ~300 HVPs x 42 ms + the LR Hessian (274e392) + judging = 60 job-s; the
-#    source posterior (4 x (1,000 + 1,000), once, cached): 245 CPU s.
+#  * paper scale (120 worksites x 16,553 workers): measured at this branch (experiment=
+#    evidence_paper, seed 0, one job at a time on the loaded machine): NUTS 70 job-s (fit 42 s:
+#    27,043 + 18,000 gradients; judging 22 s), pyro_meanfield 37 (5,200 steps), DADVI-LR 59;
+#    the source posterior (4 x (1,000 + 1,000), once, cached) 179 s, paid by the first job. The
+#    estimate before it (NUTS 4 x (200 + 300) x ~31 gradients x 0.57 ms + compile + judging =
+#    75, pyro_meanfield 50, DADVI-LR 60, source 245) was 10% higher.
 #  * Thornton's source posterior (2,825 rows, once, cached): ~60 job-s.
 #  * paper forensics, 9 runs on the paper-sized twin (Pyro VI, 18k steps): 572 s of wall
 #    for these 9 runs, 2 at a time (measured, conf/experiment/paper_forensics.yaml) = 1,144 job-s.
@@ -138,15 +142,15 @@ FLOORS_ON_5 = Sweep(("pymc_nuts", "pyro_meanfield"), (1,), 5)
 # Jobs and job-s at the default seeds:
 #   null      30 seeds x 5 headline + 10 x 5 repeats = 200 x 17 = 3,400; 10 x pyro_lowrank
 #             x 17 = 170; 10 x pyro_fullrank x 54 = 540                    -> 4,110 (220 jobs)
-#   paper     10 x (75 + 50 + 60) = 1,850; repeats of NUTS and pyro_meanfield on 5 seeds
-#             5 x (75 + 50) = 625; source fit 245                          -> 2,720 (40 jobs)
+#   paper     10 x (70 + 37 + 59) = 1,660; repeats of NUTS and pyro_meanfield on 5 seeds
+#             5 x (70 + 37) = 535; source fit 179                          -> 2,374 (40 jobs)
 #   thornton  20 x 5 + 10 x 5 = 150 x 17 = 2,550; lowrank 170; full-rank 540; source 60
 #                                                                          -> 3,320 (170 jobs)
 #   right     10 x 5 = 50 x 17 = 850; repeats of NUTS and pyro_meanfield on 5 seeds 10 x 17
 #                                                                          -> 1,020 (60 jobs)
 #   forensics 9 runs                                                       -> 1,144 (9 jobs)
-#   total 12,314 job-s (499 jobs) / 2 slots = 103 min; + 10% for idle slots at each sweep's
-#   end and the reports = 113 min <= 120. The TV16 scale case (experiment=evidence_scale, ~500
+#   total 11,968 job-s (499 jobs) / 2 slots = 100 min; + 10% for idle slots at each sweep's
+#   end and the reports = 110 min <= 120. The TV16 scale case (experiment=evidence_scale, ~500
 #   job-s) left the default: the paper world now shows the cost at the paper's own size. If a
 #   clean run measures more (the CLI prints each study's jobs done, elapsed and remaining;
 #   benchmarks/study_cost.py the job-s per cell), cut first the right world's repeats, then
