@@ -404,7 +404,7 @@ def check_program(prog: str, args: list[str], tables: dict[str, Path]) -> None:
     if prog == "ppl-compare-findings" and not parsed.document_only:
         from evaluation.study.plan import STUDIES, commands
 
-        only = (parsed.only or ",".join(s.key for s in STUDIES)).split(",")
+        only = (parsed.only or ",".join(s.key for s in STUDIES if s.default)).split(",")
         assert set(only) <= {s.key for s in STUDIES}, f"--only {parsed.only}: no such study"
         for study in (s for s in STUDIES if s.key in only):
             for cmd in commands(study, tables["root"] / "findings", parsed.overrides):

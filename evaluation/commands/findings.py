@@ -5,6 +5,8 @@
     ppl-compare-findings --seeds 50               # 50 data seeds in every replicated study
     ppl-compare-findings --document-only          # rewrite the document from the runs on disk
     ppl-compare-findings -- debug=fast            # Hydra overrides for every sweep (smoke)
+    ppl-compare-findings --only yours -- data.source_overrides='{units_path: u.csv, ...}' \
+        claims=my_claims                          # worlds drawn from your data's posterior
 
 Sweeps go to ``<runs-dir>/<study>/`` (default ``outputs/findings``, the document ``docs/``);
 with overrides (other than ``hydra.*``) the default runs dir is
@@ -14,8 +16,11 @@ only the study itself writes ``outputs/findings`` and ``docs/``.  A second call 
 complete runs were made with is refused unless ``--force`` (which removes those runs first),
 and a study being run by another call is refused (naming its pid).  The wall time of each study
 (summed over the calls that ran it, stopped ones included) is kept in
-``<runs-dir>/timings.json`` and printed at the top of the document.  SIGINT or SIGTERM stop
-the running sweep's processes and end the call with one line (run it again to resume).
+``<runs-dir>/timings.json`` and printed at the top of the document.  While a study runs, one
+line every 30 s and after each of its commands says which study, its jobs done of planned, the
+elapsed time and the time left at this call's pace (:mod:`evaluation.study.progress`).
+SIGINT or SIGTERM stop the running sweep's processes and end the call with one line (run it
+again to resume).
 
 Exit status: 0 the document was written and every command succeeded; 1 a command failed (the
 document is written from the complete runs when there are any), no complete run, runs of
@@ -69,11 +74,16 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--only",
         default=None,
-        help="comma-separated studies to run: " + ", ".join(s.key for s in STUDIES),
+        help="comma-separated studies to run (default: "
+        + ", ".join(s.key for s in STUDIES if s.default)
+        + "; also: "
+        + ", ".join(s.key for s in STUDIES if not s.default)
+        + ")",
     )
     out.add_argument("--seeds", type=int, default=None,
-                     help="data seeds of every replicated study (default: each study's own, "
-                          "10 for the twin's worlds; at most 1000)")  # fmt: skip
+                     help="data seeds of every replicated study (default: each study's own: "
+                          + ", ".join(f"{s.key} {s.seeds}" for s in STUDIES if s.replicated)
+                          + "; subsets of the first seeds stay; at most 1000)")  # fmt: skip
     out.add_argument(
         "--document-only",
         action="store_true",
@@ -151,7 +161,8 @@ def check_call(args: argparse.Namespace, argv: Sequence[str] | None) -> Call:
             seed_overrides(study, args.seeds)
     except ValueError as exc:
         raise Refused(str(exc)) from None
-    only = keys if args.only is None else [k.strip() for k in args.only.split(",") if k.strip()]
+    default = [s.key for s in STUDIES if s.default]
+    only = default if args.only is None else [k.strip() for k in args.only.split(",") if k.strip()]
     if not only:
         raise Refused(f"--only {args.only!r} names no study; studies: {', '.join(keys)}")
     if unknown := sorted(set(only) - set(keys)):
@@ -290,8 +301,9 @@ def write(call: Call) -> Path:
     except ValueError as exc:
         raise Refused(str(exc)) from None
     check_document(call)
+    shown = [s for s in STUDIES if s.default or (call.runs_dir / s.key).is_dir()]
     results = [load_study(s, call.runs_dir / s.key, (timings.get(s.key) or {}).get("wall_s"))
-               for s in STUDIES]  # fmt: skip
+               for s in shown]  # fmt: skip
     status = [str(x) for r in results if not r.df.empty for x in r.df["status"]]
     if "complete" not in status:
         bad = f" ({len(status)} failed or unreadable runs)" if status else ""

@@ -48,15 +48,9 @@ def compose_choice(group: str, name: str) -> Any:
         return compose(config_name="config", overrides=overrides)
 
 
-def compose_error(overrides: Sequence[str]) -> str | None:
-    """The one-line error of composing the app's config with ``overrides`` as a multirun
-    does, sweep values left unexpanded; None when it composes.
-
-    Hydra decides between a run and a multirun by composing the config first and, when that
-    fails, goes on as a single run, so a typo beside a sweep value (``experiment=main
-    data.seed=0,1 data.sigma_wroker=1``) is reported as "Ambiguous value for argument
-    'data.seed=0,1'"; this composition names the typo instead.
-    """
+def _multirun_config(overrides: Sequence[str]) -> Any:
+    """The app's config composed with ``overrides`` as a multirun does (Hydra's node kept,
+    sweep values left unexpanded); raises what Hydra raises."""
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.types import RunMode
@@ -68,12 +62,30 @@ def compose_error(overrides: Sequence[str]) -> str | None:
         )  # fmt: skip
 
     schema.register()
+    if GlobalHydra.instance().is_initialized():
+        return compose()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose()
+
+
+def sweep_params(overrides: Sequence[str]) -> dict[str, str]:
+    """The sweeper's own params (``hydra.sweeper.params``: an experiment's sweep) of the config
+    composed with ``overrides``, key -> value as written (``range(0,10)``, ``a,b``)."""
+    params = _multirun_config(overrides).hydra.sweeper.params or {}
+    return {str(k): str(v) for k, v in params.items()}
+
+
+def compose_error(overrides: Sequence[str]) -> str | None:
+    """The one-line error of composing the app's config with ``overrides`` as a multirun
+    does, sweep values left unexpanded; None when it composes.
+
+    Hydra decides between a run and a multirun by composing the config first and, when that
+    fails, goes on as a single run, so a typo beside a sweep value (``experiment=main
+    data.seed=0,1 data.sigma_wroker=1``) is reported as "Ambiguous value for argument
+    'data.seed=0,1'"; this composition names the typo instead.
+    """
     try:
-        if GlobalHydra.instance().is_initialized():
-            cfg = compose()
-        else:
-            with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-                cfg = compose()
+        cfg = _multirun_config(overrides)
     except Exception as exc:  # any composition error is the user's: one line
         return error_line(exc) or first_line(exc)
     from omegaconf import OmegaConf

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -81,8 +81,12 @@ def stop_group(proc: subprocess.Popen[str], grace_s: float = GRACE_S) -> None:
     proc.wait()
 
 
-def run_command(cmd: Sequence[str]) -> int:
+def run_command(
+    cmd: Sequence[str], tick: Callable[[], None] | None = None, every_s: float = 30.0
+) -> int:
     """Run ``cmd`` in its own process group, passing its output on; its exit status.
+
+    ``tick`` (the study's progress line) is called every ``every_s`` seconds while it runs.
 
     Raises
     ------
@@ -99,7 +103,13 @@ def run_command(cmd: Sequence[str]) -> int:
     for pump in pumps:
         pump.start()
     try:
-        code = proc.wait()
+        code = None
+        while code is None:
+            try:
+                code = proc.wait(timeout=every_s)
+            except subprocess.TimeoutExpired:
+                if tick is not None:
+                    tick()
     except BaseException:  # Interrupted, KeyboardInterrupt: stop the group, quietly
         muted.set()
         stop_group(proc)

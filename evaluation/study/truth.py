@@ -261,6 +261,33 @@ def contestable_claims(claims: pd.DataFrame, nuts: str, thresholds: Thresholds) 
                        tuple(n for n in keep if n in undecided))  # fmt: skip
 
 
+def claim_outcomes(
+    claims: pd.DataFrame, method: str, nuts: str, thresholds: Thresholds
+) -> pd.DataFrame:
+    """Per claim, over the seeds: how often ``method``'s verdict differs from NUTS's and how
+    often each of them is confidently wrong.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by claim name (the claims' order): ``paired`` (seeds with both verdicts),
+        ``differs`` (of those, the verdicts differ: any change, noise included), ``scored``
+        and ``wrong`` (seeds with a true / false truth; confident and wrong there), and
+        ``nuts_scored``, ``nuts_wrong`` (NUTS's own, on its first fits).
+    """
+    own = outcomes(claims, method, nuts, thresholds)
+    ref = outcomes(claims, nuts, nuts, thresholds)
+    both = own["nuts_verdict"].notna()
+    own = own.assign(
+        paired=both.astype(int),
+        differs=(both & (own["verdict"] != own["nuts_verdict"])).astype(int),
+    )
+    out = own.groupby("name", sort=False)[["paired", "differs", "scored", "wrong"]].sum()
+    ref_sums = ref.groupby("name", sort=False)[["scored", "wrong"]].sum()
+    ref_sums.columns = ["nuts_scored", "nuts_wrong"]
+    return out.join(ref_sums).fillna(0).astype(int)
+
+
 __all__ = ["CALIBRATION_BINS", "COUNTS", "RATES", "RATIOS", "TRUTH_STATUSES", "CalibrationBin",
-           "Contestable", "TruthScores", "calibration", "calibration_error",
+           "Contestable", "TruthScores", "calibration", "calibration_error", "claim_outcomes",
            "contestable_claims", "outcomes", "seed_sums", "truth_scores", "verdicts"]  # fmt: skip

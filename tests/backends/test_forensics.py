@@ -13,7 +13,8 @@ from backends.base import check_inference_data
 from backends.pyro import PyroSVI
 from backends.pyro.forensics import READINGS, SIGMA_SITES
 from backends.spec import ModelSpec
-from evaluation.report.sweep.forensics import forensics_section, is_forensic_sweep, matches, verdict
+from evaluation.report.forensics import is_forensic_sweep, matches, verdict
+from evaluation.report.sweep.forensics import forensics_section
 from evaluation.sweep.comparison import comparison_table
 from evaluation.sweep.records import collect_runs
 
@@ -216,3 +217,21 @@ def test_report_sections_have_forensics_only_in_a_forensic_sweep(tmp_path):
     assert "Paper forensics" not in titles["tables"]
     forensics = built["forensic"]["Paper forensics"]
     assert forensics.blocks[-1][1].startswith("Within a factor 1.5 of both printed scales")
+
+
+def test_the_findings_forensics_part_rests_on_the_studys_runs(tmp_path):
+    """The study document's forensics (issue 30): the same table and verdict as the sweep
+    report's, with the runs and the overrides it rests on; no section without forensic runs."""
+    from evaluation.report.study.document import forensics_part
+    from evaluation.study.plan import STUDIES
+    from evaluation.study.results import StudyResult
+
+    study = next(s for s in STUDIES if s.experiment == "paper_forensics")
+    df, _ = _forensic_sweep(tmp_path / "sweep")
+    text = forensics_part(StudyResult(study, tmp_path / "sweep", df, 60.0))
+    assert text.startswith(f"## {study.title}") and verdict(df) in text
+    assert "(3 runs, `paper_forensics` with `data.sigma_worker=0.006294`" in text
+    assert "| pyro_meanfield (σ start 0.01) | 0.006294 | sigma_site |" in text
+    assert str(tmp_path) not in text
+    empty = forensics_part(StudyResult(study, tmp_path / "none", pd.DataFrame(), None))
+    assert "_No complete forensic runs._" in empty

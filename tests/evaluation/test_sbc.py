@@ -17,8 +17,10 @@ and for one computed under a wrong prior, so it can catch a miscalibrated method
 one seed share its data and six bins are checked, so on 200 other sets of 48 seeds the exact
 posterior fails the check 8% of the time (the sd / 3 posterior: 100%); these fixed seeds pass.
 
-The binning is written here (``calibration_table``): the study's calibration function of issue
-29 (evaluation/study/, another branch) is to take its place when both are merged.
+The bins are the study's (:data:`evaluation.study.truth.CALIBRATION_BINS`); the interval is a
+99% Wilson interval over the pairs, not the study's 90% seed bootstrap
+(:func:`evaluation.study.truth.calibration`), so that six bins checked at once rarely fail by
+chance (the 8% above).
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from typing import NamedTuple
 import numpy as np
 from scipy.stats import norm
 
-#: Bin edges of P (issue 29: 0-0.05, 0.05-0.25, ..., 0.95-1).
-EDGES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
+from evaluation.study.truth import CALIBRATION_BINS
+
+#: Bin edges of P: the study's (issue 29: 0-0.05, 0.05-0.25, ..., 0.95-1).
+EDGES = CALIBRATION_BINS
 #: Two-sided 99% normal quantile of the Wilson intervals.
 Z99 = 2.576
 N_SEEDS, K, N_OBS, TAU, NOISE = 48, 4, 8, 1.0, 1.5

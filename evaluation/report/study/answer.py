@@ -8,6 +8,7 @@ unit, :func:`~evaluation.report.headline.compare`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from evaluation.claims.load import Thresholds
@@ -21,6 +22,7 @@ from evaluation.report.headline import (
     signed_text,
 )
 from evaluation.report.study.evidence import method_name
+from evaluation.study.bootstrap import BootInterval
 from evaluation.study.facts import RunFacts
 from evaluation.study.summary import (
     MEANFIELDS,
@@ -60,33 +62,55 @@ def errors_sentence(world: str, w: WorldEvidence) -> str:
     )
 
 
+def promise_text(s: BootInterval, promise: float) -> str:
+    """Where a sharpened-error rate's interval lies against what a calibrated P promises."""
+    if not (math.isfinite(s.lo) and math.isfinite(s.hi)):
+        return f"not tested against the {promise:.0%} a calibrated P allows (1 seed)"
+    if s.lo > promise:
+        return f"more than the {promise:.0%} a calibrated P allows"
+    if s.hi <= promise:
+        return f"within the {promise:.0%} a calibrated P allows"
+    return f"not distinguishable from the {promise:.0%} a calibrated P allows"
+
+
 def sharpened_sentence(world: str, w: WorldEvidence, thresholds: Thresholds) -> str:
-    """How often the verdicts a mean-field made confident where NUTS was undecided are wrong."""
+    """How often the verdicts each mean-field made confident where NUTS was undecided are
+    wrong, against the share a calibrated credible threshold allows (its interval decides)."""
     ev = _by_method(w.methods)
-    m = _meanfield(ev)
-    s = None if m is None else ev[m].errors.contestable.sharpened_error
-    if s is None or not s.n:
+    said = [(m, ev[m].errors.contestable.sharpened_error) for m in MEANFIELDS
+            if m in ev and ev[m].errors is not None]  # fmt: skip
+    said = [(m, s) for m, s in said if s.n]
+    if not said:
         return ""
     promise = 1.0 - thresholds.credible
     return (
-        f"Of the verdicts {m} made confident where NUTS was undecided ({world} world), "
-        f"{boot_text(s)} are wrong; a credible threshold of {thresholds.credible:g} promises "
-        f"at most {promise:.0%} if P is calibrated."
-    )
+        f"**Sharpened verdicts** ({world} world): of the verdicts a mean-field made confident "
+        "where NUTS was undecided, wrong: "
+        + "; ".join(f"{method_name(m, w.facts)} {boot_text(s)}, {promise_text(s, promise)}"
+                    for m, s in said)
+        + f" (a credible threshold of {thresholds.credible:g} is wrong at most "
+        f"{promise:.0%} of the time if P is calibrated; 90% intervals, the seed as the unit)."
+    )  # fmt: skip
 
 
 def calibration_sentence(world: str, w: WorldEvidence) -> str:
-    """The calibration error of NUTS and of mean-field, and their paired difference."""
+    """The calibration error of every method scored against the truth, each beside NUTS's by
+    the paired test."""
     ev = _by_method(w.methods)
-    nuts, m = ev.get(NUTS), _meanfield(ev)
-    if nuts is None or nuts.errors is None or m is None:
+    nuts = ev.get(NUTS)
+    if nuts is None or nuts.errors is None:
         return ""
-    mf = ev[m].errors
+    others = [e for e in w.methods if e.method != NUTS and e.errors is not None]
+    if not others:
+        return ""
+    parts = [f"{e.method} {boot_text(e.errors.contestable.calibration_error, rate=False)}: "
+             f"{e.method}'s is {compare(e.errors.vs_nuts['calibration_error'], rate=False)}"
+             for e in others if "calibration_error" in e.errors.vs_nuts]  # fmt: skip
     return (
-        f"Calibration error (contestable claims, |mean P − fraction true| over the bins): "
-        f"NUTS {boot_text(nuts.errors.contestable.calibration_error, rate=False)}, {m} "
-        f"{boot_text(mf.contestable.calibration_error, rate=False)}: {m}'s is "
-        f"{compare(mf.vs_nuts['calibration_error'], rate=False)}."
+        f"**Calibration** ({world} world, contestable claims; |mean P − fraction true| over "
+        f"the bins): NUTS {boot_text(nuts.errors.contestable.calibration_error, rate=False)}; "
+        + "; ".join(parts)
+        + "."
     )
 
 
@@ -169,16 +193,17 @@ def answer_section(
     directions: Mapping[str, FlipDirections] | None = None,
     thresholds: Thresholds | None = None,
 ) -> str:
-    """``## The answer``: per world (key -> (title, evidence)), the sentences above;
+    """``## The answer``: per world (key -> (title, evidence)), led by the error rate among
+    sharpened verdicts and the calibration of every method, then the sentences above;
     ``directions`` (key -> mean-field's :class:`FlipDirections`) where the truth is known."""
     th = thresholds or Thresholds()
     lines = ["## The answer", ""]
     for key, (title, w) in worlds.items():
         d = (directions or {}).get(key)
         sentences = [
-            errors_sentence(key, w),
             sharpened_sentence(key, w, th),
             calibration_sentence(key, w),
+            errors_sentence(key, w),
             flips_sentence(key, w.methods),
             direction_sentence(MEANFIELDS[0], d) if d else "",
             power_sentence(key, w.methods),
@@ -188,6 +213,27 @@ def answer_section(
     return "\n".join(lines)
 
 
-__all__ = ["answer_section", "calibration_sentence", "direction_sentence",
-           "errors_sentence", "flips_sentence", "power_sentence", "remedy_sentence",
+def closing_note(
+    worlds: Mapping[str, tuple[str, WorldEvidence]],
+    thresholds: Thresholds | None = None,
+    wall: str = "–",
+    forensic: str | None = None,
+) -> str:
+    """``## In short``: per world the seeds each method rests on and the answer's first
+    sentence (the sharpened verdicts, else the confident errors), the forensic verdict and
+    the measured wall time (``wall``: already in words)."""
+    th = thresholds or Thresholds()
+    lines = ["## In short", ""]
+    for key, (title, w) in worlds.items():
+        seeds = ", ".join(f"{m} {r.seeds}" for m, r in w.facts.methods.items()) or "none"
+        lead = sharpened_sentence(key, w, th) or errors_sentence(key, w)
+        lines.append(f"- _{title}_ (seeds per method: {seeds}). {lead}")
+    if forensic:
+        lines.append(f"- _Paper forensics._ {forensic}")
+    lines.append(f"- Measured wall time of the study: {wall}.")
+    return "\n".join([*lines, ""])
+
+
+__all__ = ["answer_section", "calibration_sentence", "closing_note", "direction_sentence",
+           "errors_sentence", "flips_sentence", "power_sentence", "promise_text", "remedy_sentence",
            "sharpened_sentence"]  # fmt: skip

@@ -15,6 +15,7 @@ repository), then the plain-language answer.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +25,13 @@ import pandas as pd
 
 from evaluation import io
 from evaluation.metrics.verdict import RULE
+from evaluation.report.forensics import (
+    forensic_runs,
+    intro,
+    is_forensic_sweep,
+    readings_table,
+    verdict,
+)
 from evaluation.report.format import markdown
 from evaluation.report.headline import FLIP, interval_text
 from evaluation.report.study import answer, errors, facts
@@ -33,7 +41,7 @@ from evaluation.study.evidence import Interval
 from evaluation.study.facts import coarse_claims
 from evaluation.study.results import StudyResult
 from evaluation.study.summary import NUTS, WorldEvidence, flip_directions, world_evidence
-from evaluation.sweep.cost import cost_summary, summary_rows
+from evaluation.sweep.cost import method_costs
 
 DOC_NAME = "findings.md"
 FIG_DIR = "figures"
@@ -193,18 +201,45 @@ def scale_section(result: StudyResult) -> str:
 
 
 def cost_section(results: Sequence[StudyResult]) -> str:
-    """Measured cost of each study by part, and the reconstructed cost before the savings."""
-    lines = ["## Cost", ""]
+    """Measured cost only: per study its wall time and jobs, and per method (a cell) the job
+    seconds per data seed (first fit and repeat together) with the fit's share; the cost
+    before the savings is reconstructed by ``benchmarks/study_cost.py``, not here."""
+    lines = ["## Cost", "", "Measured seconds per cell (a method in a world: its jobs of one "
+             "data seed summed, mean over seeds) and each world's wall time; "
+             "`python benchmarks/study_cost.py outputs/findings/<world>` gives the parts "
+             "and the savings.", ""]  # fmt: skip
     for r in results:
         if r.df.empty:
             continue
-        summary = cost_summary(r.df)
-        lines += [f"**{r.study.title}**: {summary.n_jobs} jobs", "",
-                  "| part | seconds | share of the measured parts |", "|---|---|---|"]  # fmt: skip
-        for part, sec, share in summary_rows(summary, r.wall_s):
-            lines.append(f"| {part} | {sec:,.0f} | {'' if share is None else f'{share:.0%}'} |")
-        lines.append("")
+        cells = method_costs(r.df)
+        done = int((r.df["status"] == "complete").sum())
+        lines += [f"**{r.study.title}**: {done} complete jobs, wall time {_minutes(r.wall_s)}.",
+                  "", markdown(["method", "seeds", "jobs per seed", "job s per seed",
+                                "fit s per seed"],
+                               [[str(c["method"]), f"{int(c['seeds'])}", f"{c['jobs']:.1f}",
+                                 _seconds(c["job_s"]), _seconds(c["fit_s"])]
+                                for _, c in cells.iterrows()]), ""]  # fmt: skip
     return "\n".join(lines)
+
+
+def _seconds(x: float) -> str:
+    return f"{x:,.0f}" if math.isfinite(float(x)) else "–"
+
+
+def forensics_part(result: StudyResult) -> str:
+    """The paper forensics from the study's runs: the readings of each variant beside the
+    printed scales, and which reading matches both (or the closest)."""
+    lines = [f"## {result.study.title}", "", result.study.world, ""]
+    runs = forensic_runs(result.df) if not result.df.empty else result.df
+    if runs.empty:
+        return "\n".join([*lines, "_No complete forensic runs._", ""])
+    table = readings_table(runs)
+    return "\n".join([
+        *lines, intro(), "",
+        markdown(list(table.columns), table.astype(str).to_numpy().tolist()), "",
+        f"**{verdict(runs)}** ({len(runs)} runs, `{result.study.experiment}` with "
+        f"{' '.join(f'`{o}`' for o in result.study.overrides) or 'no overrides'}.)", "",
+    ])  # fmt: skip
 
 
 def failures_section(results: Sequence[StudyResult]) -> str:
@@ -255,12 +290,19 @@ def write_document(
             kept.add(name)
             figure = f"{FIG_DIR}/{name}"
         parts.append(world_section(r, w, figure))
-    parts += [scale_section(r) for r in results if not r.study.replicated]
+    parts += [forensics_part(r) if is_forensic_sweep(r.df) else scale_section(r)
+              for r in results if not r.study.replicated]  # fmt: skip
     coarse = {r.study.key: coarse_claims(r.claims) for r in replicated}
     world_facts = {k: w.facts for k, (_, w) in worlds.items() if w.facts.methods}
     thornton = any(r.study.key == "thornton" and not r.df.empty for r in results)
+    forensic = next((verdict(forensic_runs(r.df)) for r in results
+                     if not r.study.replicated and is_forensic_sweep(r.df)), None)  # fmt: skip
+    total = sum(float(t.get("wall_s") or 0.0) for t in timings.values() if isinstance(t, Mapping))
+    wall = f"{_minutes(total)} on {os.cpu_count()} cores" if total else "not recorded"
     parts += [cost_section(results), failures_section(results),
-              facts.caveats(world_facts, coarse, NUTS, thornton)]  # fmt: skip
+              facts.caveats(world_facts, coarse, NUTS, thornton),
+              answer.closing_note({k: v for k, v in worlds.items() if v[1].methods}, th, wall,
+                                  forensic)]  # fmt: skip
     for old in stale:
         if old.name not in kept:
             old.unlink()

@@ -24,13 +24,22 @@ from evaluation.report.headline import interval_text, rate_text
 from evaluation.study.facts import RunFacts
 from evaluation.study.floors import paired_floor
 from evaluation.study.summary import MEANFIELDS, NUTS, MethodEvidence, metric_evidence
+from evaluation.study.truth import claim_outcomes
 from evaluation.sweep.columns import repeat_label
 
-#: The run metrics of a world's second table: (header, column(s), digits).
+#: The run metrics of a world's second table: (header, column(s), digits); each scale's
+#: posterior sd ratio to NUTS stands beside its median ratio (a method can match σ_worker's
+#: median and still understate its spread).
 RUN_METRICS: tuple[tuple[str, tuple[str, ...], int], ...] = (
     ("β_site sd / NUTS", ("reference.blocks.beta_site.sd_ratio_median",
                           "vs_nuts.blocks.beta_site.sd_ratio_median"), 2),
-    ("σ_worker / NUTS", ("cross.sigma_worker_ratio",), 2),
+    ("σ_worker median / NUTS", ("posterior.sigma_collapse.sigma_worker.ratio_median",
+                                "cross.sigma_worker_ratio"), 2),
+    ("σ_worker sd / NUTS", ("reference.blocks.sigma_worker.sd_ratio_median",
+                            "vs_nuts.blocks.sigma_worker.sd_ratio_median"), 2),
+    ("σ_site median / NUTS", ("posterior.sigma_collapse.sigma_site.ratio_median",), 2),
+    ("σ_site sd / NUTS", ("reference.blocks.sigma_site.sd_ratio_median",
+                          "vs_nuts.blocks.sigma_site.sd_ratio_median"), 2),
     ("β_site cov90 (identified)", ("posterior.beta_site_identified_coverage90",), 2),
     ("held-out AUC", ("predictive.auc",), 3),
     ("k̂", ("diagnostics.vi.khat",), 1),
@@ -113,25 +122,39 @@ def claim_table(
     claims: pd.DataFrame, method: str = MEANFIELD, thresholds: Thresholds | None = None
 ) -> str:
     """Per claim: ΔP of ``method`` against NUTS beside NUTS's repeat, its Monte Carlo error
-    and the draws P rests on, and the flip rates (flips beyond Monte Carlo noise)."""
+    and the draws P rests on, the flip rates (flips beyond Monte Carlo noise), how often the
+    claim is true, and over the seeds how often ``method``'s verdict differs from NUTS's and
+    how often each is confident and wrong (:func:`~evaluation.study.truth.claim_outcomes`):
+    on the paper's world, which of its conclusions are at risk."""
     floors = paired_floor(claims, method, NUTS, repeat_label(NUTS, 1), thresholds=thresholds)
     if not floors:
         return f"_No seed holds {method}, NUTS and NUTS's repeat._"
     nuts = claims[claims["method_label"] == NUTS]
     truth = nuts.groupby("name")["truth_status"]
     draws = nuts.groupby("name")["n_draws"].mean() if "n_draws" in nuts else pd.Series()
+    said = claim_outcomes(claims, method, NUTS, thresholds or Thresholds())
     rows = []
     for name, f in floors.items():
         share = _truth_share(truth.get_group(name)) if name in truth.groups else "–"
         mc = f"{f.mc_error:.3f}" if math.isfinite(f.mc_error) else "–"
         n = draws.get(name, math.nan)
+        o = said.loc[name] if name in said.index else None
         rows.append([name, interval_text(f.delta), interval_text(f.abs_delta_floor), mc,
                      f"{n:.0f}" if math.isfinite(n) else "–",
-                     rate_text(f.flips), rate_text(f.floor_flips), share])  # fmt: skip
+                     rate_text(f.flips), rate_text(f.floor_flips), share,
+                     *(_count(o, k, n) for k, n in (("differs", "paired"), ("wrong", "scored"),
+                                                    ("nuts_wrong", "nuts_scored")))])  # fmt: skip
     heads = ["claim", f"ΔP = P({method}) − P(NUTS)", "NUTS vs NUTS abs ΔP", "MC error of ΔP",
              "NUTS draws P rests on", "flip rate", "NUTS vs NUTS flip rate",
-             "true in (seeds)"]  # fmt: skip
+             "true in (seeds)", f"{method}'s verdict ≠ NUTS's (seeds)",
+             f"{method} confident and wrong (seeds with a truth)",
+             "NUTS confident and wrong"]  # fmt: skip
     return markdown(heads, rows)
+
+
+def _count(row: pd.Series | None, k: str, n: str) -> str:
+    """``k/n`` of a :func:`~evaluation.study.truth.claim_outcomes` row, ``–`` without pairs."""
+    return "–" if row is None or not row[n] else f"{row[k]}/{row[n]}"
 
 
 def evidence_figure(worlds: Sequence[tuple[str, Sequence[MethodEvidence]]], path: Path) -> Path:

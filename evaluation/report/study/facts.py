@@ -96,8 +96,10 @@ def caveats(
         "interval); Wilson for the per-claim flip rates (seeds as trials). The McNemar tests "
         "treat the (seed, claim) pairs as independent; the bootstrap does not. NUTS's second "
         "run (another chain seed) is the floor of the flips.",
-        "- The paper-scale single-seed study is `ppl-compare experiment=meanfield_study`; "
-        '`make findings FINDINGS_ARGS="--seeds 50"` runs more seeds.',
+        "- Repeats (the floors) and the richer methods ran on the first seeds of a world only "
+        "where the runs above say so (seeds per method); "
+        '`make findings FINDINGS_ARGS="--seeds 50"` runs more seeds in every world, its '
+        "subsets kept.",
     ]
     if thornton:
         lines.append("- Thornton's claims are stated on the per-village slopes (the model has no "

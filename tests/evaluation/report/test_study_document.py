@@ -90,15 +90,19 @@ def world():
                 failed = base == "pyro_fullrank" and seed == "0" and not repeat
                 claims += claim_rows(label, base, seed, failed)
                 auc = (0.6 if repeat else 0.7) + 0.01 * int(seed) + 0.1 * (base == "pymc_nuts")
+                sd = 1.0 if base == "pymc_nuts" else 0.5 + 0.01 * int(seed)
                 runs.append({"run": f"{label}-{seed}", "status": "complete", "replicate": seed,
                              "method_label": label, "method_base": base,
                              "fit_repeat": int(repeat),
                              "family": "mcmc" if base == "pymc_nuts" else "vi",
                              "verdict.failed": failed, "timing.fit_s": 10.0 + int(seed),
+                             "timing.total_s": 20.0 + int(seed),
                              "predictive.auc": auc, "data.n_workers": 600,
                              "data.n_worksites": 10, "fit.chains": 2, "fit.tune": 150,
                              "fit.draws": 250, "fit.n_steps_run": 300 + 10 * int(seed),
-                             "fit.num_steps": 5000})  # fmt: skip
+                             "fit.num_steps": 5000,
+                             "cross.sigma_worker_ratio": 1.0 - 0.1 * (base != "pymc_nuts"),
+                             "reference.blocks.sigma_worker.sd_ratio_median": sd})  # fmt: skip
     runs_df = pd.DataFrame(runs)
     for col in ("fit.chains", "fit.tune", "fit.draws"):
         runs_df.loc[runs_df["family"] == "vi", col] = float("nan")
@@ -164,11 +168,16 @@ def test_the_metric_table_reads_first_fits_and_the_floor_apart():
     _, runs = world()
     metric = tables.metric_table(runs, list(METHODS))
     # mean-field's first fits: 0.70-0.73 (mean 0.715); its repeats (0.60-0.63) never mix in
-    assert "| pyro_meanfield | 0.715 (" in metric
-    assert "| pymc_nuts | 0.815 (" in metric
-    assert "| pymc_nuts (repeat 1): the floor | 0.715 (" in metric
-    first = re.search(r"\| pyro_meanfield \| 0\.715 \((\S+) to (\S+)\)", metric)
+    rows = {r.split(" | ")[0]: r for r in metric.splitlines()}
+    assert "| 0.715 (" in rows["| pyro_meanfield"] and "| 0.815 (" in rows["| pymc_nuts"]
+    assert "| 0.715 (" in rows["| pymc_nuts (repeat 1): the floor"]
+    first = re.search(r"\| 0\.715 \((\S+) to (\S+)\) \|$", rows["| pyro_meanfield"])
     assert float(first.group(1)) < 0.715 < float(first.group(2))
+    # each scale's sd ratio beside its median ratio: a matched median, a halved spread
+    heads = metric.splitlines()[0]
+    assert heads.index("σ_worker median / NUTS") < heads.index("σ_worker sd / NUTS")
+    row = next(r for r in metric.splitlines() if r.startswith("| pyro_meanfield |"))
+    assert "| 0.90 (0.90 to 0.90) | 0.52 (" in row
 
 
 def test_answer_decides_by_the_paired_tests_and_states_what_it_could_detect():
@@ -186,7 +195,24 @@ def test_answer_decides_by_the_paired_tests_and_states_what_it_could_detect():
     remedy = answer.remedy_sentence(w.methods, w.facts)  # full-rank: a failed run
     assert "or a failed run: pyro_fullrank" in remedy and "detectable ±" in remedy
     calib = answer.calibration_sentence("paper-wrong", w)
-    assert "Calibration error" in calib and "pyro_meanfield's is" in calib
+    assert calib.startswith("**Calibration** (paper-wrong world")
+    assert "pyro_meanfield's is" in calib and "pyro_fullrank's is" in calib  # every method
+
+
+def test_the_answer_leads_with_sharpened_errors_judged_against_the_promise():
+    claims, runs = world()
+    w = world_evidence(claims, runs.assign(status="complete"), TH)
+    text = answer.answer_section({"wrong": ("Paper wrong", w)}, thresholds=TH)
+    bullets = [ln for ln in text.splitlines() if ln.startswith("- ")]
+    assert bullets[0].startswith("- **Sharpened verdicts** (wrong world)")
+    assert bullets[1].startswith("- **Calibration** (wrong world")
+    # claim f: NUTS undecided, mean-field credible and wrong in all 4 seeds
+    assert "pyro_meanfield 100% (" in bullets[0] and "4/4)" in bullets[0]
+    assert "more than the 5% a calibrated P allows" in bullets[0]
+    iv = BootInterval(0.04, 0.01, 0.07, 0.015, 10, 4, 100)
+    assert answer.promise_text(iv, 0.05).startswith("not distinguishable from the 5%")
+    assert answer.promise_text(iv._replace(hi=0.05), 0.05).startswith("within the 5%")
+    assert answer.promise_text(iv._replace(lo=float("nan")), 0.05).startswith("not tested")
 
 
 def test_compare_says_no_difference_only_with_the_smallest_detectable_difference():
@@ -213,6 +239,15 @@ def test_tables_say_how_many_seeds_and_mark_the_floor_and_failed_methods():
     assert float(f.group(1)) < 0.36 < float(f.group(2)) and "0% of 4" in per_claim
     # the Monte Carlo error of ΔP is the mean over seeds of sqrt(mc_mf² + mc_nuts²)
     assert re.search(r"\| t \| [^|]+ \| [^|]+ \| 0\.005 \| 1000 \|", per_claim)
+    # per claim over the 4 seeds: mean-field's verdict differs from NUTS's, mean-field and
+    # NUTS confident and wrong (the last three columns)
+    last3 = {r.split(" | ")[0][2:]: r.rstrip(" |").split(" | ")[-3:]
+             for r in per_claim.splitlines()[2:]}  # fmt: skip
+    assert last3["f"] == ["4/4", "4/4", "0/4"]  # sharpened and wrong in every seed
+    assert last3["soft"] == ["4/4", "0/4", "0/4"]  # undecided is never wrong
+    assert last3["rev"] == ["2/4", "2/4", "0/4"]
+    assert last3["vary"] == ["0/4", "2/4", "2/4"]  # both wrong where the truth turns
+    assert last3["t"] == last3["edge"] == ["0/4", "0/4", "0/4"]
     assert headline.interval_text(Interval(0.5, float("nan"), float("nan"), 1)) == "0.50 (1 seed)"
     assert headline.rate_text(rate_interval(0, 0)) == "–"
     failed_all = runs.assign(**{"verdict.failed": runs["method_base"] == "pyro_fullrank"})
@@ -284,3 +319,27 @@ def test_cost_reconstructs_the_savings_from_measured_rates():
     assert rows["wall clock before the savings, at the same parallelism (reconstructed)"] == (
         pytest.approx(942.0 * 0.5)
     )
+
+
+def test_the_cost_section_is_measured_seconds_per_cell_and_the_wall_time():
+    from evaluation.report.study.document import cost_section
+
+    _, runs = world()
+    result = StudyResult(Study("null", "Null world", "evidence_null"), Path("x"), runs, 1234.0)
+    text = cost_section([result])
+    # per method and seed: first fit + repeat, (20 + s) s each: mean over s = 0..3 of 2 (20 + s)
+    assert "**Null world**: 24 complete jobs, wall time 20.6 min." in text
+    assert "| pyro_meanfield | 4 | 2.0 | 43 | 23 |" in text
+    assert "reconstructed" not in text and "before the savings" not in text
+
+
+def test_the_closing_note_quotes_the_answer_the_seeds_and_the_wall_time():
+    claims, runs = world()
+    w = world_evidence(claims, runs.assign(status="complete"), TH)
+    text = answer.closing_note({"null": ("Null world", w)}, TH, "103.0 min on 2 cores",
+                               "Within a factor 1.5 of both printed scales: x.")  # fmt: skip
+    line = next(ln for ln in text.splitlines() if ln.startswith("- _Null world_"))
+    assert "seeds per method: pymc_nuts 4, pyro_meanfield 4, pyro_fullrank 4" in line
+    assert answer.sharpened_sentence("null", w, TH) in line  # the answer's first sentence
+    assert "- _Paper forensics._ Within a factor 1.5" in text
+    assert text.rstrip().endswith("Measured wall time of the study: 103.0 min on 2 cores.")

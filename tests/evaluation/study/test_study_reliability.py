@@ -157,6 +157,7 @@ DRIVER = textwrap.dedent("""
     from evaluation.commands import findings as cli
     from evaluation.study import plan
     plan.commands = lambda *args: [[sys.executable, sys.argv[1], sys.argv[2]]]
+    plan.planned_jobs = lambda cmd: 1
     sys.exit(cli.cli(sys.argv[3:]))
 """)
 
