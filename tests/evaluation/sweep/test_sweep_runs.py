@@ -101,6 +101,8 @@ EXPERIMENT_SMOKE = {
     "evidence_null": ["data.seed=0,1", "backend=pymc_nuts,pyro_meanfield"],
     "evidence_world": ["data.seed=0,1", "backend=pymc_nuts,pyro_meanfield"],
     "evidence_scale": ["backend=pymc_nuts,pyro_meanfield"],
+    "evidence_paper": ["data.seed=0", "backend=pymc_nuts,pyro_meanfield"],
+    "evidence_right": ["data.seed=0,1", "backend=pymc_nuts,pyro_meanfield"],
 }
 #: A heading each experiment's report must contain beyond the common ones.
 EXPERIMENT_SECTION = {
@@ -117,6 +119,8 @@ EXPERIMENT_SECTION = {
     "evidence_null": "## Findings: the study's conclusions, method by method",
     "evidence_world": "## Findings: the study's conclusions, method by method",
     "evidence_scale": "## Cost",
+    "evidence_paper": "## Findings: the study's conclusions, method by method",
+    "evidence_right": "## Findings: the study's conclusions, method by method",
 }
 
 
