@@ -231,7 +231,7 @@ def test_new_backends_compose_and_are_in_the_studies():
     one for the flow); the remedies that work (DADVI with linear response, full-rank) are in
     the replicated evidence study of make findings (evaluation/study/plan.py)."""
     from evaluation.config import compose_backend, schema
-    from evaluation.study.plan import FULLRANK_ONCE
+    from evaluation.study.plan import STUDIES
 
     def swept(study: str) -> list[str]:
         text = (CONF.parent / "experiment" / f"{study}.yaml").read_text()
@@ -244,4 +244,6 @@ def test_new_backends_compose_and_are_in_the_studies():
         assert name in swept("benchmark")
         assert name in swept("meanfield_study") or name in swept("meanfield_real")
     assert "pymc_dadvi_lr" in swept("evidence")
-    assert ("backend=pyro_fullrank", "repeat=0") in FULLRANK_ONCE
+    default = [study for study in STUDIES if study.default]
+    planned = {m for study in default for sweep in study.sweeps for m in sweep.methods}
+    assert {"pymc_dadvi_lr", "pyro_fullrank", "pyro_lowrank"} <= planned
