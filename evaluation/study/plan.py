@@ -160,8 +160,9 @@ FLOORS_ON_5 = Sweep(("pymc_nuts", "pyro_meanfield"), (1,), 5)
 # sigma_worker 0.06 (not 0.25, where sigma_worker_small, "sigma_worker < 0.1", was false in
 # every seed): the claim's truth is its statement at the generating sigma_worker (claims/
 # scale_kinds.py), so it is true in every seed; and NUTS cannot decide it from 40 worksites
-# x 4,000 workers (at 0.12, experiment=evidence_null measured P 0.69, 0.11, 0.28 on seeds 0-2),
-# so it is contestable through "NUTS undecided in some seed". Not measured with a run here.
+# x 4,000 workers, so it is contestable through "NUTS undecided in some seed": measured at
+# 0.06, P 0.54, 0.37, 0.27 on seeds 0-2 (ppl-compare experiment=evidence_right
+# backend=pymc_nuts repeat=0 data.seed=0,1,2 evaluation.reference=null).
 STUDIES: tuple[Study, ...] = (
     Study("null", "Paper wrong: near-null worksite effects, no clusters", "evidence_null",
           subset_sweeps(), seeds=30,
