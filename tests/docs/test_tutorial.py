@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import matplotlib
 import nbclient
 import nbformat
 
@@ -41,6 +42,11 @@ def test_the_tutorial_runs_and_shows_the_trade_off(tmp_path, monkeypatch):
     paths = [str(ROOT), os.environ.get("PYTHONPATH", "")]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
     monkeypatch.delenv("MPLBACKEND", raising=False)  # conftest's Agg would hide the figures
+    # ArviZ 0.2x warns on its first import of each day (a stamp in the user cache), so a run
+    # that crossed midnight failed on CI: an empty cache makes that first import happen here,
+    # every time. Matplotlib keeps its own (font) cache so it builds nothing.
+    monkeypatch.setenv("MPLCONFIGDIR", matplotlib.get_cachedir())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))
     client = nbclient.NotebookClient(
