@@ -17,3 +17,12 @@ it), lowest first:
 ``evaluation`` imports ``backends.spec`` and ``backends.base``; ``backends`` never imports
 ``evaluation``.
 """
+
+import warnings as _warnings
+
+# ArviZ 0.2x (pinned below 1) announces its 1.0 refactor on the first import of each day: five
+# lines of stderr before a one-line error, and in a lesson's output.  Nothing here uses what it
+# announces, so the notice is silenced before any module imports arviz.
+_warnings.filterwarnings(
+    "ignore", message=r"\s*ArviZ is undergoing a major refactor", category=FutureWarning
+)

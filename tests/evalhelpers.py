@@ -3,6 +3,7 @@ the ``ppl-compare`` app as a user would (a subprocess)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -103,10 +104,17 @@ class IidNormalBackend:
 APP = str(Path(sys.executable).parent / "ppl-compare")
 
 
-def run_app(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run ``ppl-compare`` with ``overrides`` in ``cwd``; output captured, never raises."""
+def run_app(*overrides: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``ppl-compare`` with ``overrides`` in ``cwd`` (``env`` added to the environment);
+    output captured, never raises."""
     return subprocess.run(
-        [APP, *overrides], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+        [APP, *overrides],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from evalhelpers import run_app
+from evalhelpers import one_error_line, run_app
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -141,6 +141,16 @@ def test_unknown_backend_lists_the_options(tmp_path):
     proc = run_app("backend=nope", cwd=tmp_path)
     assert proc.returncode != 0
     assert "backend/nope" in proc.stderr and "pyro_meanfield" in proc.stderr
+
+
+def test_the_first_run_of_the_day_prints_no_arviz_notice(tmp_path):
+    # ArviZ 0.2x warns on its first import of a day (a stamp in the user cache): an empty cache
+    # is that first import; the CLI's error must stay its one line.
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "MPLCONFIGDIR": str(tmp_path / "mpl")}
+    missing = [f"data.{t}_path={tmp_path / 'missing.csv'}" for t in ("units", "groups")]
+    proc = run_app("data=paper_tables", *missing, cwd=tmp_path, env=cache)
+    assert (tmp_path / "cache" / "arviz").is_dir()  # arviz was imported with the empty cache
+    assert "missing.csv" in one_error_line(proc)
 
 
 def test_a_nan_loss_is_one_line_and_writes_no_posterior(tmp_path):
