@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from backends.spec import HierData
-from evaluation.claims.draws import ClusterDraws, Draws
+from evaluation.claims.draws import ClaimDraws, ClusterDraws
 
 #: Marks a required parameter in :attr:`Kind.defaults`.
 REQUIRED = object()
@@ -38,12 +38,12 @@ class Context:
     ----------
     data : HierData
         Gives X_site, X_worker, the worksite of each worker and the feature names.
-    draws : Draws or None
+    draws : ClaimDraws or None
     clusters : ClusterDraws or None
     """
 
     data: HierData
-    draws: Draws | None = None
+    draws: ClaimDraws | None = None
     clusters: ClusterDraws | None = None
 
 

@@ -1,9 +1,9 @@
 """Posterior draws and per-draw clusterings as plain arrays aligned to a data set.
 
-:class:`Draws` holds the variables a claim may read, one row per draw, in the data's feature and
-worksite order (aligned by coordinate label, never by position, when the input is labelled).
-:func:`posterior_draws` builds it from the judge's :class:`evaluation.metrics.draws.Draws`, an
-xarray Dataset or a mapping of arrays,
+:class:`ClaimDraws` holds the variables a claim may read, one row per draw, in the data's
+feature and worksite order (aligned by coordinate label, never by position, when the input is
+labelled); the name keeps it apart from the judges' :class:`evaluation.metrics.draws.Draws`,
+from which :func:`posterior_draws` builds it (or from an xarray Dataset or a mapping of arrays),
 :func:`truth_draws` from a truth dict (one "draw": the generating parameters).
 :class:`ClusterDraws` holds the per-draw cluster labels the clustering claims are evaluated on.
 """
@@ -26,7 +26,7 @@ CLAIM_VARS: tuple[str, ...] = ("alpha", "beta_site", "sigma_site", "sigma_worker
 
 
 @dataclass(frozen=True)
-class Draws:
+class ClaimDraws:
     """Posterior draws, one row per draw (chains flattened), in the data's order.
 
     Attributes
@@ -67,7 +67,7 @@ class ClusterDraws:
         is "non-empty" in a draw when some worksite carries its label).
     beta_worker : ndarray, shape (M, J, K_w) or None
         The coefficients of the same M draws; None means "use the posterior mean of
-        ``Draws.beta_worker`` for every clustered draw".
+        ``ClaimDraws.beta_worker`` for every clustered draw".
     chosen_k : ndarray of int, shape (M,) or None
         The number of clusters the paper's criterion (the elbow of the log joint over K,
         :func:`evaluation.clustering.select.select_k_draws`) chooses for each draw; None when
@@ -147,7 +147,7 @@ def _arrays(draws: metric_draws.Draws, data: HierData) -> dict[str, np.ndarray]:
     return {name: draws.params[name] for name in CLAIM_VARS}
 
 
-def posterior_draws(posterior: Any, data: HierData) -> Draws:
+def posterior_draws(posterior: Any, data: HierData) -> ClaimDraws:
     """The claim variables of a posterior, aligned to ``data``.
 
     Parameters
@@ -162,7 +162,7 @@ def posterior_draws(posterior: Any, data: HierData) -> Draws:
 
     Returns
     -------
-    Draws
+    ClaimDraws
         With ``n_chains`` from the (chain, draw) dims of the input.
 
     Raises
@@ -192,10 +192,10 @@ def posterior_draws(posterior: Any, data: HierData) -> Draws:
     n_chains = chains.pop()
     if sizes and sizes.pop() % n_chains:
         n_chains = 1
-    return Draws(**out, n_chains=n_chains)
+    return ClaimDraws(**out, n_chains=n_chains)
 
 
-def truth_draws(truth: Mapping[str, Any] | None) -> Draws | None:
+def truth_draws(truth: Mapping[str, Any] | None) -> ClaimDraws | None:
     """The generating parameters as a single draw (None when ``truth`` is None)."""
     if truth is None:
         return None
@@ -203,7 +203,7 @@ def truth_draws(truth: Mapping[str, Any] | None) -> Draws | None:
     for name in CLAIM_VARS:
         if name in truth and truth[name] is not None:
             out[name] = np.asarray(truth[name], dtype=float)[None]
-    return Draws(**out)
+    return ClaimDraws(**out)
 
 
-__all__ = ["CLAIM_VARS", "ClusterDraws", "Draws", "posterior_draws", "truth_draws"]
+__all__ = ["CLAIM_VARS", "ClaimDraws", "ClusterDraws", "posterior_draws", "truth_draws"]

@@ -27,7 +27,7 @@ import numpy as np
 from backends.spec import HierData
 from evaluation.claims import kinds as K
 from evaluation.claims.compare import VERDICTS, compare_ledgers, summarise
-from evaluation.claims.draws import ClusterDraws, Draws, posterior_draws
+from evaluation.claims.draws import ClaimDraws, ClusterDraws, posterior_draws
 from evaluation.claims.load import Claim, Ledger, Thresholds, check_features, dropped_features
 from evaluation.claims.precision import precision, within_margin
 from evaluation.claims.truth import TruthWorld, claim_truth, dropped_truth, truth_world
@@ -240,8 +240,8 @@ def evaluate_ledger(
     data : HierData
         The data the posterior was fitted to (design, features, workers); its ``truth`` gives
         the claims' truths (:mod:`evaluation.claims.truth`).
-    posterior : Draws, xarray.Dataset or mapping of arrays
-        The claims' :class:`~evaluation.claims.draws.Draws` or the judge's
+    posterior : ClaimDraws, xarray.Dataset or mapping of arrays
+        The claims' :class:`~evaluation.claims.draws.ClaimDraws` or the judge's
         :class:`evaluation.metrics.draws.Draws`; see
         :func:`evaluation.claims.draws.posterior_draws`.
     clusters : ClusterDraws or int array (draw, worksite), optional
@@ -266,7 +266,7 @@ def evaluate_ledger(
     """
     dropped = data.meta.get("dropped_site_features") or ()
     check_features(ledger, data.site_features, data.worker_features, dropped)
-    draws = posterior if isinstance(posterior, Draws) else posterior_draws(posterior, data)
+    draws = posterior if isinstance(posterior, ClaimDraws) else posterior_draws(posterior, data)
     if clusters is not None and not isinstance(clusters, ClusterDraws):
         clusters = ClusterDraws(np.asarray(clusters))
     context = K.Context(data, draws, clusters)

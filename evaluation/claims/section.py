@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from backends.spec import HierData
-from evaluation.claims.draws import ClusterDraws, Draws, posterior_draws
+from evaluation.claims.draws import ClaimDraws, ClusterDraws, posterior_draws
 from evaluation.claims.kinds import CLUSTERING_KINDS
 from evaluation.claims.ledger import evaluate_ledger
 from evaluation.claims.load import Ledger, check_features, load_ledger
@@ -58,7 +58,7 @@ def check_run_claims(node: Any, data: HierData) -> Ledger | None:
     return ledger
 
 
-def beta_site_intervals(draws: Draws, data: HierData) -> dict[str, dict[str, float]]:
+def beta_site_intervals(draws: ClaimDraws, data: HierData) -> dict[str, dict[str, float]]:
     """Per site feature: q05, q25, median, q75, q95 of ``beta_site`` (and ``truth`` if known)."""
     if draws.beta_site is None:
         return {}

@@ -10,7 +10,7 @@ from evalhelpers import separated
 
 from backends.spec import HierData
 from evaluation.claims.cluster_kinds import separation_pvalues
-from evaluation.claims.draws import ClusterDraws, Draws
+from evaluation.claims.draws import ClaimDraws, ClusterDraws
 from evaluation.claims.kinds import Context
 from evaluation.claims.ledger import evaluate_claim, identification
 from evaluation.claims.load import load_ledger, parse_claim
@@ -45,9 +45,9 @@ def evaluate(data, entry, draws=None, clusters=None) -> dict:
     return evaluate_claim(claim, Context(data, draws, clusters))
 
 
-def draws_of(rows: list[list[float]], reps: int = 100) -> Draws:
-    """Draws of beta_site (columns in SITE order), repeated so verdicts are not borderline."""
-    return Draws(beta_site=np.tile(np.asarray(rows, float), (reps, 1)))
+def draws_of(rows: list[list[float]], reps: int = 100) -> ClaimDraws:
+    """ClaimDraws of beta_site (columns in SITE order), repeated so verdicts are not borderline."""
+    return ClaimDraws(beta_site=np.tile(np.asarray(rows, float), (reps, 1)))
 
 
 # ------------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ def test_association_is_the_slope_of_the_worksite_predictor_on_the_feature(data)
     direct = [np.polyfit(size, data.X_site @ b, 1)[0] for b in beta[:5]]
     np.testing.assert_allclose(beta[:5] @ slope, direct, rtol=1e-10)
     r = evaluate(data, {"kind": "association", "feature": "size", "direction": "negative"},
-                 Draws(beta_site=beta))  # fmt: skip
+                 ClaimDraws(beta_site=beta))  # fmt: skip
     assert r["identified"] and r["probability"] == pytest.approx(np.mean(beta @ slope < 0))
 
 
@@ -113,10 +113,10 @@ def test_group_dominates_compares_the_worksite_spread_of_each_group(data):
     spread = {g: (beta[:, idx] @ x[:, idx].T).std(axis=1) for g, idx in
               (("abc", [0, 1, 2]), ("d", [3]))}  # fmt: skip
     entry = {"kind": "group_dominates", "larger": ["a", "b", "c"], "smaller": ["d"]}
-    r = evaluate(data, entry, Draws(beta_site=beta))
+    r = evaluate(data, entry, ClaimDraws(beta_site=beta))
     expected = np.mean(spread["abc"] > spread["d"])
     assert r["identified"] and r["probability"] == pytest.approx(expected)
-    part = evaluate(data, {**entry, "larger": ["a", "c"]}, Draws(beta_site=beta))
+    part = evaluate(data, {**entry, "larger": ["a", "c"]}, ClaimDraws(beta_site=beta))
     assert not part["identified"]  # half of the relation a - b - c = 0: the spread is not
 
 

@@ -13,7 +13,7 @@ from evalhelpers import make_idata, normal_draws
 from omegaconf import OmegaConf
 
 from backends.spec import HierData
-from evaluation.claims.draws import ClusterDraws, Draws, posterior_draws
+from evaluation.claims.draws import ClaimDraws, ClusterDraws, posterior_draws
 from evaluation.claims.kinds import CLUSTERING_KINDS, KINDS, Context, linear_predictor_variances
 from evaluation.claims.ledger import (
     compare_ledgers,
@@ -80,7 +80,7 @@ def prob(data, entry, draws=None, clusters=None) -> dict:
 # Each kind, exact answers
 # ------------------------------------------------------------------------------------------
 def test_sign(data):
-    draws = Draws(beta_site=beta_site(100, x=[1.0, 2.0, 3.0, 4.0], z=[1.0, -1.0, 2.0, -2.0]))
+    draws = ClaimDraws(beta_site=beta_site(100, x=[1.0, 2.0, 3.0, 4.0], z=[1.0, -1.0, 2.0, -2.0]))
     r = prob(data, {"kind": "sign", "feature": "x", "direction": "positive"}, draws)
     assert (r["probability"], r["verdict"], r["identified"], r["n_draws"]) == (
         1.0,
@@ -98,7 +98,7 @@ def test_sign(data):
 
 
 def test_strongest_by_value_and_by_abs(data):
-    draws = Draws(beta_site=beta_site(x=[3.0, 3.0, 3.0, 1.0], z=[1.0, 2.0, -5.0, 2.0]))
+    draws = ClaimDraws(beta_site=beta_site(x=[3.0, 3.0, 3.0, 1.0], z=[1.0, 2.0, -5.0, 2.0]))
     entry = {"kind": "strongest", "feature": "x", "among": ["x", "z", "size"]}
     assert prob(data, entry, draws)["probability"] == 0.75
     assert prob(data, {**entry, "by_abs": True}, draws)["probability"] == 0.5
@@ -106,7 +106,9 @@ def test_strongest_by_value_and_by_abs(data):
 
 def test_contrast_of_the_quintiles_is_identified_and_exact(data):
     q3 = [-1.0, -1.0, 1.0, -1.0]
-    draws = Draws(beta_site=beta_site(campaign_length_q3=q3, campaign_length_q1=[0.0, 0, 0, 0]))
+    draws = ClaimDraws(
+        beta_site=beta_site(campaign_length_q3=q3, campaign_length_q1=[0.0, 0, 0, 0])
+    )
     weights = {
         "campaign_length_q3": 1.0,
         **{q: -0.25 for q in QUINTILES if q != "campaign_length_q3"},
@@ -117,7 +119,7 @@ def test_contrast_of_the_quintiles_is_identified_and_exact(data):
 
 
 def test_scale_below_and_above(data):
-    draws = Draws(sigma_worker=np.array([0.05, 0.2, 0.3, 0.01]), sigma_site=np.ones(4))
+    draws = ClaimDraws(sigma_worker=np.array([0.05, 0.2, 0.3, 0.01]), sigma_site=np.ones(4))
     below = prob(data, {"kind": "scale_below", "threshold": 0.1}, draws)
     above = prob(data, {"kind": "scale_above", "threshold": 0.1}, draws)
     assert below["probability"] == above["probability"] == 0.5 and below["identified"]
@@ -139,9 +141,9 @@ def test_variance_share(data):
     rng = np.random.default_rng(2)
     bs = np.vstack([np.zeros(len(SITE)), rng.normal(size=len(SITE)), rng.normal(size=len(SITE))])
     bw = np.stack([rng.normal(size=(J, 2)), np.zeros((J, 2)), 1e-3 * rng.normal(size=(J, 2))])
-    r = prob(data, {"kind": "variance_share"}, Draws(beta_site=bs, beta_worker=bw))
+    r = prob(data, {"kind": "variance_share"}, ClaimDraws(beta_site=bs, beta_worker=bw))
     assert r["probability"] == pytest.approx(2 / 3) and r["identified"]
-    missing = prob(data, {"kind": "variance_share"}, Draws(beta_site=bs))
+    missing = prob(data, {"kind": "variance_share"}, ClaimDraws(beta_site=bs))
     assert (missing["probability"], missing["verdict"]) == (None, "not evaluated")
     assert missing["note"]
 
@@ -185,7 +187,7 @@ def test_cluster_effect_order(data):
     smaller = {**entry, "direction": "smaller"}
     assert prob(data, smaller, clusters=clusters)["probability"] == pytest.approx(1 / 3)
     # labels only: the coefficients are the posterior mean of beta_worker (w0 rises with size)
-    draws = Draws(beta_worker=coef[:1].repeat(4, axis=0))
+    draws = ClaimDraws(beta_worker=coef[:1].repeat(4, axis=0))
     one = ClusterDraws(np.stack([big, np.zeros(J, int)]))
     assert (
         evaluate_claim(parse_claim({"name": "c", **entry}), Context(data, draws, one))[
@@ -199,7 +201,7 @@ def test_cluster_effect_order(data):
 # Identification from the design
 # ------------------------------------------------------------------------------------------
 def test_one_quintile_alone_is_not_identified_and_names_the_collinear_columns(data):
-    draws = Draws(beta_site=beta_site(campaign_length_q1=[1.0, 2.0]))
+    draws = ClaimDraws(beta_site=beta_site(campaign_length_q1=[1.0, 2.0]))
     r = prob(
         data, {"kind": "sign", "feature": "campaign_length_q1", "direction": "positive"}, draws
     )
@@ -265,7 +267,7 @@ def test_unknown_feature_is_a_one_line_error_naming_claim_and_feature(data):
     mine = {"name": "mine", "kind": "sign", "feature": "ndoo", "direction": "positive"}
     ledger = load_ledger({"claims": [mine]})
     with pytest.raises(ValueError) as err:
-        evaluate_ledger(ledger, data, Draws(beta_site=np.zeros((2, len(SITE)))))
+        evaluate_ledger(ledger, data, ClaimDraws(beta_site=np.zeros((2, len(SITE)))))
     message = str(err.value)
     assert "\n" not in message
     assert "claim 'mine'" in message and "'ndoo'" in message and "x, z" in message
@@ -323,7 +325,7 @@ def test_truth_values_on_the_twin():
     ledger = load_ledger(CONF_DIR / "claims" / "paper.yaml")
     t = twin.truth
     names = ("beta_site", "sigma_worker", "beta_worker")
-    draws = Draws(**{k: np.asarray(t[k], float)[None] for k in names})
+    draws = ClaimDraws(**{k: np.asarray(t[k], float)[None] for k in names})
     oracle = oracle_draws(oracle_clustering(twin, default_clustering()))
     # the posterior is the truth and its one clustered draw the oracle's: each claim's P is
     # then its truth, because the truth is the same indicator on the same inputs
@@ -391,8 +393,8 @@ def test_compare_ledgers_flags_changed_verdicts(data):
         {"name": "q1_pos", "kind": "sign", "feature": "campaign_length_q1",
          "direction": "positive"},
     ]})  # fmt: skip
-    exact = Draws(beta_site=beta_site(100, x=[1.0, -1.0, 1.0, 1.0], z=[1.0, 1.0, 1.0, 1.0]))
-    narrow = Draws(beta_site=beta_site(100, x=[1.0, 1.0, 1.0, 1.0], z=[1.0, 1.0, 1.0, 1.0]))
+    exact = ClaimDraws(beta_site=beta_site(100, x=[1.0, -1.0, 1.0, 1.0], z=[1.0, 1.0, 1.0, 1.0]))
+    narrow = ClaimDraws(beta_site=beta_site(100, x=[1.0, 1.0, 1.0, 1.0], z=[1.0, 1.0, 1.0, 1.0]))
     rows = compare_ledgers(
         evaluate_ledger(ledger, data, exact), evaluate_ledger(ledger, data, narrow)
     )
@@ -404,7 +406,7 @@ def test_compare_ledgers_flags_changed_verdicts(data):
 
 
 def test_paper_ledger_on_inference_data_of_the_twin():
-    """The app's path: the Draws of an InferenceData in the canonical layout, labels-only
+    """The app's path: the ClaimDraws of an InferenceData in the canonical layout, labels-only
     clusterings; an InferenceData itself is refused (the judge extracts it once)."""
     twin = make_paper_twin(n_worksites=20, n_workers=600, sigma_worker=0.5, n_clusters=2, seed=1)
     centre = {k: np.asarray(v, float) for k, v in twin.truth.items()}

@@ -10,7 +10,7 @@ import pytest
 
 from backends.spec import HierData
 from evaluation.claims.compare import compare_ledgers, summarise
-from evaluation.claims.draws import Draws
+from evaluation.claims.draws import ClaimDraws
 from evaluation.claims.ledger import evaluate_ledger, verdict
 from evaluation.claims.load import Thresholds, load_ledger, parse_claim
 from evaluation.claims.precision import indicator_ess, precision, within_margin
@@ -59,7 +59,7 @@ def test_a_borderline_probability_is_undecided_and_says_why():
     twin = make_paper_twin(n_worksites=20, n_workers=600, sigma_worker=0.5, seed=0)
     ledger = load_ledger({"claims": [{"name": "small", "kind": "scale_below", "threshold": 1.0}]})
     sigma = np.r_[np.full(48, 0.5), 2.0, 2.0]  # P = 0.96 from 50 independent draws
-    entry = evaluate_ledger(ledger, twin, Draws(sigma_worker=sigma))["claims"][0]
+    entry = evaluate_ledger(ledger, twin, ClaimDraws(sigma_worker=sigma))["claims"][0]
     assert (entry["probability"], entry["verdict"], entry["borderline"]) == (0.96, "undecided",
                                                                               True)  # fmt: skip
     assert "Monte Carlo" in entry["note"]
@@ -157,7 +157,7 @@ def test_the_paper_ledger_marks_claims_on_nearly_collinear_features_in_every_rep
     twin = make_paper_twin(n_worksites=60, n_workers=3000, sigma_worker=0.5, seed=1)
     ledger = load_ledger(CONF_DIR / "claims" / "paper.yaml")
     t = twin.truth
-    draws = Draws(beta_site=np.tile(t["beta_site"], (200, 1)),
+    draws = ClaimDraws(beta_site=np.tile(t["beta_site"], (200, 1)),
                   sigma_worker=np.full(200, t["sigma_worker"]),
                   beta_worker=np.tile(t["beta_worker"], (200, 1, 1)))  # fmt: skip
     section = evaluate_ledger(ledger, twin, draws)

@@ -9,7 +9,7 @@ import pytest
 
 from backends.spec import HierData
 from evaluation.claims.compare import compare_ledgers, is_flip, summarise
-from evaluation.claims.draws import ClusterDraws, Draws
+from evaluation.claims.draws import ClaimDraws, ClusterDraws
 from evaluation.claims.ledger import evaluate_ledger, verdict
 from evaluation.claims.load import Thresholds, load_ledger
 from evaluation.claims.section import oracle_draws
@@ -61,7 +61,7 @@ def by_size(gap: float = 3.0) -> np.ndarray:
 
 def judged(data: HierData, oracle: ClusterDraws | None) -> dict[str, dict]:
     """The ledger on a posterior that is the truth (one draw) with the oracle's clustering."""
-    draws = Draws(beta_worker=data.truth["beta_worker"][None],
+    draws = ClaimDraws(beta_worker=data.truth["beta_worker"][None],
                   sigma_worker=np.array([data.truth["sigma_worker"]]))  # fmt: skip
     out = evaluate_ledger(load_ledger(CLUSTER_CLAIMS), data, draws, oracle, oracle=oracle)
     return {c["name"]: c for c in out["claims"]} | {"summary": out["summary"]}
@@ -121,7 +121,7 @@ def test_k_selected_is_true_when_the_criterion_on_the_truth_selects_k():
 def test_a_claim_on_a_feature_the_world_lacks_is_not_applicable():
     data = world(by_size(), meta={"dropped_site_features": ["size"]})
     ledger = load_ledger({"claims": [CLUSTER_CLAIMS["claims"][1], CLUSTER_CLAIMS["claims"][4]]})
-    out = evaluate_ledger(ledger, data, Draws(sigma_worker=np.array([0.5])))
+    out = evaluate_ledger(ledger, data, ClaimDraws(sigma_worker=np.array([0.5])))
     dropped, scale = out["claims"]
     assert dropped["verdict"] == "not evaluated" and dropped["truth_status"] == "not applicable"
     assert "size" in dropped["truth_note"] and scale["truth_status"] == "false"
@@ -142,7 +142,7 @@ def test_a_statement_the_design_leaves_undefined_is_not_applicable():
         {"name": "free", "kind": "partial_effect", "feature": "a", "held_fixed": ["b"],
          "direction": "positive"},
     ]})  # fmt: skip
-    fixed, free = evaluate_ledger(ledger, data, Draws(beta_site=np.ones((1, 3))))["claims"]
+    fixed, free = evaluate_ledger(ledger, data, ClaimDraws(beta_site=np.ones((1, 3))))["claims"]
     assert fixed["truth_status"] == "not applicable" and "not defined" in fixed["truth_note"]
     assert free["truth_status"] == "true"  # a + 1 sd, c + 1 sd: 1 x 1 + 0 x 1 > 0
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from backends.spec import HierData
-from evaluation.claims.draws import Draws
+from evaluation.claims.draws import ClaimDraws
 from evaluation.claims.kinds import KINDS, Context
 from evaluation.claims.ledger import evaluate_claim, evaluate_ledger, identification
 from evaluation.claims.load import check_features, load_ledger, parse_claim
@@ -38,14 +38,14 @@ def data() -> HierData:
     return make_data()
 
 
-def slopes(rows: list[list[float]], reps: int = 100, feature: int = 0) -> Draws:
+def slopes(rows: list[list[float]], reps: int = 100, feature: int = 0) -> ClaimDraws:
     """beta_worker draws (S, 4, 2): each row gives the 4 worksites' slopes of one feature (the
     other feature's slopes are the opposite, so reading the wrong column flips the answer);
     repeated ``reps`` times so verdicts are not within Monte Carlo error of a threshold."""
     b = np.asarray(rows, float)
     out = np.stack([-b, -b], axis=2)
     out[:, :, feature] = b
-    return Draws(beta_worker=np.tile(out, (reps, 1, 1)))
+    return ClaimDraws(beta_worker=np.tile(out, (reps, 1, 1)))
 
 
 def evaluate(data, entry, draws=None) -> dict:
@@ -99,7 +99,9 @@ def test_a_false_mean_slope_is_contradicted(data):
 
 
 def test_without_beta_worker_draws_there_is_no_probability(data):
-    r = evaluate(data, {"feature": "w0", "direction": "positive"}, Draws(sigma_worker=np.ones(4)))
+    r = evaluate(
+        data, {"feature": "w0", "direction": "positive"}, ClaimDraws(sigma_worker=np.ones(4))
+    )
     assert r["probability"] is None and r["verdict"] == "not evaluated"
     assert "lacks a variable" in r["note"]
 
@@ -120,7 +122,7 @@ def test_truth_value_comes_from_the_generating_slopes():
         "direction": "negative" if entries[0]["direction"] == "positive" else "positive",
     }
     ledger = load_ledger({"claims": [*entries, flipped]})
-    out = evaluate_ledger(ledger, twin, Draws(beta_worker=bw[None]))["claims"]
+    out = evaluate_ledger(ledger, twin, ClaimDraws(beta_worker=bw[None]))["claims"]
     assert [r["truth_value"] for r in out] == [True] * len(entries) + [False]
     assert all(r["probability"] == float(r["truth_value"]) for r in out)
 

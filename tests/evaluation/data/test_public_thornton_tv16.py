@@ -16,7 +16,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from evaluation.app import CONF_DIR
-from evaluation.claims.draws import Draws
+from evaluation.claims.draws import ClaimDraws
 from evaluation.claims.ledger import evaluate_ledger
 from evaluation.claims.load import check_features, load_ledger
 from evaluation.config import schema
@@ -163,7 +163,7 @@ def test_ledger_names_the_data_features_and_evaluates(name, tmp_path):
     # every claim is identified on the real design and evaluates on (hand-made) draws
     rng = np.random.default_rng(0)
     kw, ks = len(data.worker_features), len(data.site_features)
-    draws = Draws(beta_site=rng.normal(size=(40, ks)),
+    draws = ClaimDraws(beta_site=rng.normal(size=(40, ks)),
                   beta_worker=rng.normal(size=(40, data.n_worksites, kw)))  # fmt: skip
     out = evaluate_ledger(ledger, data, draws)
     assert out["summary"]["n_identified"] == len(ledger.claims)
