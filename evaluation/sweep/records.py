@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -179,8 +180,11 @@ def is_run_dir(path: Path) -> bool:
 
 
 def _natural(name: str) -> tuple[Any, ...]:
-    head = name.split("/")[0].split("_")[0]
-    return (0, int(head), name) if head.isdigit() else (1, 0, name)
+    """Sort key reading every run of digits as a number: job dirs ``2`` before ``10``, and the
+    study's ``pyro_meanfield_s2_r0`` before ``pyro_meanfield_s10_r0`` (strings at even
+    positions, ints at odd, so keys always compare)."""
+    parts = re.split(r"(\d+)", name)
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
 
 
 def find_run_dirs(sweep_dir: Path) -> list[Path]:

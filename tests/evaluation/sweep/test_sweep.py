@@ -15,6 +15,7 @@ from evaluation.sweep.records import (
     HTML_NAME,
     MD_NAME,
     collect_runs,
+    find_run_dirs,
     flatten,
     read_run,
     steps_run,
@@ -31,6 +32,16 @@ def test_collect_runs_statuses_in_job_order(fake_sweep):
     assert [r.status for r in records] == ["complete"] * 4 + ["failed", "incomplete"]
     assert records[4].error.startswith("BackendError: CmdStan not found")
     assert records[4].overrides == ["backend=stan_nuts", "seed=0"]
+
+
+def test_run_dirs_are_in_numeric_order_of_their_seeds(tmp_path):
+    # the study names its runs <method>_s<seed>_r<repeat>: seed 10 comes after seed 2, not
+    # before it (a report read "seed 0, seed 10, ..., seed 19, seed 1")
+    for name in ["m_s10_r0", "m_s2_r0", "m_s1_r1", "m_s1_r0", "12", "3"]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text("{}")
+    found = [p.name for p in find_run_dirs(tmp_path)]
+    assert found == ["3", "12", "m_s1_r0", "m_s1_r1", "m_s2_r0", "m_s10_r0"]
 
 
 def test_flatten_keeps_scalars_and_drops_lists():
