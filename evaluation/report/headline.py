@@ -140,11 +140,12 @@ def signed_text(iv: BootInterval, rate: bool = True) -> str:
     """A difference: ``+6 points (−1 to +14)`` for rates, ``+0.012 (−0.004 to +0.030)``."""
     if not math.isfinite(iv.estimate):
         return "–"
-    if rate:
-        f = lambda x: f"{100 * x:+.0f}"  # noqa: E731
-        unit = " points"
-    else:
-        f, unit = (lambda x: f"{x:+.3f}"), ""
+    scale, spec, unit = (100.0, "+.0f", " points") if rate else (1.0, "+.3f", "")
+
+    def f(x: float) -> str:  # a value that rounds to zero has no sign: "0", not "-0"
+        text = format(scale * x, spec)
+        return text[1:] if float(text) == 0 else text
+
     ci = f"{f(iv.lo)} to {f(iv.hi)}" if math.isfinite(iv.lo) else "1 seed"
     return f"{f(iv.estimate)}{unit} ({ci})"
 

@@ -48,3 +48,14 @@ def test_flips_are_listed_with_their_count():
     assert headline.flipped_between("m", ["a"]) == "the 1 that flips between m and NUTS: a"
     assert headline.flipped_between("m", ["a", "b"]) == ("the 2 that flip between m and NUTS: a, b")
     assert headline.FLIP == "a change of verdict beyond Monte Carlo noise"
+
+
+def test_a_difference_that_rounds_to_zero_has_no_sign():
+    from evaluation.study.bootstrap import BootInterval
+
+    iv = BootInterval(estimate=-0.002, lo=-0.004, hi=0.021, se=0.01, n_seeds=30)
+    assert headline.signed_text(iv) == "0 points (0 to +2)"  # was "-0 points (-0 to +2)"
+    assert headline.signed_text(BootInterval(-0.0004, -0.005, 0.004, 0.003, 30), rate=False) == (
+        "0.000 (-0.005 to +0.004)"
+    )
+    assert headline.signed_text(BootInterval(0.06, 0.03, 0.09, 0.01, 30)) == "+6 points (+3 to +9)"
