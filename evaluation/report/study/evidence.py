@@ -65,11 +65,18 @@ def changes_text(e: MethodEvidence) -> str:
     return f"{t.only_a} vs {t.only_b} of {t.n_pairs} pairs, p = {t.p_value:.2g}"
 
 
+def _seeds_text(e: MethodEvidence) -> str:
+    """The method's seeds, and those the flip columns rest on when fewer (the seeds with
+    NUTS's repeat, which the floor needs): ``30 (flips: 10)``."""
+    n_flips = e.flips.floor_flips.n
+    return f"{e.n_seeds} (flips: {n_flips})" if 0 < n_flips < e.n_seeds else str(e.n_seeds)
+
+
 def _row(e: MethodEvidence, facts: RunFacts | None) -> list[str]:
     is_nuts = e.method == NUTS
     return [
         method_name(e.method, facts),
-        str(e.n_seeds),
+        _seeds_text(e),
         f"{e.failed.k}/{e.failed.n}" if e.family == "vi" else "–",
         "–" if is_nuts else interval_text(e.flips.flips),
         interval_text(e.flips.floor_flips),
