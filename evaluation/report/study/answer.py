@@ -219,9 +219,9 @@ def closing_note(
     wall: str = "–",
     forensic: str | None = None,
 ) -> str:
-    """``## In short``: per world the seeds each method rests on and the answer's first
-    sentence (the sharpened verdicts, else the confident errors), the forensic verdict and
-    the measured wall time (``wall``: already in words)."""
+    """``## In short`` (the document's first section): per world the seeds each method rests
+    on and the answer's first sentence (the sharpened verdicts, else the confident errors),
+    the forensic verdict and the measured wall time (``wall``: already in words)."""
     th = thresholds or Thresholds()
     lines = ["## In short", ""]
     for key, (title, w) in worlds.items():

@@ -9,7 +9,7 @@ reliability figure in :mod:`evaluation.report.study.reliability`).  The text aro
 chosen by the numbers (:mod:`evaluation.report.study.answer`), and every fact about the runs
 (sizes, settings, seeds, failures) is read from them (:mod:`evaluation.report.study.facts`).
 The document opens with the command, the commit and the wall time (paths relative to the
-repository), then the plain-language answer.
+repository), then the answer in short (a line per world), then the answer in full.
 """
 
 from __future__ import annotations
@@ -271,9 +271,15 @@ def write_document(
                                                thresholds=r.thresholds)
                   for r in replicated if not r.claims.empty}  # fmt: skip
     th = replicated[0].thresholds if replicated else None
-    said = answer.answer_section({k: v for k, v in worlds.items() if v[1].methods},
-                                 directions, th)  # fmt: skip
-    parts: list[str] = [header(results, timings, command, commit), "", said]
+    answered = {k: v for k, v in worlds.items() if v[1].methods}
+    said = answer.answer_section(answered, directions, th)
+    forensic = next((verdict(forensic_runs(r.df)) for r in results
+                     if not r.study.replicated and is_forensic_sweep(r.df)), None)  # fmt: skip
+    total = sum(float(t.get("wall_s") or 0.0) for t in timings.values() if isinstance(t, Mapping))
+    wall = f"{_minutes(total)} on {os.cpu_count()} cores" if total else "not recorded"
+    # a reader (a teacher) reads the top first: the short answer, then the answer in full
+    short = answer.closing_note(answered, th, wall, forensic)
+    parts: list[str] = [header(results, timings, command, commit), "", short, said]
     stale = [p for p in fig_dir.glob("*.png")] if fig_dir.is_dir() else []
     drawn = [(k, w.methods) for k, (_, w) in worlds.items() if w.methods]
     kept = {FIGURE}
@@ -295,14 +301,8 @@ def write_document(
     coarse = {r.study.key: coarse_claims(r.claims) for r in replicated}
     world_facts = {k: w.facts for k, (_, w) in worlds.items() if w.facts.methods}
     thornton = any(r.study.key == "thornton" and not r.df.empty for r in results)
-    forensic = next((verdict(forensic_runs(r.df)) for r in results
-                     if not r.study.replicated and is_forensic_sweep(r.df)), None)  # fmt: skip
-    total = sum(float(t.get("wall_s") or 0.0) for t in timings.values() if isinstance(t, Mapping))
-    wall = f"{_minutes(total)} on {os.cpu_count()} cores" if total else "not recorded"
     parts += [cost_section(results), failures_section(results),
-              facts.caveats(world_facts, coarse, NUTS, thornton),
-              answer.closing_note({k: v for k, v in worlds.items() if v[1].methods}, th, wall,
-                                  forensic)]  # fmt: skip
+              facts.caveats(world_facts, coarse, NUTS, thornton)]  # fmt: skip
     for old in stale:
         if old.name not in kept:
             old.unlink()

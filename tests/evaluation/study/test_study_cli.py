@@ -22,6 +22,8 @@ def test_document_is_written_with_provenance_and_the_evidence_tables(findings):
     assert text.startswith("# Findings")
     assert re.search(r"at commit `[0-9a-f]+(-dirty)?`", text)
     assert "wall time" in text and "## The answer" in text and "## Tiny world" in text
+    # the top of the page: the header, the answer in short, then the answer in full
+    assert text.index("## In short") < text.index("## The answer") < text.index("## Tiny world")
     assert "8 complete runs over 2 data seeds" in text
     assert (
         "| method | seeds | runs failed | flips vs NUTS per seed | NUTS vs NUTS (floor) |" in text
