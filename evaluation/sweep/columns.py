@@ -92,6 +92,14 @@ def _n_distinct(values: pd.Series) -> int:
     return values[values != "-"].nunique()
 
 
+def _names_scenarios(values: pd.Series, replicate: pd.Series) -> bool:
+    """Whether a data key tells scenarios apart: it takes two values within one data seed.  A
+    value that differs only between seeds is drawn with the seed (a posterior world's true
+    sigma_worker), so it names no scenario."""
+    known = values != "-"
+    return bool((values[known].groupby(replicate[known]).nunique() > 1).any())
+
+
 def _method_labels(df: pd.DataFrame) -> list[str]:
     ovr = [_override_map(o) for o in df.get("overrides", [""] * len(df))]
     base = first_of(df, ["backend", "config.backend.name"]).map(_text)
@@ -114,12 +122,13 @@ def add_labels(df: pd.DataFrame) -> pd.DataFrame:
     ``method_label`` adds `` (repeat k)`` to the k-th repeated fit (config ``repeat``);
     ``fit_repeat`` is k (0 for a first fit and for runs that predate ``repeat``).
 
-    The scenario is the data config without its seed; only the keys that differ between the
-    sweep's runs name it (``sigma_worker=0.5, J=20``), else the data set's name.
+    The scenario is the data config without its seed; only the keys that differ between runs
+    of one seed name it (``sigma_worker=0.5, J=20``), else the data set's name.
     """
     df = df.copy()
+    replicate = first_of(df, REPLICATE_KEYS).map(_text)
     values = {label: first_of(df, cols).map(_text) for label, cols in SCENARIO_KEYS}
-    varying = [k for k, v in values.items() if _n_distinct(v) > 1]
+    varying = [k for k, v in values.items() if _names_scenarios(v, replicate)]
     if varying:
         df["scenario"] = [", ".join(f"{k}={values[k][i]}" for k in varying) for i in df.index]
     else:
@@ -130,7 +139,7 @@ def add_labels(df: pd.DataFrame) -> pd.DataFrame:
     df["fit_repeat"] = df["fit_repeat"].astype(int)
     df["method_label"] = [repeat_label(b, k) for b, k in zip(df["method_base"], df["fit_repeat"],
                                                               strict=True)]  # fmt: skip
-    df["replicate"] = first_of(df, REPLICATE_KEYS).map(_text)
+    df["replicate"] = replicate
     return df
 
 

@@ -181,3 +181,20 @@ def test_runs_without_a_reference_are_compared_with_the_nuts_run_of_their_data(f
     width = (fake_sweep / MD_NAME).read_text().split("## Interval width")[1]
     row = next(line for line in width.splitlines() if "| pyro_meanfield |" in line)
     assert abs(float(row.split("|")[4].split()[0]) - 0.5) < 0.05  # the sd ratio column
+
+
+def test_a_truth_drawn_with_the_seed_names_no_scenario():
+    import pandas as pd
+
+    from evaluation.sweep.columns import add_labels
+
+    # a posterior world: each seed draws its own sigma_worker, shared by every run of the seed
+    drawn = pd.DataFrame({"backend": ["pymc_nuts", "pyro_meanfield"] * 2,
+                          "data.seed": [0, 0, 1, 1],
+                          "data.name": ["paper_posterior"] * 4,
+                          "data.sigma_worker_truth": [0.006, 0.006, 0.047, 0.047]})  # fmt: skip
+    assert set(add_labels(drawn)["scenario"]) == {"paper_posterior"}
+    # a sweep over sigma_worker: two values within one seed are two scenarios
+    swept = drawn.assign(**{"data.sigma_worker_truth": [0.5, 0.5, 1.0, 1.0], "data.seed": 0})
+    swept["backend"] = "pymc_nuts"
+    assert list(add_labels(swept)["scenario"]) == ["σw=0.5", "σw=0.5", "σw=1", "σw=1"]
