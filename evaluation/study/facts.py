@@ -66,6 +66,9 @@ class RunFacts(NamedTuple):
     beta_site_source : tuple of str
         Where the generating β_site came from (e.g. ``"paper"``, ``"drawn"``).
     planted_clusters : tuple of bool
+    drawn_from : tuple of str
+        A posterior world's source data (every parameter drawn per seed from its NUTS
+        posterior); empty for a synthetic world.
     """
 
     n_worksites: tuple[int, ...]
@@ -79,6 +82,7 @@ class RunFacts(NamedTuple):
     sigma_site: tuple[float, ...]
     beta_site_source: tuple[str, ...]
     planted_clusters: tuple[bool, ...]
+    drawn_from: tuple[str, ...] = ()
 
 
 def distinct(runs: pd.DataFrame, column: str, kind: type = float) -> tuple[Any, ...]:
@@ -127,6 +131,7 @@ def run_facts(df: pd.DataFrame, nuts: str, methods: Sequence[str] = ()) -> RunFa
         sigma_site=distinct(done, "data.meta.knobs.sigma_site"),
         beta_site_source=distinct(done, "data.meta.beta_site_source", str),
         planted_clusters=distinct(done, "data.planted_clusters", bool),
+        drawn_from=distinct(done, "data.meta.source.name", str),
     )
 
 

@@ -166,10 +166,15 @@ def prior_text(facts: RunFacts) -> str:
                      "(σ_site fixed, not drawn)")  # fmt: skip
     elif facts.beta_site_source:
         world.append(f"β_site fixed (`{_join(facts.beta_site_source)}`){scale}")
-    if facts.sigma_worker:
+    if facts.drawn_from:
+        sw = facts.sigma_worker
+        spread = f" (σ_worker {sw[0]:.3g} to {sw[-1]:.3g} over the seeds)" if sw else ""
+        world.append(f"every parameter drawn per seed from the NUTS posterior of "
+                     f"`{_join(facts.drawn_from)}`{spread}")  # fmt: skip
+    elif facts.sigma_worker:
         world.append(f"σ_worker fixed at {_join(facts.sigma_worker)}")
     if facts.planted_clusters:
-        world.append("clusters planted" if all(facts.planted_clusters) else "no clusters")
+        world.append("clusters planted" if all(facts.planted_clusters) else "no clusters planted")
     return (
         f"**The world's prior.** The model's prior: {model}. This world: "
         f"{'; '.join(world) or 'not recorded'}. Exact inference is calibrated (P in a bin "

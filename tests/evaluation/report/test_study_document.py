@@ -270,6 +270,13 @@ def test_world_section_states_facts_from_the_runs_and_the_world_prior():
     assert "**Errors against the truth**" in text and "![reliability](figures/r.png)" in text
     assert "excluded from the headline rates: `t`, `soft`, `rev`" in text
     assert "only when the world is drawn from the model's prior" in text
+    # a posterior world: its drawn sigma_worker per seed is a range, not a list of "fixed" values
+    sigma = runs["replicate"].astype(float) / 100 + 0.006
+    drawn = runs.assign(**{"data.meta.source.name": "paper_calibrated",
+                           "data.sigma_worker_truth": sigma})  # fmt: skip
+    prior = errors.prior_text(world_evidence(claims, drawn, TH).facts)
+    assert "drawn per seed from the NUTS posterior of `paper_calibrated`" in prior
+    assert "(σ_worker 0.006 to 0.036 over the seeds)" in prior and "fixed at" not in prior
     caveat = facts.caveats({"wrong": world_evidence(claims, runs, TH).facts}, {}, "pymc_nuts")
     assert "pymc_nuts: 2 chains × (150 + 250) draws" in caveat
     assert "pyro_meanfield 300–330" in caveat and "(cap 5,000)" in caveat
