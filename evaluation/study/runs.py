@@ -116,14 +116,19 @@ def complete_runs(sweep_dir: Path) -> list[Path]:
     return sorted(p for p in Path(sweep_dir).iterdir() if p.is_dir() and _complete(p))
 
 
-def configurations(sweep_dir: Path) -> dict[tuple[tuple[str, str], ...], list[Path]]:
-    """The complete runs of a sweep dir grouped by configuration (sorted signature items);
-    runs without a readable ``.hydra/overrides.yaml`` are left out."""
+def configurations(
+    sweep_dir: Path, swept: Iterable[str] = ()
+) -> dict[tuple[tuple[str, str], ...], list[Path]]:
+    """The complete runs of a sweep dir grouped by configuration (sorted signature items, the
+    keys ``swept`` by the study itself left out); runs without a readable
+    ``.hydra/overrides.yaml`` are left out."""
     out: dict[tuple[tuple[str, str], ...], list[Path]] = {}
+    skip = set(swept)
     for run_dir in complete_runs(sweep_dir):
         overrides = run_overrides(run_dir)
         if overrides is not None:
-            out.setdefault(tuple(sorted(signature(overrides).items())), []).append(run_dir)
+            items = sorted((k, v) for k, v in signature(overrides).items() if k not in skip)
+            out.setdefault(tuple(items), []).append(run_dir)
     return out
 
 
@@ -160,8 +165,10 @@ def remove_runs(sweep_dir: Path, call: Sequence[str]) -> int:
 def mixed(sweep_dir: Path, study_overrides: Sequence[str]) -> str | None:
     """One line when the complete runs of ``sweep_dir`` come from several configurations
     (e.g. a smoke run into a study's runs dir), naming what tells them apart; None when they
-    are one."""
-    found = configurations(sweep_dir)
+    are one.  Keys the study's own overrides sweep (the forensics' ``backend.init_sigma=0.01,
+    0.1,1.0``) tell jobs of one configuration apart, not configurations."""
+    swept = [k for k, v in signature(study_overrides).items() if v == "*"]
+    found = configurations(sweep_dir, swept)
     if len(found) < 2:
         return None
     common = set.intersection(*(set(items) for items in found))

@@ -129,6 +129,25 @@ def test_a_study_mixing_two_configurations_is_named_in_one_line(smoke_runs, caps
     assert not (smoke_runs / "docs").exists()
 
 
+def test_keys_the_study_itself_sweeps_make_one_configuration(tmp_path):
+    # the forensics study sweeps backend.init_sigma in its own overrides: its 9 jobs are one
+    # configuration (a clean `make findings` was refused at its document for "3 configurations")
+    study = ["experiment=paper_forensics", "data.sigma_worker=0.006294",
+             "backend.init_sigma=0.01,0.1,1.0"]  # fmt: skip
+    for i, (sigma, extra) in enumerate([("0.01", ""), ("0.1", ""), ("1.0", ""), ("0.1", "x")]):
+        run = tmp_path / str(i)
+        (run / ".hydra").mkdir(parents=True)
+        (run / "metrics.json").write_text('{"status": "complete"}')
+        job = [*study[:2], f"backend.init_sigma={sigma}", "backend=pyro_meanfield", "repeat=0"]
+        job += ["data.n_workers=900"] if extra else []
+        (run / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in job))
+    line = runs.mixed(tmp_path, study)
+    assert line is not None and "mixes runs of 2 configurations" in line  # the extra key only
+    assert "3 with nothing else; 1 with data.n_workers=900" in line
+    shutil.rmtree(tmp_path / "3")
+    assert runs.mixed(tmp_path, study) is None
+
+
 # ---------------------------------------------------------- item 2: absurd seeds, signals
 def test_an_absurd_seed_count_is_refused_before_anything_runs(tmp_path, capsys):
     runs_dir = tmp_path / "runs"
