@@ -21,7 +21,6 @@ from evaluation.report.headline import (
     paired_verdict,
     signed_text,
 )
-from evaluation.report.study.evidence import method_name
 from evaluation.study.bootstrap import BootInterval
 from evaluation.study.facts import RunFacts
 from evaluation.study.summary import (
@@ -44,6 +43,13 @@ def _meanfield(ev: Mapping[str, MethodEvidence]) -> str | None:
     return next((m for m in MEANFIELDS if m in ev and ev[m].errors is not None), None)
 
 
+def _named(method: str, facts: RunFacts | None) -> str:
+    """A method in a sentence, marked when every run of it failed the approximation rule."""
+    runs = facts.methods.get(method) if facts is not None else None
+    failed = runs is not None and runs.all_failed
+    return f"{method} (every run failed the approximation rule)" if failed else method
+
+
 def errors_sentence(world: str, w: WorldEvidence) -> str:
     """Confident errors both ways over the contestable claims: NUTS, mean-field, paired."""
     ev = _by_method(w.methods)
@@ -57,7 +63,7 @@ def errors_sentence(world: str, w: WorldEvidence) -> str:
         f"**Confident errors** ({world} world, contestable claims; credible but false or "
         f"contradicted but true, per confident verdict): NUTS "
         f"{boot_text(nuts.errors.contestable.confident_error)}, "
-        f"{method_name(m, w.facts)} {boot_text(mf.contestable.confident_error)}: "
+        f"{_named(m, w.facts)} {boot_text(mf.contestable.confident_error)}: "
         f"{m}'s rate is {compare(mf.vs_nuts['confident_error'])}.{failed}"
     )
 
@@ -86,7 +92,7 @@ def sharpened_sentence(world: str, w: WorldEvidence, thresholds: Thresholds) -> 
     return (
         f"**Sharpened verdicts** ({world} world): of the verdicts a mean-field made confident "
         "where NUTS was undecided, wrong: "
-        + "; ".join(f"{method_name(m, w.facts)} {boot_text(s)}, {promise_text(s, promise)}"
+        + "; ".join(f"{_named(m, w.facts)} {boot_text(s)}, {promise_text(s, promise)}"
                     for m, s in said)
         + f" (a credible threshold of {thresholds.credible:g} is wrong at most "
         f"{promise:.0%} of the time if P is calibrated; 90% intervals, the seed as the unit)."
@@ -173,7 +179,7 @@ def remedy_sentence(evidence: Sequence[MethodEvidence], facts: RunFacts | None =
             continue
         verdict = paired_verdict(c)
         within = verdict in ("no difference detected", "lower") and e.failed.k == 0
-        text = (f"{method_name(e.method, facts)} (verdict changes {signed_text(c.difference)} "
+        text = (f"{_named(e.method, facts)} (verdict changes {signed_text(c.difference)} "
                 f"vs NUTS's repeat, detectable {detectable_text(c)}; {e.failed.k}/"
                 f"{e.failed.n} runs failed; {e.fit_s.mean:.0f} s per fit)")  # fmt: skip
         (good if within else bad).append(text)
