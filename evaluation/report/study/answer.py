@@ -57,8 +57,10 @@ def errors_sentence(world: str, w: WorldEvidence) -> str:
     if nuts is None or nuts.errors is None or m is None:
         return f"In the {world} world no truth is known for NUTS and mean-field: not checked."
     n_ok, mf = ev[m].errors.n_failed_runs, ev[m].errors
+    rest = boot_text(mf.contestable_ok.confident_error)
+    rest = "no confident verdict is left to count" if rest == "–" else rest
     failed = (f" {n_ok} of its first fits fail the approximation rule; without them "
-              f"{boot_text(mf.contestable_ok.confident_error)}." if n_ok else "")  # fmt: skip
+              f"{rest}." if n_ok else "")  # fmt: skip
     return (
         f"**Confident errors** ({world} world, contestable claims; credible but false or "
         f"contradicted but true, per confident verdict): NUTS "

@@ -258,6 +258,9 @@ def test_tables_say_how_many_seeds_and_mark_the_floor_and_failed_methods():
     said = answer.remedy_sentence(w2.methods, w2.facts)  # prose names it, without a table mark
     assert "pyro_fullrank (every run failed the approximation rule) (" in said
     assert "FAILED" not in said
+    mf = claims.assign(failed=claims["method_base"] == "pyro_meanfield")
+    said = answer.errors_sentence("wrong", world_evidence(mf, runs, TH))
+    assert "without them no confident verdict is left to count." in said
     # NUTS's repeat on 2 of the 4 seeds: the flip columns rest on those 2, and say so
     cut = claims["method_label"].eq("pymc_nuts (repeat 1)") & claims["replicate"].isin(["0", "1"])
     w3 = world_evidence(claims[~cut], runs, TH)
