@@ -155,6 +155,10 @@ FLOORS_ON_5 = Sweep(("pymc_nuts", "pyro_meanfield"), (1,), 5)
 #   clean run measures more (the CLI prints each study's jobs done, elapsed and remaining;
 #   benchmarks/study_cost.py the job-s per cell), cut first the right world's repeats, then
 #   full-rank (the dearest per job), then the subsets to 5 seeds.
+#   Measured: a clean `make findings` at 9078f28 (one call, nothing else on the machine) took
+#   99.6 min of wall time: null 34.4 (estimate 34), paper 18.5 (20), thornton 35.5 (28: its
+#   low-rank and full-rank ran 17.6-21k and 44-46k steps, more than the quarter twin's), right
+#   8.0 (8.5), forensics 3.2 (9.5; 9 runs of ~33 s).
 #
 # The paper-right world: the paper's table x 0.3 and two planted clusters as before, at true
 # sigma_worker 0.06 (not 0.25, where sigma_worker_small, "sigma_worker < 0.1", was false in
