@@ -21,6 +21,7 @@ from evaluation.report.headline import (
     paired_verdict,
     signed_text,
 )
+from evaluation.report.study.evidence import failed_everywhere
 from evaluation.study.bootstrap import BootInterval
 from evaluation.study.facts import RunFacts
 from evaluation.study.summary import (
@@ -44,9 +45,9 @@ def _meanfield(ev: Mapping[str, MethodEvidence]) -> str | None:
 
 
 def _named(method: str, facts: RunFacts | None) -> str:
-    """A method in a sentence, marked when every run of it failed the approximation rule."""
-    runs = facts.methods.get(method) if facts is not None else None
-    failed = runs is not None and runs.all_failed
+    """A method in a sentence, marked when :func:`failed_everywhere` (the prose twin of the
+    tables' :func:`method_name`)."""
+    failed = failed_everywhere(method, facts)
     return f"{method} (every run failed the approximation rule)" if failed else method
 
 

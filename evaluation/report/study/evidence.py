@@ -48,12 +48,18 @@ RUN_METRICS: tuple[tuple[str, tuple[str, ...], int], ...] = (
 MEANFIELD = MEANFIELDS[0]
 
 
-def method_name(method: str, facts: RunFacts | None = None) -> str:
-    """The method's name, ``(reference)`` for NUTS and ``— FAILED`` when every run of it failed
-    (no complete run, or each failing the approximation rule)."""
+def failed_everywhere(method: str, facts: RunFacts | None) -> bool:
+    """Whether every run of ``method`` failed (no complete run, or each failing the
+    approximation rule); False when the runs are not known."""
     runs = facts.methods.get(method) if facts is not None else None
+    return runs is not None and runs.all_failed
+
+
+def method_name(method: str, facts: RunFacts | None = None) -> str:
+    """The method's name in a table: ``(reference)`` for NUTS and ``— FAILED`` when
+    :func:`failed_everywhere`."""
     name = f"{method} (reference)" if method == NUTS else method
-    return f"{name} — FAILED" if runs is not None and runs.all_failed else name
+    return f"{name} — FAILED" if failed_everywhere(method, facts) else name
 
 
 def changes_text(e: MethodEvidence) -> str:
@@ -205,5 +211,5 @@ def _points(ax: Any, pts: Sequence[tuple[float, float, float, float]], color: st
     ax.errorbar(mid, yy, xerr=err, fmt="o", color=color, ms=4, capsize=2, label=label)
 
 
-__all__ = ["changes_text", "claim_table", "evidence_figure", "method_name", "method_table",
-           "metric_table"]  # fmt: skip
+__all__ = ["changes_text", "claim_table", "evidence_figure", "failed_everywhere", "method_name",
+           "method_table", "metric_table"]  # fmt: skip
