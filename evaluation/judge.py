@@ -156,8 +156,7 @@ def reference_draws(reference: tuple[Any, Any], train: HierData) -> tuple[Draws 
 def scored_aligned(draws: Draws, scored: HierData) -> Draws:
     """``draws`` (aligned to the training rows) in the order of the scored rows' coordinates
     (the same ones for a split of workers: :meth:`backends.spec.HierData.subset`)."""
-    labels = data_labels(scored)
-    return draws if labels == draws.labels else draws.reordered(labels, "posterior")
+    return draws.reordered(data_labels(scored), "posterior")
 
 
 class _Clock:

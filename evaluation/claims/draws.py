@@ -141,9 +141,7 @@ def _n_chains(value: Any, name: str) -> int:
 def _arrays(draws: metric_draws.Draws, data: HierData) -> dict[str, np.ndarray]:
     """The claim variables of a metrics ``Draws`` as (chain, draw, ...) arrays in ``data``'s
     order."""
-    labels = {d: list(v) for d, v in _coords(data).items()}
-    if any(draws.labels[d] != labels[d] for d in labels):
-        draws = draws.reordered(labels, "claims")
+    draws = draws.reordered({d: list(v) for d, v in _coords(data).items()}, "claims")
     return {name: draws.params[name] for name in CLAIM_VARS}
 
 

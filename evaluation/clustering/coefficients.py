@@ -95,8 +95,7 @@ def _draws_array(draws: Draws, data: HierData | None) -> tuple[np.ndarray, tuple
     """(chain, draw, J, D) values and labels of a :class:`Draws`, in ``data``'s order."""
     if data is not None:
         labels = {"worksite": list(data.worksite_ids), "worker_feature": list(data.worker_features)}
-        if any(draws.labels[d] != labels[d] for d in labels):
-            draws = draws.reordered(labels, "clustering")
+        draws = draws.reordered(labels, "clustering")
     labels = draws.labels
     return draws.params[VAR], tuple(labels["worksite"]), tuple(labels["worker_feature"])
 
@@ -120,10 +119,9 @@ def coefficients(posterior: Any, data: HierData | None = None) -> Coefficients:
     -------
     Coefficients
     """
-    da = None if isinstance(posterior, Draws) else _as_dataarray(posterior)
     if isinstance(posterior, Draws):
         arr, sites, feats = _draws_array(posterior, data)
-    elif da is None:
+    elif (da := _as_dataarray(posterior)) is None:
         arr, sites, feats = _plain_array(posterior, data)
     else:
         arr, sites, feats = _labelled_array(da, data)

@@ -174,7 +174,10 @@ class Draws(NamedTuple):
 
     def reordered(self, labels: Mapping[str, Sequence[str]], what: str) -> Draws:
         """The same draws with the entries of each dim of ``labels`` in its order (the same
-        set of labels; ``ValueError`` naming ``what`` otherwise)."""
+        set of labels; ``ValueError`` naming ``what`` otherwise); these draws themselves when
+        they already follow ``labels``."""
+        if all(self.labels.get(d) == list(v) for d, v in labels.items()):
+            return self
         params = {}
         for name, a in self.params.items():
             for axis, dim in enumerate(DRAW_DIMS[name], start=2):
@@ -300,9 +303,6 @@ def paired_draws(method: Draws, reference: Draws, var_names: Sequence[str] | Non
                 raise ValueError(f"{v}: coordinate {d} differs: reference has {extra} "
                                  f"missing {missing}")  # fmt: skip
     dims = {d for v in names for d in DRAW_DIMS[v]}
-    same = all(reference.labels[d] == method.labels[d] for d in dims)
-    ref = (
-        reference if same else reference.reordered({d: method.labels[d] for d in dims}, "reference")
-    )
+    ref = reference.reordered({d: method.labels[d] for d in dims}, "reference")
     return {v: Paired(flat_draws(method, v), flat_draws(ref, v), element_labels(method, v))
             for v in names}  # fmt: skip

@@ -64,6 +64,7 @@ def test_select_resample_and_reorder_keep_each_draw_with_its_stats():
     moved = draws.reordered(order, "test")
     np.testing.assert_array_equal(moved.params["beta_worker"][:, :, 0, 0],
                                   draws.params["beta_worker"][:, :, 3, 2])  # fmt: skip
+    assert moved.reordered(order, "test") is moved  # already in that order: no copy
     # pairing aligns a reordered posterior back: identical draws compare as identical
     for pair in paired_draws(draws, moved).values():
         np.testing.assert_array_equal(pair.method, pair.reference)
